@@ -1,0 +1,45 @@
+"""The audit ledger: an append-only RFC 9162 Merkle log with signed C2SP checkpoints.
+
+Typical use::
+
+    from finpilot.audit import Entry, open_ledger
+    with open_ledger(settings) as ledger:
+        index = ledger.append(Entry(kind="deploy", actor="pipeline:main", action="promote",
+                                    subject="service:payments@1.4.2", outcome="ok",
+                                    evidence={"canary_p": 0.41}))
+        proof = ledger.inclusion_proof(index)
+
+The offline verifier (:func:`verify_bundle`, :func:`verify_inclusion_proof`,
+:func:`verify_consistency_proof`) needs no database and no data directory.
+"""
+
+from finpilot.audit._entry import Entry
+from finpilot.audit._export import export_bundle
+from finpilot.audit._ledger import ErasureReport, Ledger, StoredEntry, open_ledger
+from finpilot.audit._store import StoredCheckpoint
+from finpilot.audit._verifier import (
+    ConsistencyProof,
+    InclusionProof,
+    Problem,
+    VerifyReport,
+    verify_bundle,
+    verify_consistency_proof,
+    verify_inclusion_proof,
+)
+
+__all__ = [
+    "ConsistencyProof",
+    "Entry",
+    "ErasureReport",
+    "InclusionProof",
+    "Ledger",
+    "Problem",
+    "StoredCheckpoint",
+    "StoredEntry",
+    "VerifyReport",
+    "export_bundle",
+    "open_ledger",
+    "verify_bundle",
+    "verify_consistency_proof",
+    "verify_inclusion_proof",
+]

@@ -1,0 +1,211 @@
+"""Audit entries and their leaf form.
+
+The leaf is the RFC 8785 form of the entry's public fields plus a salted commitment to
+its personal data. Personal data lives outside the tree, so it can be erased (GDPR Art. 17)
+while every hash, proof and signature stays valid: deleting the salt and payload leaves a
+commitment that reveals nothing and can never be opened again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from finpilot.audit._canonical import canonical_json, canonical_text
+from finpilot.audit._pan import contains_pan
+from finpilot.core import InputError, SensitiveDataError, rfc3339
+
+LEAF_VERSION = 1
+_TEXT_FIELDS = ("kind", "actor", "action", "subject", "outcome")
+_MAX_TEXT = 512
+_COMMIT_TAG = b"finpilot/personal/v1\x00"
+_sha256 = hashlib.sha256
+_encode_str = json.encoder.encode_basestring  # the C escaper: exactly JCS's string rules
+# finpilot API tokens must never be written anywhere; refuse one that slips into an entry.
+_TOKEN = re.compile(rb"fp_[0-9a-f]{8}_[A-Za-z0-9_-]{20,}")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One audit record: who (actor) did what (action) to what (subject), with which outcome, and why (evidence).
+
+    ``personal`` holds personal data about ``data_subject``; it is kept outside the tree and
+    can be erased. ``time`` defaults to the ledger's clock at append.
+    """
+
+    kind: str
+    actor: str
+    action: str
+    subject: str
+    outcome: str
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    time: datetime | None = None
+    personal: Mapping[str, Any] | None = None
+    data_subject: str | None = None
+
+    @classmethod
+    def from_json(cls, obj: Any) -> Entry:
+        """Build an entry from decoded JSON (API bodies, CLI input); raise :class:`InputError` naming the field."""
+        if not isinstance(obj, dict):
+            raise InputError("an entry must be a JSON object", field="$", fix='send {"kind": ..., "actor": ...}')
+        allowed = {*_TEXT_FIELDS, "evidence", "personal", "data_subject"}
+        unknown = sorted(set(obj) - allowed)
+        if unknown:
+            raise InputError(
+                f"unknown entry field '{unknown[0]}'",
+                field=unknown[0],
+                fix=f"allowed fields: {', '.join(sorted(allowed))}",
+            )
+        missing = [name for name in _TEXT_FIELDS if name not in obj]
+        if missing:
+            raise InputError(
+                f"entry field '{missing[0]}' is missing",
+                field=missing[0],
+                fix=f"every entry needs {', '.join(_TEXT_FIELDS)}",
+            )
+        evidence = obj.get("evidence", {})
+        personal = obj.get("personal")
+        data_subject = obj.get("data_subject")
+        return cls(
+            kind=obj["kind"],
+            actor=obj["actor"],
+            action=obj["action"],
+            subject=obj["subject"],
+            outcome=obj["outcome"],
+            evidence=evidence,
+            personal=personal,
+            data_subject=data_subject,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PersonalRow:
+    """What is stored beside the tree for an entry with personal data."""
+
+    data_subject: str
+    salt: bytes
+    payload: bytes
+
+
+class Prepared(NamedTuple):
+    """An entry turned into leaf bytes, ready to append (a tuple: built once per entry, cheaply)."""
+
+    data: bytes
+    hash: bytes
+    personal: PersonalRow | None
+
+
+def commitment(salt: bytes, payload: bytes) -> str:
+    """The hex commitment the leaf holds for a personal payload."""
+    return hashlib.sha256(_COMMIT_TAG + salt + payload).hexdigest()
+
+
+def _check_text(entry: Entry) -> None:
+    for name in _TEXT_FIELDS:
+        value = getattr(entry, name)
+        # Fast accept first: a short string that does not start with blank is the usual case.
+        if type(value) is str and 0 < len(value) <= _MAX_TEXT and not value[0].isspace():
+            continue
+        if not isinstance(value, str) or not value.strip():
+            raise InputError(f"entry field '{name}' must be a non-empty string", field=name)
+        if len(value) > _MAX_TEXT:
+            raise InputError(
+                f"entry field '{name}' is {len(value)} characters; the limit is {_MAX_TEXT}",
+                field=name,
+                fix="put long detail in evidence",
+            )
+
+
+def _refuse_sensitive(data: bytes, fields: Callable[[], Mapping[str, Any]], label: str) -> None:
+    # Scan the canonical bytes once (cheap); only on a hit walk the fields to name the culprit.
+    pan = contains_pan(data)
+    token = b"fp_" in data and _TOKEN.search(data) is not None
+    if not pan and not token:
+        return
+    where = fields()
+    culprit = label
+    for name, value in where.items():
+        blob = canonical_json(value)
+        if (pan and contains_pan(blob)) or (token and _TOKEN.search(blob)):
+            culprit = f"{label}.{name}" if label != "entry" else name
+            break
+    if pan:
+        raise SensitiveDataError(
+            f"entry field '{culprit}' contains what looks like a full card number (PAN); it was not stored",
+            field=culprit,
+            fix="record a token or the last four digits instead of the card number",
+        )
+    raise SensitiveDataError(
+        f"entry field '{culprit}' contains a finpilot API token; it was not stored",
+        field=culprit,
+        fix="record the token's id, never the token",
+    )
+
+
+def prepare(entry: Entry, now: datetime | str, max_bytes: int) -> Prepared:
+    """Validate an entry and build its leaf. Raises :class:`InputError` and stores nothing on bad input.
+
+    ``now`` may be given pre-formatted (RFC 3339) so that a batch formats its time once.
+    The leaf is assembled by hand from its fixed, sorted keys: this is the ledger's hot path,
+    and a property test holds it byte-equal to the reference RFC 8785 encoder.
+    """
+    _check_text(entry)
+    evidence = entry.evidence
+    if type(evidence) is not dict and not isinstance(evidence, Mapping):
+        raise InputError("entry field 'evidence' must be a JSON object", field="evidence")
+    personal_row: PersonalRow | None = None
+    commit = "null"
+    if entry.personal is not None or entry.data_subject is not None:
+        personal_row = _personal_row(entry)
+        commit = '"' + commitment(personal_row.salt, personal_row.payload) + '"'
+    stamp = entry.time if entry.time is not None else now
+    when = stamp if isinstance(stamp, str) else rfc3339(stamp)
+    enc = _encode_str
+    try:
+        head = (
+            f'{{"action":{enc(entry.action)},"actor":{enc(entry.actor)},'
+            f'"evidence":{canonical_text(evidence, path="evidence")},"kind":{enc(entry.kind)},'
+            f'"outcome":{enc(entry.outcome)},"personal":{commit},"subject":{enc(entry.subject)}'
+        ).encode()
+    except UnicodeEncodeError:
+        raise InputError(
+            "entry text is not valid Unicode (lone surrogate)", field="entry", fix="send UTF-8 text"
+        ) from None
+    data = head + b',"time":"' + when.encode() + b'","v":1}'
+    if len(data) > max_bytes:
+        raise InputError(
+            f"entry is {len(data)} bytes in canonical form; the limit is {max_bytes}",
+            field="evidence",
+            fix="store large artefacts elsewhere and record their hash in evidence",
+        )
+    # Only the caller-supplied part is scanned: the time stamp is ours and always digit-heavy.
+    if contains_pan(head) or (b"fp_" in head and _TOKEN.search(head)):
+        _refuse_sensitive(
+            head,
+            lambda: {n: getattr(entry, n) for n in ("kind", "actor", "action", "subject", "outcome", "evidence")},
+            "entry",
+        )
+    return Prepared(data, _sha256(b"\x00" + data).digest(), personal_row)
+
+
+def _personal_row(entry: Entry) -> PersonalRow:
+    if not isinstance(entry.personal, Mapping) or not entry.personal:
+        raise InputError(
+            "entry field 'personal' must be a non-empty JSON object when data_subject is set",
+            field="personal",
+        )
+    if not isinstance(entry.data_subject, str) or not entry.data_subject.strip():
+        raise InputError(
+            "entry field 'data_subject' is required with personal data",
+            field="data_subject",
+            fix="name the person the data is about, e.g. customer:123, so it can be erased later",
+        )
+    payload = canonical_json({"data_subject": entry.data_subject, "personal": entry.personal}, path="personal")
+    _refuse_sensitive(payload, lambda: {"personal": entry.personal}, "entry")
+    return PersonalRow(entry.data_subject, os.urandom(32), payload)

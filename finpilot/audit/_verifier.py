@@ -1,0 +1,417 @@
+"""Verification that needs no database: recompute the tree, check tiles and signed checkpoints.
+
+This module is what an auditor runs on an exported bundle, so it imports nothing that
+opens storage (an import-linter contract holds that). The ledger's own ``verify`` feeds
+the same :class:`TreeVerifier` from its store.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from finpilot.audit._merkle import verify_consistency, verify_inclusion
+from finpilot.audit._note import Verifier, open_checkpoint
+from finpilot.audit._tiles import HASH, HEIGHT, WIDTH, TreeState, split_hashes
+from finpilot.core import InputError
+
+_MAX_PROBLEMS = 100
+BUNDLE_FORMAT = "finpilot-audit-bundle/1"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing verification found wrong. ``index`` is the first entry index it puts in doubt."""
+
+    where: str
+    index: int
+    detail: str
+    checkpoint: int | None = None
+
+    def to_json(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {
+            "where": self.where,
+            "index": self.index,
+            "detail": self.detail,
+            "checkpoint": self.checkpoint,
+        }
+
+
+@dataclass(slots=True)
+class VerifyReport:
+    """The outcome of a full verification."""
+
+    entries: int = 0
+    checkpoints: int = 0
+    tree_size: int = 0
+    latest_checkpoint_size: int | None = None
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing is wrong."""
+        return not self.problems
+
+    @property
+    def first_bad_index(self) -> int | None:
+        """The lowest entry index any problem puts in doubt."""
+        return min((p.index for p in self.problems), default=None)
+
+    def add(self, problem: Problem) -> None:
+        """Record a problem (only the first hundred are kept)."""
+        if len(self.problems) < _MAX_PROBLEMS:
+            self.problems.append(problem)
+
+    def to_json(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {
+            "ok": self.ok,
+            "entries": self.entries,
+            "tree_size": self.tree_size,
+            "checkpoints": self.checkpoints,
+            "latest_checkpoint_size": self.latest_checkpoint_size,
+            "first_bad_index": self.first_bad_index,
+            "problems": [p.to_json() for p in sorted(self.problems, key=lambda p: p.index)],
+            "notes": self.notes,
+        }
+
+
+class TreeVerifier:
+    """Recompute the tree from leaf hashes, compare every tile with the stored one, and
+    remember the root at each size a checkpoint claims."""
+
+    def __init__(
+        self,
+        report: VerifyReport,
+        sizes: Iterable[int],
+        fetch_tile: Callable[[int, int], bytes | None] | None = None,
+    ) -> None:
+        self.report = report
+        self._fetch = fetch_tile
+        self._want = sorted(set(sizes))
+        self._want_pos = 0
+        self.roots: dict[int, bytes] = {}
+        self._state = TreeState(on_tile=self._check_tile if fetch_tile is not None else None)
+        self._bad: list[tuple[int, int]] = []  # ranges already reported, to suppress knock-on mismatches
+
+    @property
+    def size(self) -> int:
+        """Leaves fed so far."""
+        return self._state.size
+
+    def _doubt(self, start: int, end: int) -> bool:
+        return any(a < end and start < b for a, b in self._bad)
+
+    def _check_tile(self, level: int, tile: int, hashes: list[bytes]) -> None:
+        assert self._fetch is not None
+        stored = self._fetch(level, tile)
+        computed = b"".join(hashes)
+        if stored is not None and stored == computed:
+            return
+        span = 1 << (HEIGHT * level)
+        stored_hashes = split_hashes(stored or b"")
+        for pos, h in enumerate(hashes):
+            if pos >= len(stored_hashes) or stored_hashes[pos] != h:
+                start = (tile * WIDTH + pos) * span
+                # A bad leaf also spoils every tile above it; report only the lowest cause.
+                if not self._doubt(start, start + span):
+                    what = "is missing" if pos >= len(stored_hashes) else "differs from the entries"
+                    self.report.add(Problem("hash", start, f"stored hash at tile {level}/{tile}[{pos}] {what}"))
+                    self._bad.append((start, start + span))
+                return
+        if stored is not None and len(stored) > len(computed):
+            start = (tile * WIDTH + len(hashes)) * span
+            self.report.add(Problem("hash", start, f"tile {level}/{tile} holds hashes beyond the end of the log"))
+            self._bad.append((start, start + span))
+
+    def feed(self, leaves: list[bytes], first: int) -> None:
+        """Feed leaf hashes ``first..``; ``first`` must be where the last call stopped."""
+        state = self._state
+        if first != state.size:
+            raise ValueError("leaves must be fed in order")
+        pos = 0
+        want = self._want
+        while pos < len(leaves):
+            stop = len(leaves)
+            if self._want_pos < len(want):
+                stop = min(stop, want[self._want_pos] - state.size + pos)
+            if stop > pos:
+                state.push_many(leaves[pos:stop])
+                pos = stop
+            while self._want_pos < len(want) and want[self._want_pos] <= state.size:
+                if want[self._want_pos] == state.size:
+                    self.roots[state.size] = state.root()
+                self._want_pos += 1
+
+    def finish(self) -> bytes:
+        """Compare the partial tiles and return the root of everything fed."""
+        if self._fetch is not None:
+            for level, index, acc in self._state.partial_tiles():
+                self._check_tile(level, index, acc)
+        return self._state.root()
+
+
+def check_checkpoints(
+    report: VerifyReport,
+    rows: Sequence[tuple[int, int, bytes | None, str]],
+    roots: dict[int, bytes],
+    verifier: Verifier,
+    origin: str | None,
+    verified_size: int,
+) -> None:
+    """Check signatures, order and roots of checkpoints ``(seq, size, stored root or None, note)``."""
+    prev_seq, prev_size = 0, 0
+    for seq, size, root_col, note in rows:
+        report.checkpoints += 1
+        if seq != prev_seq + 1:
+            report.add(Problem("checkpoint", prev_size, f"checkpoint {prev_seq + 1} is missing", prev_seq + 1))
+        try:
+            cp = open_checkpoint(note, verifier)
+        except ValueError as exc:
+            report.add(Problem("checkpoint", prev_size, f"checkpoint {seq}: {exc}", seq))
+            prev_seq = seq
+            continue
+        if origin is not None and cp.origin != origin:
+            report.add(Problem("checkpoint", prev_size, f"checkpoint {seq} names origin {cp.origin!r}", seq))
+        if cp.size != size or (root_col is not None and cp.root != root_col):
+            report.add(
+                Problem(
+                    "checkpoint",
+                    prev_size,
+                    f"checkpoint {seq}: stored size/root differ from the signed note",
+                    seq,
+                )
+            )
+        if cp.size < prev_size:
+            report.add(
+                Problem(
+                    "checkpoint",
+                    cp.size,
+                    f"checkpoint {seq} shrinks the log from {prev_size} to {cp.size}",
+                    seq,
+                )
+            )
+        elif cp.size > verified_size:
+            report.add(
+                Problem(
+                    "checkpoint",
+                    verified_size,
+                    f"checkpoint {seq} covers {cp.size} entries but only {verified_size} verify",
+                    seq,
+                )
+            )
+        elif roots.get(cp.size) != cp.root:
+            report.add(
+                Problem(
+                    "checkpoint",
+                    prev_size,
+                    f"entries before {cp.size} do not hash to the root signed in checkpoint {seq}",
+                    seq,
+                )
+            )
+        prev_seq, prev_size = seq, max(prev_size, cp.size)
+        report.latest_checkpoint_size = cp.size
+
+
+def feed_entries(
+    report: VerifyReport,
+    tree: TreeVerifier,
+    rows: Iterable[tuple[int, bytes]],
+    on_leaf: Callable[[int, bytes], None] | None = None,
+) -> int:
+    """Feed ``(index, data)`` rows; report the first gap or disorder. Returns how many verified."""
+    sha = hashlib.sha256
+    batch: list[bytes] = []
+    start = 0
+    expected = 0
+    broken = False
+    for index, data in rows:
+        report.entries += 1
+        if broken:
+            continue
+        if index != expected:
+            what = "is missing" if index > expected else "is out of order or duplicated"
+            report.add(Problem("entry", min(index, expected), f"entry {min(index, expected)} {what}"))
+            broken = True
+            continue
+        if on_leaf is not None:
+            on_leaf(index, data)
+        batch.append(sha(b"\x00" + data).digest())
+        expected += 1
+        if len(batch) == 4096:
+            tree.feed(batch, start)
+            start += len(batch)
+            batch = []
+    if batch:
+        tree.feed(batch, start)
+    return expected
+
+
+@dataclass(frozen=True, slots=True)
+class InclusionProof:
+    """An RFC 9162 inclusion proof, with the signed checkpoint of its tree size when there is one."""
+
+    index: int
+    tree_size: int
+    leaf_hash: bytes
+    root_hash: bytes
+    hashes: tuple[bytes, ...]
+    checkpoint: str | None = None
+    leaf_data: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        """JSON-ready form (hex hashes)."""
+        return {
+            "type": "inclusion",
+            "index": self.index,
+            "tree_size": self.tree_size,
+            "leaf_hash": self.leaf_hash.hex(),
+            "root_hash": self.root_hash.hex(),
+            "hashes": [h.hex() for h in self.hashes],
+            "checkpoint": self.checkpoint,
+            "leaf_data": self.leaf_data,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ConsistencyProof:
+    """An RFC 9162 consistency proof between two tree sizes."""
+
+    old_size: int
+    new_size: int
+    old_root: bytes
+    new_root: bytes
+    hashes: tuple[bytes, ...]
+
+    def to_json(self) -> dict[str, object]:
+        """JSON-ready form (hex hashes)."""
+        return {
+            "type": "consistency",
+            "old_size": self.old_size,
+            "new_size": self.new_size,
+            "old_root": self.old_root.hex(),
+            "new_root": self.new_root.hex(),
+            "hashes": [h.hex() for h in self.hashes],
+        }
+
+
+def _hex(obj: dict[str, Any], name: str) -> bytes:
+    value = obj.get(name)
+    try:
+        raw = bytes.fromhex(value) if isinstance(value, str) else b""
+    except ValueError:
+        raw = b""
+    if len(raw) != HASH:
+        raise InputError(f"proof field '{name}' must be a 64-character hex SHA-256 hash", field=name)
+    return raw
+
+
+def verify_inclusion_proof(proof: dict[str, Any], public_key: str | None = None) -> bool:
+    """Check an inclusion proof's JSON. With ``public_key`` the embedded checkpoint must be signed by it
+    and name the same root. With ``leaf_data`` present, it must hash to the leaf."""
+    try:
+        hashes = [bytes.fromhex(h) for h in proof["hashes"]]
+        index, size = int(proof["index"]), int(proof["tree_size"])
+    except (KeyError, TypeError, ValueError):
+        raise InputError("not an inclusion proof", fix="pass the JSON printed by `finpilot audit prove`") from None
+    leaf, root = _hex(proof, "leaf_hash"), _hex(proof, "root_hash")
+    if (
+        proof.get("leaf_data") is not None
+        and hashlib.sha256(b"\x00" + str(proof["leaf_data"]).encode()).digest() != leaf
+    ):
+        return False
+    if public_key is not None:
+        if not proof.get("checkpoint"):
+            return False
+        try:
+            cp = open_checkpoint(str(proof["checkpoint"]), Verifier.parse(public_key))
+        except ValueError:
+            return False
+        if cp.size != size or cp.root != root:
+            return False
+    return verify_inclusion(leaf, index, size, hashes, root)
+
+
+def verify_consistency_proof(proof: dict[str, Any]) -> bool:
+    """Check a consistency proof's JSON."""
+    try:
+        hashes = [bytes.fromhex(h) for h in proof["hashes"]]
+        old, new = int(proof["old_size"]), int(proof["new_size"])
+    except (KeyError, TypeError, ValueError):
+        raise InputError(
+            "not a consistency proof", fix="pass the JSON printed by `finpilot audit consistency`"
+        ) from None
+    return verify_consistency(old, new, _hex(proof, "old_root"), _hex(proof, "new_root"), hashes)
+
+
+def _read_lines(path: Path) -> Iterable[tuple[int, bytes]]:
+    with path.open("rb") as fh:
+        for i, line in enumerate(fh):
+            yield i, line.rstrip(b"\n")
+
+
+def verify_bundle(directory: Path, public_key: str | None = None) -> VerifyReport:
+    """Verify an exported bundle from its directory alone.
+
+    ``public_key`` is the verifier key the auditor trusts (text or a file holding it); without
+    it the bundle's own ``log.pub`` is used, which proves integrity but not authorship.
+    """
+    report = VerifyReport()
+    try:
+        manifest = json.loads((directory / "manifest.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{directory} is not an audit bundle: {exc}", field="manifest.json") from None
+    if manifest.get("format") != BUNDLE_FORMAT:
+        raise InputError(f"unknown bundle format {manifest.get('format')!r}", field="manifest.json")
+    key_text = public_key
+    if key_text is not None and Path(key_text).is_file():
+        key_text = Path(key_text).read_text()
+    if key_text is None:
+        key_text = (directory / "log.pub").read_text()
+        report.notes.append("public key taken from the bundle itself; pass the key you trust to prove authorship")
+    try:
+        verifier = Verifier.parse(key_text)
+    except ValueError as exc:
+        raise InputError(f"public key: {exc}", field="public_key") from None
+    for name, digest in manifest.get("files", {}).items():
+        path = directory / name
+        actual = hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
+        if actual != digest:
+            report.notes.append(f"{name} differs from the manifest's digest")
+    checkpoints = []
+    with (directory / "checkpoints.jsonl").open() as fh:
+        for line in fh:
+            row = json.loads(line)
+            checkpoints.append(
+                (int(row["seq"]), int(row["tree_size"]), bytes.fromhex(row["root_hash"]), str(row["note"]))
+            )
+    tree = TreeVerifier(report, (c[1] for c in checkpoints))
+    verified = feed_entries(report, tree, _read_lines(directory / "entries.jsonl"))
+    root = tree.finish()
+    report.tree_size = int(manifest.get("tree_size", verified))
+    if report.entries != report.tree_size:
+        report.add(
+            Problem(
+                "entry",
+                min(report.entries, report.tree_size),
+                "the bundle's entry count differs from its manifest",
+            )
+        )
+    check_checkpoints(report, checkpoints, tree.roots, verifier, manifest.get("origin"), verified)
+    if manifest.get("root_hash") and verified == report.tree_size and root.hex() != manifest["root_hash"]:
+        report.notes.append("the manifest's root differs from the entries (the signed checkpoints decide)")
+    if report.latest_checkpoint_size is not None and report.latest_checkpoint_size < verified:
+        report.notes.append(f"entries from {report.latest_checkpoint_size} on are not covered by a signed checkpoint")
+    return report
+
+
+def encode_root(root: bytes) -> str:
+    """Base64 of a root, as checkpoints show it."""
+    return base64.b64encode(root).decode()

@@ -1,0 +1,39 @@
+"""Injectable clocks, so that anything time-driven can be tested without sleeping."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+Clock = Callable[[], datetime]
+"""A callable returning the current time as an aware UTC datetime."""
+
+
+def utc_now() -> datetime:
+    """The system clock, in UTC."""
+    return datetime.now(UTC)
+
+
+class FakeClock:
+    """A clock that only moves when told to; thread-safe."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = start or datetime(2026, 1, 1, tzinfo=UTC)
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        with self._lock:
+            return self._now
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward."""
+        with self._lock:
+            self._now += timedelta(seconds=seconds)
+
+
+def rfc3339(moment: datetime) -> str:
+    """Format an aware datetime as RFC 3339 UTC with microseconds, e.g. ``2026-01-01T00:00:00.000000Z``."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: pass an aware datetime in UTC")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -1,0 +1,94 @@
+"""The error tree every finpilot module raises from.
+
+::
+
+    FinpilotError                     root; never raised itself
+    ├── InputError                    bad input from a user or caller (CLI exit 2, HTTP 4xx)
+    │   ├── ConfigError               finpilot.yaml is invalid (names the field and line)
+    │   └── SensitiveDataError        a full card number (PAN) or secret was offered
+    ├── NotFoundError                 the named object does not exist (exit 2, HTTP 404)
+    ├── AuthError                     no or unknown credentials (HTTP 401)
+    │   └── PermissionDeniedError     known credentials, wrong role (HTTP 403)
+    ├── CheckFailedError              a check ran and failed (CLI exit 1)
+    ├── IntegrityError                stored state contradicts what was signed (refuse to go on)
+    └── StorageError                  the storage backend failed (retry may help)
+
+Errors carry context: ``field`` names what was wrong and ``fix`` says what to do, so the
+CLI and the console can show a useful message without parsing strings.
+"""
+
+from __future__ import annotations
+
+
+class FinpilotError(Exception):
+    """Root of every error finpilot raises on purpose."""
+
+    def __init__(self, message: str, *, field: str | None = None, fix: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.fix = fix
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.fix:
+            parts.append(f"Fix: {self.fix}")
+        return " ".join(parts)
+
+    def to_dict(self) -> dict[str, str | None]:
+        """A JSON-ready form for APIs and ``--json`` output."""
+        return {
+            "error": type(self).__name__,
+            "message": self.message,
+            "field": self.field,
+            "fix": self.fix,
+        }
+
+
+class InputError(FinpilotError):
+    """Input from a user or caller was rejected; nothing was changed."""
+
+
+class ConfigError(InputError):
+    """The configuration file is invalid. ``line`` is 1-based when known."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        fix: str | None = None,
+        line: int | None = None,
+        path: str | None = None,
+    ) -> None:
+        super().__init__(message, field=field, fix=fix)
+        self.line = line
+        self.path = path
+
+
+class SensitiveDataError(InputError):
+    """A full card number or a secret was offered where it must never be stored."""
+
+
+class NotFoundError(FinpilotError):
+    """The object asked for does not exist."""
+
+
+class AuthError(FinpilotError):
+    """Credentials are missing, unknown or revoked."""
+
+
+class PermissionDeniedError(AuthError):
+    """The credentials are valid but their role may not do this."""
+
+
+class CheckFailedError(FinpilotError):
+    """A check ran to completion and found a problem."""
+
+
+class IntegrityError(FinpilotError):
+    """Stored state contradicts what was signed earlier; finpilot refuses to continue."""
+
+
+class StorageError(FinpilotError):
+    """The storage backend failed; the operation may succeed if retried."""

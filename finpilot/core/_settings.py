@@ -1,0 +1,109 @@
+"""Typed settings: the one place ``finpilot.yaml`` is read, validated and documented.
+
+The JSON Schema that ``finpilot config schema`` prints comes from these models, so the
+documentation of each field lives exactly once, here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class _Strict(BaseModel):
+    # Unknown keys are typos far more often than intent; reject them with the field name.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StorageSettings(_Strict):
+    """Where finpilot keeps its state."""
+
+    dsn: str | None = Field(
+        default=None,
+        description=(
+            "PostgreSQL DSN (postgresql://user@host/db). Empty means the embedded SQLite "
+            "database in the data directory."
+        ),
+    )
+    schema_name: str = Field(
+        default="finpilot",
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="PostgreSQL schema that holds finpilot's tables.",
+    )
+
+    @field_validator("dsn")
+    @classmethod
+    def _postgres_only(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// DSN, or left out to use SQLite")
+        return value
+
+
+class AuditSettings(_Strict):
+    """The audit ledger."""
+
+    origin: str = Field(
+        default="finpilot.local/audit",
+        min_length=1,
+        pattern=r"^[^\s]+$",
+        description="Log identity: the first line of every signed checkpoint and the signing key's name.",
+    )
+    checkpoint_interval_s: float = Field(
+        default=0.05,
+        gt=0,
+        le=86400,
+        description=(
+            "How often a new signed checkpoint is made while the log grows. Nothing is signed while the log is idle."
+        ),
+    )
+    max_entry_bytes: int = Field(
+        default=65536,
+        ge=512,
+        le=16 * 1024 * 1024,
+        description="Largest canonical entry accepted, in bytes.",
+    )
+    max_batch: int = Field(
+        default=20000,
+        ge=1,
+        le=1_000_000,
+        description="Most entries one group commit writes.",
+    )
+
+
+class ConsoleSettings(_Strict):
+    """The web console and REST API."""
+
+    host: str = Field(default="127.0.0.1", description="Address to listen on.")
+    port: int = Field(default=8000, ge=0, le=65535, description="TCP port (0 picks a free one).")
+    demo_token: bool = Field(
+        default=False,
+        description="Create and print an admin token at start-up when none exists (demo only).",
+    )
+
+
+class Settings(_Strict):
+    """Everything ``finpilot.yaml`` can say."""
+
+    version: Literal[1] = Field(default=1, description="Config format version.")
+    data_dir: Path = Field(default=Path(".finpilot"), description="Directory for state and keys.")
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+
+
+def demo_settings(data_dir: Path | None = None) -> Settings:
+    """The built-in configuration ``finpilot up`` uses when no config file is given."""
+    return Settings(
+        data_dir=data_dir or Path(".finpilot"),
+        console=ConsoleSettings(demo_token=True),
+    )
+
+
+def settings_schema() -> dict[str, object]:
+    """JSON Schema of ``finpilot.yaml``."""
+    schema = Settings.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "finpilot.yaml"
+    return schema
