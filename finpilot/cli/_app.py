@@ -1,0 +1,74 @@
+"""The root ``finpilot`` command: global options and the command groups."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from finpilot import __version__
+from finpilot.cli._audit_cmd import audit_app
+from finpilot.cli._config_cmd import config_app
+from finpilot.cli._context import CliState
+from finpilot.cli._errors import FinpilotGroup
+from finpilot.cli._token_cmd import token_app
+from finpilot.cli._up_cmd import up
+
+app = typer.Typer(
+    name="finpilot",
+    cls=FinpilotGroup,
+    help="Run a fintech's operations and prove every automated action in an append-only audit ledger.",
+    no_args_is_help=True,
+    # Locals in a crash report could hold a freshly minted token or a DSN password.
+    pretty_exceptions_show_locals=False,
+)
+"""The Typer application; :func:`main` runs it."""
+
+app.add_typer(config_app, name="config")
+app.add_typer(token_app, name="token")
+app.add_typer(audit_app, name="audit")
+app.command("up")(up)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"finpilot {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            envvar="FINPILOT_CONFIG",
+            dir_okay=False,
+            help=(
+                "Config file. Default: finpilot.yaml in this directory if it exists, else the built-in demo settings."
+            ),
+        ),
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            envvar="FINPILOT_DATA_DIR",
+            file_okay=False,
+            help="Directory for state and keys; overrides data_dir from the config.",
+        ),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Run a fintech's operations and prove every automated action in an append-only audit ledger."""
+    ctx.obj = CliState(config=config, data_dir=data_dir)
+
+
+def main() -> None:
+    """Entry point of the ``finpilot`` console script."""
+    app(prog_name="finpilot")

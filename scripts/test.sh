@@ -1,0 +1,13 @@
+#!/bin/sh
+# Install finpilot with its test tools into .venv and run the test suite.
+# Extra arguments go to pytest. Debian's chromium is installed for the browser test when
+# this runs as root on a Debian-like machine; elsewhere that test says what it needs.
+set -eu
+cd "$(dirname "$0")/.."
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "installing Debian's chromium for the browser test..." >&2
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,64 @@
+"""Shared fixtures: real services, never mocks of them.
+
+A test that needs PostgreSQL fails when it is unreachable under CI (``CI`` set), and is
+skipped with the reason outside CI, so a laptop without PostgreSQL can still run the rest.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from finpilot.core import Settings, StorageSettings
+
+PG_DSN = os.environ.get("FINPILOT_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def need_service(reason: str) -> None:
+    """Fail under CI, skip elsewhere: a missing service must never pass silently in CI."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI is set, so this is a failure, not a skip)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def pg_dsn() -> str:
+    """A reachable PostgreSQL DSN."""
+    try:
+        with psycopg.connect(PG_DSN, connect_timeout=5) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as exc:
+        need_service(f"PostgreSQL at {PG_DSN} is unreachable ({type(exc).__name__}); start it or set FINPILOT_TEST_PG_DSN")
+    return PG_DSN
+
+
+@pytest.fixture
+def pg_schema(pg_dsn: str) -> Iterator[str]:
+    """A fresh schema, dropped afterwards."""
+    name = "t_" + uuid.uuid4().hex[:12]
+    yield name
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., Settings]:
+    """Build Settings for each backend in turn: ``backend_settings(**audit_overrides)``."""
+
+    def make(**audit: object) -> Settings:
+        base = Settings(data_dir=tmp_path / "data")
+        if audit:
+            base = base.model_copy(update={"audit": base.audit.model_copy(update=audit)})
+        if request.param == "postgres":
+            schema = request.getfixturevalue("pg_schema")
+            dsn = request.getfixturevalue("pg_dsn")
+            base = base.model_copy(update={"storage": StorageSettings(dsn=dsn, schema_name=schema)})
+        return base
+
+    return make
