@@ -1,0 +1,61 @@
+"""The console application: REST API, pages, metrics, and the request audit around them all."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from finpilot import __version__
+from finpilot.audit import Ledger
+from finpilot.console import _api_audit, _api_tokens, _ops, _pages
+from finpilot.console._headers import SecurityHeadersMiddleware
+from finpilot.console._http import install_error_handlers
+from finpilot.console._metrics import ConsoleMetrics, MetricsMiddleware
+from finpilot.console._pages import register_page, template_environment
+from finpilot.console._request_audit import RequestAuditMiddleware
+from finpilot.console._state import ConsoleState, NavItem
+from finpilot.console._tokens import TokenStore
+from finpilot.core import Clock, Settings, utc_now
+
+_STATIC = Path(__file__).with_name("static")
+
+ROUTERS = (_ops.router, _api_audit.router, _api_tokens.router, _pages.router)
+"""Every router the console serves, in the order they are matched."""
+
+DEFAULT_PAGES = (NavItem("Home", "/"), NavItem("Audit", "/audit"))
+"""The pages every console has; capabilities add theirs with :func:`register_page`."""
+
+
+def create_app(settings: Settings, ledger: Ledger, token_store: TokenStore, *, clock: Clock = utc_now) -> FastAPI:
+    """Build the console app over an open ledger and token store; the caller keeps ownership of both."""
+    app = FastAPI(
+        title="finpilot console",
+        version=__version__,
+        description="Operations console and REST API; every mutating request is recorded in the audit ledger.",
+        # The interactive docs pages load their assets from a CDN; the console loads nothing from elsewhere.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    metrics = ConsoleMetrics(ledger, clock)
+    app.state.console = ConsoleState(
+        settings=settings,
+        ledger=ledger,
+        tokens=token_store,
+        clock=clock,
+        templates=template_environment(),
+        metrics=metrics,
+    )
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=_STATIC), name="static")
+    for item in DEFAULT_PAGES:
+        register_page(app, item)
+    # Last added runs first: metrics time everything, including the audit append.
+    app.add_middleware(RequestAuditMiddleware, ledger=ledger)
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    return app

@@ -1,0 +1,25 @@
+"""Operational endpoints: ``/healthz`` and ``/metrics``. Unauthenticated: they reveal sizes, never data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from finpilot import __version__
+from finpilot.console._state import console_state
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", summary="Liveness and ledger size")
+def healthz(request: Request) -> dict[str, Any]:
+    """``{"status": "ok", "ledger_size": n}``; 503 when storage is unreachable."""
+    return {"status": "ok", "ledger_size": console_state(request).ledger.size, "version": __version__}
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+def metrics(request: Request) -> Response:
+    """Prometheus text exposition of this app's registry."""
+    return Response(console_state(request).metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

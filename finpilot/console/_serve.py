@@ -1,0 +1,118 @@
+"""Running the console under uvicorn until SIGINT or SIGTERM, with start and stop in the ledger."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import socket
+import threading
+from collections.abc import Callable, Generator
+from types import FrameType
+
+import uvicorn
+
+from finpilot import __version__
+from finpilot.audit import Entry, Ledger
+from finpilot.console._app import create_app
+from finpilot.console._tokens import TokenStore
+from finpilot.core import ConfigError, Settings
+
+_ACTOR = "finpilot:console"
+
+
+def _lifecycle(action: str, url: str) -> Entry:
+    return Entry(
+        kind="console.lifecycle",
+        actor=_ACTOR,
+        action=action,
+        subject="console",
+        outcome="ok",
+        evidence={"url": url, "version": __version__},
+    )
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    # Binding here rather than inside uvicorn gives the real port for port 0, and turns a
+    # busy port into an error instead of uvicorn's sys.exit.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+            field="console.port",
+            fix="choose a free port (0 picks one) or stop whatever holds it",
+        ) from None
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, reporting readiness and stopping on signals without re-raising them afterwards."""
+
+    def __init__(self, config: uvicorn.Config, on_started: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_started = on_started
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """Start listening, then report."""
+        await super().startup(sockets=sockets)
+        if self.started:
+            await asyncio.to_thread(self._on_started)
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        """Turn SIGINT/SIGTERM into a graceful stop and restore the old handlers after.
+
+        uvicorn's own version raises the signal again once stopped, which would turn a clean
+        stop into KeyboardInterrupt in the caller; :func:`serve` returns normally instead.
+        """
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def stop(sig: int, _frame: FrameType | None) -> None:
+            if self.should_exit and sig == signal.SIGINT:
+                self.force_exit = True  # a second Ctrl+C stops waiting for open connections
+            self.should_exit = True
+
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def serve(
+    settings: Settings,
+    ledger: Ledger,
+    token_store: TokenStore,
+    *,
+    on_ready: Callable[[str], None] | None = None,
+) -> None:
+    """Serve the console until SIGINT or SIGTERM, then return normally.
+
+    ``on_ready`` receives the real URL once the server accepts connections (useful with port 0).
+    A ``console.lifecycle`` entry is appended at start and at stop. The caller closes the ledger
+    and the token store.
+    """
+    sock = _listen(settings.console.host, settings.console.port)
+    host, port = sock.getsockname()[:2]
+    url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    app = create_app(settings, ledger, token_store)
+    config = uvicorn.Config(app, lifespan="off", log_level="warning", access_log=False, server_header=False)
+    started = False
+
+    def on_started() -> None:
+        nonlocal started
+        ledger.append(_lifecycle("start", url))
+        started = True
+        if on_ready is not None:
+            on_ready(url)
+
+    try:
+        _Server(config, on_started).run(sockets=[sock])
+    finally:
+        sock.close()
+        if started:
+            ledger.append(_lifecycle("stop", url))
