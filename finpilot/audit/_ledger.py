@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from finpilot.audit._entry import Entry, Prepared, commitment, prepare
+from finpilot.audit._entry import Entry, PersonalRow, Prepared, commitment, prepare
 from finpilot.audit._keys import load_or_create_key
 from finpilot.audit._merkle import (
     consistency_path,
@@ -52,6 +53,7 @@ from finpilot.core import (
     utc_now,
 )
 
+RESERVED_KIND_PREFIX = "audit."
 ERASURE_KIND = "audit.erasure"
 
 
@@ -117,7 +119,9 @@ class Ledger:
         self._verifier = Verifier.parse(verifier_key(self._origin, self._key.public_key()))
         self._reader = TileReader(store.tile)
         self._cv = threading.Condition()
-        self._batch = _Batch()
+        # Batches waiting for the writer, oldest first; a batch stops taking newcomers at
+        # max_batch entries so one transaction stays bounded (one caller's batch is never split).
+        self._batches: deque[_Batch] = deque()
         self._cp_waiters: list[tuple[threading.Event, list[Any]]] = []
         self._closing = False
         self._writer: threading.Thread | None = None
@@ -153,13 +157,20 @@ class Ledger:
                     self._writer.start()
 
     # ------------------------------------------------------------------ appends
-    def _prepare(self, entries: Sequence[Entry]) -> list[Prepared]:
+    def _prepare(self, entries: Sequence[Entry], *, internal: bool = False) -> list[Prepared]:
         now = rfc3339(self._clock())
         limit = self._settings.max_entry_bytes
         out = []
         for i, entry in enumerate(entries):
             if not isinstance(entry, Entry):
                 raise InputError(f"item {i} is not an Entry", field=f"entries[{i}]")
+            if not internal and entry.kind.startswith(RESERVED_KIND_PREFIX):
+                # verify() trusts audit.* records (erasures); only the ledger itself may write them.
+                raise InputError(
+                    f"entry kind '{entry.kind}' is reserved for the ledger itself",
+                    field=f"entries[{i}].kind" if len(entries) > 1 else "kind",
+                    fix=f"use a kind that does not start with '{RESERVED_KIND_PREFIX}'",
+                )
             try:
                 out.append(prepare(entry, now, limit))
             except InputError as exc:
@@ -184,7 +195,10 @@ class Ledger:
         with self._cv:
             if self._closing:
                 raise StorageError("the ledger is closed")
-            batch = self._batch
+            batches = self._batches
+            if not batches or (batches[-1].items and len(batches[-1].items) + len(prepared) > self._settings.max_batch):
+                batches.append(_Batch())
+            batch = batches[-1]
             pos = len(batch.items)
             batch.items.extend(prepared)
             self._cv.notify()
@@ -210,18 +224,23 @@ class Ledger:
             with self._cv:
                 while True:
                     due = self._checkpoint_due(interval)
-                    if self._batch.items or self._cp_waiters or self._closing or due:
+                    if self._batches or self._cp_waiters or self._closing or due:
                         break
                     wait = None
                     if self._state is not None and self._state.size != self._last_cp_size:
                         wait = max(0.0, self._last_cp_at + interval - time.monotonic())
                     self._cv.wait(wait)
-                batch, self._batch = self._batch, _Batch()
+                batch = self._batches.popleft() if self._batches else _Batch()
                 waiters, self._cp_waiters = self._cp_waiters, []
                 closing = self._closing
             if batch.items:
                 self._write(batch)
-            if waiters or self._checkpoint_due(interval) or (closing and not batch.items):
+            if closing:
+                with self._cv:
+                    last = not self._batches
+            else:
+                last = False
+            if waiters or self._checkpoint_due(interval) or last:
                 result: Any
                 try:
                     result = self._checkpoint()
@@ -230,10 +249,8 @@ class Ledger:
                 for event, box in waiters:
                     box.append(result)
                     event.set()
-            if closing:
-                with self._cv:
-                    if not self._batch.items:
-                        return
+            if last:
+                return
 
     def _checkpoint_due(self, interval: float) -> bool:
         state = self._state
@@ -447,14 +464,19 @@ class Ledger:
         erased: set[int] = set()
 
         def on_leaf(index: int, data: bytes) -> None:
-            if b'"personal":"' in data:
-                value = json.loads(data).get("personal")
+            # Only leaves that can hold a commitment or an erasure record are parsed; a broken
+            # one is a problem to report, never a reason for verify itself to fail.
+            if b'"personal":"' not in data and b'"kind":"' + ERASURE_KIND.encode() + b'"' not in data:
+                return
+            try:
+                fields = json.loads(data)
+                value = fields.get("personal")
                 if isinstance(value, str):
                     commitments[index] = value
-            if b'"kind":"' + ERASURE_KIND.encode() + b'"' in data:
-                fields = json.loads(data)
                 if fields.get("kind") == ERASURE_KIND:
-                    erased.update(int(i) for i in fields.get("evidence", {}).get("indices", []))
+                    erased.update(int(i) for i in fields["evidence"]["indices"])
+            except (ValueError, TypeError, KeyError, AttributeError):
+                report.add(Problem("entry", index, f"entry {index} is not a well-formed leaf"))
 
         verified = feed_entries(report, tree, store.iter_entries(), on_leaf)
         tree.finish()
@@ -468,6 +490,7 @@ class Ledger:
             self._verifier,
             self._origin,
             verified,
+            stored_root=self._stored_root,
         )
         if trusted is not None:
             if trusted.size > verified:
@@ -485,12 +508,18 @@ class Ledger:
             report.notes.append(f"entries from {report.latest_checkpoint_size} on are not yet covered by a checkpoint")
         return report
 
+    def _stored_root(self, size: int) -> bytes | None:
+        try:
+            return range_hash(TileReader(self.store.tile, cache_tiles=0), 0, size)
+        except KeyError:
+            return None
+
     def _check_extra_tiles(self, report: VerifyReport, size: int) -> None:
         for level, index, _blob in self.store.iter_tiles():
             count = size >> (HEIGHT * level)
             if index * WIDTH >= count:
-                first = min(size, (index * WIDTH) << (HEIGHT * level))
-                report.add(Problem("hash", first, f"tile {level}/{index} lies beyond the end of the log"))
+                # Whatever the tile claims to cover, the doubt starts where the entries end.
+                report.add(Problem("hash", size, f"tile {level}/{index} lies beyond the end of the log"))
 
     def _check_personal(self, report: VerifyReport, commitments: dict[int, str], erased: set[int], size: int) -> None:
         for row in self.store.iter_personal():
@@ -503,7 +532,8 @@ class Ledger:
                         f"personal data stored for entry {row.index}, which commits to none",
                     )
                 )
-            elif commitment(row.row.salt, row.row.payload) != want:
+            elif commitment(row.row.salt, row.row.payload) != want or not _subject_matches(row.row):
+                # The subject column is what erasure searches by: a relabelled row would escape it.
                 report.add(
                     Problem(
                         "personal",
@@ -525,22 +555,19 @@ class Ledger:
             raise InputError("data subject must not be empty", field="data_subject")
         rows = self.store.personal_for(data_subject)
         if not rows:
+            # Nothing (left) to delete; scrub anyway, so re-running finishes an interrupted erase.
+            self.store.scrub()
             return ErasureReport(indices=(), record_index=None)
         indices = tuple(r.index for r in rows)
-        record = self.append(
-            Entry(
-                kind=ERASURE_KIND,
-                actor=actor,
-                action="erase",
-                subject="personal-data",
-                outcome="erased",
-                evidence={
-                    "indices": list(indices),
-                    "count": len(indices),
-                    "reason": "data subject erasure request",
-                },
-            )
+        record_entry = Entry(
+            kind=ERASURE_KIND,
+            actor=actor,
+            action="erase",
+            subject="personal-data",
+            outcome="erased",
+            evidence={"indices": list(indices), "count": len(indices), "reason": "data subject erasure request"},
         )
+        record = self._submit(self._prepare([record_entry], internal=True))[0]
         store = self.store
         store.begin()
         try:
@@ -557,6 +584,13 @@ class Ledger:
         from finpilot.audit._export import export_bundle
 
         return export_bundle(self, directory)
+
+
+def _subject_matches(row: PersonalRow) -> bool:
+    try:
+        return bool(json.loads(row.payload).get("data_subject") == row.data_subject)
+    except (ValueError, AttributeError):
+        return False
 
 
 def open_ledger(settings: Settings, *, clock: Clock = utc_now) -> Ledger:

@@ -89,7 +89,11 @@ class Checkpoint:
 
 def open_checkpoint(note: str, verifier: Verifier) -> Checkpoint:
     """Verify a signed checkpoint note and parse it; raise ValueError saying what is wrong."""
-    body, sep, sigs = note.partition("\n\n")
+    # As in Go's note package: the signatures follow the *last* blank line, and a note is
+    # plain text without control characters other than newline.
+    if any(ord(ch) < 0x20 and ch != "\n" for ch in note) or "\x7f" in note:
+        raise ValueError("a signed note must not contain control characters")
+    body, sep, sigs = note.rpartition("\n\n")
     if not sep:
         raise ValueError("not a signed note: no blank line before the signatures")
     body += "\n"

@@ -1,15 +1,21 @@
 """Refuse full card numbers (PANs) before they can reach the ledger (PCI DSS 3.3, 3.4).
 
-A candidate is 13 to 19 digits, optionally grouped by single spaces or dashes, starting
-with a digit a card network issues (2 to 6), passing the Luhn check. Masked forms such as
-``411111******1111`` or the last four digits are fine and are not matched.
+A candidate is 13 to 19 digits made of whole digit groups (single spaces or dashes may
+separate groups), starting with a digit a card network issues (2 to 6), passing the Luhn
+check. Masked forms such as ``411111******1111`` or the last four digits are fine and are
+not matched. A digit run longer than 19 with no separator is an identifier, not a card.
 """
 
 from __future__ import annotations
 
 import re
 
-_CANDIDATE = re.compile(rb"(?<![0-9])[2-6](?:[ -]?[0-9]){12,18}(?![0-9])")
+# A maximal run of digits, possibly grouped by single spaces or dashes: every window of
+# whole groups inside it is tried, so "2024 4111 1111 1111 1111" still finds the card.
+_RUN = re.compile(rb"[0-9]+(?:[ -][0-9]+)*")
+_GROUP_SPLIT = re.compile(rb"[ -]")
+# JSON escapes (\u0010, \n, ...) must not glue the digits around them into one number.
+_ESCAPE = re.compile(rb"\\(?:u[0-9a-fA-F]{4}|.)")
 
 
 def luhn_ok(digits: str) -> bool:
@@ -25,23 +31,23 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
-def _few_digits(data: bytes) -> bool:
-    # A PAN has at least 13 digits; most entries have fewer, and counting is far cheaper than the regex.
-    return len(data) - len(data.translate(None, b"0123456789")) < 13
+def digit_count(data: bytes) -> int:
+    """How many ASCII digits ``data`` holds (one C call: the cheap pre-filter)."""
+    return len(data) - len(data.translate(None, b"0123456789"))
 
 
 def contains_pan(data: bytes) -> bool:
-    """True when ``data`` contains something that looks like a full card number."""
-    if _few_digits(data):
+    """True when ``data`` (text or canonical JSON) contains something that looks like a full card number."""
+    if digit_count(data) < 13:
         return False
-    for match in _CANDIDATE.finditer(data):
-        # Grouped digits ("4111 1111 1111 1111 exp 12") may run into a neighbouring group,
-        # so try every run of whole groups rather than only the greedy match.
-        groups = re.split(rb"[ -]", match.group())
+    if b"\\" in data:
+        data = _ESCAPE.sub(b"|", data)
+    for match in _RUN.finditer(data):
+        groups = [g.decode("ascii") for g in _GROUP_SPLIT.split(match.group())]
         for start in range(len(groups)):
             digits = ""
             for group in groups[start:]:
-                digits += group.decode("ascii")
+                digits += group
                 if len(digits) > 19:
                     break
                 if len(digits) >= 13 and digits[0] in "23456" and luhn_ok(digits):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -28,6 +29,16 @@ CREATE TABLE IF NOT EXISTS personal (
 );
 CREATE INDEX IF NOT EXISTS personal_subject ON personal (data_subject);
 """
+
+
+def _blob(value: object) -> bytes:
+    # SQLite columns are loosely typed: a row edited by hand may come back as TEXT or INTEGER.
+    # Verification must then report a mismatch, not crash on a type.
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogateescape")
+    return str(value).encode()
 
 
 class SQLiteStore(Store):
@@ -118,8 +129,22 @@ class SQLiteStore(Store):
             conn.execute("ROLLBACK")
 
     def scrub(self) -> None:
-        """Copy the WAL into the file and truncate it, so old page images holding deleted data go away."""
-        self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        """Copy the WAL into the file and truncate it, so old page images holding deleted data go away.
+
+        A reader in another process can hold the WAL open; wait for it a while, then say so.
+        """
+        deadline = time.monotonic() + 10
+        while True:
+            busy = self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            if not busy:
+                return
+            if time.monotonic() > deadline:
+                raise StorageError(
+                    "the data was deleted, but old copies may remain in the write-ahead log: another "
+                    "process kept it busy",
+                    fix="run the same erase again when other finpilot processes are idle",
+                )
+            time.sleep(0.05)
 
     def size(self) -> int:
         """Committed size."""
@@ -128,7 +153,7 @@ class SQLiteStore(Store):
     def entries(self, start: int, end: int) -> list[tuple[int, bytes]]:
         """A range of entries."""
         return [
-            (int(i), bytes(d))
+            (int(i), _blob(d))
             for i, d in self._conn().execute(
                 "SELECT idx, data FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx", (start, end)
             )
@@ -144,17 +169,19 @@ class SQLiteStore(Store):
             ).fetchall()
             if not rows:
                 return
-            yield from rows
+            for i, d in rows:
+                yield int(i), _blob(d)
             last = rows[-1][0]
 
     def tile(self, level: int, index: int) -> bytes | None:
         """One tile."""
         row = self._conn().execute("SELECT hashes FROM tiles WHERE level = ? AND idx = ?", (level, index)).fetchone()
-        return None if row is None else bytes(row[0])
+        return None if row is None else _blob(row[0])
 
     def iter_tiles(self) -> Iterator[tuple[int, int, bytes]]:
         """All tiles."""
-        yield from self._conn().execute("SELECT level, idx, hashes FROM tiles ORDER BY level, idx")
+        for level, idx, blob in self._conn().execute("SELECT level, idx, hashes FROM tiles ORDER BY level, idx"):
+            yield int(level), int(idx), _blob(blob)
 
     def checkpoints(self, after_seq: int = 0, limit: int | None = None) -> list[StoredCheckpoint]:
         """Checkpoints in order."""
@@ -162,7 +189,7 @@ class SQLiteStore(Store):
             "SELECT seq, size, root, note, created_at FROM checkpoints WHERE seq > ? ORDER BY seq LIMIT ?",
             (after_seq, -1 if limit is None else limit),
         )
-        return [StoredCheckpoint(int(s), int(n), bytes(r), str(t), str(c)) for s, n, r, t, c in rows]
+        return [StoredCheckpoint(int(s), int(n), _blob(r), str(t), str(c)) for s, n, r, t, c in rows]
 
     def checkpoint_for_size(self, size: int) -> StoredCheckpoint | None:
         """First checkpoint of exactly ``size``."""
@@ -176,7 +203,7 @@ class SQLiteStore(Store):
         )
         if row is None:
             return None
-        return StoredCheckpoint(int(row[0]), int(row[1]), bytes(row[2]), str(row[3]), str(row[4]))
+        return StoredCheckpoint(int(row[0]), int(row[1]), _blob(row[2]), str(row[3]), str(row[4]))
 
     def latest_checkpoint(self) -> StoredCheckpoint | None:
         """Highest-numbered checkpoint."""
@@ -187,7 +214,7 @@ class SQLiteStore(Store):
         )
         if row is None:
             return None
-        return StoredCheckpoint(int(row[0]), int(row[1]), bytes(row[2]), str(row[3]), str(row[4]))
+        return StoredCheckpoint(int(row[0]), int(row[1]), _blob(row[2]), str(row[3]), str(row[4]))
 
     def personal_for(self, data_subject: str) -> list[StoredPersonal]:
         """Rows about one person."""
@@ -195,12 +222,12 @@ class SQLiteStore(Store):
             "SELECT idx, data_subject, salt, payload FROM personal WHERE data_subject = ? ORDER BY idx",
             (data_subject,),
         )
-        return [StoredPersonal(int(i), PersonalRow(s, bytes(a), bytes(p))) for i, s, a, p in rows]
+        return [StoredPersonal(int(i), PersonalRow(s, _blob(a), _blob(p))) for i, s, a, p in rows]
 
     def iter_personal(self) -> Iterator[StoredPersonal]:
         """All personal rows."""
         for i, s, a, p in self._conn().execute("SELECT idx, data_subject, salt, payload FROM personal ORDER BY idx"):
-            yield StoredPersonal(int(i), PersonalRow(s, bytes(a), bytes(p)))
+            yield StoredPersonal(int(i), PersonalRow(s, _blob(a), _blob(p)))
 
     def close(self) -> None:
         """Close all connections this store opened."""

@@ -127,7 +127,9 @@ class TreeVerifier:
                     self._bad.append((start, start + span))
                 return
         if stored is not None and len(stored) > len(computed):
-            start = (tile * WIDTH + len(hashes)) * span
+            # Extra stored hashes mean the log got shorter than its tiles: the first doubt is
+            # where the readable entries stop, not inside the range they still cover.
+            start = max((tile * WIDTH + len(hashes)) * span, self.size)
             self.report.add(Problem("hash", start, f"tile {level}/{tile} holds hashes beyond the end of the log"))
             self._bad.append((start, start + span))
 
@@ -165,8 +167,14 @@ def check_checkpoints(
     verifier: Verifier,
     origin: str | None,
     verified_size: int,
+    stored_root: Callable[[int], bytes | None] | None = None,
 ) -> None:
-    """Check signatures, order and roots of checkpoints ``(seq, size, stored root or None, note)``."""
+    """Check signatures, order and roots of checkpoints ``(seq, size, stored root or None, note)``.
+
+    ``stored_root(size)`` gives the root the *stored* tiles hash to. When it still equals a
+    signed root that the entries no longer match, the tiles are authentic and the tile check
+    has already named the exact bad entry, so the checkpoint adds no coarser problem.
+    """
     prev_seq, prev_size = 0, 0
     for seq, size, root_col, note in rows:
         report.checkpoints += 1
@@ -189,7 +197,10 @@ def check_checkpoints(
                     seq,
                 )
             )
-        if cp.size < prev_size:
+        if seq > 1 and cp.size == prev_size:
+            # The ledger never signs one size twice; a repeat is a copied checkpoint.
+            report.add(Problem("checkpoint", prev_size, f"checkpoint {seq} repeats the size of the one before", seq))
+        elif cp.size < prev_size:
             report.add(
                 Problem(
                     "checkpoint",
@@ -207,7 +218,11 @@ def check_checkpoints(
                     seq,
                 )
             )
-        elif roots.get(cp.size) != cp.root:
+        elif roots.get(cp.size) != cp.root and not (
+            stored_root is not None
+            and any(p.index < cp.size for p in report.problems)
+            and stored_root(cp.size) == cp.root
+        ):
             report.add(
                 Problem(
                     "checkpoint",
@@ -428,8 +443,10 @@ def verify_bundle(directory: Path, public_key: str | None = None) -> VerifyRepor
             report.add(Problem("bundle", 0, f"{name} differs from the digest in manifest.json"))
     if report.ok and manifest.get("root_hash") not in (None, root.hex()):
         report.add(Problem("bundle", 0, "manifest.json names a root the entries do not hash to"))
-    if report.latest_checkpoint_size is not None and report.latest_checkpoint_size < verified:
-        report.notes.append(f"entries from {report.latest_checkpoint_size} on are not covered by a signed checkpoint")
+    # An export signs everything it writes, so anything unsigned was added afterwards.
+    covered = report.latest_checkpoint_size or 0
+    if covered < verified:
+        report.add(Problem("entry", covered, f"entries from {covered} on are not covered by any signed checkpoint"))
     return report
 
 

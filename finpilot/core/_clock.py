@@ -36,4 +36,9 @@ def rfc3339(moment: datetime) -> str:
     """Format an aware datetime as RFC 3339 UTC with microseconds, e.g. ``2026-01-01T00:00:00.000000Z``."""
     if moment.tzinfo is None:
         raise ValueError("naive datetime: pass an aware datetime in UTC")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    # Plain isoformat() is the fastest C formatter (strftime is ~2x slower); it drops the
+    # fraction when it is zero, so put that back to keep every stamp the same width.
+    text = moment.isoformat()[:-6]
+    return (text if moment.microsecond else text + ".000000") + "Z"
