@@ -221,6 +221,14 @@ def _personal_row(entry: Entry) -> PersonalRow:
             field="data_subject",
             fix="name the person the data is about, e.g. customer:123, so it can be erased later",
         )
-    payload = canonical_json({"data_subject": entry.data_subject, "personal": entry.personal}, path="personal")
+    # Built from its two parts so that an error names "personal.x", not a path inside a wrapper;
+    # JCS orders "data_subject" before "personal", so the bytes are those of the whole object.
+    payload = (
+        b'{"data_subject":'
+        + canonical_json(entry.data_subject, path="data_subject")
+        + b',"personal":'
+        + canonical_json(dict(entry.personal), path="personal")
+        + b"}"
+    )
     _refuse_sensitive(payload, lambda: {"data_subject": entry.data_subject, "personal": entry.personal}, "entry")
     return PersonalRow(entry.data_subject, os.urandom(32), payload)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from finpilot.audit._entry import PersonalRow
 from finpilot.audit._store import Store, StoredCheckpoint, StoredPersonal
-from finpilot.core import StorageError
+from finpilot.core import IntegrityError, StorageError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS log_state (id INTEGER PRIMARY KEY CHECK (id = 1), size INTEGER NOT NULL);
@@ -39,6 +39,15 @@ def _blob(value: object) -> bytes:
     if isinstance(value, str):
         return value.encode("utf-8", "surrogateescape")
     return str(value).encode()
+
+
+def _int(value: object, what: str) -> int:
+    # Likewise for INTEGER columns: an edited value that is not an integer is damage to report.
+    if type(value) is not int:
+        raise IntegrityError(
+            f"{what} holds {value!r}, not an integer", fix="run `finpilot audit verify`; restore from backup"
+        )
+    return value
 
 
 class SQLiteStore(Store):
@@ -80,7 +89,7 @@ class SQLiteStore(Store):
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
         row = conn.execute("SELECT size FROM log_state WHERE id = 1").fetchone()
-        return int(row[0])
+        return _int(row[0], "log_state.size")
 
     def write_entries(
         self,
@@ -148,7 +157,7 @@ class SQLiteStore(Store):
 
     def size(self) -> int:
         """Committed size."""
-        return int(self._conn().execute("SELECT size FROM log_state WHERE id = 1").fetchone()[0])
+        return _int(self._conn().execute("SELECT size FROM log_state WHERE id = 1").fetchone()[0], "log_state.size")
 
     def entries(self, start: int, end: int) -> list[tuple[int, bytes]]:
         """A range of entries."""
@@ -181,7 +190,7 @@ class SQLiteStore(Store):
     def iter_tiles(self) -> Iterator[tuple[int, int, bytes]]:
         """All tiles."""
         for level, idx, blob in self._conn().execute("SELECT level, idx, hashes FROM tiles ORDER BY level, idx"):
-            yield int(level), int(idx), _blob(blob)
+            yield _int(level, "tiles.level"), _int(idx, "tiles.idx"), _blob(blob)
 
     def checkpoints(self, after_seq: int = 0, limit: int | None = None) -> list[StoredCheckpoint]:
         """Checkpoints in order."""
@@ -189,7 +198,10 @@ class SQLiteStore(Store):
             "SELECT seq, size, root, note, created_at FROM checkpoints WHERE seq > ? ORDER BY seq LIMIT ?",
             (after_seq, -1 if limit is None else limit),
         )
-        return [StoredCheckpoint(int(s), int(n), _blob(r), str(t), str(c)) for s, n, r, t, c in rows]
+        return [
+            StoredCheckpoint(_int(s, "checkpoints.seq"), _int(n, "checkpoints.size"), _blob(r), str(t), str(c))
+            for s, n, r, t, c in rows
+        ]
 
     def checkpoint_for_size(self, size: int) -> StoredCheckpoint | None:
         """First checkpoint of exactly ``size``."""
@@ -203,7 +215,9 @@ class SQLiteStore(Store):
         )
         if row is None:
             return None
-        return StoredCheckpoint(int(row[0]), int(row[1]), _blob(row[2]), str(row[3]), str(row[4]))
+        return StoredCheckpoint(
+            _int(row[0], "checkpoints.seq"), _int(row[1], "checkpoints.size"), _blob(row[2]), str(row[3]), str(row[4])
+        )
 
     def latest_checkpoint(self) -> StoredCheckpoint | None:
         """Highest-numbered checkpoint."""
@@ -214,7 +228,9 @@ class SQLiteStore(Store):
         )
         if row is None:
             return None
-        return StoredCheckpoint(int(row[0]), int(row[1]), _blob(row[2]), str(row[3]), str(row[4]))
+        return StoredCheckpoint(
+            _int(row[0], "checkpoints.seq"), _int(row[1], "checkpoints.size"), _blob(row[2]), str(row[3]), str(row[4])
+        )
 
     def personal_for(self, data_subject: str) -> list[StoredPersonal]:
         """Rows about one person."""
