@@ -34,7 +34,9 @@ def pg_dsn() -> str:
         with psycopg.connect(PG_DSN, connect_timeout=5) as conn:
             conn.execute("SELECT 1")
     except psycopg.Error as exc:
-        need_service(f"PostgreSQL at {PG_DSN} is unreachable ({type(exc).__name__}); start it or set FINPILOT_TEST_PG_DSN")
+        need_service(
+            f"PostgreSQL at {PG_DSN} is unreachable ({type(exc).__name__}); start it or set FINPILOT_TEST_PG_DSN"
+        )
     return PG_DSN
 
 
