@@ -148,6 +148,7 @@ def _refuse_sensitive(data: bytes, fields: Callable[[], Mapping[str, Any]], labe
     )
 
 
+_new_tuple = tuple.__new__
 _TIME_DIGITS = 20  # an RFC 3339 stamp as rfc3339() writes it always holds exactly 20 digits
 
 
@@ -206,7 +207,8 @@ def prepare(entry: Entry, now: datetime | str, max_bytes: int) -> Prepared:
                 lambda: {n: getattr(entry, n) for n in ("kind", "actor", "action", "subject", "outcome", "evidence")},
                 "entry",
             )
-    return Prepared(data, _sha256(b"\x00" + data).digest(), personal_row)
+    # tuple.__new__ skips NamedTuple's Python-level constructor: a tenth of a microsecond per entry.
+    return _new_tuple(Prepared, (data, _sha256(b"\x00" + data).digest(), personal_row))
 
 
 def _personal_row(entry: Entry) -> PersonalRow:

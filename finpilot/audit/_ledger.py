@@ -56,6 +56,7 @@ from finpilot.core import (
 RESERVED_KIND_PREFIX = "audit."
 GATHER_S = 0.0005  # longest a group commit waits for its batch to fill (see Ledger._gather)
 ERASURE_KIND = "audit.erasure"
+_ERASURE_MARK = b'"kind":"' + ERASURE_KIND.encode() + b'"'
 
 
 @dataclass(frozen=True, slots=True)
@@ -488,7 +489,7 @@ class Ledger:
         def on_leaf(index: int, data: bytes) -> None:
             # Only leaves that can hold a commitment or an erasure record are parsed; a broken
             # one is a problem to report, never a reason for verify itself to fail.
-            if b'"personal":"' not in data and b'"kind":"' + ERASURE_KIND.encode() + b'"' not in data:
+            if b'"personal":"' not in data and _ERASURE_MARK not in data:
                 return
             try:
                 fields = json.loads(data)

@@ -48,6 +48,13 @@ class PostgresStore(Store):
         self._all: list[psycopg.Connection[Any]] = []
         self._lock = threading.Lock()
         conn = self._conn()
+        # Opening an existing log must be cheap (a CLI proof opens one): skip the DDL when the
+        # schema's last table is already there.
+        ready = conn.execute(
+            "SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = 'personal'", (schema,)
+        ).fetchone()
+        if ready:
+            return
         with conn.transaction():
             # Two processes creating the schema at once would race; serialise on an advisory lock.
             conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"finpilot:{schema}",))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Any
 
 from finpilot.audit._merkle import EMPTY_ROOT, node_hash, root_of
 
@@ -37,48 +38,71 @@ def _pyramid(hashes: list[bytes]) -> list[list[bytes]]:
 
 
 class TileReader:
-    """A :class:`~finpilot.audit._merkle.NodeSource` over stored tiles, with an LRU of complete tiles."""
+    """A :class:`~finpilot.audit._merkle.NodeSource` over stored tiles, with caches.
+
+    Complete tiles are cached as pyramids. The right edge of the tree lives in partial tiles,
+    which every proof touches; their hashes never change either (the log is append-only), so
+    the longest prefix read of each is kept, and the subtree roots computed from them too.
+    Each proof then costs about one tile read instead of one per level.
+    """
 
     def __init__(self, fetch: TileFetch, cache_tiles: int = 1024) -> None:
         self._fetch = fetch
         self._cache: OrderedDict[TileKey, list[list[bytes]]] = OrderedDict()
+        self._partial: OrderedDict[TileKey, bytes] = OrderedDict()
+        self._nodes: OrderedDict[tuple[int, int], bytes] = OrderedDict()
         self._cap = cache_tiles
         self._lock = threading.Lock()
 
-    def _full(self, key: TileKey) -> list[list[bytes]] | None:
+    def _remember(self, cache: OrderedDict[Any, Any], key: Any, value: Any, cap: int) -> None:
         with self._lock:
-            hit = self._cache.get(key)
-            if hit is not None:
+            cache[key] = value
+            cache.move_to_end(key)
+            while len(cache) > cap:
+                cache.popitem(last=False)
+
+    def _tile(self, key: TileKey, need: int) -> list[list[bytes]] | bytes:
+        """The tile's pyramid when complete, else its stored hashes (at least ``need`` bytes)."""
+        with self._lock:
+            pyramid = self._cache.get(key)
+            if pyramid is not None:
                 self._cache.move_to_end(key)
-                return hit
-        blob = self._fetch(*key)
-        if blob is None or len(blob) < FULL:
-            return None
-        pyramid = _pyramid(split_hashes(blob[:FULL]))
-        with self._lock:
-            self._cache[key] = pyramid
-            if len(self._cache) > self._cap:
-                self._cache.popitem(last=False)
-        return pyramid
+                return pyramid
+            blob = self._partial.get(key)
+        if blob is None or len(blob) < need:
+            blob = self._fetch(*key) or b""
+            if len(blob) >= FULL:
+                pyramid = _pyramid(split_hashes(blob[:FULL]))
+                self._remember(self._cache, key, pyramid, self._cap)
+                return pyramid
+            self._remember(self._partial, key, blob, max(self._cap // 8, 1))
+        return blob
 
     def perfect(self, level: int, index: int) -> bytes:
         """Hash of the perfect subtree at ``level`` and ``index``; KeyError if the store lacks it."""
+        with self._lock:
+            known = self._nodes.get((level, index))
+        if known is not None:
+            return known
         tile_level, height = divmod(level, HEIGHT)
-        base = index << height
-        tile, offset = divmod(base, WIDTH)
-        pyramid = self._full((tile_level, tile))
-        if pyramid is not None:
-            return pyramid[height][offset >> height]
-        blob = self._fetch(tile_level, tile)
+        tile, offset = divmod(index << height, WIDTH)
         need = (offset + (1 << height)) * HASH
-        if blob is None or len(blob) < need:
+        got = self._tile((tile_level, tile), need)
+        if isinstance(got, list):
+            return got[height][offset >> height]
+        if len(got) < need:
             raise KeyError(f"tile {tile_level}/{tile} lacks node {level}/{index}")
-        return root_of(split_hashes(blob[offset * HASH : need]))
+        node = root_of(split_hashes(got[offset * HASH : need]))
+        if self._cap:
+            self._remember(self._nodes, (level, index), node, self._cap * 4)
+        return node
 
     def forget(self) -> None:
-        """Drop cached tiles (after the store was changed behind our back, e.g. in tests)."""
+        """Drop every cache (after the store was changed behind our back, e.g. in tests)."""
         with self._lock:
             self._cache.clear()
+            self._partial.clear()
+            self._nodes.clear()
 
 
 class TreeState:
