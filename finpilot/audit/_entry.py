@@ -24,6 +24,8 @@ from finpilot.core import InputError, SensitiveDataError, rfc3339
 
 LEAF_VERSION = 1
 _TEXT_FIELDS = ("kind", "actor", "action", "subject", "outcome")
+RESERVED_KIND_PREFIX = "audit."
+"""Entry kinds the ledger writes itself (erasure records); appends from outside are refused."""
 _MAX_TEXT = 512
 _COMMIT_TAG = b"finpilot/personal/v1\x00"
 _sha256 = hashlib.sha256
@@ -152,13 +154,37 @@ _new_tuple = tuple.__new__
 _TIME_DIGITS = 20  # an RFC 3339 stamp as rfc3339() writes it always holds exactly 20 digits
 
 
-def prepare(entry: Entry, now: datetime | str, max_bytes: int) -> Prepared:
+def prepare(entry: Entry, now: datetime | str, max_bytes: int, *, reserved_ok: bool = False) -> Prepared:
     """Validate an entry and build its leaf. Raises :class:`InputError` and stores nothing on bad input.
 
     ``now`` may be given pre-formatted (RFC 3339) so that a batch formats its time once.
     This is the ledger's hot path: everything here is paid once per entry appended.
     """
-    _check_text(entry)
+    kind, actor, action, subject, outcome = entry.kind, entry.actor, entry.action, entry.subject, entry.outcome
+    # One inline test for the usual case; anything it doubts goes to _check_text, which raises
+    # the precise error (or passes what was merely unusual, such as a leading space).
+    if (
+        type(kind) is not str
+        or type(actor) is not str
+        or type(action) is not str
+        or type(subject) is not str
+        or type(outcome) is not str
+        or not (0 < len(kind) <= _MAX_TEXT and 0 < len(actor) <= _MAX_TEXT and 0 < len(action) <= _MAX_TEXT)
+        or not (0 < len(subject) <= _MAX_TEXT and 0 < len(outcome) <= _MAX_TEXT)
+        or kind[0].isspace()
+        or actor[0].isspace()
+        or action[0].isspace()
+        or subject[0].isspace()
+        or outcome[0].isspace()
+    ):
+        _check_text(entry)
+    if not reserved_ok and kind.startswith(RESERVED_KIND_PREFIX):
+        # verify() trusts audit.* records (erasures); only the ledger itself may write them.
+        raise InputError(
+            f"entry kind '{kind}' is reserved for the ledger itself",
+            field="kind",
+            fix=f"use a kind that does not start with '{RESERVED_KIND_PREFIX}'",
+        )
     evidence = entry.evidence
     if type(evidence) is not dict:
         if not isinstance(evidence, Mapping):
@@ -172,13 +198,13 @@ def prepare(entry: Entry, now: datetime | str, max_bytes: int) -> Prepared:
     stamp = entry.time if entry.time is not None else now
     when = stamp if isinstance(stamp, str) else rfc3339(stamp)
     leaf = {
-        "action": entry.action,
-        "actor": entry.actor,
+        "action": action,
+        "actor": actor,
         "evidence": canonical_fragment(evidence, path="evidence"),
-        "kind": entry.kind,
-        "outcome": entry.outcome,
+        "kind": kind,
+        "outcome": outcome,
         "personal": commit,
-        "subject": entry.subject,
+        "subject": subject,
         "time": when,
         "v": LEAF_VERSION,
     }
