@@ -22,8 +22,15 @@ JsonFlag = Annotated[
 
 
 def out() -> Console:
-    """A Rich console on stdout, for people."""
-    return Console(highlight=False)
+    """A Rich console on stdout, for people.
+
+    Piped output (a file, ``less``, CI logs) has no terminal width; Rich would then assume 80
+    columns and fold every table cell. Use 160 there, and the real width on a terminal.
+    """
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=160)
+    return console
 
 
 def err() -> Console:
