@@ -12,6 +12,7 @@ from finpilot.cli._audit_cmd import audit_app
 from finpilot.cli._config_cmd import config_app
 from finpilot.cli._context import CliState
 from finpilot.cli._errors import FinpilotGroup
+from finpilot.cli._fraud_cmd import fraud_app
 from finpilot.cli._token_cmd import token_app
 from finpilot.cli._up_cmd import up
 
@@ -28,6 +29,7 @@ app = typer.Typer(
 app.add_typer(config_app, name="config")
 app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
+app.add_typer(fraud_app, name="fraud")
 app.command("up")(up)
 
 

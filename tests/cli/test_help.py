@@ -37,6 +37,7 @@ EXPECTED = {
     ("audit", "export"),
     ("audit", "verify-export"),
     ("audit", "erase"),
+    ("fraud", "replay"),
     ("up",),
 }
 

@@ -1,0 +1,1 @@
+"""Benchmarks of the fraud engine (JSON out); figures in docs/benchmarks.md."""
