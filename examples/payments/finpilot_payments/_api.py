@@ -1,0 +1,106 @@
+"""The REST API: ``/v1/...``. Every POST needs an ``Idempotency-Key`` header."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import JSONResponse
+
+from finpilot_payments._idempotency import Outcome, check_key
+from finpilot_payments._metrics import PaymentsMetrics
+from finpilot_payments._models import AccountIn, AmountIn, AuthorizeIn, CardIn, TransferIn
+from finpilot_payments._service import PaymentsService
+
+router = APIRouter(prefix="/v1")
+
+KeyHeader = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", description="Unique per intended operation; resend it on retries."),
+]
+
+
+def _service(request: Request) -> PaymentsService:
+    service: PaymentsService = request.app.state.service
+    return service
+
+
+Service = Annotated[PaymentsService, Depends(_service)]
+
+
+def _respond(request: Request, outcome: Outcome) -> JSONResponse:
+    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
+    if outcome.decision is not None and not outcome.replayed:
+        metrics: PaymentsMetrics = request.app.state.metrics
+        metrics.decisions.labels(outcome.decision).inc()
+    return JSONResponse(outcome.body, status_code=outcome.status, headers=headers)
+
+
+@router.post("/accounts", status_code=201)
+def create_account(body: AccountIn, request: Request, service: Service, key: KeyHeader = None) -> JSONResponse:
+    """Open a customer, merchant or settlement account."""
+    return _respond(request, service.create_account(check_key(key), body.model_dump()))
+
+
+@router.get("/accounts/{account_id}")
+def get_account(account_id: str, service: Service) -> dict[str, Any]:
+    """An account: balance, holds, available amount, frozen or not."""
+    return service.account(account_id)
+
+
+@router.post("/accounts/{account_id}/freeze")
+def freeze(account_id: str, request: Request, service: Service, key: KeyHeader = None) -> JSONResponse:
+    """Freeze an account: it cannot pay (HTTP 403) until unfrozen."""
+    return _respond(request, service.set_frozen(check_key(key), account_id, frozen=True))
+
+
+@router.post("/accounts/{account_id}/unfreeze")
+def unfreeze(account_id: str, request: Request, service: Service, key: KeyHeader = None) -> JSONResponse:
+    """Unfreeze an account."""
+    return _respond(request, service.set_frozen(check_key(key), account_id, frozen=False))
+
+
+@router.post("/cards", status_code=201)
+def add_card(body: CardIn, request: Request, service: Service, key: KeyHeader = None) -> JSONResponse:
+    """Tokenise a card: the answer holds a token and the last four digits, never the number."""
+    return _respond(request, service.add_card(check_key(key), body.model_dump()))
+
+
+@router.post("/authorizations", status_code=201, responses={402: {"description": "declined (recorded)"}})
+def authorize(body: AuthorizeIn, request: Request, service: Service, key: KeyHeader = None) -> JSONResponse:
+    """Authorize a card payment: the decider is asked first; decline is 402, review is flagged."""
+    return _respond(request, service.authorize(check_key(key), body.model_dump()))
+
+
+@router.get("/authorizations/{authorization_id}")
+def get_authorization(authorization_id: str, service: Service) -> dict[str, Any]:
+    """An authorization: status, amounts captured and refunded, and the decision."""
+    return service.authorization(authorization_id)
+
+
+@router.post("/authorizations/{authorization_id}/capture")
+def capture(
+    authorization_id: str, body: AmountIn, request: Request, service: Service, key: KeyHeader = None
+) -> JSONResponse:
+    """Capture an authorization (all of it unless ``amount`` is given); the hold is released."""
+    return _respond(request, service.capture(check_key(key), authorization_id, body.model_dump()))
+
+
+@router.post("/authorizations/{authorization_id}/refunds", status_code=201)
+def refund(
+    authorization_id: str, body: AmountIn, request: Request, service: Service, key: KeyHeader = None
+) -> JSONResponse:
+    """Refund a captured payment, up to what was captured and not yet refunded."""
+    return _respond(request, service.refund(check_key(key), authorization_id, body.model_dump()))
+
+
+@router.post("/transfers", status_code=201)
+def transfer(body: TransferIn, request: Request, service: Service, key: KeyHeader = None) -> JSONResponse:
+    """Move money between two accounts of the same currency (funding comes from a settlement account)."""
+    return _respond(request, service.transfer(check_key(key), body.model_dump()))
+
+
+@router.get("/ledger/check")
+def ledger_check(service: Service) -> dict[str, Any]:
+    """Recompute the double-entry invariants: every transaction balances and the books sum to zero."""
+    return service.check_books().to_json()

@@ -1,0 +1,73 @@
+"""The one place errors become HTTP responses. Nothing the client sent is ever echoed back."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from finpilot_payments._errors import InputError, NotFoundError, PaymentsError
+from finpilot_payments._metrics import PaymentsMetrics, route_label
+
+_log = logging.getLogger("finpilot_payments")
+# Thirteen or more digits (spaces or dashes between them) could be a card number: never repeat them.
+_DIGIT_RUN = re.compile(r"\d(?:[ -]?\d){12,}")
+
+
+def scrub(text: str) -> str:
+    """``text`` with any run of 13 or more digits replaced."""
+    return _DIGIT_RUN.sub("[redacted]", text)
+
+
+def _respond(request: Request, exc: PaymentsError) -> JSONResponse:
+    metrics: PaymentsMetrics = request.app.state.metrics
+    metrics.errors.labels(route_label(request.scope), type(exc).__name__).inc()
+    if exc.status >= 500:
+        _log.warning("request failed: %s: %s", type(exc).__name__, scrub(exc.message))
+    body = {key: None if value is None else scrub(value) for key, value in exc.to_dict().items()}
+    return JSONResponse(body, status_code=exc.status)
+
+
+async def _payments_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, PaymentsError)
+    return _respond(request, exc)
+
+
+def _field_name(loc: list[str]) -> str:
+    if loc and loc[0] in {"body", "header", "path", "query"}:
+        loc = loc[1:]
+    if not loc or loc[0].isdigit():
+        return "body"
+    return ".".join(loc)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    first: dict[str, Any] = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+    name = _field_name([str(part) for part in first.get("loc", ())])
+    # FastAPI's own body would echo the offending input (perhaps a card number): say what was
+    # wrong, never what was sent.
+    missing = first.get("type") == "missing"
+    message = f"'{name}' is required" if missing else f"'{name}': {first.get('msg', 'invalid')}"
+    return _respond(request, InputError(message, field=name))
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 404:
+        return _respond(request, NotFoundError("no such endpoint", fix="see /openapi.json"))
+    body = {"error": "HTTPError", "message": str(exc.detail), "field": None, "fix": None}
+    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map service errors, validation errors and routing errors to JSON bodies."""
+    app.add_exception_handler(PaymentsError, _payments_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -1,0 +1,56 @@
+"""Request bodies. Amounts are strict integers in minor units: floats, strings and booleans get a 422."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+from finpilot_payments._ledger import MAX_AMOUNT
+
+Amount = Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT, description="Minor units (cents), 1 to 10^12.")]
+Currency = Annotated[StrictStr, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. EUR.")]
+Id = Annotated[StrictStr, Field(min_length=1, max_length=64)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AccountIn(_Body):
+    """Open an account."""
+
+    kind: Literal["customer", "merchant", "settlement"]
+    currency: Currency
+    overdraft_limit: Annotated[StrictInt, Field(ge=0, le=MAX_AMOUNT)] = 0
+
+
+class CardIn(_Body):
+    """Tokenise a card for a customer account. The PAN is checked and dropped; never stored."""
+
+    account_id: Id
+    pan: Annotated[StrictStr, Field(max_length=64)]
+
+
+class AuthorizeIn(_Body):
+    """Authorize a card payment to a merchant."""
+
+    card_token: Id
+    merchant_id: Id
+    amount: Amount
+    currency: Currency
+
+
+class AmountIn(_Body):
+    """Capture or refund: an amount, or the whole remainder when left out."""
+
+    amount: Amount | None = None
+
+
+class TransferIn(_Body):
+    """Move money between two accounts of the same currency."""
+
+    from_account: Id
+    to_account: Id
+    amount: Amount
+    currency: Currency

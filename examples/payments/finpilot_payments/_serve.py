@@ -1,0 +1,101 @@
+"""Serving the app under uvicorn on a socket bound here, so port 0 reports its real port."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Callable, Generator, Sequence
+from pathlib import Path
+from types import FrameType
+
+import uvicorn
+
+from finpilot_payments._app import create_app
+from finpilot_payments._errors import PaymentsError
+from finpilot_payments._settings import PaymentsSettings
+
+
+def _url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, stopping gracefully on SIGINT/SIGTERM without re-raising the signal afterwards."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        """Turn SIGINT/SIGTERM into a graceful stop, and restore the old handlers after."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def stop(sig: int, _frame: FrameType | None) -> None:
+            if self.should_exit and sig == signal.SIGINT:
+                self.force_exit = True
+            self.should_exit = True
+
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def serve(
+    settings: PaymentsSettings, *, host: str = "127.0.0.1", port: int = 8080, on_ready: Callable[[str], None]
+) -> None:
+    """Serve until SIGINT or SIGTERM; ``on_ready`` gets the bound URL before the first request."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.create_server((host, port), family=family, backlog=2048)
+    try:
+        app = create_app(settings)
+        config = uvicorn.Config(app, log_level="warning", access_log=False, server_header=False)
+        on_ready(_url(sock))
+        _Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m finpilot_payments", description="The reference payments service.")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8080, help="port to listen on; 0 picks a free one (default 8080)")
+    parser.add_argument("--data-dir", type=Path, help="where the SQLite database lives (env PAYMENTS_DATA_DIR)")
+    parser.add_argument("--dsn", help="PostgreSQL DSN instead of SQLite (env PAYMENTS_DSN)")
+    parser.add_argument("--schema", dest="schema_name", help="PostgreSQL schema (env PAYMENTS_SCHEMA)")
+    parser.add_argument("--version", dest="version", help="version to report (env PAYMENTS_VERSION)")
+    parser.add_argument("--decider-url", help="decision service base URL (env PAYMENTS_DECIDER_URL)")
+    parser.add_argument("--decider-timeout-s", type=float, help="decision timeout in seconds (default 0.5)")
+    parser.add_argument(
+        "--decider-fail-open",
+        action="store_true",
+        default=None,
+        help="approve when the decision service fails (default: decline, fail-closed)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The command line: parse, serve, map errors to exit status 2."""
+    args = _parser().parse_args(argv)
+    overrides = {k: v for k, v in vars(args).items() if k not in {"host", "port"}}
+    try:
+        settings = PaymentsSettings.from_env(**overrides)
+
+        def ready(url: str) -> None:
+            print(f"payments service {settings.version} listening on {url}", flush=True)
+
+        serve(settings, host=args.host, port=args.port, on_ready=ready)
+    except PaymentsError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    return 0
