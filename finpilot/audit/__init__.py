@@ -16,6 +16,7 @@ The offline verifier (:func:`verify_bundle`, :func:`verify_inclusion_proof`,
 from finpilot.audit._entry import Entry
 from finpilot.audit._export import export_bundle
 from finpilot.audit._ledger import ErasureReport, Ledger, StoredEntry, open_ledger
+from finpilot.audit._pan import contains_pan
 from finpilot.audit._store import StoredCheckpoint
 from finpilot.audit._verifier import (
     ConsistencyProof,
@@ -37,6 +38,7 @@ __all__ = [
     "StoredCheckpoint",
     "StoredEntry",
     "VerifyReport",
+    "contains_pan",
     "export_bundle",
     "open_ledger",
     "verify_bundle",

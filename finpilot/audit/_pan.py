@@ -12,7 +12,9 @@ import re
 
 # A maximal run of digits, possibly grouped by single spaces or dashes: every window of
 # whole groups inside it is tried, so "2024 4111 1111 1111 1111" still finds the card.
-_RUN = re.compile(rb"[0-9]+(?:[ -][0-9]+)*")
+# A run never starts right after a decimal point: the digits of a fraction (a float such as
+# 0.41111111111111115 in evidence) are not a card number.
+_RUN = re.compile(rb"(?<![.0-9])[0-9]+(?:[ -][0-9]+)*")
 _GROUP_SPLIT = re.compile(rb"[ -]")
 # JSON escapes (\u0010, \n, ...) must not glue the digits around them into one number.
 _ESCAPE = re.compile(rb"\\(?:u[0-9a-fA-F]{4}|.)")
