@@ -16,6 +16,7 @@ import pytest
 from psycopg import sql
 
 from finpilot.core import Settings, StorageSettings
+from finpilot.fraud import generate_payments, read_payments, train_artifact
 
 PG_DSN = os.environ.get("FINPILOT_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -64,3 +65,13 @@ def backend_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Callable
         return base
 
     return make
+
+
+@pytest.fixture(scope="session")
+def tiny_fraud_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fraud model artifact directory trained on 30 days of seeded synthetic payments (about a second)."""
+    root = tmp_path_factory.mktemp("fraud-model")
+    csv_path = root / "payments.csv"
+    generate_payments(csv_path, customers=100, terminals=200, days=30, seed=1)
+    train_artifact(read_payments(csv_path)).save(root / "model")
+    return root / "model"

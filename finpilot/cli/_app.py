@@ -14,6 +14,7 @@ from finpilot.cli._context import CliState
 from finpilot.cli._errors import FinpilotGroup
 from finpilot.cli._fraud_cmd import fraud_app
 from finpilot.cli._token_cmd import token_app
+from finpilot.cli._traffic_cmd import traffic_app
 from finpilot.cli._up_cmd import up
 
 app = typer.Typer(
@@ -30,6 +31,7 @@ app.add_typer(config_app, name="config")
 app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
 app.add_typer(fraud_app, name="fraud")
+app.add_typer(traffic_app, name="traffic")
 app.command("up")(up)
 
 

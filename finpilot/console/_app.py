@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -9,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 
 from finpilot import __version__
 from finpilot.audit import Ledger
-from finpilot.console import _api_audit, _api_tokens, _ops, _pages
+from finpilot.console import _api_audit, _api_fraud, _api_tokens, _ops, _pages
 from finpilot.console._headers import SecurityHeadersMiddleware
 from finpilot.console._http import install_error_handlers
 from finpilot.console._metrics import ConsoleMetrics, MetricsMiddleware
@@ -17,19 +18,45 @@ from finpilot.console._pages import register_page, template_environment
 from finpilot.console._request_audit import RequestAuditMiddleware
 from finpilot.console._state import ConsoleState, NavItem
 from finpilot.console._tokens import TokenStore
-from finpilot.core import Clock, Settings, utc_now
+from finpilot.core import Clock, FinpilotError, Settings, utc_now
+from finpilot.fraud import FraudService
 
 _STATIC = Path(__file__).with_name("static")
 
-ROUTERS = (_ops.router, _api_audit.router, _api_tokens.router, _pages.router)
+ROUTERS = (_ops.router, _api_audit.router, _api_tokens.router, _api_fraud.router, _pages.router)
 """Every router the console serves, in the order they are matched."""
 
 DEFAULT_PAGES = (NavItem("Home", "/"), NavItem("Audit", "/audit"))
 """The pages every console has; capabilities add theirs with :func:`register_page`."""
 
 
-def create_app(settings: Settings, ledger: Ledger, token_store: TokenStore, *, clock: Clock = utc_now) -> FastAPI:
-    """Build the console app over an open ledger and token store; the caller keeps ownership of both."""
+_log = logging.getLogger("finpilot.console")
+
+
+def _fraud_service(settings: Settings, ledger: Ledger) -> tuple[FraudService | None, str | None]:
+    # A missing or broken model must not keep the console from starting: /v1/score says what is wrong.
+    if settings.fraud.model_dir is None:
+        return None, None
+    try:
+        return FraudService.from_settings(settings.fraud, ledger), None
+    except FinpilotError as exc:
+        _log.warning("fraud model not loaded: %s", exc.message)
+        return None, f"no fraud model loaded: {exc.message}"
+
+
+def create_app(
+    settings: Settings,
+    ledger: Ledger,
+    token_store: TokenStore,
+    *,
+    clock: Clock = utc_now,
+    fraud: FraudService | None = None,
+) -> FastAPI:
+    """Build the console app over an open ledger and token store; the caller keeps ownership of both.
+
+    ``fraud`` serves ``/v1/score`` and ``/v1/labels``; without it the model in
+    ``settings.fraud.model_dir`` is loaded, and without that those calls answer 503.
+    """
     app = FastAPI(
         title="finpilot console",
         version=__version__,
@@ -40,6 +67,9 @@ def create_app(settings: Settings, ledger: Ledger, token_store: TokenStore, *, c
         openapi_url="/openapi.json",
     )
     metrics = ConsoleMetrics(ledger, clock)
+    problem = None
+    if fraud is None:
+        fraud, problem = _fraud_service(settings, ledger)
     app.state.console = ConsoleState(
         settings=settings,
         ledger=ledger,
@@ -47,7 +77,10 @@ def create_app(settings: Settings, ledger: Ledger, token_store: TokenStore, *, c
         clock=clock,
         templates=template_environment(),
         metrics=metrics,
+        fraud=fraud,
     )
+    if problem is not None:
+        app.state.console.fraud_problem = problem
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -33,12 +33,16 @@ class Permission(StrEnum):
     """Erase a data subject's personal data."""
     MANAGE_TOKENS = "manage_tokens"
     """Create, list and revoke API tokens."""
+    FRAUD = "fraud"
+    """Score payments and submit late fraud labels."""
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     "viewer": frozenset({Permission.READ}),
     "auditor": frozenset({Permission.READ, Permission.VERIFY, Permission.EXPORT}),
-    "operator": frozenset({Permission.READ, Permission.VERIFY, Permission.APPEND, Permission.CHECKPOINT}),
+    "operator": frozenset(
+        {Permission.READ, Permission.VERIFY, Permission.APPEND, Permission.CHECKPOINT, Permission.FRAUD}
+    ),
     "admin": frozenset(Permission),
 }
 """What each role may do."""

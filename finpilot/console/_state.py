@@ -13,6 +13,7 @@ from finpilot.console._metrics import ConsoleMetrics
 from finpilot.console._roles import Permission
 from finpilot.console._tokens import TokenStore
 from finpilot.core import Clock, Settings
+from finpilot.fraud import FraudService
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,8 @@ class ConsoleState:
     templates: jinja2.Environment
     metrics: ConsoleMetrics
     nav: list[NavItem] = field(default_factory=list)
+    fraud: FraudService | None = None
+    fraud_problem: str = "no fraud model loaded; train one with `finpilot fraud train` and set fraud.model_dir"
 
 
 def console_state(conn: HTTPConnection) -> ConsoleState:

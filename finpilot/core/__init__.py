@@ -17,6 +17,7 @@ from finpilot.core._errors import (
 from finpilot.core._settings import (
     AuditSettings,
     ConsoleSettings,
+    FraudSettings,
     Settings,
     StorageSettings,
     demo_settings,
@@ -32,6 +33,7 @@ __all__ = [
     "ConsoleSettings",
     "FakeClock",
     "FinpilotError",
+    "FraudSettings",
     "InputError",
     "IntegrityError",
     "NotFoundError",

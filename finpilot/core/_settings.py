@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class _Strict(BaseModel):
@@ -83,6 +83,31 @@ class ConsoleSettings(_Strict):
     )
 
 
+class FraudSettings(_Strict):
+    """Transaction surveillance: which model scores payments and where the policy draws its lines."""
+
+    model_dir: Path | None = Field(
+        default=None,
+        description=(
+            "Model artifact directory (model.txt + manifest.json, as written by `finpilot fraud train`). "
+            "Empty means no model: the console starts and /v1/score answers 503."
+        ),
+    )
+    review_threshold: float = Field(
+        default=0.5, ge=0, le=1, description="Lowest score that sends a payment to review (authorized and flagged)."
+    )
+    decline_threshold: float = Field(default=0.8, ge=0, le=1, description="Lowest score that declines a payment.")
+    freeze_threshold: float = Field(
+        default=0.98, ge=0, le=1, description="Lowest score that declines the payment and freezes its account."
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> FraudSettings:
+        if not self.review_threshold <= self.decline_threshold <= self.freeze_threshold:
+            raise ValueError("thresholds must satisfy review_threshold <= decline_threshold <= freeze_threshold")
+        return self
+
+
 class Settings(_Strict):
     """Everything ``finpilot.yaml`` can say."""
 
@@ -91,6 +116,7 @@ class Settings(_Strict):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    fraud: FraudSettings = Field(default_factory=FraudSettings)
 
 
 def demo_settings(data_dir: Path | None = None) -> Settings:

@@ -38,6 +38,8 @@ EXPECTED = {
     ("audit", "verify-export"),
     ("audit", "erase"),
     ("fraud", "replay"),
+    ("fraud", "train"),
+    ("fraud", "models"),
     ("up",),
 }
 

@@ -1,0 +1,103 @@
+"""REST API of the fraud engine: ``POST /v1/score`` and ``POST /v1/labels``.
+
+Both are mutating requests, so the request-audit middleware records each call; the fraud
+service records the decision or label itself. Without a model the console still runs and
+``/v1/score`` answers 503 with what to do.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from finpilot.console._auth import require
+from finpilot.console._http import ERRORS, read_json
+from finpilot.console._roles import Permission
+from finpilot.console._state import console_state
+from finpilot.console._tokens import Principal
+from finpilot.fraud import FraudService, label_from_json, payment_from_json
+
+_BODY_LIMIT = 8 * 1024
+
+_SCORE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["transaction_id", "time", "customer_id", "terminal_id", "amount"],
+    "properties": {
+        "transaction_id": {"type": "string", "maxLength": 128},
+        "time": {"oneOf": [{"type": "string", "format": "date-time"}, {"type": "number", "minimum": 0}]},
+        "customer_id": {"type": "string", "maxLength": 128},
+        "terminal_id": {"type": "string", "maxLength": 128},
+        "amount": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1e9},
+    },
+    "additionalProperties": False,
+}
+_LABEL_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["transaction_id", "fraud", "source"],
+    "properties": {
+        "transaction_id": {"type": "string", "maxLength": 128},
+        "fraud": {"type": "boolean"},
+        "source": {"enum": ["chargeback", "analyst"]},
+        "known_at": {"oneOf": [{"type": "string", "format": "date-time"}, {"type": "number", "minimum": 0}]},
+    },
+    "additionalProperties": False,
+}
+
+
+def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+router = APIRouter(prefix="/v1", tags=["fraud"], responses=ERRORS)
+
+Scorer = Annotated[Principal, Depends(require(Permission.FRAUD))]
+
+
+def _unavailable(problem: str) -> JSONResponse:
+    body = {
+        "error": "ModelUnavailable",
+        "message": problem,
+        "field": "fraud.model_dir",
+        "fix": "run `finpilot fraud train --csv FILE --out DIR`, set fraud.model_dir to DIR and restart",
+    }
+    return JSONResponse(body, status_code=503)
+
+
+@router.post(
+    "/score",
+    summary="Score one payment and decide: approve, review, decline or freeze_account",
+    openapi_extra=_json_body(_SCORE_SCHEMA),
+    responses={503: {"description": "no fraud model is loaded"}},
+)
+async def score(request: Request, _who: Scorer) -> Any:
+    """``{decision, score, reasons, model_version, policy_id, audit_index}``; in the ledger on return."""
+    state = console_state(request)
+    payment = payment_from_json(await read_json(request, _BODY_LIMIT))
+    service: FraudService | None = state.fraud
+    if service is None:
+        return _unavailable(state.fraud_problem)
+    decision, index = await run_in_threadpool(service.score, payment)
+    return {**decision.to_json(), "audit_index": index}
+
+
+@router.post(
+    "/labels",
+    status_code=202,
+    summary="Record a late label (chargeback or analyst verdict) for a scored payment",
+    openapi_extra=_json_body(_LABEL_SCHEMA),
+    responses={503: {"description": "no fraud model is loaded"}},
+)
+async def labels(request: Request, who: Scorer) -> Any:
+    """Accepted: the label is in the ledger and queued for the features from ``known_at`` on."""
+    state = console_state(request)
+    label = label_from_json(await read_json(request, _BODY_LIMIT))
+    service: FraudService | None = state.fraud
+    if service is None:
+        return _unavailable(state.fraud_problem)
+    index = await run_in_threadpool(
+        service.label, label.tx_id, label.fraud, label.source, label.known_at, actor=who.actor
+    )
+    return {"audit_index": index}
