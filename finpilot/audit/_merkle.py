@@ -49,66 +49,6 @@ def root_of(hashes: Sequence[bytes]) -> bytes:
     return level[0]
 
 
-class Frontier:
-    """Roots of the perfect subtrees covering the leaves so far: the minimum state to
-    append and to compute the current root. ``push`` reports every node it completes,
-    which is how the stores learn the hashes their tiles keep."""
-
-    __slots__ = ("_levels", "_stack", "size")
-
-    def __init__(self) -> None:
-        self._stack: list[bytes] = []
-        self._levels: list[int] = []
-        self.size = 0
-
-    @classmethod
-    def restore(cls, size: int, roots: Sequence[bytes]) -> Frontier:
-        """Rebuild from the perfect-subtree roots of ``size`` leaves, largest first."""
-        frontier = cls()
-        levels = [bit for bit in range(size.bit_length() - 1, -1, -1) if size >> bit & 1]
-        if len(levels) != len(roots):
-            raise ValueError("roots do not match the tree size")
-        frontier._stack = list(roots)
-        frontier._levels = levels
-        frontier.size = size
-        return frontier
-
-    def push(self, leaf: bytes, completed: list[tuple[int, int, bytes]] | None = None) -> None:
-        """Append one leaf hash; append (level, index, hash) of each node completed to ``completed``."""
-        stack = self._stack
-        levels = self._levels
-        node = leaf
-        level = 0
-        index = self.size
-        while levels and levels[-1] == level:
-            node = _sha256(b"\x01" + stack.pop() + node).digest()
-            levels.pop()
-            level += 1
-            index >>= 1
-            if completed is not None:
-                completed.append((level, index, node))
-        stack.append(node)
-        levels.append(level)
-        self.size += 1
-
-    def root(self) -> bytes:
-        """Current root hash."""
-        if not self._stack:
-            return EMPTY_ROOT
-        node = self._stack[-1]
-        for left in reversed(self._stack[:-1]):
-            node = _sha256(b"\x01" + left + node).digest()
-        return node
-
-    def copy(self) -> Frontier:
-        """An independent copy."""
-        other = Frontier()
-        other._stack = list(self._stack)
-        other._levels = list(self._levels)
-        other.size = self.size
-        return other
-
-
 class NodeSource(Protocol):
     """Anything that can answer the hash of a perfect subtree."""
 

@@ -7,7 +7,6 @@ the same :class:`TreeVerifier` from its store.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
@@ -448,8 +447,3 @@ def verify_bundle(directory: Path, public_key: str | None = None) -> VerifyRepor
     if covered < verified:
         report.add(Problem("entry", covered, f"entries from {covered} on are not covered by any signed checkpoint"))
     return report
-
-
-def encode_root(root: bytes) -> str:
-    """Base64 of a root, as checkpoints show it."""
-    return base64.b64encode(root).decode()

@@ -25,7 +25,6 @@ from hypothesis import strategies as st
 
 from finpilot.audit._merkle import (
     EMPTY_ROOT,
-    Frontier,
     consistency_path,
     inclusion_path,
     leaf_hash,
@@ -478,28 +477,9 @@ def test_root_of_matches_naive(hashes: list[bytes]) -> None:
     assert root_of(hashes) == Naive(hashes).root(len(hashes))
 
 
-def test_root_of_and_frontier_every_size() -> None:
-    frontier = Frontier()
+def test_root_of_every_size() -> None:
     for size in range(1, N + 1):
-        completed: list[tuple[int, int, bytes]] = []
-        frontier.push(LEAF_HASHES[size - 1], completed)
-        want = NAIVE.root(size)
-        assert frontier.root() == want
-        assert root_of(LEAF_HASHES[:size]) == want
-        for level, index, node in completed:
-            assert node == NAIVE.mth(index << level, (index + 1) << level)
-            assert (index + 1) << level == size
-        # Exactly the perfect subtrees that end at this size are reported.
-        assert len(completed) == (size & -size).bit_length() - 1
-        if size % 97 == 0:
-            roots = list(frontier._stack)
-            restored = Frontier.restore(size, roots)
-            assert restored.root() == want
-            copy = frontier.copy()
-            copy.push(LEAF_HASHES[size % N])
-            assert frontier.root() == want
-    with pytest.raises(ValueError, match="roots"):
-        Frontier.restore(5, [SOME_HASH])
+        assert root_of(LEAF_HASHES[:size]) == NAIVE.root(size)
 
 
 def _store_dirty(store: dict[tuple[int, int], bytes], state: TreeState) -> None:
