@@ -8,7 +8,7 @@ import types
 
 import pytest
 
-PACKAGES = ["finpilot.core", "finpilot.audit", "finpilot.fraud", "finpilot.console", "finpilot.cli"]
+PACKAGES = ["finpilot.core", "finpilot.audit", "finpilot.fraud", "finpilot.heal", "finpilot.console", "finpilot.cli"]
 
 
 @pytest.mark.parametrize("name", PACKAGES)
