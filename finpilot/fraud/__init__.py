@@ -39,7 +39,7 @@ from finpilot.fraud._prequential import run_prequential
 from finpilot.fraud._replay import Protocol, replay, write_predictions
 from finpilot.fraud._rules import Rules
 from finpilot.fraud._scorer import Score, Scorer
-from finpilot.fraud._service import FraudService
+from finpilot.fraud._service import DecisionObserver, FraudService
 from finpilot.fraud._synthetic import (
     SCENARIOS,
     Shift,
@@ -62,6 +62,7 @@ __all__ = [
     "SCENARIOS",
     "AccountState",
     "ArtifactInfo",
+    "DecisionObserver",
     "DecisionPolicy",
     "FeatureConfig",
     "FeatureEngine",

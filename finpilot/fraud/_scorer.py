@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +23,8 @@ class Score:
     model_score: float
     reasons: tuple[str, ...]
     model_version: str
+    features: Sequence[float] = ()
+    """The full feature vector (in ``FEATURE_NAMES`` order) the payment was scored on."""
 
 
 class Scorer:
@@ -46,4 +49,4 @@ class Scorer:
         row = np.asarray([[vector[i] for i in self._columns]], dtype=np.float64)
         model_score = float(self.artifact.booster.predict(row, num_threads=1)[0])
         score, reasons = self.rules.apply(model_score, vector)
-        return Score(payment.tx_id, score, model_score, reasons, self.artifact.version)
+        return Score(payment.tx_id, score, model_score, reasons, self.artifact.version, vector)

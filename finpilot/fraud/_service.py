@@ -9,10 +9,11 @@ looks like one is refused before anything changes.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol
 
 from finpilot.audit import Entry, Ledger, contains_pan
 from finpilot.core import FraudSettings, InputError, NotFoundError, SensitiveDataError
@@ -20,11 +21,34 @@ from finpilot.fraud._features import FeatureEngine
 from finpilot.fraud._model import load_artifact
 from finpilot.fraud._payment import Payment
 from finpilot.fraud._policy import AccountState, DecisionPolicy, FraudDecision, Thresholds
-from finpilot.fraud._scorer import Scorer
+from finpilot.fraud._scorer import Score, Scorer
 from finpilot.fraud._wire import check_amount, check_id, check_source
+
+_log = logging.getLogger("finpilot.fraud")
 
 ACTOR = "fraud-engine"
 """Who the ledger says decided."""
+
+
+class DecisionObserver(Protocol):
+    """Something that watches the service's decisions and labels: drift monitors, live stats, alerts.
+
+    Observers are called after the entry is in the ledger, on the caller's thread and outside the
+    service's lock, so they must be quick and thread-safe. An observer that raises is logged and
+    skipped: watching must never change or block a decision.
+    """
+
+    def on_decision(self, payment: Payment, verdict: Score, decision: FraudDecision, audit_index: int) -> None:
+        """A payment was scored and decided (``verdict.features`` holds its feature vector)."""
+        ...
+
+    def on_label(self, payment: Payment, fraud: bool, source: str, audit_index: int) -> None:
+        """A late label arrived for a payment this service scored."""
+        ...
+
+    def on_account(self, customer_id: str, action: str, reason: str, audit_index: int) -> None:
+        """An account was frozen (``action == "freeze"``) or unfrozen."""
+        ...
 
 
 class FraudService:
@@ -46,6 +70,18 @@ class FraudService:
         self._seen: OrderedDict[str, tuple[Payment, Payment]] = OrderedDict()  # tx -> (as given, as scored)
         self._latest = 0
         self._decided: dict[str, tuple[FraudDecision, int]] = {}
+        self._observers: list[DecisionObserver] = []
+
+    def add_observer(self, observer: DecisionObserver) -> None:
+        """Call ``observer`` after every decision, label and account change from now on."""
+        self._observers.append(observer)
+
+    def _notify(self, method: str, *args: Any) -> None:
+        for observer in self._observers:
+            try:
+                getattr(observer, method)(*args)
+            except Exception:  # an observer's bug must not fail the payment
+                _log.exception("fraud observer %s failed in %s", type(observer).__name__, method)
 
     @classmethod
     def from_settings(cls, settings: FraudSettings, ledger: Ledger) -> FraudService:
@@ -116,6 +152,7 @@ class FraudService:
         with self._lock:
             if payment.tx_id in self._seen:
                 self._decided[payment.tx_id] = (decision, index)
+        self._notify("on_decision", payment, verdict, decision, index)
         if decision.action == "freeze_account":
             self.freeze_account(payment.customer, reason=f"decision on payment:{payment.tx_id}")
         return decision, index
@@ -144,6 +181,7 @@ class FraudService:
         index = self.ledger.append(entry)
         with self._lock:
             self._frozen.add(customer_id)
+        self._notify("on_account", customer_id, "freeze", reason, index)
         return index
 
     def unfreeze_account(self, customer_id: str, *, actor: str = ACTOR, reason: str = "") -> int:
@@ -153,6 +191,7 @@ class FraudService:
         index = self.ledger.append(entry)
         with self._lock:
             self._frozen.discard(customer_id)
+        self._notify("on_account", customer_id, "unfreeze", reason, index)
         return index
 
     def label(self, tx_id: str, fraud: bool, source: str, known_at: int | None = None, *, actor: str = ACTOR) -> int:
@@ -195,6 +234,7 @@ class FraudService:
         index = self.ledger.append(entry)
         with self._lock:
             self.scorer.engine.observe_label(used, fraud, known_at=known_at)
+        self._notify("on_label", payment, fraud, checked_source, index)
         return index
 
 
