@@ -12,6 +12,7 @@ import pytest
 from finpilot.audit import Ledger, open_ledger
 from finpilot.core import FraudSettings, InputError, NotFoundError, SensitiveDataError, Settings
 from finpilot.fraud import (
+    FEATURE_NAMES,
     DecisionPolicy,
     FeatureEngine,
     FraudService,
@@ -248,3 +249,44 @@ def test_json_bodies_parse_or_name_the_field() -> None:
     with pytest.raises(InputError) as bad:
         label_from_json({"transaction_id": "t", "fraud": "yes", "source": "analyst"})
     assert bad.value.field == "fraud"
+
+
+class _Recorder:
+    """An observer that keeps what it was told, and one that always fails."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Any]] = []
+
+    def on_decision(self, payment: Payment, verdict: Any, decision: Any, audit_index: int) -> None:
+        self.calls.append(("decision", (payment.tx_id, len(verdict.features), decision.action, audit_index)))
+
+    def on_label(self, payment: Payment, fraud: bool, source: str, audit_index: int) -> None:
+        self.calls.append(("label", (payment.tx_id, fraud, source, audit_index)))
+
+    def on_account(self, customer_id: str, action: str, reason: str, audit_index: int) -> None:
+        self.calls.append(("account", (customer_id, action, audit_index)))
+
+
+class _Broken(_Recorder):
+    def on_decision(self, payment: Payment, verdict: Any, decision: Any, audit_index: int) -> None:
+        raise RuntimeError("observer bug")
+
+
+def test_observers_see_every_decision_label_and_freeze_after_it_is_in_the_ledger(
+    service: FraudService, ledger: Ledger, caplog: pytest.LogCaptureFixture
+) -> None:
+    seen = _Recorder()
+    service.add_observer(_Broken())
+    service.add_observer(seen)
+    decision, index = service.score(Payment("o1", T0, "c9", "t1", 25.0))
+    label_index = service.label("o1", True, "chargeback")
+    freeze_index = service.freeze_account("c9", reason="analyst")
+    assert seen.calls == [
+        ("decision", ("o1", len(FEATURE_NAMES), decision.action, index)),
+        ("label", ("o1", True, "chargeback", label_index)),
+        ("account", ("c9", "freeze", freeze_index)),
+    ]
+    # Each notification names an entry that is already in the ledger.
+    assert ledger.size > freeze_index > label_index > index
+    # A failing observer is logged and does not stop the decision or the others.
+    assert any("failed in on_decision" in r.getMessage() for r in caplog.records)
