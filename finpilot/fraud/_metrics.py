@@ -13,11 +13,12 @@ from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.metrics import average_precision_score, roc_auc_score
 
 
 def auc_and_ap(labels: npt.ArrayLike, scores: npt.ArrayLike) -> tuple[float, float]:
     """ROC AUC and Average Precision; NaN for both when only one class is present."""
+    from sklearn.metrics import average_precision_score, roc_auc_score  # slow to import; only replays need it
+
     y = np.asarray(labels)
     if y.size == 0 or y.min() == y.max():
         return math.nan, math.nan

@@ -13,13 +13,17 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import lightgbm as lgb
 import numpy as np
 import numpy.typing as npt
 
 from finpilot.core import InputError, IntegrityError, NotFoundError
+
+if TYPE_CHECKING:
+    # LightGBM pulls in scikit-learn: seconds of import time that every CLI command would pay.
+    # It is imported where a model is trained or loaded.
+    import lightgbm as lgb
 
 DEFAULT_PARAMS: Mapping[str, Any] = {
     "num_leaves": 31,
@@ -51,6 +55,8 @@ def train_model(
     if features.shape[0] == 0:
         raise InputError("no labelled payments to train on", field="training window", fix="use a longer stream")
     full = {**_FIXED, **params, "seed": seed}
+    import lightgbm as lgb
+
     data = lgb.Dataset(features, label=labels, params={"verbose": -1}, free_raw_data=True)
     return lgb.train(full, data)
 
@@ -131,6 +137,8 @@ def load_artifact(directory: Path) -> ModelArtifact:
             field="sha256",
             fix="the model was changed after it was trained: retrain or restore the original artifact",
         )
+    import lightgbm as lgb
+
     booster = lgb.Booster(model_str=text.decode())
     window = manifest.get("training_window") or ["", ""]
     return ModelArtifact(
