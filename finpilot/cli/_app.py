@@ -9,10 +9,14 @@ import typer
 
 from finpilot import __version__
 from finpilot.cli._audit_cmd import audit_app
+from finpilot.cli._backup_cmd import backup_app
 from finpilot.cli._config_cmd import config_app
 from finpilot.cli._context import CliState
 from finpilot.cli._errors import FinpilotGroup
 from finpilot.cli._fraud_cmd import fraud_app
+from finpilot.cli._fraud_serve_cmd import register_fraud_serve
+from finpilot.cli._k8s_cmd import k8s_app
+from finpilot.cli._runtime_cmd import chaos_app, node_app, runtime_app
 from finpilot.cli._token_cmd import token_app
 from finpilot.cli._traffic_cmd import traffic_app
 from finpilot.cli._up_cmd import up
@@ -30,6 +34,12 @@ app = typer.Typer(
 app.add_typer(config_app, name="config")
 app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
+app.add_typer(backup_app, name="backup")
+app.add_typer(k8s_app, name="k8s")
+app.add_typer(runtime_app, name="runtime")
+app.add_typer(node_app, name="node")
+app.add_typer(chaos_app, name="chaos")
+register_fraud_serve(fraud_app)
 app.add_typer(fraud_app, name="fraud")
 app.add_typer(traffic_app, name="traffic")
 app.command("up")(up)

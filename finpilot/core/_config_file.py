@@ -9,6 +9,7 @@ import yaml
 from pydantic import ValidationError
 
 from finpilot.core._errors import ConfigError
+from finpilot.core._field_problem import FieldProblem
 from finpilot.core._settings import Settings
 
 
@@ -32,6 +33,15 @@ def _line_for(loc: tuple[str | int, ...], lines: dict[tuple[str | int, ...], int
         if loc[:cut] in lines:
             return lines[loc[:cut]]
     return None
+
+
+def _precise(err: Any) -> tuple[tuple[str | int, ...], str, str | None]:
+    # A FieldProblem names a field below the model that raised it, and knows the fix.
+    loc = tuple(err["loc"])
+    problem = (err.get("ctx") or {}).get("error")
+    if isinstance(problem, FieldProblem):
+        return (*loc, *problem.path), problem.problem, problem.fix
+    return loc, str(err["msg"]), None
 
 
 def parse_settings(text: str, *, source: str = "finpilot.yaml") -> Settings:
@@ -63,21 +73,21 @@ def parse_settings(text: str, *, source: str = "finpilot.yaml") -> Settings:
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = tuple(first["loc"])
+        errors = [_precise(err) for err in exc.errors()]
+        loc, msg, fix = errors[0]
         field = ".".join(str(part) for part in loc) or "(top level)"
         line = _line_for(loc, lines)
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])} (line {_line_for(tuple(err['loc']), lines) or '?'}): {err['msg']}"
-            for err in exc.errors()
+            f"{'.'.join(str(p) for p in e_loc)} (line {_line_for(e_loc, lines) or '?'}): {e_msg}"
+            for e_loc, e_msg, _ in errors
         )
         raise ConfigError(
-            f"{source}:{line or '?'}: invalid setting '{field}': {first['msg']}"
-            + (f" [all problems: {problems}]" if len(exc.errors()) > 1 else ""),
+            f"{source}:{line or '?'}: invalid setting '{field}': {msg}"
+            + (f" [all problems: {problems}]" if len(errors) > 1 else ""),
             field=field,
             line=line,
             path=source,
-            fix="see `finpilot config schema` for the allowed keys and values",
+            fix=fix or "see `finpilot config schema` for the allowed keys and values",
         ) from None
 
 

@@ -11,6 +11,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from finpilot.core._settings_backup import BackupSettings
+from finpilot.core._settings_runtime import RuntimeSettings
+
 
 class _Strict(BaseModel):
     # Unknown keys are typos far more often than intent; reject them with the field name.
@@ -83,6 +86,43 @@ class ConsoleSettings(_Strict):
     )
 
 
+class FraudAlertSettings(_Strict):
+    """Where fraud alerts go, and how often the same account may alert."""
+
+    webhook_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s]+$",
+        description=(
+            "URL that receives each alert as a signed JSON POST. Empty means alerts are kept for the "
+            "console and the audit ledger only."
+        ),
+    )
+    secret_env: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description=(
+            "Name of the environment variable holding the webhook's HMAC-SHA256 secret (never the secret itself). "
+            "Required with webhook_url."
+        ),
+    )
+    dedup_window_s: float = Field(
+        default=600,
+        gt=0,
+        le=86400,
+        description="Repeats for the same account within this many seconds of its alert are counted, not raised.",
+    )
+    timeout_s: float = Field(default=5, gt=0, le=60, description="Timeout of one webhook request, in seconds.")
+    max_attempts: int = Field(
+        default=3, ge=1, le=10, description="Webhook attempts per alert (with backoff) before it is given up."
+    )
+
+    @model_validator(mode="after")
+    def _signed(self) -> FraudAlertSettings:
+        if self.webhook_url is not None and self.secret_env is None:
+            raise ValueError("webhook_url needs secret_env: alerts are always signed")
+        return self
+
+
 class FraudSettings(_Strict):
     """Transaction surveillance: which model scores payments and where the policy draws its lines."""
 
@@ -99,6 +139,9 @@ class FraudSettings(_Strict):
     decline_threshold: float = Field(default=0.8, ge=0, le=1, description="Lowest score that declines a payment.")
     freeze_threshold: float = Field(
         default=0.98, ge=0, le=1, description="Lowest score that declines the payment and freezes its account."
+    )
+    alerts: FraudAlertSettings = Field(
+        default_factory=FraudAlertSettings, description="Alerts on declines, freezes and drift."
     )
 
     @model_validator(mode="after")
@@ -117,6 +160,10 @@ class Settings(_Strict):
     audit: AuditSettings = Field(default_factory=AuditSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     fraud: FraudSettings = Field(default_factory=FraudSettings)
+    runtime: RuntimeSettings = Field(
+        default_factory=RuntimeSettings, description="Nodes, pools and services the self-healing runtime keeps running."
+    )
+    backup: BackupSettings = Field(default_factory=BackupSettings)
 
 
 def demo_settings(data_dir: Path | None = None) -> Settings:

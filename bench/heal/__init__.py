@@ -1,0 +1,1 @@
+"""Benchmarks for finpilot.heal: JSON on stdout, progress on stderr."""

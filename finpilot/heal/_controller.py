@@ -1,0 +1,175 @@
+"""The local runtime's controller: the operations people and tests ask of a running reconciler.
+
+Drain, chaos injection, status and spec changes. Each runs on the reconciler's thread (through
+:meth:`Reconciler.call`), where all state lives, and records its audit entry before it acts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from typing import Any
+
+from finpilot.core import ConfigError, InputError, NotFoundError, RuntimeSettings, parse_settings
+from finpilot.heal._reconciler import ACTOR, Reconciler, _Instance
+
+
+class Controller(Reconciler):
+    """Runs a :class:`RuntimeSettings` on this machine (see :mod:`finpilot.heal._reconciler`) and operates it.
+
+    ``audit`` receives every entry (``Ledger.append`` in production). ``start()`` returns once
+    every agent said hello; ``stop()`` stops replicas, agents and routers.
+    """
+
+    # ------------------------------------------------------------------ drain
+    def drain(self, node: str, *, actor: str = ACTOR) -> dict[str, Any]:
+        """Cordon ``node`` and move its replicas off, honouring disruption budgets (runs on the controller thread)."""
+
+        def go() -> dict[str, Any]:
+            found = self._nodes.get(node)
+            if found is None:
+                raise NotFoundError(f"no node named '{node}'", fix=f"nodes: {', '.join(sorted(self._nodes))}")
+            self._record("heal.drain", "cordon", f"node:{node}", "ok", {"node": node}, actor=actor)
+            found.cordoned = found.draining = True
+            self._drain_notes[node] = "draining"
+            return {"node": node, "state": "draining"}
+
+        return dict(self.call(go))
+
+    # ------------------------------------------------------------------ chaos
+    def _owner(self, target: str) -> _Instance:
+        service, _, index = target.partition("/")
+        if service not in self.runtime.services:
+            raise NotFoundError(f"no service named '{service}'", fix=f"services: {', '.join(self.runtime.services)}")
+        slot = f"{service}/{index or 0}"
+        inst = self._instances.get(self._slots.get(slot, ""))
+        if inst is None or inst.pid is None:
+            raise NotFoundError(f"replica {slot} is not running now", fix="see `finpilot runtime status`")
+        return inst
+
+    def chaos_signal(self, target: str, fault: str, *, actor: str = ACTOR) -> dict[str, Any]:
+        """``kill`` (SIGKILL) or ``hang`` (SIGSTOP) the replica ``SERVICE[/N]``; audited before it is done."""
+        sig = {"kill": signal.SIGKILL, "hang": signal.SIGSTOP}[fault]
+
+        def go() -> dict[str, Any]:
+            inst = self._owner(target)
+            evidence = {"fault": fault, "instance": inst.id, "node": inst.node, "pid": inst.pid, "signal": sig.name}
+            self._record("chaos.inject", fault, f"replica:{inst.slot}", "injected", evidence, actor=actor)
+            assert inst.pid is not None
+            os.kill(inst.pid, sig)
+            return {**evidence, "t": time.time()}
+
+        return dict(self.call(go))
+
+    def chaos_latency(self, target: str, ms: float, *, actor: str = ACTOR) -> dict[str, Any]:
+        """Delay responses of one replica (``SERVICE/N``) or every replica of a service, via its router."""
+
+        def go() -> dict[str, Any]:
+            service, _, index = target.partition("/")
+            router = self._routers.get(service)
+            if router is None:
+                raise InputError(f"service '{service}' has no router", fix="add router: {port: 0} to its spec")
+            ids = (
+                [self._owner(target).id] if index else [i.id for i in self._instances.values() if i.service == service]
+            )
+            evidence = {"instances": ids, "ms": ms}
+            self._record("chaos.inject", "latency", f"service:{service}", "injected", evidence, actor=actor)
+            for iid in ids:
+                router.set_delay(iid, ms)
+            return {"instances": ids, "ms": ms}
+
+        return dict(self.call(go))
+
+    def chaos_node_down(self, node: str, *, actor: str = ACTOR) -> dict[str, Any]:
+        """Kill a node's agent and everything it runs (its process group), as a node failure would."""
+
+        def go() -> dict[str, Any]:
+            found = self._nodes.get(node)
+            if found is None:
+                raise NotFoundError(f"no node named '{node}'", fix=f"nodes: {', '.join(sorted(self._nodes))}")
+            running = sorted(i.id for i in self._instances.values() if i.node == node)
+            evidence = {"fault": "node-down", "node": node, "agent_pid": found.proc.pid, "replicas": running}
+            self._record("chaos.inject", "node-down", f"node:{node}", "injected", evidence, actor=actor)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(found.proc.pid, signal.SIGKILL)
+            return {**evidence, "t": time.time()}
+
+        return dict(self.call(go))
+
+    # ------------------------------------------------------------------ status and spec changes
+    def status(self) -> dict[str, Any]:
+        """Nodes, services, replicas and routers as plain JSON."""
+
+        def go() -> dict[str, Any]:
+            now = time.monotonic()
+            services = {}
+            for name, spec in self.runtime.services.items():
+                router = self._routers.get(name)
+                services[name] = {
+                    "replicas": spec.replicas,
+                    "ready": self._ready_count(name),
+                    "classification": spec.classification,
+                    "router": list(router.address) if router is not None and router.address else None,
+                    "pending": {s: r for s, r in self._pending.items() if s.startswith(f"{name}/")},
+                }
+            return {
+                "nodes": {
+                    n.name: {
+                        "status": n.status,
+                        "pool": self._pool(n.name),
+                        "cordoned": n.cordoned,
+                        "drain": self._drain_notes.get(n.name),
+                        "heartbeat_age_s": round(now - n.last_hb, 3),
+                        "agent_pid": n.proc.pid,
+                    }
+                    for n in self._nodes.values()
+                },
+                "services": services,
+                "replicas": {
+                    i.id: {
+                        "service": i.service,
+                        "slot": i.slot,
+                        "node": i.node,
+                        "port": i.port,
+                        "pid": i.pid,
+                        "state": i.state,
+                        "ready": i.ready,
+                        "restarts": i.restarts,
+                        "role": "replacement" if self._surge.get(i.slot) == i.id else "serving",
+                    }
+                    for i in sorted(self._instances.values(), key=lambda i: i.id)
+                },
+            }
+
+        return dict(self.call(go))
+
+    def apply_config(self, text: str, *, source: str = "finpilot.yaml") -> dict[str, Any]:
+        """Validate a whole ``finpilot.yaml`` text and apply its ``runtime`` section; invalid text changes nothing."""
+        # Parsing happens before anything is touched: a ConfigError leaves the runtime as it was.
+        return self.apply(parse_settings(text, source=source).runtime)
+
+    def apply(self, runtime: RuntimeSettings) -> dict[str, Any]:
+        """Switch to a new, already validated spec. Node changes need a restart and are refused untouched."""
+
+        def go() -> dict[str, Any]:
+            if [n.model_dump() for n in runtime.nodes] != [n.model_dump() for n in self.runtime.nodes]:
+                raise ConfigError(
+                    "the node list cannot change while the runtime runs",
+                    field="runtime.nodes",
+                    fix="restart `finpilot runtime up` to change nodes",
+                )
+            self._record(
+                "heal.apply",
+                "apply-spec",
+                "runtime",
+                "ok",
+                {"services": {name: spec.replicas for name, spec in runtime.services.items()}},
+            )
+            self.runtime = runtime
+            for name in runtime.services:
+                self._start_router(name)
+            return {"applied": True}
+
+        return dict(self.call(go))
