@@ -7,6 +7,7 @@ skipped with the reason outside CI, so a laptop without PostgreSQL can still run
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,6 +27,7 @@ if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
 
 PG_DSN = os.environ.get("FINPILOT_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+NATS_URL = os.environ.get("FINPILOT_TEST_NATS_URL", "nats://127.0.0.1:4222")
 
 
 def need_service(reason: str) -> None:
@@ -46,6 +48,18 @@ def pg_dsn() -> str:
             f"PostgreSQL at {PG_DSN} is unreachable ({type(exc).__name__}); start it or set FINPILOT_TEST_PG_DSN"
         )
     return PG_DSN
+
+
+@pytest.fixture(scope="session")
+def nats_url() -> str:
+    """A reachable NATS server (with JetStream) URL."""
+    host, _, port = NATS_URL.rpartition("/")[2].partition(":")
+    try:
+        with socket.create_connection((host, int(port or 4222)), timeout=5):
+            pass
+    except OSError as exc:
+        need_service(f"NATS at {NATS_URL} is unreachable ({exc}); start nats-server -js or set FINPILOT_TEST_NATS_URL")
+    return NATS_URL
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import typer
 from rich.text import Text
 
 from finpilot.audit import Ledger
-from finpilot.cli._context import ledger_for, settings_for
-from finpilot.cli._output import err, out
+from finpilot.cli._context import cli_state, ledger_for, settings_for
+from finpilot.cli._output import busy, err, out
 from finpilot.cli._token_cmd import issue_token, print_secret, token_store_for
 
 if TYPE_CHECKING:
@@ -39,25 +39,54 @@ def up(
         int | None,
         typer.Option(help="TCP port; 0 picks a free one. Default: console.port.", min=0, max=65535),
     ] = None,
+    traffic_rate: Annotated[
+        float,
+        typer.Option(
+            help="Demo only: generated payments a second sent to the payments service; 0 turns it off.", min=0
+        ),
+    ] = 20.0,
+    payments_port: Annotated[
+        int, typer.Option(help="Demo only: TCP port of the payments service; 0 picks a free one.", min=0, max=65535)
+    ] = 0,
 ) -> None:
-    """Run the web console and REST API; stop with Ctrl+C or SIGTERM."""
+    """Run the web console and REST API; stop with Ctrl+C or SIGTERM.
+
+    With no config file (the built-in demo) it also trains a small fraud model if there is none,
+    runs the reference payments service guarded by it, and sends it live generated traffic.
+    """
     # Imported here, like the token store: FastAPI is slow to import and only `up` needs it.
+    from finpilot.cli._demo import PaymentsDemo, ensure_demo_model, open_fraud_service, stop_and_save
     from finpilot.console import serve
 
     settings = settings_for(ctx)
     overrides = {key: value for key, value in (("host", host), ("port", port)) if value is not None}
     settings = settings.model_copy(update={"console": settings.console.model_copy(update=overrides)})
+    is_demo = cli_state(ctx).config_file() is None and settings.fraud.model_dir is None
     with token_store_for(ctx) as store, ledger_for(ctx) as ledger:
         secret = None
         if settings.console.demo_token and store.count_active() == 0:
             # A first-time user has no way to log in yet; give them one admin token, once.
             secret = demo_token(store, ledger)
+        if is_demo:
+            with busy("preparing the demo fraud model"):
+                model_dir = ensure_demo_model(settings, ledger)
+            settings = settings.model_copy(update={"fraud": settings.fraud.model_copy(update={"model_dir": model_dir})})
+        fraud = open_fraud_service(settings, ledger)
+        demo = (
+            PaymentsDemo(settings, fraud, port=payments_port, traffic_rate=traffic_rate) if is_demo and fraud else None
+        )
+        try:
+            payments_url = demo.start() if demo is not None else None
 
-        def on_ready(url: str) -> None:
-            out().print(Text(f"finpilot console: {url}"), soft_wrap=True)
-            if secret is not None:
-                out().print("log in with this demo admin token:")
-                print_secret(secret)
-            err().print("press Ctrl+C to stop")
+            def on_ready(url: str) -> None:
+                out().print(Text(f"finpilot console: {url}"), soft_wrap=True)
+                if payments_url is not None:
+                    out().print(Text(f"payments service: {payments_url}"), soft_wrap=True)
+                if secret is not None:
+                    out().print("log in with this demo admin token:")
+                    print_secret(secret)
+                err().print("press Ctrl+C to stop")
 
-        serve(settings, ledger, store, on_ready=on_ready)
+            serve(settings, ledger, store, on_ready=on_ready, fraud=fraud)
+        finally:
+            stop_and_save(demo, fraud, settings)

@@ -16,7 +16,7 @@ from finpilot.console._app import DEFAULT_PAGES, create_app
 from finpilot.console._auth import COOKIE_NAME
 from finpilot.console._pages import register_page, render
 from finpilot.console._roles import ROLE_PERMISSIONS, ROLES, Permission, Role
-from finpilot.console._serve import serve
+from finpilot.console._serve import serve, tcp_nodelay
 from finpilot.console._state import NavItem
 from finpilot.console._tokens import Principal, TokenInfo, TokenStore, open_token_store
 
@@ -36,4 +36,5 @@ __all__ = [
     "register_page",
     "render",
     "serve",
+    "tcp_nodelay",
 ]

@@ -18,9 +18,13 @@ from finpilot.console._http import ERRORS, read_json
 from finpilot.console._roles import Permission
 from finpilot.console._state import console_state
 from finpilot.console._tokens import Principal
+from finpilot.core import InputError
 from finpilot.fraud import FraudService, label_from_json, payment_from_json
 
 _BODY_LIMIT = 8 * 1024
+
+MAX_FUTURE_S = 300
+"""How far ahead of the console's clock a payment's ``time`` may be (clock skew), in seconds."""
 
 _SCORE_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -76,6 +80,13 @@ async def score(request: Request, _who: Scorer) -> Any:
     """``{decision, score, reasons, model_version, policy_id, audit_index}``; in the ledger on return."""
     state = console_state(request)
     payment = payment_from_json(await read_json(request, _BODY_LIMIT))
+    if payment.time > state.clock().timestamp() + MAX_FUTURE_S:
+        # The feature windows only move forward: one payment dated next year would age out every window.
+        raise InputError(
+            f"'time' is more than {MAX_FUTURE_S // 60} minutes in the future",
+            field="time",
+            fix="send the payment's own time (RFC 3339 with an offset) and check the sender's clock",
+        )
     service: FraudService | None = state.fraud
     if service is None:
         return _unavailable(state.fraud_problem)

@@ -14,6 +14,9 @@ from finpilot.console import _api_audit, _api_fraud, _api_tokens, _ops, _pages
 from finpilot.console._headers import SecurityHeadersMiddleware
 from finpilot.console._http import install_error_handlers
 from finpilot.console._metrics import ConsoleMetrics, MetricsMiddleware
+from finpilot.console._page_fraud import PAGE as FRAUD_PAGE
+from finpilot.console._page_fraud import attach_fraud_watchers
+from finpilot.console._page_fraud import router as fraud_page_router
 from finpilot.console._pages import register_page, template_environment
 from finpilot.console._request_audit import RequestAuditMiddleware
 from finpilot.console._state import ConsoleState, NavItem
@@ -81,12 +84,14 @@ def create_app(
     )
     if problem is not None:
         app.state.console.fraud_problem = problem
+    attach_fraud_watchers(app.state.console)
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
     for item in DEFAULT_PAGES:
         register_page(app, item)
+    register_page(app, FRAUD_PAGE, fraud_page_router)
     # Last added runs first: metrics time everything, including the audit append.
     app.add_middleware(RequestAuditMiddleware, ledger=ledger)
     app.add_middleware(SecurityHeadersMiddleware)

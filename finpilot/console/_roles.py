@@ -35,13 +35,22 @@ class Permission(StrEnum):
     """Create, list and revoke API tokens."""
     FRAUD = "fraud"
     """Score payments and submit late fraud labels."""
+    FREEZE = "freeze"
+    """Freeze and unfreeze fraud accounts by hand."""
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     "viewer": frozenset({Permission.READ}),
     "auditor": frozenset({Permission.READ, Permission.VERIFY, Permission.EXPORT}),
     "operator": frozenset(
-        {Permission.READ, Permission.VERIFY, Permission.APPEND, Permission.CHECKPOINT, Permission.FRAUD}
+        {
+            Permission.READ,
+            Permission.VERIFY,
+            Permission.APPEND,
+            Permission.CHECKPOINT,
+            Permission.FRAUD,
+            Permission.FREEZE,
+        }
     ),
     "admin": frozenset(Permission),
 }

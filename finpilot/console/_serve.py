@@ -17,6 +17,7 @@ from finpilot.audit import Entry, Ledger
 from finpilot.console._app import create_app
 from finpilot.console._tokens import TokenStore
 from finpilot.core import ConfigError, Settings
+from finpilot.fraud import FraudService
 
 _ACTOR = "finpilot:console"
 
@@ -32,12 +33,22 @@ def _lifecycle(action: str, url: str) -> Entry:
     )
 
 
+def tcp_nodelay(sock: socket.socket) -> socket.socket:
+    """The same listening socket, marked as TCP so that asyncio turns Nagle off on every connection.
+
+    asyncio sets TCP_NODELAY only on sockets whose ``proto`` is ``IPPROTO_TCP``, and
+    :func:`socket.create_server` leaves it 0. Without it a response written in two parts
+    (headers, then body) waits for the client's delayed ACK: about 40 ms per keep-alive request.
+    """
+    return socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())
+
+
 def _listen(host: str, port: int) -> socket.socket:
     # Binding here rather than inside uvicorn gives the real port for port 0, and turns a
     # busy port into an error instead of uvicorn's sys.exit.
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
-        return socket.create_server((host, port), family=family, backlog=2048)
+        return tcp_nodelay(socket.create_server((host, port), family=family, backlog=2048))
     except OSError as exc:
         raise ConfigError(
             f"cannot listen on {host}:{port}: {exc.strerror or exc}",
@@ -89,17 +100,18 @@ def serve(
     token_store: TokenStore,
     *,
     on_ready: Callable[[str], None] | None = None,
+    fraud: FraudService | None = None,
 ) -> None:
     """Serve the console until SIGINT or SIGTERM, then return normally.
 
     ``on_ready`` receives the real URL once the server accepts connections (useful with port 0).
     A ``console.lifecycle`` entry is appended at start and at stop. The caller closes the ledger
-    and the token store.
+    and the token store. ``fraud`` serves ``/v1/score`` (see :func:`create_app`).
     """
     sock = _listen(settings.console.host, settings.console.port)
     host, port = sock.getsockname()[:2]
     url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-    app = create_app(settings, ledger, token_store)
+    app = create_app(settings, ledger, token_store, fraud=fraud)
     config = uvicorn.Config(app, lifespan="off", log_level="warning", access_log=False, server_header=False)
     started = False
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, Protocol, cast
 
 import jinja2
 from starlette.requests import HTTPConnection
@@ -13,7 +13,15 @@ from finpilot.console._metrics import ConsoleMetrics
 from finpilot.console._roles import Permission
 from finpilot.console._tokens import TokenStore
 from finpilot.core import Clock, Settings
-from finpilot.fraud import FraudService
+from finpilot.fraud import AlertManager, FraudService, FraudStats
+
+
+class Summarized(Protocol):
+    """Anything that can describe itself as a JSON-able dict (a drift monitor, for the Fraud page)."""
+
+    def summary(self) -> dict[str, Any]:
+        """The current state, JSON-able."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +46,10 @@ class ConsoleState:
     nav: list[NavItem] = field(default_factory=list)
     fraud: FraudService | None = None
     fraud_problem: str = "no fraud model loaded; train one with `finpilot fraud train` and set fraud.model_dir"
+    fraud_stats: FraudStats | None = None
+    fraud_alerts: AlertManager | None = None
+    fraud_drift: Summarized | None = None
+    """A drift monitor (anything with ``summary() -> dict``) for the Fraud page, when one watches the service."""
 
 
 def console_state(conn: HTTPConnection) -> ConsoleState:

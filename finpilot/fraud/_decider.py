@@ -4,7 +4,9 @@ The payments service asks a ``PaymentContext -> Decision`` callable (its ``Calla
 :func:`payments_decider` gives one over a :class:`FraudService`, typed structurally: anything with
 the context's attributes goes in, and what comes out has the attributes and ``to_json`` of
 its ``Decision``. The service knows three actions, so ``freeze_account`` is a decline there
-(the fraud service has already frozen the account on its side).
+with ``freeze_account`` set, and the payments service freezes the account on its side too
+(the fraud service has already frozen it on its own). A payment the fraud service refuses to
+score (an id that looks like a card number, say) is declined, as a fail-closed HTTP decider would.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from finpilot.core import InputError
 from finpilot.fraud._payment import Payment
 from finpilot.fraud._service import FraudService
 from finpilot.fraud._wire import parse_time
@@ -45,6 +48,7 @@ class PaymentsDecision:
     score: float = 0.0
     model_version: str = "none"
     audit_index: int | None = None
+    freeze_account: bool = False
 
     def to_json(self) -> dict[str, object]:
         """The JSON form the payments service stores with the authorization."""
@@ -65,15 +69,19 @@ def payments_decider(service: FraudService, *, minor_units: int = 100) -> Callab
     """
 
     def decide(payment: PaymentLike) -> PaymentsDecision:
-        fraud_payment = Payment(
-            payment.payment_id,
-            parse_time(payment.time),
-            payment.account_id,
-            payment.merchant_id,
-            payment.amount / minor_units,
-        )
-        decision, index = service.score(fraud_payment)
+        try:
+            fraud_payment = Payment(
+                payment.payment_id,
+                parse_time(payment.time),
+                payment.account_id,
+                payment.merchant_id,
+                payment.amount / minor_units,
+            )
+            decision, index = service.score(fraud_payment)
+        except InputError as exc:  # refused before anything changed: decline, never approve unseen
+            return PaymentsDecision("decline", (f"not scored: '{exc.field}' refused",), model_version="unavailable")
+        freeze = decision.action == "freeze_account"
         action: PaymentsAction = "decline" if decision.action == "freeze_account" else decision.action
-        return PaymentsDecision(action, decision.reasons, decision.score, decision.model_version, index)
+        return PaymentsDecision(action, decision.reasons, decision.score, decision.model_version, index, freeze)
 
     return decide

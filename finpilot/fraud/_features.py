@@ -97,6 +97,11 @@ class FeatureEngine:
         return len(self._pending)
 
     @property
+    def now(self) -> int:
+        """The stream's current time (epoch seconds): the latest payment or label reveal seen; 0 before any."""
+        return max(self._now, 0)
+
+    @property
     def entities(self) -> tuple[int, int]:
         """How many customers and terminals have state."""
         return len(self._customers), len(self._terminals)

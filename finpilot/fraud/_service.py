@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from finpilot.audit import Entry, Ledger, contains_pan
 from finpilot.core import FraudSettings, InputError, NotFoundError, SensitiveDataError
 from finpilot.fraud._features import FeatureEngine
-from finpilot.fraud._model import load_artifact
+from finpilot.fraud._model import ModelArtifact, load_artifact
 from finpilot.fraud._payment import Payment
 from finpilot.fraud._policy import AccountState, DecisionPolicy, FraudDecision, Thresholds
 from finpilot.fraud._scorer import Score, Scorer
@@ -99,10 +99,38 @@ class FraudService:
         """The loaded model's version."""
         return self.scorer.artifact.version
 
+    def use_model(self, artifact: ModelArtifact) -> str:
+        """Score with ``artifact`` from the next payment on (same feature state and rules); the old version.
+
+        The swap happens under the service's lock, so no payment is scored half by one model.
+        Audit the change first (the model registry's ``promote`` or ``rollback`` entry).
+        """
+        with self._lock:
+            old = self.scorer
+            self.scorer = Scorer(old.engine, artifact, old.rules)
+        return old.artifact.version
+
     def is_frozen(self, customer_id: str) -> bool:
         """Whether the account is frozen."""
         with self._lock:
             return customer_id in self._frozen
+
+    def checkpoint_state(self) -> tuple[bytes, frozenset[str]]:
+        """The feature engine's snapshot and the frozen accounts, taken together under the lock."""
+        with self._lock:
+            return self.scorer.engine.snapshot(), frozenset(self._frozen)
+
+    def restore_state(self, snapshot: bytes | None, frozen: frozenset[str]) -> None:
+        """Start from a saved feature snapshot (``None`` keeps the current engine) and frozen set.
+
+        Meant for start-up, before the first payment; see :mod:`finpilot.fraud._persist`.
+        """
+        engine = None if snapshot is None else FeatureEngine.restore(snapshot)
+        with self._lock:
+            if engine is not None:
+                self.scorer.engine = engine
+                self._latest = max(self._latest, engine.now)
+            self._frozen = set(frozen)
 
     def score(self, payment: Payment) -> tuple[FraudDecision, int]:
         """Score, decide and record one payment; the decision and its audit index.

@@ -253,7 +253,8 @@ async def _pay(
         tally.add(p.scenario, "errors")
         return
     tally.latencies.append((time.perf_counter() - began) * 1000)
-    if response.status_code == 402:
+    if response.status_code in {402, 403}:
+        # 402: declined by the decider; 403: the account is frozen (a decision froze it), refused unasked.
         tally.add(p.scenario, "declined")
         return
     if response.status_code != 201:
@@ -329,19 +330,28 @@ async def run_traffic_async(
         last_dispatch = start
         late = 0
         captures = random.Random(f"captures-{config.seed}")  # noqa: S311 - sampling, not secrets
-        for i, payment in enumerate(itertools.islice(stream, total)):
-            delay = start + i / config.rate - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            elif delay < -0.05:
-                late += 1
-            await gate.acquire()
-            last_dispatch = loop.time()
-            capture = captures.random() < config.capture_share
-            task = asyncio.create_task(_pay(client, population, config, payment, tally, capture=capture))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
-            task.add_done_callback(lambda _t: gate.release())
+        try:
+            for i, payment in enumerate(itertools.islice(stream, total)):
+                delay = start + i / config.rate - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                elif delay < -0.05:
+                    late += 1
+                await gate.acquire()
+                last_dispatch = loop.time()
+                capture = captures.random() < config.capture_share
+                task = asyncio.create_task(_pay(client, population, config, payment, tally, capture=capture))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+                task.add_done_callback(lambda _t: gate.release())
+        except asyncio.CancelledError:
+            # Stopped from outside (``finpilot up`` shutting down): end the requests in flight
+            # before the client closes under them.
+            in_flight = list(tasks)
+            for task in in_flight:
+                task.cancel()
+            await asyncio.gather(*in_flight, return_exceptions=True)
+            raise
         sending_s = last_dispatch - start + 1 / config.rate
         if tasks:
             # Bounded drain: each request has its own timeout, and a capture may follow it.
@@ -380,7 +390,8 @@ async def run_traffic_async(
 def run_traffic(config: TrafficConfig) -> dict[str, Any]:
     """Set up the population, send ``rate * duration_s`` payments at ``rate``; the JSON-ready report.
 
-    ``sent`` = ``approved + reviewed + declined + errors``; ``scenarios`` splits those counts
+    ``sent`` = ``approved + reviewed + declined + errors``, where ``declined`` also counts payments
+    refused because their account is frozen (HTTP 403); ``scenarios`` splits those counts
     by injected fraud pattern (``genuine``, ``amount_over_220``, ``compromised_terminal``,
     ``compromised_customer``). ``achieved_rate`` is payments dispatched per second of sending.
     """

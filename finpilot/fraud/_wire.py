@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
@@ -19,6 +20,7 @@ MAX_AMOUNT = 1e9
 """Amounts must be below this (major units)."""
 
 _MAX_ID = 128
+_CONTROL = re.compile(r"[\x00-\x1f]")
 _MAX_TIME = 253_402_300_799  # 9999-12-31T23:59:59Z
 
 
@@ -26,7 +28,7 @@ def check_id(value: object, name: str) -> str:
     """A non-empty identifier of at most 128 characters, without control characters."""
     if not isinstance(value, str) or not value.strip():
         raise InputError(f"'{name}' must be a non-empty string", field=name)
-    if len(value) > _MAX_ID or any(ord(c) < 32 for c in value):
+    if len(value) > _MAX_ID or _CONTROL.search(value):
         raise InputError(f"'{name}' must be at most {_MAX_ID} printable characters", field=name)
     return value
 

@@ -10,7 +10,7 @@ from cli_helpers import Invoke
 
 from finpilot.audit import open_ledger
 from finpilot.core import Settings
-from finpilot.fraud import generate_payments, load_artifact
+from finpilot.fraud import generate_payments, load_artifact, load_reference
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +36,10 @@ def test_train_writes_an_artifact_and_records_it(
     with open_ledger(Settings(data_dir=data_dir)) as ledger:
         entry = ledger.entry(info["audit_index"]).fields
     assert (entry["kind"], entry["subject"]) == ("fraud.model", f"model:{artifact.version}")
+    # The holdout days are saved as the model's drift reference, bound to its hash.
+    reference = load_reference(out, artifact)
+    assert reference.window == ("2018-04-14", "2018-04-20")
+    assert set(reference.features) == set(artifact.feature_names)
 
     listed = invoke("fraud", "models", "--dir", str(tmp_path / "models"), "--json")
     assert listed.exit_code == 0, listed.output
@@ -68,6 +72,7 @@ def test_bad_windows_exit_2_and_write_nothing(
 def test_models_in_an_empty_or_missing_dir(invoke: Invoke, tmp_path: Path) -> None:
     result = invoke("fraud", "models", "--dir", str(tmp_path), "--json")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == {"models": []}
+    empty_registry = {"champion": None, "previous": [], "challenger": None}
+    assert json.loads(result.stdout) == {"models": [], "registry": empty_registry}
     missing = invoke("fraud", "models", "--dir", str(tmp_path / "nope"))
     assert missing.exit_code == 2, missing.output

@@ -18,7 +18,7 @@ from finpilot.cli._up_cmd import demo_token
 from finpilot.console import open_token_store
 from finpilot.core import demo_settings
 
-STARTUP_TIMEOUT_S = 30
+STARTUP_TIMEOUT_S = 120  # the first start trains the demo model
 
 
 def _lines(stream: object, sink: queue.Queue[str]) -> None:
@@ -43,7 +43,19 @@ def test_up_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
     data_dir, home = tmp_path / "data", tmp_path / "home"
     home.mkdir()
     proc = subprocess.Popen(
-        [*finpilot_argv(), "--data-dir", str(data_dir), "up", "--host", "127.0.0.1", "--port", "0"],
+        # No traffic: this test is about the console; tests/cli/test_up_demo.py runs the demo's traffic.
+        [
+            *finpilot_argv(),
+            "--data-dir",
+            str(data_dir),
+            "up",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--traffic-rate",
+            "0",
+        ],
         cwd=tmp_path,
         env=subprocess_env(home),
         stdout=subprocess.PIPE,

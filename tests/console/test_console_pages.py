@@ -145,17 +145,17 @@ def test_everything_from_the_ledger_is_escaped(client: TestClient, make_token: M
 def test_register_page_extends_the_navigation(app: FastAPI, client: TestClient, make_token: MakeToken) -> None:
     router = APIRouter()
 
-    @router.get("/fraud")
-    def fraud_page() -> HTMLResponse:
-        return HTMLResponse("fraud")
+    @router.get("/example")
+    def example_page() -> HTMLResponse:
+        return HTMLResponse("example")
 
-    register_page(app, NavItem("Fraud", "/fraud"), router)
+    register_page(app, NavItem("Example", "/example"), router)
     register_page(app, NavItem("Secrets", "/secrets", Permission.MANAGE_TOKENS))
     _login(client, make_token("viewer"))
     page = client.get("/").text
-    assert '<a href="/fraud">Fraud</a>' in page
+    assert '<a href="/example">Example</a>' in page
     assert "Secrets" not in page, "items are shown only to roles holding their permission"
-    assert client.get("/fraud").text == "fraud"
+    assert client.get("/example").text == "example"
 
 
 def test_nothing_is_loaded_from_another_origin(client: TestClient, make_token: MakeToken, seeded: list[int]) -> None:

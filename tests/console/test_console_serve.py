@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import socket
+import time
 from pathlib import Path
 
 import httpx
@@ -11,7 +12,7 @@ import pytest
 from console_helpers import bearer, running_server
 
 from finpilot.audit import open_ledger
-from finpilot.console import open_token_store, serve
+from finpilot.console import open_token_store, serve, tcp_nodelay
 from finpilot.core import ConfigError, ConsoleSettings, Settings
 
 
@@ -26,6 +27,16 @@ def test_serve_runs_until_a_signal_then_returns_normally(tmp_path: Path, sig: in
         assert not server.url.endswith(":0")
         health = httpx.get(f"{server.url}/healthz", timeout=10)
         assert health.status_code == 200
+        # Keep-alive requests answer at once: the listener is marked TCP, so asyncio turns Nagle
+        # off and a response in two writes does not wait ~40 ms for a delayed ACK (it did).
+        with httpx.Client(base_url=server.url, timeout=10) as client:
+            client.get("/healthz")
+            took = []
+            for _ in range(15):
+                start = time.perf_counter()
+                client.get("/healthz")
+                took.append(time.perf_counter() - start)
+        assert sorted(took)[len(took) // 2] < 0.035, took
         verify = httpx.post(f"{server.url}/api/v1/audit/verify", headers=bearer(token), timeout=30)
         assert verify.json()["ok"] is True
         output = server.stop(sig)
@@ -53,3 +64,16 @@ def test_a_busy_port_is_a_config_error(tmp_path: Path) -> None:
                 serve(settings, ledger, tokens)
             assert caught.value.field == "console.port"
             assert ledger.size == 0, "nothing started, so nothing is recorded"
+
+
+def test_tcp_nodelay_keeps_the_listener_and_marks_it_tcp() -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    assert listener.proto == 0  # what asyncio would leave Nagle on for
+    with tcp_nodelay(listener) as marked:
+        assert marked.proto == socket.IPPROTO_TCP
+        assert marked.getsockname()[1] == port
+        with socket.create_connection(("127.0.0.1", port)):
+            conn, _ = marked.accept()
+            with conn:
+                assert conn.proto == socket.IPPROTO_TCP

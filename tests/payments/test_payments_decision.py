@@ -102,7 +102,15 @@ def test_http_decider_posts_the_payment_and_parses_the_answer() -> None:
     decision = _decider(handler).decide(CONTEXT)
     assert decision == Decision("review", ("velocity",), 0.7, "gbm-3", 9)
     assert str(seen[0].url) == "http://fraud.test/v1/score"
-    assert json.loads(seen[0].content) == CONTEXT.to_json()
+    # The body finpilot's /v1/score takes: ids renamed, the amount in major units, RFC 3339 time.
+    assert json.loads(seen[0].content) == {
+        "transaction_id": "auth_1",
+        "customer_id": "acct_1",
+        "terminal_id": "acct_2",
+        "amount": 5.0,
+        "time": "2026-01-01T00:00:00Z",
+    }
+    assert "authorization" not in seen[0].headers  # no token configured, none sent
 
 
 @pytest.mark.parametrize(
@@ -127,8 +135,8 @@ def test_http_decider_fails_closed_by_default_and_open_when_set(failure) -> None
 
 def test_http_decider_end_to_end_through_the_service(make_bank) -> None:  # type: ignore[no-untyped-def]
     def handler(request: httpx.Request) -> httpx.Response:
-        amount = json.loads(request.content)["amount"]
-        return httpx.Response(200, json={"action": "decline" if amount > 1_000 else "approve", "reasons": []})
+        amount = json.loads(request.content)["amount"]  # major units: 10.00 EUR is 1_000 cents
+        return httpx.Response(200, json={"decision": "decline" if amount > 10 else "approve", "reasons": []})
 
     bank: Bank = make_bank(decider=_decider(handler))
     f = bank.funded(10_000)

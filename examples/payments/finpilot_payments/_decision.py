@@ -1,7 +1,9 @@
 """The decision hook: before an authorization is committed, a :class:`DecisionClient` decides.
 
 The service honours the answer: ``approve`` authorizes, ``review`` authorizes and flags the
-authorization for an analyst, ``decline`` refuses it (HTTP 402) and records the refusal.
+authorization for an analyst, ``decline`` refuses it (HTTP 402) and records the refusal. A
+decline with ``freeze_account`` set also freezes the paying account in the same transaction,
+so its next payments are refused (HTTP 403) before any decider is asked.
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ class Decision:
     score: float = 0.0
     model_version: str = "none"
     audit_index: int | None = None
+    freeze_account: bool = False
+    """Freeze the paying account too (only with ``decline``): the decider has frozen it on its side."""
 
     def to_json(self) -> dict[str, object]:
         """The JSON form stored with the authorization and returned to the client."""

@@ -1,7 +1,20 @@
-"""Decisions over HTTP: ``POST {url}/v1/score`` with the payment, a timeout, and a failure policy.
+"""Decisions over HTTP: ``POST {url}/v1/score`` (finpilot's fraud API) with a timeout and a failure policy.
 
-The decision service answers ``{"action", "reasons", "score", "model_version", "audit_index"}``.
-When it cannot be reached, times out, answers an error status or a malformed body:
+The request is the body finpilot's ``/v1/score`` takes::
+
+    {"transaction_id": payment_id, "customer_id": account_id, "terminal_id": merchant_id,
+     "amount": amount in major units, "time": RFC 3339}
+
+The amount is converted exactly from integer minor units with the currency's ISO 4217
+exponent (``1234`` EUR cents is ``12.34``, ``1234`` JPY is ``1234``). With a token, the request
+carries ``Authorization: Bearer <token>`` (a finpilot token whose role may score); the token is
+never logged. No card data is sent: the decision service sees the account, not the card.
+
+The answer's ``decision`` is ``approve``, ``review``, ``decline`` or ``freeze_account``; the last is
+a decline that also freezes the paying account here (:attr:`Decision.freeze_account`). A body
+with ``action`` instead of ``decision`` (this service's own shape) is read too.
+
+When the decision service cannot be reached, times out, answers an error status or a malformed body:
 
 - fail-closed (``fail_open=False``, the default): the payment is **declined** with the reason
   ``decider unavailable (fail-closed)``. No payment is approved without a decision.
@@ -13,6 +26,8 @@ When it cannot be reached, times out, answers an error status or a malformed bod
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -20,6 +35,47 @@ import httpx
 from finpilot_payments._decision import ACTIONS, Decision, PaymentContext
 
 _log = logging.getLogger("finpilot_payments.decider")
+
+_ZERO = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"
+_EXPONENTS: dict[str, int] = {
+    **dict.fromkeys(_ZERO.split(), 0),
+    **dict.fromkeys(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"], 3),
+    **dict.fromkeys(["CLF", "UYW"], 4),
+}
+"""ISO 4217 minor-unit exponents that are not 2 (every other currency has 2)."""
+
+
+def currency_exponent(currency: str) -> int:
+    """Digits after the decimal point in ``currency`` (ISO 4217): 2 unless listed otherwise."""
+    return _EXPONENTS.get(currency.upper(), 2)
+
+
+def major_units(amount: int, currency: str) -> float:
+    """``amount`` minor units as a number of major units, e.g. ``1234`` EUR -> ``12.34``.
+
+    The division is done in decimal, so the result is the double nearest the exact value, and
+    JSON writes that double as the exact decimal for any amount below 2**53 minor units.
+    """
+    return float(Decimal(amount).scaleb(-currency_exponent(currency)))
+
+
+def rfc3339(time: str) -> str:
+    """The payment time as RFC 3339 in UTC (``...Z``); naive times are taken as UTC."""
+    moment = datetime.fromisoformat(time)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def score_request(payment: PaymentContext) -> dict[str, object]:
+    """The ``/v1/score`` body for ``payment``."""
+    return {
+        "transaction_id": payment.payment_id,
+        "customer_id": payment.account_id,
+        "terminal_id": payment.merchant_id,
+        "amount": major_units(payment.amount, payment.currency),
+        "time": rfc3339(payment.time),
+    }
 
 
 class DeciderResponseError(Exception):
@@ -30,9 +86,12 @@ def parse_decision(body: Any) -> Decision:
     """A :class:`Decision` from a decision service's JSON body; raises :class:`DeciderResponseError`."""
     if not isinstance(body, dict):
         raise DeciderResponseError("the body is not a JSON object")
-    action = body.get("action")
+    action = body.get("decision", body.get("action"))
+    freeze = action == "freeze_account"
+    if freeze:
+        action = "decline"
     if action not in ACTIONS:
-        raise DeciderResponseError("'action' must be approve, review or decline")
+        raise DeciderResponseError("'decision' must be approve, review, decline or freeze_account")
     reasons = body.get("reasons", [])
     if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
         raise DeciderResponseError("'reasons' must be a list of strings")
@@ -49,13 +108,15 @@ def parse_decision(body: Any) -> Decision:
         score=float(score),
         model_version=model_version,
         audit_index=audit_index,
+        freeze_account=freeze,
     )
 
 
 class HttpDecider:
     """A :class:`~finpilot_payments.DecisionClient` that asks a decision service over HTTP.
 
-    ``transport`` is for tests (an ``httpx.MockTransport``); by default a real connection pool.
+    ``token`` is sent as a bearer token (never logged or shown in ``repr``). ``transport`` is for
+    tests (an ``httpx.MockTransport``); by default a real connection pool.
     """
 
     def __init__(
@@ -64,20 +125,32 @@ class HttpDecider:
         *,
         timeout_s: float = 0.5,
         fail_open: bool = False,
+        token: str | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.url = url.rstrip("/") + "/v1/score"
         self.fail_open = fail_open
-        self._client = httpx.Client(timeout=timeout_s, transport=transport)
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        self._client = httpx.Client(timeout=timeout_s, transport=transport, headers=headers)
+
+    def __repr__(self) -> str:
+        return f"HttpDecider({self.url!r}, fail_open={self.fail_open})"
 
     def decide(self, payment: PaymentContext) -> Decision:
         """Ask the service; on any failure apply the fail-open or fail-closed policy."""
         try:
-            response = self._client.post(self.url, json=payment.to_json())
+            response = self._client.post(self.url, json=score_request(payment))
             response.raise_for_status()
             return parse_decision(response.json())
         except (httpx.HTTPError, ValueError, DeciderResponseError) as exc:
-            _log.warning("decision service failed for payment %s: %s", payment.payment_id, type(exc).__name__)
+            # The type and status only: an error's text could quote the request, and never the token.
+            status = exc.response.status_code if isinstance(exc, httpx.HTTPStatusError) else None
+            _log.warning(
+                "decision service failed for payment %s: %s%s",
+                payment.payment_id,
+                type(exc).__name__,
+                "" if status is None else f" (HTTP {status})",
+            )
             if self.fail_open:
                 return Decision(
                     action="approve", reasons=("decider unavailable (fail-open)",), model_version="unavailable"

@@ -23,6 +23,9 @@ def make_decider(settings: PaymentsSettings) -> DecisionClient:
     """The HTTP decider when ``decider_url`` is set, else the in-process allow-all stub."""
     if settings.decider_url:
         return HttpDecider(
-            settings.decider_url, timeout_s=settings.decider_timeout_s, fail_open=settings.decider_fail_open
+            settings.decider_url,
+            timeout_s=settings.decider_timeout_s,
+            fail_open=settings.decider_fail_open,
+            token=settings.decider_token,
         )
     return AllowAllDecider()

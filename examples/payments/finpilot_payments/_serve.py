@@ -52,7 +52,10 @@ def serve(
 ) -> None:
     """Serve until SIGINT or SIGTERM; ``on_ready`` gets the bound URL before the first request."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.create_server((host, port), family=family, backlog=2048)
+    listener = socket.create_server((host, port), family=family, backlog=2048)
+    # asyncio turns Nagle off only on sockets marked IPPROTO_TCP, and create_server leaves proto 0:
+    # without this every keep-alive response waits ~40 ms for the client's delayed ACK.
+    sock = socket.socket(listener.family, listener.type, socket.IPPROTO_TCP, fileno=listener.detach())
     try:
         app = create_app(settings)
         config = uvicorn.Config(app, log_level="warning", access_log=False, server_header=False)

@@ -129,7 +129,9 @@ class PaymentsService:
 
     # Payments -----------------------------------------------------------------------------
 
-    def _payment_context(self, tx: Tx, payment_id: str, request: Mapping[str, Any]) -> PaymentContext:
+    def _payment_context(
+        self, tx: Tx, payment_id: str, request: Mapping[str, Any], *, check_can_pay: bool = True
+    ) -> PaymentContext:
         row = tx.one("SELECT account_id, last4 FROM cards WHERE token = ?", (request["card_token"],))
         if row is None:
             raise NotFoundError("no card with the token given in 'card_token'", field="card_token")
@@ -142,7 +144,8 @@ class PaymentsService:
                 f"'currency' must be the card account's and the merchant's ({account.currency}, {merchant.currency})",
                 field="currency",
             )
-        ensure_can_pay(account, request["amount"], field="card_token")
+        if check_can_pay:
+            ensure_can_pay(account, request["amount"], field="card_token")
         return PaymentContext(
             payment_id=payment_id,
             account_id=account.id,
@@ -166,7 +169,9 @@ class PaymentsService:
         decision = self.decider.decide(context)
 
         def work(tx: Tx) -> Outcome:
-            ctx = self._payment_context(tx, payment_id, request)  # re-checked under the write lock
+            # Re-checked under the write lock. A decline moves no money, so it is recorded even
+            # when the decider froze the account meanwhile (an in-process fraud engine does).
+            ctx = self._payment_context(tx, payment_id, request, check_can_pay=decision.action != "decline")
             return self._record_authorization(tx, ctx, decision)
 
         return self._once(key, "authorize", request, work)
@@ -191,6 +196,9 @@ class PaymentsService:
         )
         if status == "authorized":
             add_hold(tx, ctx.account_id, ctx.amount)
+        elif decision.freeze_account:
+            tx.run("UPDATE accounts SET frozen = 1 WHERE id = ?", (ctx.account_id,))
+            _log.info("account %s frozen by the decider (authorization %s)", ctx.account_id, ctx.payment_id)
         _log.info("authorization %s %s (card ****%s)", ctx.payment_id, decision.action, ctx.card_last4)
         body = self._load_authorization(tx, ctx.payment_id)
         return Outcome(402 if status == "declined" else 201, body, decision=decision.action)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from finpilot_payments._errors import InputError
@@ -22,6 +22,9 @@ class PaymentsSettings:
     in-process decider. ``decider_timeout_s``: how long to wait for it. ``decider_fail_open``:
     when the decision service fails or times out, approve (``True``, fail-open) or decline
     (``False``, fail-closed, the default: a payment is never approved unseen).
+    ``decider_token``: bearer token for the decision service (a finpilot token whose role may
+    score); from ``PAYMENTS_DECIDER_TOKEN`` only, never a command-line flag (other users can
+    read a process's arguments), and never shown in ``repr`` or logs.
     """
 
     data_dir: Path = Path(".payments")
@@ -31,6 +34,7 @@ class PaymentsSettings:
     decider_url: str | None = None
     decider_timeout_s: float = 0.5
     decider_fail_open: bool = False
+    decider_token: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> PaymentsSettings:
@@ -54,6 +58,8 @@ class PaymentsSettings:
                 raise InputError(
                     "PAYMENTS_DECIDER_TIMEOUT_S must be a number of seconds", field="PAYMENTS_DECIDER_TIMEOUT_S"
                 ) from None
+        if env.get("PAYMENTS_DECIDER_TOKEN"):
+            values["decider_token"] = env["PAYMENTS_DECIDER_TOKEN"]
         if env.get("PAYMENTS_DECIDER_FAIL_OPEN"):
             values["decider_fail_open"] = env["PAYMENTS_DECIDER_FAIL_OPEN"].lower() in {"1", "true", "yes", "on"}
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,224 @@
+"""The Fraud page and its API: what each role sees and may do, live numbers after scoring, audit of every change."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from console_helpers import MakeToken, TestClient, bearer, console_entries
+
+from finpilot.audit import Ledger
+from finpilot.console import TokenStore, create_app
+from finpilot.core import FraudSettings, Settings
+from finpilot.fraud import generate_payments, holdout_reference, read_payments, train_artifact
+
+T0 = 1_600_000_000
+ORIGIN = {"Origin": "http://testserver"}
+
+
+@pytest.fixture
+def fraud_client(
+    settings: Settings, ledger: Ledger, tokens: TokenStore, tiny_fraud_model: Path
+) -> Iterator[TestClient]:
+    """A console whose policy declines every payment (decline threshold 0), so alerts and rates show."""
+    fraud = FraudSettings(model_dir=tiny_fraud_model, review_threshold=0, decline_threshold=0, freeze_threshold=1)
+    app = create_app(settings.model_copy(update={"fraud": fraud}), ledger, tokens)
+    with TestClient(app, base_url="http://testserver") as test_client:
+        yield test_client
+
+
+def score(client: TestClient, token: str, n: int, customer: str = "cust-1") -> dict[str, Any]:
+    body = {"transaction_id": f"tx{n}", "time": T0 + n, "customer_id": customer, "terminal_id": "t1", "amount": 20.0}
+    response = client.post("/v1/score", json=body, headers=bearer(token))
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def login(client: TestClient, token: str) -> None:
+    response = client.post("/login", data={"token": token, "next": "/fraud"}, headers=ORIGIN)
+    assert response.status_code == 200, response.text
+
+
+def test_scoring_shows_up_on_the_page_and_in_the_summary(fraud_client: TestClient, make_token: MakeToken) -> None:
+    operator = make_token("operator")
+    for n in range(3):
+        assert score(fraud_client, operator, n)["decision"] == "decline"
+    score(fraud_client, operator, 3, customer="cust-2")
+
+    summary = fraud_client.get("/v1/fraud/summary", headers=bearer(make_token("viewer"))).json()
+    stats = summary["stats"]
+    assert summary["model_loaded"] is True
+    assert summary["model_version"]
+    assert (stats["decisions"], stats["by_action"]["decline"], stats["decline_rate"]) == (4, 4, 1.0)
+    assert stats["per_minute"][-1]["decline"] == 4
+    assert stats["top_reasons"][0] == {"reason": "score … >= decline threshold 0", "count": 4}
+    assert [m["version"] for m in stats["model_versions"]] == [summary["model_version"]]
+    assert summary["drift"] is None
+    # One alert per account; the two repeats for cust-1 are counted on its alert.
+    alerts = {row["account"]: row for row in summary["alerts"]["recent"]}
+    assert set(alerts) == {"cust-1", "cust-2"}
+    assert (alerts["cust-1"]["repeats"], alerts["cust-2"]["repeats"]) == (2, 0)
+    assert (summary["alerts"]["raised"], summary["alerts"]["suppressed"]) == (2, 2)
+
+    login(fraud_client, make_token("viewer", "page-viewer"))
+    page = fraud_client.get("/fraud")
+    assert page.status_code == 200
+    html = page.text
+    assert '<a href="/fraud" aria-current="page">Fraud</a>' in html
+    assert re.search(r'id="decisions-total">4<', html)
+    assert "100.00 %" in html
+    assert html.count('<rect class="bar-decline"') == 1  # one minute, all declined
+    assert "score … &gt;= decline threshold 0" in html
+    assert 'id="drift-status">not monitored<' in html
+    assert "cust-1" in html
+    assert "cust-2" in html
+    assert "freeze-form" not in html
+    assert "unfreeze-button" not in html
+    assert "<script>" not in html
+    assert "style=" not in html
+    assert "http://" not in html
+    assert "https://" not in html
+
+
+def test_operators_freeze_and_unfreeze_viewers_may_not_and_all_is_audited(
+    fraud_client: TestClient, make_token: MakeToken, ledger: Ledger
+) -> None:
+    viewer, operator = make_token("viewer"), make_token("operator")
+    refused = fraud_client.post("/v1/fraud/accounts/cust-7/freeze", json={}, headers=bearer(viewer))
+    assert refused.status_code == 403
+    assert refused.json()["error"] == "PermissionDeniedError"
+    assert console_entries(ledger, "fraud.account") == []
+
+    frozen = fraud_client.post(
+        "/v1/fraud/accounts/cust-7/freeze", json={"reason": "analyst: card testing"}, headers=bearer(operator)
+    )
+    assert frozen.status_code == 200, frozen.text
+    assert frozen.json()["frozen"] is True
+    account = ledger.entry(frozen.json()["audit_index"]).fields
+    assert (account["kind"], account["action"], account["actor"], account["subject"]) == (
+        "fraud.account",
+        "freeze",
+        "token:operator-user",
+        "account:cust-7",
+    )
+    assert account["evidence"]["reason"] == "analyst: card testing"
+    # The frozen account's next payment is declined, and the page lists it with an Unfreeze button.
+    assert score(fraud_client, operator, 1, customer="cust-7")["reasons"][0] == "account frozen"
+    summary = fraud_client.get("/v1/fraud/summary", headers=bearer(viewer)).json()
+    assert [r["customer_id"] for r in summary["stats"]["frozen_accounts"]] == ["cust-7"]
+    assert summary["alerts"]["recent"][-1]["kind"] == "account_frozen"
+    fraud_client.cookies.clear()
+    login(fraud_client, operator)
+    html = fraud_client.get("/fraud").text
+    assert 'data-customer="cust-7"' in html
+    assert 'id="freeze-form"' in html
+
+    # A cookie-authenticated change needs the console's own Origin.
+    cross_site = fraud_client.post(
+        "/v1/fraud/accounts/cust-7/unfreeze", json={}, headers={"Origin": "https://evil.example"}
+    )
+    assert cross_site.status_code == 403
+    unfrozen = fraud_client.post("/v1/fraud/accounts/cust-7/unfreeze", json={}, headers=ORIGIN)
+    assert unfrozen.status_code == 200, unfrozen.text
+    assert ledger.entry(unfrozen.json()["audit_index"]).fields["action"] == "unfreeze"
+    again = fraud_client.post("/v1/fraud/accounts/cust-7/unfreeze", json={}, headers=bearer(operator))
+    assert again.status_code == 404
+    assert "cust-7" not in again.text  # nothing the client sent is echoed
+    assert fraud_client.get("/v1/fraud/summary", headers=bearer(viewer)).json()["stats"]["frozen_accounts"] == []
+
+    requests = [
+        (r["action"], r["actor"], r["outcome"])
+        for r in console_entries(ledger)
+        if r["action"].startswith("POST /v1/fraud/accounts")
+    ]
+    assert requests == [
+        ("POST /v1/fraud/accounts/{customer_id}/freeze", "token:viewer-user", "403"),
+        ("POST /v1/fraud/accounts/{customer_id}/freeze", "token:operator-user", "200"),
+        ("POST /v1/fraud/accounts/{customer_id}/unfreeze", "token:operator-user", "403"),
+        ("POST /v1/fraud/accounts/{customer_id}/unfreeze", "token:operator-user", "200"),
+    ]
+    assert [e["action"] for e in console_entries(ledger, "fraud.account")] == ["freeze", "unfreeze"]
+
+
+@pytest.mark.parametrize("body", [{"reason": 5}, {"reason": "x" * 201}, {"other": "y"}, [1]])
+def test_a_bad_body_is_refused_and_changes_nothing(
+    body: Any, fraud_client: TestClient, make_token: MakeToken, ledger: Ledger
+) -> None:
+    response = fraud_client.post("/v1/fraud/accounts/cust-1/freeze", json=body, headers=bearer(make_token("admin")))
+    assert response.status_code == 422
+    assert response.json()["field"] == "reason"
+    assert console_entries(ledger, "fraud.account") == []
+
+
+def test_a_form_post_is_refused(fraud_client: TestClient, make_token: MakeToken, ledger: Ledger) -> None:
+    # JSON only: a cross-site HTML form cannot produce it.
+    response = fraud_client.post(
+        "/v1/fraud/accounts/cust-1/freeze", data={"reason": "x"}, headers=bearer(make_token("admin"))
+    )
+    assert response.status_code == 400
+    assert console_entries(ledger, "fraud.account") == []
+
+
+def test_a_card_number_as_account_is_refused_without_echo(fraud_client: TestClient, make_token: MakeToken) -> None:
+    pan = "4111111111111111"
+    response = fraud_client.post(f"/v1/fraud/accounts/{pan}/freeze", json={}, headers=bearer(make_token("admin")))
+    assert response.status_code == 422
+    assert pan not in response.text
+
+
+def test_without_a_model_the_page_says_so(client: TestClient, make_token: MakeToken) -> None:
+    summary = client.get("/v1/fraud/summary", headers=bearer(make_token("viewer"))).json()
+    assert (summary["model_loaded"], summary["stats"], summary["alerts"]) == (False, None, None)
+    assert "fraud train" in summary["problem"]
+    response = client.post("/v1/fraud/accounts/c1/freeze", json={}, headers=bearer(make_token("admin")))
+    assert response.status_code == 503
+    login(client, make_token("admin", "boss"))
+    html = client.get("/fraud").text
+    assert 'id="fraud-problem"' in html
+    assert "freeze-form" not in html
+
+
+def test_strangers_go_to_login(client: TestClient) -> None:
+    assert client.get("/fraud", follow_redirects=False).status_code == 303
+    assert client.get("/v1/fraud/summary").status_code == 401
+
+
+def test_an_attached_drift_monitor_is_shown(fraud_client: TestClient, make_token: MakeToken) -> None:
+    class Drift:
+        def summary(self) -> dict[str, Any]:
+            return {"score_psi": 0.31, "adwin": math.nan, "drifted": True, "signals": ("score",)}
+
+    fraud_client.app.state.console.fraud_drift = Drift()  # type: ignore[attr-defined]
+    summary = fraud_client.get("/v1/fraud/summary", headers=bearer(make_token("viewer"))).json()
+    assert summary["drift"] == {"score_psi": 0.31, "adwin": None, "drifted": True, "signals": ["score"]}
+    login(fraud_client, make_token("viewer", "drift-viewer"))
+    assert "score_psi" in fraud_client.get("/fraud").text
+
+
+def test_a_model_with_a_drift_reference_is_monitored_from_start_up(
+    settings: Settings, ledger: Ledger, tokens: TokenStore, tmp_path: Path, make_token: MakeToken
+) -> None:
+    """`fraud train` saves the holdout as reference.json; the console then watches PSI without being told."""
+    csv_path = tmp_path / "payments.csv"
+    generate_payments(csv_path, customers=60, terminals=120, days=25, seed=4)
+    payments = read_payments(csv_path)
+    artifact = train_artifact(payments)
+    model_dir = tmp_path / "model"
+    artifact.save(model_dir)
+    reference = holdout_reference(artifact, payments)
+    assert reference is not None
+    reference.save(model_dir)
+
+    app = create_app(settings.model_copy(update={"fraud": FraudSettings(model_dir=model_dir)}), ledger, tokens)
+    with TestClient(app, base_url="http://testserver") as client:
+        drift = client.get("/v1/fraud/summary", headers=bearer(make_token("viewer"))).json()["drift"]
+    assert drift is not None
+    assert drift["model_version"] == artifact.version
+    # Without the reference the page says the model is not monitored.
+    (model_dir / "reference.json").unlink()
+    plain = create_app(settings.model_copy(update={"fraud": FraudSettings(model_dir=model_dir)}), ledger, tokens)
+    assert plain.state.console.fraud_drift is None
