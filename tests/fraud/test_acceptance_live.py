@@ -16,12 +16,14 @@ Floors, from a calibration run of this very setup (seed 3, 12,000 payments; the 
 loaded, so it was sent at 18/s rather than 200/s; figures per scenario as declined+reviewed
 of decided): compromised customer 101/136 (74 %), amount over 220 2/5, compromised terminal
 2/54, legitimate payments declined 194/11,805 (1.6 %, including the payments refused because
-a freezing decision froze their account, as it should). The floors leave about a third of margin:
+a freezing decision froze their account, as it should). At 50/s for 60 s only about 35
+compromised-customer payments are sent, and a CI run measured 19/35 (54 %); the binomial spread
+at that size is about 8 points, so the floors sit near three spreads under the lower figure:
 
 - a compromised customer pays five times its usual amount, which the customer-history features
-  see after a few payments: at least 50 % caught;
+  see after a few payments: at least 35 % caught;
 - amounts above 220 are too rare in a minute (about 5) for a floor of their own, so they count
-  with the compromised customers in a combined floor of 50 %;
+  with the compromised customers in a combined floor of 35 %;
 - a compromised terminal is visible only through terminal risk, which needs fraud labels 7 days
   late; a minute of live traffic has none, so its rate is reported, not held to a floor;
 - legitimate payments: at most 3 % declined.
@@ -63,7 +65,7 @@ SEED = 3
 RATE_TOLERANCE = 0.10
 """The achieved dispatch rate must be within 10 % of the target."""
 
-CAUGHT_FLOORS = {("compromised_customer",): 0.5, ("amount_over_220", "compromised_customer"): 0.5}
+CAUGHT_FLOORS = {("compromised_customer",): 0.35, ("amount_over_220", "compromised_customer"): 0.35}
 """Least share of these scenarios' decided payments declined or reviewed (see the module docstring)."""
 GENUINE_DECLINE_CEILING = 0.03
 """Most share of legitimate payments declined (calibration: 1.6 %)."""

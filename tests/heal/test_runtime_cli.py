@@ -65,6 +65,8 @@ def test_runtime_up_status_chaos_drain_and_sigterm(tmp_path: Path) -> None:
     )
     try:
         wait_for(lambda: _status(state) and _status(state)["services"]["web"]["ready"] == 2, 60)
+        # A replica can answer its probe before its agent has reported the forked pid.
+        wait_for(lambda: _status(state)["replicas"]["web/0@n1"]["pid"] is not None, 20)
         assert stat.S_IMODE((state / "controller.token").stat().st_mode) == 0o600
         shown = _cli(config, "runtime", "status")
         assert shown.exit_code == 0, shown.output

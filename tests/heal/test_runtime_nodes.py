@@ -149,6 +149,8 @@ def test_a_paused_node_is_replaced_and_its_leftovers_stopped_when_it_returns(tmp
     }
     with running(tmp_path, runtime) as (controller, ledger):
         wait_for(all_ready(controller, "api", 2), timeout=60)
+        # A replica can answer its probe before its agent has reported the forked pid.
+        wait_for(lambda: all(r["pid"] is not None for r in controller.status()["replicas"].values()), timeout=20)
         status = controller.status()
         agent = status["nodes"]["n1"]["agent_pid"]
         leftover = next(r["pid"] for r in status["replicas"].values() if r["node"] == "n1")
