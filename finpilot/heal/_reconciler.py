@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import queue
 import signal
@@ -40,6 +41,8 @@ from finpilot.heal._router import Backend, RouterThread
 
 ACTOR = "healer:local"
 AuditSink = Callable[[Entry], object]
+Listener = Callable[[Entry], None]
+_log = logging.getLogger("finpilot.heal")
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -105,6 +108,8 @@ class Reconciler:
         self._drain_notes: dict[str, str] = {}
         self._used_ids: set[str] = set()
         self._stop_sent: set[str] = set()
+        self._disrupted: dict[str, tuple[float, str, str]] = {}  # slot -> (since, cause kind, cause action)
+        self._listeners: list[Listener] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -242,10 +247,28 @@ class Reconciler:
                 self.reconcile()
                 next_pass = time.monotonic() + period
 
+    def add_listener(self, listener: Listener) -> None:
+        """Call ``listener(entry)`` after each entry this runtime records (runbooks, incident views, drills).
+
+        It runs on the controller thread, after the entry is in the audit sink, so it must return
+        quickly (hand work to a thread of its own); an exception is logged and never stops healing.
+        """
+        self._listeners.append(listener)
+
     def _record(
         self, kind: str, action: str, subject: str, outcome: str, evidence: dict[str, Any], *, actor: str = ACTOR
     ) -> None:
-        self._audit(Entry(kind=kind, actor=actor, action=action, subject=subject, outcome=outcome, evidence=evidence))
+        entry = Entry(kind=kind, actor=actor, action=action, subject=subject, outcome=outcome, evidence=evidence)
+        self._audit(entry)
+        for listener in self._listeners:
+            try:
+                listener(entry)
+            except Exception:  # a listener's bug must not stop the healer
+                _log.exception("runtime listener failed on %s", kind)
+
+    def _mark_disrupted(self, slot: str, kind: str, action: str) -> None:
+        # The first fault of an outage counts: a crash loop is measured from its first crash.
+        self._disrupted.setdefault(slot, (time.monotonic(), kind, action))
 
     def _on_message(self, node_name: str, message: dict[str, Any]) -> None:
         op = message.get("op")
@@ -270,6 +293,9 @@ class Reconciler:
                 self._set_ready(inst, bool(message.get("ready")))
         elif op == "event":
             evidence = dict(message.get("evidence", {}))
+            inst = self._instances.get(str(message.get("instance", "")))
+            if inst is not None and message.get("kind") == "heal.restart":
+                self._mark_disrupted(inst.slot, "heal.restart", str(message.get("action", "?")))
             self._record(
                 str(message.get("kind", "heal.event")),
                 str(message.get("action", "?")),
@@ -301,6 +327,25 @@ class Reconciler:
         inst.ready = ready
         if ready:
             inst.ready_at = time.monotonic()
+            cause = self._disrupted.pop(inst.slot, None)
+            if cause is not None and self._slots.get(inst.slot) == inst.id:
+                since, kind, action = cause
+                self._record(
+                    "heal.recovered",
+                    "ready",
+                    f"replica:{inst.slot}",
+                    "ok",
+                    {
+                        "slot": inst.slot,
+                        "instance": inst.id,
+                        "node": inst.node,
+                        "cause": kind,
+                        "cause_action": action,
+                        "since_cause_s": round(inst.ready_at - since, 3),
+                    },
+                )
+            elif cause is not None:
+                self._disrupted[inst.slot] = cause
         router = self._routers.get(inst.service)
         if router is not None:
             router.set_ready(inst.id, ready)
@@ -370,6 +415,7 @@ class Reconciler:
                 node.status = "NotReady"
                 node.reported = {}
                 for inst in lost:
+                    self._mark_disrupted(inst.slot, "heal.node", "mark-not-ready")
                     self._forget(inst)
                     if self._slots.get(inst.slot) == inst.id:
                         del self._slots[inst.slot]

@@ -73,6 +73,10 @@ def test_killed_replica_serves_again_within_a_second_with_no_failed_request(
     assert len(injected) == TRIALS
     assert len(restarts) >= TRIALS
     assert all(e["evidence"]["signal"] == 9 for e in restarts)
+    # Each outage closes with a heal.recovered entry measured from its first restart event.
+    recovered = [e["evidence"] for e in entries(ledger, "heal.recovered") if e["evidence"]["cause"] == "heal.restart"]
+    assert len(recovered) >= TRIALS
+    assert all(r["slot"] == "payments/0" and 0 < r["since_cause_s"] < 10 for r in recovered)
 
 
 def test_hung_replica_is_detected_by_liveness_and_replaced(stack: tuple[Controller, Ledger]) -> None:

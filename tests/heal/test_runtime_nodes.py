@@ -69,6 +69,9 @@ def test_node_down_moves_its_replicas_to_the_other_private_node_with_no_failed_r
     assert node_entries[1]["evidence"]["last_heartbeat_age_s"] > 0.9  # 3 missed heartbeats of 0.3 s
     moves = entries(ledger, "heal.reschedule")
     assert sorted(e["evidence"]["slot"] for e in moves) == on_n1
+    recovered = [e["evidence"] for e in entries(ledger, "heal.recovered") if e["evidence"]["cause"] == "heal.node"]
+    assert sorted(r["slot"] for r in recovered) == on_n1
+    assert all(r["node"] == "n2" and r["since_cause_s"] < 10 for r in recovered)
     assert all(e["evidence"]["from_node"] == "n1" and e["evidence"]["node"] == "n2" for e in moves)
     assert [e["kind"] for e in entries(ledger)].index("chaos.inject") < [e["kind"] for e in entries(ledger)].index(
         "heal.node"
