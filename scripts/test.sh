@@ -1,7 +1,8 @@
 #!/bin/sh
 # Install finpilot with its test tools into .venv and run the test suite.
 # Extra arguments go to pytest. Debian's chromium is installed for the browser test when
-# this runs as root on a Debian-like machine; elsewhere that test says what it needs.
+# this runs as root on a Debian-like machine, and patroni + etcd-server for the Patroni failover
+# test; elsewhere those tests say what they need.
 set -eu
 cd "$(dirname "$0")/.."
 [ -x .venv/bin/python ] || python3 -m venv .venv
@@ -9,5 +10,9 @@ cd "$(dirname "$0")/.."
 if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     echo "installing Debian's chromium for the browser test..." >&2
     apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+if { [ ! -x /usr/bin/patroni ] || [ ! -x /usr/bin/etcd ]; } && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "installing Debian's patroni and etcd-server for the Patroni failover test..." >&2
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq patroni etcd-server >/dev/null
 fi
 exec .venv/bin/python -m pytest "$@"

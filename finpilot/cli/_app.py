@@ -12,10 +12,14 @@ from finpilot.cli._audit_cmd import audit_app
 from finpilot.cli._backup_cmd import backup_app
 from finpilot.cli._config_cmd import config_app
 from finpilot.cli._context import CliState
+from finpilot.cli._db_cmd import db_app
+from finpilot.cli._demo_tour_cmd import demo_tour
+from finpilot.cli._drill_cmd import chaos_drill as _chaos_drill  # noqa: F401 - registers `chaos drill`
 from finpilot.cli._errors import FinpilotGroup
 from finpilot.cli._fraud_cmd import fraud_app
 from finpilot.cli._fraud_serve_cmd import register_fraud_serve
 from finpilot.cli._k8s_cmd import k8s_app
+from finpilot.cli._runbook_cmd import runbook_app
 from finpilot.cli._runtime_cmd import chaos_app, node_app, runtime_app
 from finpilot.cli._token_cmd import token_app
 from finpilot.cli._traffic_cmd import traffic_app
@@ -39,10 +43,13 @@ app.add_typer(k8s_app, name="k8s")
 app.add_typer(runtime_app, name="runtime")
 app.add_typer(node_app, name="node")
 app.add_typer(chaos_app, name="chaos")
+app.add_typer(runbook_app, name="runbook")
+app.add_typer(db_app, name="db")
 register_fraud_serve(fraud_app)
 app.add_typer(fraud_app, name="fraud")
 app.add_typer(traffic_app, name="traffic")
 app.command("up")(up)
+app.command("demo")(demo_tour)
 
 
 def _print_version(value: bool) -> None:

@@ -4,8 +4,10 @@ With no config file, ``finpilot up`` also:
 
 1. trains a small model on seeded synthetic payments if ``data_dir/models/demo`` has none
    (a few seconds), and records it in the ledger as a ``fraud.model`` entry;
-2. serves the reference payments service (SQLite in ``data_dir/payments``) on its own port,
-   in a thread, deciding in-process with the fraud engine, and carries the engine's freezes
+2. runs the reference payments service (SQLite in ``data_dir/payments``): by default as 2
+   replicas on 2 local nodes behind the router, deciding over ``POST /v1/score``
+   (:mod:`finpilot.cli._demo_runtime`); with ``--no-runtime`` in a thread of this process,
+   deciding in-process (:class:`PaymentsDemo`). Either way the engine's freezes are carried
    over to it (:class:`~finpilot.fraud.AccountSync`);
 3. drives generated traffic with injected fraud at ``--traffic-rate`` payments a second.
 
@@ -23,6 +25,7 @@ import tempfile
 import threading
 from collections.abc import Generator
 from pathlib import Path
+from typing import Protocol
 
 import uvicorn
 
@@ -119,8 +122,71 @@ class _ThreadServer(uvicorn.Server):
         yield
 
 
+class DemoTraffic:
+    """Generated payments with injected fraud, sent to ``url`` from a thread of its own until :meth:`stop`."""
+
+    def __init__(self, url: str, *, rate: float) -> None:
+        self.url = url
+        self.rate = rate
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop_traffic: asyncio.Event | None = None
+        self._stopping = threading.Event()
+
+    def start(self) -> None:
+        """Start sending (nothing when the rate is 0)."""
+        if self.rate > 0 and self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="traffic-demo", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        config = TrafficConfig(
+            url=self.url,
+            rate=self.rate,
+            duration_s=86_400,
+            seed=7,
+            customers=DEMO_CUSTOMERS,
+            terminals=DEMO_TERMINALS,
+            fraud_rate=DEMO_FRAUD_RATE,
+            concurrency=16,
+        )
+
+        async def main() -> None:
+            self._loop = asyncio.get_running_loop()
+            stop = self._stop_traffic = asyncio.Event()
+            if self._stopping.is_set():  # stop() ran before this loop existed
+                return
+            traffic = asyncio.create_task(run_traffic_async(config))
+            stopper = asyncio.create_task(stop.wait())
+            await asyncio.wait({traffic, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            for task in (traffic, stopper):
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await traffic
+            if not traffic.cancelled() and traffic.exception() is not None:
+                exc = traffic.exception()
+                _log.warning("demo traffic stopped: %s", getattr(exc, "message", type(exc).__name__))
+
+        asyncio.run(main())
+
+    def stop(self) -> None:
+        """Stop sending and wait for the thread; idempotent."""
+        self._stopping.set()
+        loop, stop = self._loop, self._stop_traffic
+        if loop is not None and stop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop finished meanwhile
+                loop.call_soon_threadsafe(stop.set)
+        if self._thread is not None:
+            self._thread.join(timeout=15)
+            self._thread = None
+
+
 class PaymentsDemo:
-    """The payments service in a thread, deciding with ``fraud``, and a traffic generator aimed at it."""
+    """The payments service in a thread, deciding with ``fraud``, and a traffic generator aimed at it.
+
+    The escape hatch of ``finpilot up --no-runtime``; by default the demo runs the payments
+    service on the local runtime instead (:class:`~finpilot.cli._demo_runtime.RuntimeDemo`).
+    """
 
     def __init__(self, settings: Settings, fraud: FraudService, *, port: int = 0, traffic_rate: float = 20.0) -> None:
         if traffic_rate < 0:
@@ -131,14 +197,12 @@ class PaymentsDemo:
         self.url = ""
         self._port = port
         self._server: _ThreadServer | None = None
-        self._threads: list[threading.Thread] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop_traffic: asyncio.Event | None = None
-        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._traffic: DemoTraffic | None = None
         self._database: object = None
 
     def start(self) -> str:
-        """Serve the payments service and start the traffic; the payments URL."""
+        """Serve the payments service; its URL. The traffic waits for :meth:`start_traffic`."""
         # Imported here: the payments service is a separate application that only the demo needs.
         from finpilot_payments import CallableDecider, NotFoundError, PaymentsSettings, create_app, open_database
 
@@ -177,67 +241,51 @@ class PaymentsDemo:
             finally:
                 sock.close()
 
-        thread = threading.Thread(target=run_server, name="payments-demo", daemon=True)
+        thread = self._thread = threading.Thread(target=run_server, name="payments-demo", daemon=True)
         thread.start()
-        self._threads.append(thread)
         started = threading.Event()
         while thread.is_alive() and not server.started:
             started.wait(0.02)
-        if self.traffic_rate > 0:
-            traffic = threading.Thread(target=self._run_traffic, name="traffic-demo", daemon=True)
-            traffic.start()
-            self._threads.append(traffic)
         return self.url
 
-    def _run_traffic(self) -> None:
-        config = TrafficConfig(
-            url=self.url,
-            rate=self.traffic_rate,
-            duration_s=86_400,
-            seed=7,
-            customers=DEMO_CUSTOMERS,
-            terminals=DEMO_TERMINALS,
-            fraud_rate=DEMO_FRAUD_RATE,
-            concurrency=16,
-        )
-
-        async def main() -> None:
-            self._loop = asyncio.get_running_loop()
-            stop = self._stop_traffic = asyncio.Event()
-            if self._stopping.is_set():  # stop() ran before this loop existed
-                return
-            traffic = asyncio.create_task(run_traffic_async(config))
-            stopper = asyncio.create_task(stop.wait())
-            await asyncio.wait({traffic, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            for task in (traffic, stopper):
-                task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await traffic
-            if not traffic.cancelled() and traffic.exception() is not None:
-                exc = traffic.exception()
-                _log.warning("demo traffic stopped: %s", getattr(exc, "message", type(exc).__name__))
-
-        asyncio.run(main())
+    def start_traffic(self) -> None:
+        """Start the generated traffic (once the console answers, so nothing waits on it)."""
+        if self._traffic is None and self.url:
+            self._traffic = DemoTraffic(self.url, rate=self.traffic_rate)
+            self._traffic.start()
 
     def stop(self) -> None:
         """Stop the traffic, then the payments service; idempotent."""
-        self._stopping.set()
-        loop, stop = self._loop, self._stop_traffic
-        if loop is not None and stop is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):  # the loop finished meanwhile
-                loop.call_soon_threadsafe(stop.set)
-        for thread in reversed(self._threads):
-            if thread.name == "payments-demo" and self._server is not None:
+        if self._traffic is not None:
+            self._traffic.stop()
+        if self._thread is not None:
+            if self._server is not None:
                 self._server.should_exit = True
-            thread.join(timeout=15)
-        self._threads.clear()
+            self._thread.join(timeout=15)
+            self._thread = None
         close = getattr(self._database, "close", None)
         if close is not None:
             close()
             self._database = None
 
 
-def stop_and_save(demo: PaymentsDemo | None, fraud: FraudService | None, settings: Settings) -> None:
+class Demo(Protocol):
+    """What ``up`` needs of a demo: the in-thread :class:`PaymentsDemo` or the runtime's."""
+
+    def start(self) -> str:
+        """Start the payments service; its URL."""
+        ...
+
+    def start_traffic(self) -> None:
+        """Start the generated traffic."""
+        ...
+
+    def stop(self) -> None:
+        """Stop the traffic, then the payments service; idempotent."""
+        ...
+
+
+def stop_and_save(demo: Demo | None, fraud: FraudService | None, settings: Settings) -> None:
     """At shutdown: stop the demo (traffic first), then save the fraud state."""
     if demo is not None:
         demo.stop()

@@ -14,6 +14,7 @@ from rich.markup import escape
 
 from finpilot.cli._context import cli_actor, ledger_for, settings_for
 from finpilot.cli._output import JsonFlag, err, out, print_json, table
+from finpilot.cli._runbook_runtime import runbook_plan, runbooks_running
 from finpilot.core import CheckFailedError, ConfigError
 from finpilot.heal import LocalRuntime, RuntimeClient, demo_runtime, state_dir_for
 
@@ -41,6 +42,7 @@ def runtime_up(ctx: typer.Context) -> None:
     """
     settings = settings_for(ctx)
     runtime = settings.runtime if settings.runtime.services else demo_runtime(settings.data_dir)
+    plan = runbook_plan(ctx, settings)  # bad runbooks or backup settings stop here, before anything starts
     stop = threading.Event()
 
     def on_signal(_sig: int, _frame: FrameType | None) -> None:
@@ -48,7 +50,11 @@ def runtime_up(ctx: typer.Context) -> None:
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with ledger_for(ctx) as ledger, LocalRuntime(runtime, settings.data_dir, ledger) as local:
+        with (
+            ledger_for(ctx) as ledger,
+            LocalRuntime(runtime, settings.data_dir, ledger) as local,
+            runbooks_running(plan, ledger, local.controller),
+        ):
             status = local.controller.status()
             for name, service in status["services"].items():
                 where = f"http://{service['router'][0]}:{service['router'][1]}" if service["router"] else "(no router)"
@@ -68,7 +74,7 @@ def runtime_status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     if as_json:
         print_json(status)
         return
-    nodes = table("node", "status", "pool", "cordoned", "drain", "heartbeat age s", title="Nodes")
+    nodes = table("node", "status", "pool", "cordoned", "drain", "conditions", "heartbeat age s", title="Nodes")
     for name, node in status["nodes"].items():
         nodes.add_row(
             name,
@@ -76,6 +82,7 @@ def runtime_status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
             node["pool"],
             str(node["cordoned"]),
             str(node["drain"] or ""),
+            ", ".join(node.get("conditions", [])),
             str(node["heartbeat_age_s"]),
         )
     services = table("service", "ready/desired", "classification", "router", "pending", title="Services")
@@ -115,6 +122,20 @@ def runtime_apply(
         print_json(result)
     else:
         out().print("applied")
+
+
+@node_app.command("up")
+def node_up(
+    ctx: typer.Context,
+    node: Annotated[str, typer.Argument(help="Node lost to `chaos node-down` (or a dead agent) to bring back.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Start a fresh node agent for NODE; it takes new replicas once its heartbeats arrive (audited)."""
+    result = _client(ctx).node_up(node, actor=cli_actor())
+    if as_json:
+        print_json(result)
+    else:
+        out().print(f"{escape(node)}: agent restarted")
 
 
 @node_app.command("drain")

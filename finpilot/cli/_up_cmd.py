@@ -46,16 +46,29 @@ def up(
         ),
     ] = 20.0,
     payments_port: Annotated[
-        int, typer.Option(help="Demo only: TCP port of the payments service; 0 picks a free one.", min=0, max=65535)
+        int,
+        typer.Option(
+            help="Demo only: TCP port of the payments service (its router); 0 picks a free one.", min=0, max=65535
+        ),
     ] = 0,
+    runtime: Annotated[
+        bool,
+        typer.Option(
+            "--runtime/--no-runtime",
+            help="Demo only: payments as 2 replicas on the local runtime (default), or in a thread of this process.",
+        ),
+    ] = True,
 ) -> None:
     """Run the web console and REST API; stop with Ctrl+C or SIGTERM.
 
     With no config file (the built-in demo) it also trains a small fraud model if there is none,
-    runs the reference payments service guarded by it, and sends it live generated traffic.
+    runs the reference payments service guarded by it (2 replicas on 2 local nodes behind the
+    router, scoring over /v1/score), and sends it live generated traffic. `finpilot demo` then
+    tours the self-healing runtime against it.
     """
     # Imported here, like the token store: FastAPI is slow to import and only `up` needs it.
-    from finpilot.cli._demo import PaymentsDemo, ensure_demo_model, open_fraud_service, stop_and_save
+    from finpilot.cli._demo import Demo, PaymentsDemo, ensure_demo_model, open_fraud_service, stop_and_save
+    from finpilot.cli._demo_runtime import RuntimeDemo, free_port, local_url
     from finpilot.console import serve
 
     settings = settings_for(ctx)
@@ -72,19 +85,46 @@ def up(
                 model_dir = ensure_demo_model(settings, ledger)
             settings = settings.model_copy(update={"fraud": settings.fraud.model_copy(update={"model_dir": model_dir})})
         fraud = open_fraud_service(settings, ledger)
-        demo = (
-            PaymentsDemo(settings, fraud, port=payments_port, traffic_rate=traffic_rate) if is_demo and fraud else None
-        )
+        demo: Demo | None = None
+        if is_demo and fraud is not None and runtime:
+            if settings.console.port == 0:
+                # The replicas must know where to score before the console is up: fix the port now.
+                settings = settings.model_copy(
+                    update={"console": settings.console.model_copy(update={"port": free_port(settings.console.host)})}
+                )
+            demo = RuntimeDemo(
+                settings,
+                fraud,
+                store=store,
+                ledger=ledger,
+                decider_url=local_url(settings.console.host, settings.console.port),
+                router_port=payments_port,
+                traffic_rate=traffic_rate,
+            )
+        elif is_demo and fraud is not None:
+            demo = PaymentsDemo(settings, fraud, port=payments_port, traffic_rate=traffic_rate)
         try:
-            payments_url = demo.start() if demo is not None else None
+            if demo is not None:
+                with busy("starting the payments service"):
+                    payments_url = demo.start()
+            else:
+                payments_url = None
 
             def on_ready(url: str) -> None:
                 out().print(Text(f"finpilot console: {url}"), soft_wrap=True)
                 if payments_url is not None:
                     out().print(Text(f"payments service: {payments_url}"), soft_wrap=True)
+                if isinstance(demo, RuntimeDemo):
+                    err().print(
+                        f"payments: {demo.runtime.services['payments'].replicas} replicas on nodes "
+                        f"{', '.join(demo.nodes) or '(none ready yet)'} behind the router; "
+                        "`finpilot demo` tours the self-healing runtime"
+                    )
                 if secret is not None:
                     out().print("log in with this demo admin token:")
                     print_secret(secret)
+                if demo is not None:
+                    demo.start_traffic()
                 err().print("press Ctrl+C to stop")
 
             serve(settings, ledger, store, on_ready=on_ready, fraud=fraud)

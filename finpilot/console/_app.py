@@ -17,6 +17,10 @@ from finpilot.console._metrics import ConsoleMetrics, MetricsMiddleware
 from finpilot.console._page_fraud import PAGE as FRAUD_PAGE
 from finpilot.console._page_fraud import attach_fraud_watchers
 from finpilot.console._page_fraud import router as fraud_page_router
+from finpilot.console._page_incidents import PAGE as INCIDENTS_PAGE
+from finpilot.console._page_incidents import router as incidents_page_router
+from finpilot.console._page_runtime import PAGE as RUNTIME_PAGE
+from finpilot.console._page_runtime import router as runtime_page_router
 from finpilot.console._pages import register_page, template_environment
 from finpilot.console._request_audit import RequestAuditMiddleware
 from finpilot.console._state import ConsoleState, NavItem
@@ -92,6 +96,8 @@ def create_app(
     for item in DEFAULT_PAGES:
         register_page(app, item)
     register_page(app, FRAUD_PAGE, fraud_page_router)
+    register_page(app, RUNTIME_PAGE, runtime_page_router)
+    register_page(app, INCIDENTS_PAGE, incidents_page_router)
     # Last added runs first: metrics time everything, including the audit append.
     app.add_middleware(RequestAuditMiddleware, ledger=ledger)
     app.add_middleware(SecurityHeadersMiddleware)

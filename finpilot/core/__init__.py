@@ -26,6 +26,8 @@ from finpilot.core._settings import (
     settings_schema,
 )
 from finpilot.core._settings_backup import BackupSettings
+from finpilot.core._settings_db import DbHaSettings, DbSettings
+from finpilot.core._settings_runbook import RunbookSettings
 from finpilot.core._settings_runtime import (
     Classification,
     DisruptionSpec,
@@ -50,6 +52,8 @@ __all__ = [
     "Clock",
     "ConfigError",
     "ConsoleSettings",
+    "DbHaSettings",
+    "DbSettings",
     "DisruptionSpec",
     "FakeClock",
     "FieldProblem",
@@ -67,6 +71,7 @@ __all__ = [
     "ResourcesSpec",
     "RestartSpec",
     "RouterSpec",
+    "RunbookSettings",
     "RuntimeSettings",
     "SecretRef",
     "SensitiveDataError",

@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from finpilot.core._settings_backup import BackupSettings
+from finpilot.core._settings_db import DbSettings
+from finpilot.core._settings_runbook import RunbookSettings
 from finpilot.core._settings_runtime import RuntimeSettings
 
 
@@ -164,6 +166,12 @@ class Settings(_Strict):
         default_factory=RuntimeSettings, description="Nodes, pools and services the self-healing runtime keeps running."
     )
     backup: BackupSettings = Field(default_factory=BackupSettings)
+    runbooks: RunbookSettings = Field(
+        default_factory=RunbookSettings, description="Runbooks as code: where runbook files live, where pages go."
+    )
+    db: DbSettings = Field(
+        default_factory=DbSettings, description="The PostgreSQL primary/standby pair and its failover healer."
+    )
 
 
 def demo_settings(data_dir: Path | None = None) -> Settings:

@@ -235,7 +235,10 @@ class Agent:
             inst.ready = ready
             if ready:
                 inst.state = "running"
-        self.send({"op": "ready", "instance": inst.id, "ready": ready, "t": time.time()})
+            # The pid goes with "ready": a replica that serves must be one the controller can act on,
+            # without waiting for the next heartbeat.
+            pid = inst.proc.pid if inst.proc is not None else None
+        self.send({"op": "ready", "instance": inst.id, "ready": ready, "pid": pid, "t": time.time()})
 
     # ------------------------------------------------------------------ processes
     def _start(self, inst: _Instance) -> None:

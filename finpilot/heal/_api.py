@@ -9,7 +9,9 @@ an audit entry or an error.
 
     GET  /v1/status                              nodes, services, replicas
     POST /v1/drain   {"node": "n1"}
-    POST /v1/chaos   {"fault": "kill"|"hang"|"node-down"|"latency", "target": "payments/0", "ms": 200}
+    POST /v1/node-up {"node": "n1"}                a fresh agent for a node lost to node-down
+    POST /v1/chaos   {"fault": "kill"|"hang"|"node-down"|"latency"|"disk-full", "target": "payments/0", "ms": 200,
+                      "clear": false}
     POST /v1/apply   {"yaml": "...finpilot.yaml text..."}
 """
 
@@ -135,6 +137,8 @@ class ControllerApi:
             return c.status()
         if method == "POST" and path == "/v1/drain":
             return c.drain(str(body["node"]), actor=actor)
+        if method == "POST" and path == "/v1/node-up":
+            return c.node_up(str(body["node"]), actor=actor)
         if method == "POST" and path == "/v1/apply":
             return c.apply_config(str(body["yaml"]), source=str(body.get("source", "finpilot.yaml")))
         if method == "POST" and path == "/v1/chaos":
@@ -145,7 +149,11 @@ class ControllerApi:
                 return c.chaos_node_down(str(body["target"]), actor=actor)
             if fault == "latency":
                 return c.chaos_latency(str(body["target"]), float(body["ms"]), actor=actor)
-            raise InputError(f"unknown fault '{fault}'", field="fault", fix="use kill, hang, latency or node-down")
+            if fault == "disk-full":
+                return c.chaos_disk_full(str(body["target"]), on=not body.get("clear"), actor=actor)
+            raise InputError(
+                f"unknown fault '{fault}'", field="fault", fix="use kill, hang, latency, node-down or disk-full"
+            )
         raise NotFoundError(f"no such endpoint: {method} {path}")
 
 
@@ -200,6 +208,10 @@ class RuntimeClient:
     def drain(self, node: str, *, actor: str) -> dict[str, Any]:
         """See :meth:`Controller.drain`."""
         return self.request("POST", "/v1/drain", {"node": node, "actor": actor})
+
+    def node_up(self, node: str, *, actor: str) -> dict[str, Any]:
+        """Start a fresh agent for ``node`` after a node-down (the node is Ready again once it beats)."""
+        return self.request("POST", "/v1/node-up", {"node": node, "actor": actor})
 
     def chaos(self, fault: str, target: str, *, actor: str, ms: float | None = None) -> dict[str, Any]:
         """Inject a fault (kill, hang, latency, node-down); ``actor`` is who asked (audited)."""

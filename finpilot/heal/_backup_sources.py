@@ -32,11 +32,18 @@ def sha256_file(path: Path) -> str:
 
 
 def is_sqlite(path: Path) -> bool:
-    """True when the file starts with SQLite's header."""
+    """True when the file is a SQLite database (asked through SQLite, never a plain open)."""
+    # Closing any descriptor of a file drops every POSIX lock this process holds on it: a plain
+    # open() of the ledger's own database from the process that has it open (the backup
+    # scheduler in `runtime up`) silently dropped SQLite's locks, and another process then
+    # deleted the WAL that later appends still went to. SQLite defers such closes itself.
     try:
-        with path.open("rb") as fh:
-            return fh.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
-    except OSError:
+        if path.stat().st_size < len(SQLITE_MAGIC):
+            return False
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+            conn.execute("PRAGMA schema_version").fetchone()
+        return True
+    except (OSError, sqlite3.Error):
         return False
 
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import threading
 import time
 from typing import Any
 
-from finpilot.core import ConfigError, InputError, NotFoundError, RuntimeSettings, parse_settings
+from finpilot.core import ConfigError, InputError, NotFoundError, RuntimeSettings, StorageError, parse_settings
 from finpilot.heal._reconciler import ACTOR, Reconciler, _Instance
 
 
@@ -22,6 +23,11 @@ class Controller(Reconciler):
     ``audit`` receives every entry (``Ledger.append`` in production). ``start()`` returns once
     every agent said hello; ``stop()`` stops replicas, agents and routers.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # node -> whether the disk-pressure taint cordoned it (so clearing it uncordons only what it cordoned)
+        self._disk_pressure: dict[str, bool] = {}
 
     # ------------------------------------------------------------------ drain
     def drain(self, node: str, *, actor: str = ACTOR) -> dict[str, Any]:
@@ -98,6 +104,128 @@ class Controller(Reconciler):
 
         return dict(self.call(go))
 
+    def node_up(self, node: str, *, actor: str = ACTOR) -> dict[str, Any]:
+        """Start a fresh agent for a NotReady node whose agent is gone (after ``chaos node-down``).
+
+        The node is Ready again once its heartbeats arrive, and schedulable; replicas already
+        moved elsewhere stay where they run. Audited as ``heal.node`` / ``restart-agent`` first.
+        """
+
+        def go() -> dict[str, Any]:
+            found = self._nodes.get(node)
+            if found is None:
+                raise NotFoundError(f"no node named '{node}'", fix=f"nodes: {', '.join(sorted(self._nodes))}")
+            # Only a node already judged NotReady: its replicas were rescheduled, so a new agent
+            # starts empty and nothing runs twice.
+            if found.proc.poll() is None or found.status != "NotReady":
+                raise InputError(
+                    f"node {node} still has its agent (status {found.status})",
+                    field="node",
+                    fix="only a node whose agent died and that is NotReady can be brought back",
+                )
+            evidence = {"node": node, "old_agent_pid": found.proc.pid, "old_agent_exit": found.proc.returncode}
+            self._record("heal.node", "restart-agent", f"node:{node}", "ok", evidence, actor=actor)
+            for pipe in (found.proc.stdin, found.proc.stdout):
+                with contextlib.suppress(OSError, ValueError):
+                    assert pipe is not None
+                    pipe.close()
+            self._spawn_agent(node)
+            # NotReady, with the old heartbeat's age, until the new agent's own heartbeats arrive (then mark-ready).
+            self._nodes[node].status = "NotReady"
+            self._nodes[node].last_hb = found.last_hb
+            self._nodes[node].cordoned = found.cordoned
+            return {"node": node, "agent_pid": self._nodes[node].proc.pid, "t": time.time()}
+
+        return dict(self.call(go))
+
+    def chaos_disk_full(self, node: str, *, on: bool = True, actor: str = ACTOR) -> dict[str, Any]:
+        """Simulate a full disk on ``node`` (or clear it): a DiskPressure condition, like a NoSchedule taint.
+
+        Nothing new is placed on the node while it lasts; what runs there keeps running. Audited as
+        ``chaos.inject`` (``disk-full`` / ``disk-full-clear``) and ``heal.node`` (``disk-pressure``).
+        """
+
+        def go() -> dict[str, Any]:
+            found = self._nodes.get(node)
+            if found is None:
+                raise NotFoundError(f"no node named '{node}'", fix=f"nodes: {', '.join(sorted(self._nodes))}")
+            if on == (node in self._disk_pressure):
+                return {"node": node, "disk_pressure": on, "changed": False}
+            fault = "disk-full" if on else "disk-full-clear"
+            self._record("chaos.inject", fault, f"node:{node}", "injected", {"fault": fault, "node": node}, actor=actor)
+            evidence = {"node": node, "condition": "DiskPressure", "simulated": True, "schedulable": not on}
+            if on:
+                self._record("heal.node", "disk-pressure", f"node:{node}", "DiskPressure", evidence)
+                self._disk_pressure[node] = not found.cordoned
+                found.cordoned = True
+            else:
+                self._record("heal.node", "disk-pressure-cleared", f"node:{node}", "Ready", evidence)
+                # A drain's cordon outlives the disk pressure: only undo the cordon the pressure made.
+                if self._disk_pressure.pop(node) and not found.draining and node not in self._drain_notes:
+                    found.cordoned = False
+            return {"node": node, "disk_pressure": on, "changed": True, "t": time.time()}
+
+        return dict(self.call(go))
+
+    # ------------------------------------------------------------------ operations
+    def restart(self, target: str, *, actor: str = ACTOR, grace_s: float = 5.0) -> dict[str, Any]:
+        """Restart the running replica ``SERVICE[/N]``: signal it to exit, and its node agent starts it again.
+
+        ``always`` services get SIGTERM (a clean exit is restarted too) and SIGKILL after ``grace_s``
+        if they ignore it; ``on-failure`` services get SIGKILL (a clean exit would not be restarted);
+        ``never`` services are refused. Audited as ``heal.restart`` / ``terminate`` before the signal.
+        """
+
+        def go() -> dict[str, Any]:
+            inst = self._owner(target)
+            policy = self.runtime.services[inst.service].restart.policy
+            if policy == "never":
+                raise InputError(
+                    f"{inst.service} has restart policy 'never': a restarted replica would stay down",
+                    field="restart.policy",
+                    fix="use restart policy 'always' or 'on-failure' for services a runbook restarts",
+                )
+            assert inst.pid is not None
+            try:
+                os.kill(inst.pid, 0)
+            except ProcessLookupError:
+                raise NotFoundError(
+                    f"replica {inst.slot} is restarting already", fix="try again when it is up"
+                ) from None
+            sig = signal.SIGTERM if policy == "always" else signal.SIGKILL
+            evidence = {"slot": inst.slot, "instance": inst.id, "node": inst.node, "pid": inst.pid, "signal": sig.name}
+            self._record("heal.restart", "terminate", f"replica:{inst.id}", "requested", evidence, actor=actor)
+            os.kill(inst.pid, sig)
+            if sig == signal.SIGTERM:
+                timer = threading.Timer(grace_s, self._kill_if_still, args=(inst.id, inst.pid, actor))
+                timer.daemon = True
+                timer.start()
+            return {**evidence, "t": time.time()}
+
+        return dict(self.call(go))
+
+    def _kill_if_still(self, instance: str, pid: int, actor: str) -> None:
+        def go() -> None:
+            inst = self._instances.get(instance)
+            if inst is None or inst.pid != pid:
+                return
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            evidence = {
+                "slot": inst.slot,
+                "instance": inst.id,
+                "pid": pid,
+                "signal": "SIGKILL",
+                "reason": "ignored SIGTERM",
+            }
+            self._record("heal.restart", "kill", f"replica:{inst.id}", "requested", evidence, actor=actor)
+            os.kill(pid, signal.SIGKILL)
+
+        with contextlib.suppress(StorageError, ProcessLookupError, TimeoutError):
+            self.call(go)
+
     # ------------------------------------------------------------------ status and spec changes
     def status(self) -> dict[str, Any]:
         """Nodes, services, replicas and routers as plain JSON."""
@@ -123,6 +251,7 @@ class Controller(Reconciler):
                         "drain": self._drain_notes.get(n.name),
                         "heartbeat_age_s": round(now - n.last_hb, 3),
                         "agent_pid": n.proc.pid,
+                        "conditions": ["DiskPressure"] if n.name in self._disk_pressure else [],
                     }
                     for n in self._nodes.values()
                 },

@@ -290,6 +290,8 @@ class Reconciler:
         elif op == "ready":
             inst = self._instances.get(message.get("instance", ""))
             if inst is not None and node.status != "NotReady":
+                if message.get("pid"):
+                    inst.pid = int(message["pid"])
                 self._set_ready(inst, bool(message.get("ready")))
         elif op == "event":
             evidence = dict(message.get("evidence", {}))

@@ -1,94 +1,116 @@
-"""``finpilot up`` with no config: a model, the payments service and live traffic; stops clean on SIGTERM."""
+"""``finpilot up`` with no config: a model, the payments service and live traffic; stops clean on SIGTERM.
+
+By default the payments service runs as 2 replicas on 2 local nodes behind the router and
+scores over ``POST /v1/score``; ``--no-runtime`` keeps it in a thread, scoring in-process.
+"""
 
 from __future__ import annotations
 
-import queue
+import json
 import re
-import signal
-import subprocess
-import threading
 import time
 from pathlib import Path
 
 import httpx
 import pytest
-from cli_helpers import finpilot_argv, subprocess_env
+from up_process import running_up
 
 from finpilot.audit import open_ledger
 from finpilot.core import demo_settings
+from finpilot.heal import RuntimeClient, state_dir_for
 
-# Start-up trains a model (about 3 s alone); on a loaded 2-core machine imports alone can take 15 s.
-STARTUP_TIMEOUT_S = 120
 DECISIONS_TIMEOUT_S = 90
-
-
-def _lines(stream: object, sink: queue.Queue[str]) -> None:
-    for line in stream:  # type: ignore[attr-defined]
-        sink.put(line)
-
-
-def _wait_for(sink: queue.Queue[str], prefix: str, seen: list[str]) -> str:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        try:
-            line = sink.get(timeout=0.2)
-        except queue.Empty:
-            continue
-        seen.append(line)
-        if line.startswith(prefix):
-            return line.split(": ", 1)[1].strip()
-    raise AssertionError(f"no line starting with {prefix!r} within {STARTUP_TIMEOUT_S}s; got {seen}")
+_TOKEN_SHAPE = re.compile(r"fp_[0-9a-f]{8}_")
 
 
 def _decisions(metrics: str) -> float:
     return sum(float(v) for v in re.findall(r'^payments_decisions_total\{action="\w+"\} (\S+)$', metrics, re.M))
 
 
-@pytest.mark.slow
-def test_the_demo_runs_payments_with_live_traffic_and_stops_clean(tmp_path: Path) -> None:
-    data_dir, home = tmp_path / "data", tmp_path / "home"
-    home.mkdir()
-    argv = [*finpilot_argv(), "--data-dir", str(data_dir), "up", "--port", "0", "--traffic-rate", "20"]
-    proc = subprocess.Popen(
-        argv, cwd=tmp_path, env=subprocess_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+def _replica_urls(status: dict[str, object]) -> list[str]:
+    replicas = status["replicas"]
+    assert isinstance(replicas, dict)
+    return [f"http://127.0.0.1:{rep['port']}" for rep in replicas.values() if rep["ready"]]
+
+
+def _assert_freeze_reaches_payments(console: str, payments: str, admin_token: str) -> None:
+    """A freeze made in the console reaches the payments service (through the router in runtime mode)."""
+    created = httpx.post(
+        f"{payments}/v1/accounts",
+        json={"kind": "customer", "currency": "EUR"},
+        headers={"Idempotency-Key": f"freeze-test-{time.time_ns()}"},
+        timeout=10,
     )
-    sink: queue.Queue[str] = queue.Queue()
-    reader = threading.Thread(target=_lines, args=(proc.stdout, sink), daemon=True)
-    reader.start()
-    seen: list[str] = []
-    try:
-        console = _wait_for(sink, "finpilot console: ", seen)
-        payments = _wait_for(sink, "payments service: ", seen)
-        first = httpx.get(f"{console}/healthz", timeout=10).json()["ledger_size"]
+    assert created.status_code == 201, created.text
+    account = created.json()["id"]
+    assert httpx.get(f"{payments}/v1/accounts/{account}", timeout=10).json()["frozen"] is False
+    frozen = httpx.post(
+        f"{console}/v1/fraud/accounts/{account}/freeze",
+        json={"reason": "test"},
+        headers={"Authorization": f"Bearer {admin_token}"},
+        timeout=10,
+    )
+    assert frozen.status_code == 200, frozen.text
+    assert httpx.get(f"{payments}/v1/accounts/{account}", timeout=10).json()["frozen"] is True
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["runtime", "no-runtime"])
+def test_the_demo_runs_payments_with_live_traffic_and_stops_clean(tmp_path: Path, mode: str) -> None:
+    args = ["--traffic-rate", "20"] + (["--no-runtime"] if mode == "no-runtime" else [])
+    state = state_dir_for(tmp_path / "data")
+    with running_up(tmp_path, *args) as up:
+        first = httpx.get(f"{up.console}/healthz", timeout=10).json()["ledger_size"]
+        urls = [up.payments]
+        if mode == "runtime":
+            # The printed URL is the router's, in front of 2 ready replicas on 2 private nodes.
+            status = RuntimeClient(state).status()
+            service = status["services"]["payments"]
+            assert up.payments == "http://{}:{}".format(*service["router"])
+            assert service["ready"] == 2
+            nodes = {rep["node"] for rep in status["replicas"].values()}
+            assert len(nodes) == 2
+            assert {status["nodes"][n]["pool"] for n in nodes} == {"private"}
+            info = json.loads((state / "demo.json").read_text())
+            assert info["console"] == up.console
+            assert info["payments"] == up.payments
+            # The scoring token reaches the replicas by reference, never on a command line.
+            for rep in status["replicas"].values():
+                cmdline = Path(f"/proc/{rep['pid']}/cmdline").read_bytes().decode(errors="replace")
+                assert not _TOKEN_SHAPE.search(cmdline), cmdline
+            urls = _replica_urls(status)  # each replica counts its own decisions
         deadline = time.monotonic() + DECISIONS_TIMEOUT_S
         decided = 0.0
         while time.monotonic() < deadline and decided < 20:
             time.sleep(1)
-            decided = _decisions(httpx.get(f"{payments}/metrics", timeout=10).text)
+            decided = sum(_decisions(httpx.get(f"{url}/metrics", timeout=10).text) for url in urls)
         assert decided >= 20, f"only {decided} decisions in {DECISIONS_TIMEOUT_S}s"
-        assert httpx.get(f"{console}/healthz", timeout=10).json()["ledger_size"] > first
-        assert httpx.get(f"{payments}/v1/ledger/check", timeout=10).json()["balanced"]
-        proc.send_signal(signal.SIGTERM)
-        returncode = proc.wait(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
-        reader.join(timeout=10)
-        assert proc.stdout is not None
-        assert proc.stderr is not None
-        stderr = proc.stderr.read()
-        proc.stdout.close()
-        proc.stderr.close()
-    assert returncode == 0, stderr
-    assert "Traceback" not in stderr, stderr
-    assert "Task exception" not in stderr, stderr
+        assert httpx.get(f"{up.console}/healthz", timeout=10).json()["ledger_size"] > first
+        assert httpx.get(f"{up.payments}/v1/ledger/check", timeout=10).json()["balanced"]
+        _assert_freeze_reaches_payments(up.console, up.payments, up.admin_token)
+    assert up.returncode == 0, up.stderr
+    assert "Traceback" not in up.stderr, up.stderr
+    assert "Task exception" not in up.stderr, up.stderr
 
     # The model is in the ledger, the decisions too, and the state was saved for the next start.
+    data_dir = up.data_dir
     assert (data_dir / "fraud" / "features.snapshot").is_file()
     assert (data_dir / "models" / "demo" / "manifest.json").is_file()
     with open_ledger(demo_settings(data_dir)) as ledger:
-        kinds = {e.fields["kind"] for e in ledger.tail(min(ledger.size, 10_000))}
+        entries = [e.fields for e in ledger.tail(min(ledger.size, 10_000))]
         report = ledger.verify()
+    kinds = {e["kind"] for e in entries}
     assert {"fraud.model", "fraud.decision", "console.lifecycle"} <= kinds
     assert report.ok, report.problems
+    if mode == "runtime":
+        # Scored over HTTP with the dedicated token, which was revoked at stop; the runtime's files are gone.
+        scored = [e for e in entries if e["kind"] == "console.request" and e["action"] == "POST /v1/score"]
+        assert scored
+        assert all(e["actor"].startswith("token:demo-payments-scorer") for e in scored)
+        token_changes = {e["action"] for e in entries if e["kind"] == "console.token"}
+        assert {"create", "revoke"} <= token_changes
+        assert "heal.start" in kinds
+        assert not (state / "demo.json").exists()
+        assert not (state / "controller.json").exists()
+        for log in (state / "logs").iterdir():
+            assert not _TOKEN_SHAPE.search(log.read_text(errors="replace")), log

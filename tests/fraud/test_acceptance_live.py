@@ -1,46 +1,52 @@
-"""Acceptance 2 (issue 3): the payments service, in-process scoring and live traffic for 60 s.
+"""Acceptance 2 (issue 3): the payments service, in-process scoring and live traffic, 200 payments/s for 60 s.
 
-The issue asks for 200 payments/s. On this 2-core machine the payments service with in-process
-scoring saturates at about 85-100 authorizations/s (about 10 ms of CPU per request, spread over
-uvicorn, FastAPI, SQLite and the ledger; see docs/benchmarks.md), so this test runs at a rate the
-machine holds, 50/s, and the 200/s target is reported as not met rather than asserted.
+The payments app runs on a real port (uvicorn with uvloop and httptools when installed, SQLite)
+and asks the fraud engine in-process before every authorization; freezes reach it through an
+:class:`~finpilot.fraud.AccountSync`. ``finpilot traffic run`` drives it from a separate process
+(as a real client would, and so that the load generator does not share the server's interpreter)
+with injected, labelled fraud, and reports every outcome per scenario. The test measures and
+prints the share of each fraud scenario that is declined or reviewed, and holds it above a floor.
 
-The payments app runs on a real port (uvicorn, SQLite) and asks the fraud engine in-process
-before every authorization; freezes reach it through an :class:`~finpilot.fraud.AccountSync`.
-``finpilot traffic run`` drives it from a separate process (as a real client would, and so
-that the load generator does not share the server's interpreter) with injected, labelled
-fraud, and reports every outcome per scenario. The test measures and prints the share of each
-fraud scenario that is declined or reviewed, and holds it above a floor.
+This ran at 50/s until 2026-11-29: the service saturated at 73-103/s. Most of that ceiling was not
+the service's CPU. The load generator's httpx pool cost about 6 ms of CPU per request (it now
+writes raw HTTP/1.1, about 0.3 ms), and every SQLite commit fsynced under the one connection's
+lock, so reads and writes queued behind the disk (writes now share an fsync, outside the lock).
+On 2026-11-29 this test held 200.0/s in each of four runs: client p50 2.6-4.1 ms and p99
+13-19 ms at a load average of 1.3-2.9, p50 3-9 ms and p99 157-195 ms at 4-7 (other suites
+sharing the 2 cores). The server's CPU was about 2.9 ms per authorization, 0.6 of a core at
+200/s; it serves up to about 390/s. See docs/benchmarks.md.
 
-Floors, from a calibration run of this very setup (seed 3, 12,000 payments; the machine was
-loaded, so it was sent at 18/s rather than 200/s; figures per scenario as declined+reviewed
-of decided): compromised customer 101/136 (74 %), amount over 220 2/5, compromised terminal
-2/54, legitimate payments declined 194/11,805 (1.6 %, including the payments refused because
-a freezing decision froze their account, as it should). At 50/s for 60 s only about 35
-compromised-customer payments are sent, and a CI run measured 19/35 (54 %); the binomial spread
-at that size is about 8 points, so the floors sit near three spreads under the lower figure:
+Floors, from six runs of this very setup (seed 3; at 200/s for 60 s exactly the 12,000
+payments of the calibration run are sent; declined+reviewed of decided): compromised customer
+99-101/136 (73-74 %), amounts over 220 1-2/5, compromised terminal 2/54, legitimate payments
+declined 192-202/11,805 (1.6-1.7 %, including the payments refused because a freezing decision
+froze their account, as it should). For 136 payments at 73 % the binomial spread is about
+4 points, so the floors sit three spreads under the measured share:
 
 - a compromised customer pays five times its usual amount, which the customer-history features
-  see after a few payments: at least 35 % caught;
+  see after a few payments: at least 60 % caught;
 - amounts above 220 are too rare in a minute (about 5) for a floor of their own, so they count
-  with the compromised customers in a combined floor of 35 %;
+  with the compromised customers in a combined floor of 60 % (measured 101-102/141, 72 %);
 - a compromised terminal is visible only through terminal risk, which needs fraud labels 7 days
   late; a minute of live traffic has none, so its rate is reported, not held to a floor;
-- legitimate payments: at most 3 % declined.
+- legitimate payments: at most 3 % declined (about 10 spreads above the 1.7 % measured: a
+  regression that declines many good payments fails, the freeze cascade's noise does not).
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import random
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from finpilot_payments import CallableDecider, NotFoundError, PaymentsSettings, create_app
+from finpilot_payments import CallableDecider, NotFoundError, PaymentsSettings, create_app, settle_heap
 from live_helpers import PaymentsClient, serve_in_thread
 
 from finpilot.audit import open_ledger
@@ -57,7 +63,7 @@ from finpilot.fraud import (
 )
 from finpilot.fraud._traffic import luhn_test_card
 
-RATE = 50
+RATE = 200
 DURATION_S = 60
 CUSTOMERS = 500
 TERMINALS = 1000
@@ -65,7 +71,7 @@ SEED = 3
 RATE_TOLERANCE = 0.10
 """The achieved dispatch rate must be within 10 % of the target."""
 
-CAUGHT_FLOORS = {("compromised_customer",): 0.35, ("amount_over_220", "compromised_customer"): 0.35}
+CAUGHT_FLOORS = {("compromised_customer",): 0.60, ("amount_over_220", "compromised_customer"): 0.60}
 """Least share of these scenarios' decided payments declined or reviewed (see the module docstring)."""
 GENUINE_DECLINE_CEILING = 0.03
 """Most share of legitimate payments declined (calibration: 1.6 %)."""
@@ -88,7 +94,15 @@ def _kinds(ledger: Any) -> dict[str, int]:
     return counts
 
 
+@pytest.fixture
+def unfreeze_after() -> Iterator[None]:
+    """Give the objects :func:`settle_heap` froze back to the garbage collector after the test."""
+    yield
+    gc.unfreeze()
+
+
 @pytest.mark.slow
+@pytest.mark.usefixtures("unfreeze_after")
 def test_live_traffic_is_decided_in_line_and_the_books_balance(
     tmp_path: Path, tiny_fraud_model: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -109,6 +123,10 @@ def test_live_traffic_is_decided_in_line_and_the_books_balance(
                 service.set_frozen(key, account_id, frozen=frozen)
 
         fraud.add_observer(AccountSync(set_frozen))
+        # As `python -m finpilot_payments` does before serving. Here it matters more: the heap of
+        # this pytest process (every module, fixture and model so far) made full collections
+        # pause the server for 100-300 ms each.
+        settle_heap()
         with serve_in_thread(app) as url:
             argv = [sys.executable, "-m", "finpilot.cli", "traffic", "run", "--url", url, "--json"]
             argv += ["--rate", str(RATE), "--duration", str(DURATION_S), "--seed", str(SEED)]
@@ -127,6 +145,7 @@ def test_live_traffic_is_decided_in_line_and_the_books_balance(
                 "achieved_rate": report["achieved_rate"],
                 "sent": report["sent"],
                 "errors": report["errors"],
+                "late_sends": report["late_sends"],
                 "latency_ms": report["latency_ms"],
                 "caught_share": {k: None if v is None else round(v, 4) for k, v in caught.items()},
                 "genuine_decline_share": round(genuine_declined, 5),

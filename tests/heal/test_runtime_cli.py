@@ -82,6 +82,11 @@ def test_runtime_up_status_chaos_drain_and_sigterm(tmp_path: Path) -> None:
         assert drained.exit_code == 0, drained.output
         assert json.loads(drained.stdout)["state"] == "drained"
         assert {r["node"] for r in _status(state)["replicas"].values()} == {"n2"}
+        # A node whose agent is alive cannot be "brought back": refused, and nothing changes.
+        refused = _cli(config, "node", "up", "n1")
+        assert refused.exit_code == 2, refused.output
+        assert "still has its agent" in refused.output
+        assert _status(state)["nodes"]["n1"]["status"] == "Ready"
         token = (state / "controller.token").read_text()
     finally:
         up.send_signal(signal.SIGTERM)

@@ -24,7 +24,7 @@ from finpilot_payments._errors import (
 from finpilot_payments._http_decider import HttpDecider
 from finpilot_payments._ledger import LedgerReport
 from finpilot_payments._open import make_decider, open_database
-from finpilot_payments._serve import main, serve
+from finpilot_payments._serve import main, serve, settle_heap
 from finpilot_payments._service import PaymentsService
 from finpilot_payments._settings import PaymentsSettings
 from finpilot_payments._version import __version__
@@ -58,5 +58,6 @@ __all__ = [
     "make_decider",
     "open_database",
     "serve",
+    "settle_heap",
     "tokenise",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import signal
 import socket
 import sys
@@ -47,6 +48,18 @@ class _Server(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
+def settle_heap() -> None:
+    """Move everything alive now out of the garbage collector's sight; call once, before serving.
+
+    The objects of start-up (modules, the app, a fraud model and its feature state) live as long
+    as the process, yet every full collection walked them all: pauses of 100-300 ms that held
+    every request in flight (measured at 200 payments/s). Frozen, they are skipped; objects made
+    later are collected as before.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def serve(
     settings: PaymentsSettings, *, host: str = "127.0.0.1", port: int = 8080, on_ready: Callable[[str], None]
 ) -> None:
@@ -58,7 +71,12 @@ def serve(
     sock = socket.socket(listener.family, listener.type, socket.IPPROTO_TCP, fileno=listener.detach())
     try:
         app = create_app(settings)
-        config = uvicorn.Config(app, log_level="warning", access_log=False, server_header=False)
+        # "auto" takes uvloop and httptools (dependencies of finpilot: they cut the server's CPU per
+        # request by about a fifth) and falls back to asyncio and h11 where they are missing.
+        config = uvicorn.Config(
+            app, log_level="warning", access_log=False, server_header=False, loop="auto", http="auto"
+        )
+        settle_heap()
         on_ready(_url(sock))
         _Server(config).run(sockets=[sock])
     finally:

@@ -57,10 +57,23 @@ class PaymentsService:
     def _now(self) -> str:
         return self._clock().isoformat()
 
-    def _once(self, key: str, operation: str, request: Mapping[str, Any], work: Callable[[Tx], Outcome]) -> Outcome:
-        """Run ``work`` once per idempotency key, storing its outcome with its effect."""
-        print_ = idem.fingerprint(self._secret, operation, request)
-        digest = idem.key_digest(self._secret, key)
+    def _once(
+        self,
+        key: str,
+        operation: str,
+        request: Mapping[str, Any],
+        work: Callable[[Tx], Outcome],
+        *,
+        prints: tuple[str, str] | None = None,
+    ) -> Outcome:
+        """Run ``work`` once per idempotency key, storing its outcome with its effect.
+
+        ``prints`` is the key's digest and the request's fingerprint when the caller has them already.
+        """
+        if prints is None:
+            digest, print_ = idem.key_digest(self._secret, key), idem.fingerprint(self._secret, operation, request)
+        else:
+            digest, print_ = prints
         with self.db.write() as tx:
             prior = idem.lookup(tx, digest, print_)
             if prior is not None:
@@ -68,11 +81,6 @@ class PaymentsService:
             outcome = work(tx)
             idem.remember(tx, digest, print_, outcome, self._now())
             return outcome
-
-    def _replay(self, key: str, operation: str, request: Mapping[str, Any]) -> Outcome | None:
-        with self.db.read() as tx:
-            digest = idem.key_digest(self._secret, key)
-            return idem.lookup(tx, digest, idem.fingerprint(self._secret, operation, request))
 
     # Accounts ---------------------------------------------------------------------------
 
@@ -159,12 +167,15 @@ class PaymentsService:
 
     def authorize(self, key: str, request: Mapping[str, Any]) -> Outcome:
         """Hold ``amount`` on the card's account for ``merchant_id``, if the decider allows it."""
-        prior = self._replay(key, "authorize", request)
-        if prior is not None:
-            return prior
         payment_id = new_id("auth")
-        # The decider is asked outside any transaction: a slow decision service never holds the lock.
+        print_ = idem.fingerprint(self._secret, "authorize", request)
+        digest = idem.key_digest(self._secret, key)
+        # One read for the replay check and the context. The decider is asked outside any
+        # transaction: a slow decision service never holds the lock.
         with self.db.read() as tx:
+            prior = idem.lookup(tx, digest, print_)
+            if prior is not None:
+                return prior
             context = self._payment_context(tx, payment_id, request)
         decision = self.decider.decide(context)
 
@@ -174,7 +185,7 @@ class PaymentsService:
             ctx = self._payment_context(tx, payment_id, request, check_can_pay=decision.action != "decline")
             return self._record_authorization(tx, ctx, decision)
 
-        return self._once(key, "authorize", request, work)
+        return self._once(key, "authorize", request, work, prints=(digest, print_))
 
     def _record_authorization(self, tx: Tx, ctx: PaymentContext, decision: Decision) -> Outcome:
         status = "declined" if decision.action == "decline" else "authorized"

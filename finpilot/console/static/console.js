@@ -209,3 +209,36 @@ document.addEventListener("DOMContentLoaded", () => {
   }
   setInterval(refresh, 3000);
 });
+
+// Server-drawn pages that refresh themselves (Runtime, Incidents): fetch this very page again and
+// swap in the fresh copy of the element marked data-refresh-ms. The server stays the only renderer;
+// DOMParser never runs scripts, and a page that is no longer ours (a login form) is left alone.
+document.addEventListener("DOMContentLoaded", () => {
+  for (const root of document.querySelectorAll("[data-refresh-ms]")) {
+    const every = Number(root.dataset.refreshMs);
+    if (!root.id || !(every > 0)) {
+      continue;
+    }
+    const refresh = async () => {
+      if (document.hidden) {
+        return;
+      }
+      try {
+        const response = await fetch(window.location.pathname + window.location.search, {
+          credentials: "same-origin",
+          headers: { Accept: "text/html" },
+        });
+        if (!response.ok) {
+          return;
+        }
+        const fresh = new DOMParser().parseFromString(await response.text(), "text/html").getElementById(root.id);
+        if (fresh) {
+          root.replaceChildren(...Array.from(fresh.childNodes, (node) => document.importNode(node, true)));
+        }
+      } catch (err) {
+        // The next tick tries again; a console restart should not leave a dead page.
+      }
+    };
+    setInterval(refresh, every);
+  }
+});

@@ -1,0 +1,118 @@
+"""The Incidents timeline and its API: faults, their detection, the healer's actions and recovery.
+
+::
+
+    GET  /incidents       the page (READ), newest first; console.js refreshes it every few seconds
+    GET  /v1/incidents    the same as JSON (READ)
+
+Incidents are built from the audit ledger alone, by :func:`finpilot.heal.build_incidents`,
+over its newest entries (``entries``, default 10,000): the page shows what the log proves,
+and each phase links to its entry (``/api/v1/audit/entries/{index}``), which an inclusion
+proof can then tie to a signed checkpoint.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from finpilot.audit import Ledger, StoredEntry
+from finpilot.console._auth import require
+from finpilot.console._http import ERRORS
+from finpilot.console._pages import login_redirect, page_principal, render
+from finpilot.console._roles import Permission
+from finpilot.console._state import NavItem, console_state
+from finpilot.console._tokens import Principal
+from finpilot.heal import Incident, build_incidents
+
+PAGE = NavItem("Incidents", "/incidents")
+"""The Incidents timeline's navigation entry."""
+
+DEFAULT_ENTRIES = 10_000
+"""How many of the newest audit entries the timeline reads unless told otherwise."""
+
+_MAX_ENTRIES = 100_000
+_CHUNK = 10_000  # the ledger's largest tail read
+_PAGE_INCIDENTS = 50
+_TIMELINE_W, _TIMELINE_H, _PAD = 600, 24, 8
+
+router = APIRouter(tags=["incidents"], responses=ERRORS)
+
+Reader = Annotated[Principal, Depends(require(Permission.READ))]
+Entries = Annotated[int, Query(ge=1, le=_MAX_ENTRIES, description="how many of the newest audit entries to read")]
+
+
+def recent_incidents(ledger: Ledger, entries: int = DEFAULT_ENTRIES) -> tuple[list[Incident], int | None]:
+    """Incidents among the newest ``entries`` audit entries, newest first, and the oldest index read.
+
+    An incident that opened before that window is not shown (its later entries are skipped).
+    """
+    records: list[StoredEntry] = []
+    before: int | None = None
+    while len(records) < entries:
+        chunk = ledger.tail(min(entries - len(records), _CHUNK), before)
+        if not chunk:
+            break
+        records.extend(chunk)
+        before = chunk[-1].index
+        if before == 0:
+            break
+    incidents = build_incidents(records)
+    incidents.reverse()
+    return incidents, (records[-1].index if records else None)
+
+
+def _timeline(incident: Incident) -> list[dict[str, Any]]:
+    # One mark per phase on a line from the opening entry to the last one, in seconds.
+    timed = [p for p in incident.phases if p.since_open_s is not None]
+    span = max((p.since_open_s or 0.0 for p in timed), default=0.0) or 1.0
+    usable = _TIMELINE_W - 2 * _PAD
+    return [
+        {
+            "x": round(_PAD + (p.since_open_s or 0.0) / span * usable, 2),
+            "phase": p.phase,
+            "index": p.index,
+            "title": f"{p.phase} +{p.since_open_s:.3f} s: {p.kind} {p.action} ({p.outcome}), entry {p.index}",
+        }
+        for p in timed
+    ]
+
+
+@router.get("/incidents", name="incidents_page", include_in_schema=False)
+def incidents_page(request: Request, entries: Entries = DEFAULT_ENTRIES) -> Response:
+    """Each incident, newest first: what failed, when it was detected, what was done, when it recovered."""
+    principal = page_principal(request)
+    if principal is None:
+        return login_redirect(request)
+    ledger = console_state(request).ledger
+    incidents, first = recent_incidents(ledger, entries)
+    shown = incidents[:_PAGE_INCIDENTS]
+    context = {
+        "incidents": shown,
+        "total": len(incidents),
+        "open_count": sum(1 for i in incidents if i.status == "open"),
+        "timelines": {i.id: _timeline(i) for i in shown},
+        "first": first,
+        "size": ledger.size,
+        "timeline_w": _TIMELINE_W,
+        "timeline_h": _TIMELINE_H,
+    }
+    return render(request, "incidents.html", context, principal=principal)
+
+
+@router.get("/v1/incidents", summary="Incidents from the audit log: fault, detection, actions, recovery")
+def incidents(
+    request: Request,
+    _who: Reader,
+    entries: Entries = DEFAULT_ENTRIES,
+    status: Annotated[Literal["open", "recovered"] | None, Query(description="only incidents in this state")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="at most this many incidents")] = 100,
+) -> dict[str, Any]:
+    """Newest first. Each incident has its phases with audit indices, ``detection_s`` (first detection minus
+    the fault) and ``recovery_s`` (recovery minus the fault); ``from_index`` is the oldest entry read."""
+    ledger = console_state(request).ledger
+    found, first = recent_incidents(ledger, entries)
+    chosen = [i for i in found if status is None or i.status == status][:limit]
+    return {"size": ledger.size, "from_index": first, "incidents": [i.to_json() for i in chosen]}

@@ -1,0 +1,62 @@
+"""The ``runbooks:`` section of ``finpilot.yaml``: where runbook files live and where pages go.
+
+The runbook files themselves (trigger, actions, rate limit, escalation) are validated by
+:mod:`finpilot.heal`; this section only says where they are and how a page is delivered.
+The webhook secret is named by an environment variable, never written here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from finpilot.core._field_problem import FieldProblem
+
+
+class RunbookSettings(BaseModel):
+    """Runbooks as code: a directory of YAML runbooks the runtime runs on audit events, and the pager."""
+
+    # Same strictness as every other section (kept local: _settings imports this module).
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    dir: Path | None = Field(
+        default=None,
+        description=(
+            "Directory of runbook files (*.yaml, *.yml), read by `finpilot runtime up` and `finpilot runbook list`. "
+            "A relative path is relative to the config file. Empty means no runbooks."
+        ),
+    )
+    webhook_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s]+$",
+        description=(
+            "URL that receives each page and escalation as a signed JSON POST. Empty means pages are "
+            "kept in the audit ledger only."
+        ),
+    )
+    secret_env: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description=(
+            "Name of the environment variable holding the webhook's HMAC-SHA256 secret (never the secret itself). "
+            "Required with webhook_url."
+        ),
+    )
+    timeout_s: float = Field(default=5, gt=0, le=60, description="Timeout of one webhook request, in seconds.")
+    queue_size: int = Field(
+        default=1000,
+        ge=1,
+        le=1_000_000,
+        description="Audit events waiting for the runbook thread; beyond this, events are counted and dropped.",
+    )
+
+    @model_validator(mode="after")
+    def _signed(self) -> RunbookSettings:
+        if self.webhook_url is not None and self.secret_env is None:
+            raise FieldProblem(
+                "webhook_url needs secret_env: pages are always signed",
+                path=("secret_env",),
+                fix="set secret_env to the name of the variable holding the secret",
+            )
+        return self
