@@ -17,10 +17,12 @@ from finpilot.core import ConfigError, Settings
 from finpilot.heal import (
     Controller,
     Pager,
+    PgCluster,
     Runbook,
     RunbookEngine,
     backup_schedule_wanted,
     load_runbooks,
+    pg_cluster_for,
     scheduled_backups,
     state_dir_for,
 )
@@ -85,6 +87,9 @@ def runbooks_running(plan: RunbookPlan, ledger: Ledger, controller: Controller) 
     )
     scheduler = scheduled_backups(settings, ledger, engine) if plan.backups else None
     engine.attach(controller)
+    database = _database_pair(settings)
+    if database is not None:
+        engine.attach_database(database)
     engine.start()
     if scheduler is not None:
         scheduler.start()
@@ -92,6 +97,7 @@ def runbooks_running(plan: RunbookPlan, ledger: Ledger, controller: Controller) 
     err().print(
         f"runbooks: {escape(names)}"
         + (f"; backups every {settings.backup.interval_s:g} s" if scheduler is not None else "")
+        + (f"; failover on the pair in {escape(str(database.base_dir))}" if database is not None else "")
     )
     try:
         yield engine
@@ -99,3 +105,14 @@ def runbooks_running(plan: RunbookPlan, ledger: Ledger, controller: Controller) 
         if scheduler is not None:
             scheduler.stop(timeout=60)
         engine.stop()
+
+
+def _database_pair(settings: Settings) -> PgCluster | None:
+    """The local db.ha pair a runbook may fail over, once `finpilot db init --ha` has created it."""
+    ha = settings.db.ha
+    if ha.mode != "local":
+        return None  # Patroni fails its own cluster over; a runbook has no pair of ours to promote
+    base = ha.base_dir or Path(settings.data_dir) / "pg"
+    if not (base / "cluster.json").is_file():
+        return None  # without it the failover step fails and escalates, naming db.ha
+    return pg_cluster_for(settings)

@@ -124,6 +124,23 @@ def runtime_apply(
         out().print("applied")
 
 
+@runtime_app.command("rollback")
+def runtime_rollback(
+    ctx: typer.Context,
+    service: Annotated[
+        str | None, typer.Option(help="Refuse unless the last spec change touched this service.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Re-apply the runtime spec the last apply replaced (audited); each rollback goes one change further back."""
+    result = _client(ctx).rollback(actor=cli_actor(), service=service)
+    if as_json:
+        print_json(result)
+        return
+    changed = ", ".join(result["services_changed"]) or "nothing"
+    out().print(f"rolled back to spec {result['to'][:12]} (changed: {escape(changed)})")
+
+
 @node_app.command("up")
 def node_up(
     ctx: typer.Context,

@@ -1,7 +1,7 @@
 """Shared foundations: settings, errors and clocks that every capability builds on."""
 
 from finpilot.core._clock import Clock, FakeClock, rfc3339, utc_now
-from finpilot.core._config_file import load_settings, parse_settings
+from finpilot.core._config_file import line_for, load_settings, parse_settings, read_yaml
 from finpilot.core._errors import (
     AuthError,
     CheckFailedError,
@@ -80,8 +80,10 @@ __all__ = [
     "StorageError",
     "StorageSettings",
     "demo_settings",
+    "line_for",
     "load_settings",
     "parse_settings",
+    "read_yaml",
     "rfc3339",
     "settings_schema",
     "utc_now",

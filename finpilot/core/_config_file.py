@@ -44,8 +44,12 @@ def _precise(err: Any) -> tuple[tuple[str | int, ...], str, str | None]:
     return loc, str(err["msg"]), None
 
 
-def parse_settings(text: str, *, source: str = "finpilot.yaml") -> Settings:
-    """Parse and validate config text; raise :class:`ConfigError` naming the field and line."""
+def read_yaml(text: str, *, source: str) -> tuple[Any, dict[tuple[str | int, ...], int]]:
+    """Parse YAML text into data plus the line of every key path in it, for errors that name a line.
+
+    Raises :class:`ConfigError` with the line of a syntax error. Config files, runbooks and any
+    other YAML a person writes go through here, so they all report problems the same way.
+    """
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data: Any = yaml.safe_load(text)
@@ -58,6 +62,20 @@ def parse_settings(text: str, *, source: str = "finpilot.yaml") -> Settings:
             path=source,
             fix="check indentation and quoting on that line",
         ) from None
+    lines: dict[tuple[str | int, ...], int] = {}
+    if node is not None:
+        _line_index(node, (), lines)
+    return data, lines
+
+
+def line_for(loc: tuple[str | int, ...], lines: dict[tuple[str | int, ...], int]) -> int | None:
+    """The line of ``loc`` in :func:`read_yaml`'s index, or of its closest parent that has one."""
+    return _line_for(loc, lines)
+
+
+def parse_settings(text: str, *, source: str = "finpilot.yaml") -> Settings:
+    """Parse and validate config text; raise :class:`ConfigError` naming the field and line."""
+    data, lines = read_yaml(text, source=source)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -67,9 +85,6 @@ def parse_settings(text: str, *, source: str = "finpilot.yaml") -> Settings:
             path=source,
             fix="start the file with keys such as 'data_dir:' or 'audit:'",
         )
-    lines: dict[tuple[str | int, ...], int] = {}
-    if node is not None:
-        _line_index(node, (), lines)
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:

@@ -13,6 +13,7 @@ an audit entry or an error.
     POST /v1/chaos   {"fault": "kill"|"hang"|"node-down"|"latency"|"disk-full", "target": "payments/0", "ms": 200,
                       "clear": false}
     POST /v1/apply   {"yaml": "...finpilot.yaml text..."}
+    POST /v1/rollback {"service": null}           the spec before the last apply (404 when there is none)
 """
 
 from __future__ import annotations
@@ -141,6 +142,9 @@ class ControllerApi:
             return c.node_up(str(body["node"]), actor=actor)
         if method == "POST" and path == "/v1/apply":
             return c.apply_config(str(body["yaml"]), source=str(body.get("source", "finpilot.yaml")))
+        if method == "POST" and path == "/v1/rollback":
+            service = body.get("service")
+            return c.rollback(actor=actor, service=str(service) if service is not None else None)
         if method == "POST" and path == "/v1/chaos":
             fault = str(body["fault"])
             if fault in {"kill", "hang"}:
@@ -220,3 +224,7 @@ class RuntimeClient:
     def apply(self, text: str, source: str) -> dict[str, Any]:
         """See :meth:`Controller.apply_config`."""
         return self.request("POST", "/v1/apply", {"yaml": text, "source": source})
+
+    def rollback(self, *, actor: str, service: str | None = None) -> dict[str, Any]:
+        """See :meth:`Controller.rollback`."""
+        return self.request("POST", "/v1/rollback", {"service": service, "actor": actor})

@@ -1,12 +1,15 @@
 """The local runtime's controller: the operations people and tests ask of a running reconciler.
 
-Drain, chaos injection, status and spec changes. Each runs on the reconciler's thread (through
-:meth:`Reconciler.call`), where all state lives, and records its audit entry before it acts.
+Drain, chaos injection, status, spec changes and their rollback. Each runs on the
+reconciler's thread (through :meth:`Reconciler.call`), where all state lives, and records its
+audit entry before it acts.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import signal
 import threading
@@ -28,6 +31,8 @@ class Controller(Reconciler):
         super().__init__(*args, **kwargs)
         # node -> whether the disk-pressure taint cordoned it (so clearing it uncordons only what it cordoned)
         self._disk_pressure: dict[str, bool] = {}
+        # The specs replaced by apply, newest last: what rollback goes back to (lost with the process).
+        self._history: list[RuntimeSettings] = []
 
     # ------------------------------------------------------------------ drain
     def drain(self, node: str, *, actor: str = ACTOR) -> dict[str, Any]:
@@ -280,7 +285,10 @@ class Controller(Reconciler):
         return self.apply(parse_settings(text, source=source).runtime)
 
     def apply(self, runtime: RuntimeSettings) -> dict[str, Any]:
-        """Switch to a new, already validated spec. Node changes need a restart and are refused untouched."""
+        """Switch to a new, already validated spec (the one replaced is kept for :meth:`rollback`).
+
+        Node changes need a restart and are refused untouched.
+        """
 
         def go() -> dict[str, Any]:
             if [n.model_dump() for n in runtime.nodes] != [n.model_dump() for n in self.runtime.nodes]:
@@ -296,9 +304,70 @@ class Controller(Reconciler):
                 "ok",
                 {"services": {name: spec.replicas for name, spec in runtime.services.items()}},
             )
+            self._history = [*self._history, self.runtime][-HISTORY:]
             self.runtime = runtime
             for name in runtime.services:
                 self._start_router(name)
             return {"applied": True}
 
         return dict(self.call(go))
+
+    def rollback(self, *, actor: str = ACTOR, service: str | None = None) -> dict[str, Any]:
+        """Re-apply the spec the last :meth:`apply` replaced (audited ``heal.apply`` / ``rollback``).
+
+        Each rollback goes one step further back; a rollback is not itself remembered. With
+        ``service``, the rollback is refused unless the last change touched that service, so a
+        runbook about one service never undoes someone's change to another. Refused, with
+        nothing changed, when no apply happened since the runtime started.
+        """
+
+        def go() -> dict[str, Any]:
+            if not self._history:
+                raise NotFoundError(
+                    "there is no previous runtime spec to roll back to",
+                    fix="rollback undoes a `finpilot runtime apply` (or a runbook's scale) made since `runtime up` "
+                    "started; apply the spec you want instead",
+                )
+            previous, current = self._history[-1], self.runtime
+            changed = _services_changed(current, previous)
+            if service is not None and service not in changed:
+                raise InputError(
+                    f"the last spec change did not touch '{service}' (it changed: {', '.join(changed) or 'nothing'})",
+                    field="rollback",
+                    fix="roll back the whole spec with `finpilot runtime rollback`, or name a service it changed",
+                )
+            evidence = {
+                "from": spec_digest(current),
+                "to": spec_digest(previous),
+                "services_changed": changed,
+                "services": {name: spec.replicas for name, spec in previous.services.items()},
+                "history_left": len(self._history) - 1,
+            }
+            self._record("heal.apply", "rollback", "runtime", "ok", evidence, actor=actor)
+            self._history = self._history[:-1]
+            self.runtime = previous
+            for name in previous.services:
+                self._start_router(name)
+            return {"rolled_back": True, **evidence}
+
+        return dict(self.call(go))
+
+
+HISTORY = 10
+"""How many replaced specs the controller keeps for :meth:`Controller.rollback`."""
+
+
+def spec_digest(runtime: RuntimeSettings) -> str:
+    """SHA-256 (hex) of a runtime spec's canonical JSON: names a spec in audit entries without copying it."""
+    canonical = json.dumps(runtime.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _services_changed(a: RuntimeSettings, b: RuntimeSettings) -> list[str]:
+    names = sorted(set(a.services) | set(b.services))
+    return [
+        n
+        for n in names
+        if (a.services[n].model_dump(mode="json") if n in a.services else None)
+        != (b.services[n].model_dump(mode="json") if n in b.services else None)
+    ]

@@ -26,6 +26,7 @@ from typing import Any
 from finpilot.audit import Entry, Ledger
 from finpilot.core import FinpilotError, StorageError
 from finpilot.heal._pg_cluster import PgCluster
+from finpilot.heal._pg_switch import failover_lock
 
 ACTOR = "healer:db"
 """The audit actor of every automated database action."""
@@ -118,7 +119,15 @@ class DbHealer:
             self.failover(detected_after_s=now - self._first_failure, evidence_error=seen.error)
 
     def failover(self, *, detected_after_s: float = 0.0, evidence_error: str | None = None) -> FailoverReport:
-        """Fence the primary, promote the standby, then rejoin the old primary and restore synchronous replication."""
+        """Fence the primary, promote the standby, then rejoin the old primary and restore synchronous replication.
+
+        Holds the pair's failover lock (see :func:`failover_lock`); while a requested failover
+        holds it, this raises StorageError and the next check looks at the pair afresh.
+        """
+        with failover_lock(self.cluster, wait_s=0):
+            return self._failover(detected_after_s, evidence_error)
+
+    def _failover(self, detected_after_s: float, evidence_error: str | None) -> FailoverReport:
         cluster = self.cluster
         old, new = cluster.primary(), cluster.standby()
         started = time.monotonic()

@@ -31,12 +31,15 @@ from typing import Any
 from finpilot.audit import Entry, Ledger
 from finpilot.core import CheckFailedError, FinpilotError, InputError, NotFoundError, utc_now
 from finpilot.heal._controller import Controller
+from finpilot.heal._pg_cluster import PgCluster
 from finpilot.heal._ratelimit import Decision, RateLimiter
 from finpilot.heal._runbook_actions import (
     ActionHandler,
     ActionRequest,
+    failover_action,
     render,
     restart_action,
+    rollback_action,
     run_action,
     scale_action,
     variables_for,
@@ -48,6 +51,11 @@ from finpilot.heal._runbook_spec import ACTION_NAMES, Runbook, load_runbooks
 ACTOR_PREFIX = "runbook:"
 _log = logging.getLogger("finpilot.heal.runbooks")
 _STOP = object()
+# Why an action has no handler, for the actions no heal process does by itself.
+_MISSING = {
+    "failover": "failover needs the local PostgreSQL pair of db.ha (mode local), created with `finpilot db init --ha`",
+    "freeze": "freeze is done by the fraud engine, which runs in the console process, not here",
+}
 
 
 class RunbookEngine:
@@ -125,10 +133,15 @@ class RunbookEngine:
         self._handlers[name] = handler
 
     def attach(self, controller: Controller, *, restart_wait_s: float = 10.0) -> None:
-        """Do restart and scale on ``controller`` and run on every entry it records."""
+        """Do restart, scale and rollback on ``controller`` and run on every entry it records."""
         self._handlers.setdefault("restart", restart_action(controller, wait_s=restart_wait_s))
         self._handlers.setdefault("scale", scale_action(controller))
+        self._handlers.setdefault("rollback", rollback_action(controller))
         controller.add_listener(self.offer)
+
+    def attach_database(self, cluster: PgCluster, *, wait_s: float = 30.0) -> None:
+        """Do ``failover`` on the PostgreSQL pair ``cluster`` (waiting up to ``wait_s`` for a failover in progress)."""
+        self._handlers.setdefault("failover", failover_action(cluster, self._ledger, wait_s=wait_s))
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -266,8 +279,9 @@ class RunbookEngine:
     def _do(self, request: ActionRequest) -> Mapping[str, Any] | None:
         handler = self._handlers.get(request.action)
         if handler is None:
+            why = _MISSING.get(request.action)
             raise NotFoundError(
-                f"no handler is registered for the '{request.action}' action here",
+                f"no handler is registered for the '{request.action}' action here" + (f": {why}" if why else ""),
                 fix=f"register one with RunbookEngine.register_action('{request.action}', fn), "
                 "or use an action the heal layer does itself",
             )

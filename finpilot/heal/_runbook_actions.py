@@ -2,9 +2,11 @@
 
 Built in (the heal layer can do them itself): ``restart`` (through
 :meth:`Controller.restart`), ``scale`` (a validated spec change through
-:meth:`Controller.apply`) and ``run`` (argv, no shell, with a timeout). ``page`` is the
-engine's own. ``freeze``, ``failover`` and ``rollback`` belong to other capabilities and
-are done by handlers the CLI registers (:meth:`RunbookEngine.register_action`).
+:meth:`Controller.apply`), ``rollback`` (:meth:`Controller.rollback`, the spec before the
+last change) and ``run`` (argv, no shell, with a timeout). ``page`` is the engine's own.
+``failover`` needs the database pair (:meth:`RunbookEngine.attach_database`); ``freeze``
+belongs to the fraud capability and is done by a handler its process registers
+(:meth:`RunbookEngine.register_action`).
 
 A handler takes an :class:`ActionRequest` and returns evidence (a small JSON mapping) or
 raises a :class:`~finpilot.core.FinpilotError` whose message says what went wrong.
@@ -25,9 +27,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from finpilot.audit import Entry
+from finpilot.audit import Entry, Ledger
 from finpilot.core import CheckFailedError, InputError, NotFoundError, RuntimeSettings, StorageError
 from finpilot.heal._controller import Controller
+from finpilot.heal._pg_cluster import PgCluster
+from finpilot.heal._pg_switch import requested_failover
 from finpilot.heal._runbook_spec import TEMPLATE
 
 
@@ -180,6 +184,29 @@ def scale_action(controller: Controller) -> ActionHandler:
             ) from None
         controller.apply(changed)
         return {"service": service, "from": before, "to": replicas}
+
+    return handle
+
+
+def rollback_action(controller: Controller) -> ActionHandler:
+    """``rollback SERVICE``: re-apply the spec before the last change, refused unless that change touched SERVICE."""
+
+    def handle(req: ActionRequest) -> Mapping[str, Any]:
+        result = controller.rollback(actor=req.actor, service=str(req.params["target"]))
+        return {k: v for k, v in result.items() if k != "rolled_back"}
+
+    return handle
+
+
+def failover_action(cluster: PgCluster, ledger: Ledger, *, wait_s: float = 30.0) -> ActionHandler:
+    """``failover primary|NODE``: fence the pair's primary and promote its synchronous standby.
+
+    See :func:`~finpilot.heal._pg_switch.requested_failover`: safe beside a ``db up`` healer
+    (one failover lock), a no-op when the named node is no longer the primary.
+    """
+
+    def handle(req: ActionRequest) -> Mapping[str, Any]:
+        return requested_failover(cluster, ledger, actor=req.actor, target=str(req.params["target"]), wait_s=wait_s)
 
     return handle
 

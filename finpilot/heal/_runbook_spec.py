@@ -28,11 +28,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from finpilot.audit import Entry
-from finpilot.core import ConfigError, FieldProblem
+from finpilot.core import ConfigError, FieldProblem, line_for, read_yaml
 
 Op = Literal["eq", "ne", "gt", "lt", "in", "regex"]
 """How a condition compares an evidence field with its value."""
@@ -232,8 +231,12 @@ class ActionSpec(_Strict):
 
     restart: str | None = Field(default=None, description="Replica to restart: SERVICE[/N] or '{slot}'.")
     scale: ScaleAction | None = Field(default=None, description="Set a service's replicas.")
-    rollback: str | None = Field(default=None, description="Service to roll back (needs a registered handler).")
-    failover: str | None = Field(default=None, description="Database cluster to fail over (needs a handler).")
+    rollback: str | None = Field(
+        default=None, description="Service whose last spec change to undo (refused if that change did not touch it)."
+    )
+    failover: str | None = Field(
+        default=None, description="'primary' (whichever it is now) or a node of the database pair to fail over."
+    )
     freeze: FreezeAction | None = Field(default=None, description="Account to freeze (needs a handler).")
     page: PageAction | None = Field(default=None, description="Page a person.")
     run: RunAction | None = Field(default=None, description="Run a command.")
@@ -317,17 +320,6 @@ class Runbook(_Strict):
 # ---------------------------------------------------------------------- loading
 
 
-def _line_index(node: yaml.Node, path: tuple[str | int, ...], out: dict[tuple[str | int, ...], int]) -> None:
-    out[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            _line_index(value_node, (*path, key_node.value), out)
-            out[(*path, key_node.value)] = key_node.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _line_index(item, (*path, i), out)
-
-
 def _model_in(annotation: Any) -> type[BaseModel] | None:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
@@ -351,18 +343,7 @@ def _allowed_keys(loc: tuple[str | int, ...]) -> list[str]:
 
 def parse_runbook(text: str, *, source: str = "runbook.yaml") -> Runbook:
     """Validate one runbook's YAML; raise :class:`ConfigError` naming the file, line, field path and a fix."""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data: Any = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise ConfigError(
-            f"{source}:{line or '?'}: not valid YAML ({getattr(exc, 'problem', exc)})",
-            line=line,
-            path=source,
-            fix="check indentation and quoting on that line",
-        ) from None
+    data, lines = read_yaml(text, source=source)
     if not isinstance(data, dict):
         raise ConfigError(
             f"{source}:1: a runbook must be a mapping with name, trigger and actions",
@@ -370,9 +351,6 @@ def parse_runbook(text: str, *, source: str = "runbook.yaml") -> Runbook:
             path=source,
             fix="start the file with 'name:', 'trigger:' and 'actions:'",
         )
-    lines: dict[tuple[str | int, ...], int] = {}
-    if node is not None:
-        _line_index(node, (), lines)
     if "source" in data:
         raise ConfigError(f"{source}: 'source' is set by the loader", field="source", path=source, fix="remove it")
     try:
@@ -387,7 +365,7 @@ def parse_runbook(text: str, *, source: str = "runbook.yaml") -> Runbook:
         elif err["type"] == "extra_forbidden":
             allowed = _allowed_keys(loc[:-1])
             fix = f"allowed keys here: {', '.join(allowed)}" if allowed else None
-        line = next((lines[loc[:cut]] for cut in range(len(loc), -1, -1) if loc[:cut] in lines), None)
+        line = line_for(loc, lines)
         field = ".".join(str(part) for part in loc) or "(top level)"
         raise ConfigError(
             f"{source}:{line or '?'}: invalid runbook field '{field}': {message}",
