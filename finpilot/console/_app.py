@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from finpilot import __version__
 from finpilot.audit import Ledger
 from finpilot.console import _api_audit, _api_fraud, _api_tokens, _ops, _pages
+from finpilot.console._api_fraud import ScoreFastPath
 from finpilot.console._headers import SecurityHeadersMiddleware
 from finpilot.console._http import install_error_handlers
 from finpilot.console._metrics import ConsoleMetrics, MetricsMiddleware
@@ -99,6 +100,7 @@ def create_app(
     register_page(app, RUNTIME_PAGE, runtime_page_router)
     register_page(app, INCIDENTS_PAGE, incidents_page_router)
     # Last added runs first: metrics time everything, including the audit append.
+    app.add_middleware(ScoreFastPath)
     app.add_middleware(RequestAuditMiddleware, ledger=ledger)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics)

@@ -7,12 +7,13 @@ origin: its Origin (or Referer) host must equal Host, or it is refused with 403.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
 from finpilot.console._roles import Permission
@@ -54,37 +55,61 @@ def check_same_origin(request: Request, *, required: bool) -> None:
         )
 
 
-def authenticate_request(request: Request) -> Principal:
-    """Authenticate by bearer token, else by session cookie; apply the CSRF rule to cookie-authenticated writes."""
-    tokens = console_state(request).tokens
+def _token_of(request: Request) -> tuple[str | None, bool]:
+    """The token the request presents, and whether it came from the session cookie."""
     header = request.headers.get("authorization")
     if header is not None:
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "bearer":
             raise AuthError("the Authorization header must read 'Bearer <token>'", field="Authorization")
-        principal = tokens.authenticate(value.strip())
-        remember_principal(request, principal)
-        return principal
-    principal = tokens.authenticate(request.cookies.get(COOKIE_NAME))
+        return value.strip(), False
+    return request.cookies.get(COOKIE_NAME), True
+
+
+def _accept(request: Request, principal: Principal, from_cookie: bool) -> Principal:
     remember_principal(request, principal)
-    if request.method in MUTATING:
+    if from_cookie and request.method in MUTATING:
         check_same_origin(request, required=True)
     return principal
 
 
-def require(permission: Permission) -> Callable[..., Principal]:
+def authenticate_request(request: Request) -> Principal:
+    """Authenticate by bearer token, else by session cookie; apply the CSRF rule to cookie-authenticated writes."""
+    token, from_cookie = _token_of(request)
+    return _accept(request, console_state(request).tokens.authenticate(token), from_cookie)
+
+
+async def authenticate_request_async(request: Request) -> Principal:
+    """:func:`authenticate_request` for the event loop: a recently verified token is answered from
+    memory; only a miss goes to a worker thread, because it reads the token table."""
+    token, from_cookie = _token_of(request)
+    tokens = console_state(request).tokens
+    principal = tokens.cached(token)
+    if principal is None:
+        principal = await run_in_threadpool(tokens.authenticate, token)
+    return _accept(request, principal, from_cookie)
+
+
+async def authorised(request: Request, permission: Permission) -> Principal:
+    """The authenticated principal, if its role grants ``permission``; else :class:`PermissionDeniedError`."""
+    principal = await authenticate_request_async(request)
+    if not principal.can(permission):
+        raise PermissionDeniedError(
+            f"role '{principal.role}' does not have the '{permission}' permission",
+            fix="ask an admin for a token with a role that has it",
+        )
+    return principal
+
+
+def require(permission: Permission) -> Callable[..., Awaitable[Principal]]:
     """A FastAPI dependency: the authenticated principal, if its role grants ``permission``."""
 
-    def dependency(
+    # Async, so that FastAPI runs it on the event loop: a sync dependency would cost a trip
+    # to a worker thread on every request, cache hit or not.
+    async def dependency(
         request: Request,
         _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:
-        principal = authenticate_request(request)
-        if not principal.can(permission):
-            raise PermissionDeniedError(
-                f"role '{principal.role}' does not have the '{permission}' permission",
-                fix="ask an admin for a token with a role that has it",
-            )
-        return principal
+        return await authorised(request, permission)
 
     return dependency

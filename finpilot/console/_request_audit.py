@@ -4,6 +4,12 @@ Audited: successful mutations (2xx, 3xx) and refusals (401, 403). Not audited: v
 errors (400, 404, 409, 413, 422), because bad input must change nothing, and server errors.
 The entry records who, what route, the status and the client address; never a body, a
 cookie or a token.
+
+Self-auditing routes (:data:`SELF_AUDITING`) are the one exception: their handler writes an
+entry of its own that already records the caller (actor, token id, client and route) and the
+outcome, and marks the request with :func:`mark_self_audited`. A second, generic entry would
+cost a durable append per call and say nothing new. A refusal (401, 403), an error, or a call
+that wrote nothing (a repeated score answered from memory) is still a ``console.request``.
 """
 
 from __future__ import annotations
@@ -15,6 +21,39 @@ from finpilot.audit import Entry, Ledger
 from finpilot.console._auth import MUTATING, PRINCIPAL_KEY
 from finpilot.console._metrics import route_label
 from finpilot.console._tokens import Principal
+
+SELF_AUDITING = frozenset({"POST /v1/score"})
+"""Routes (``METHOD /template``) whose handler's own entry records the call; see :func:`mark_self_audited`."""
+
+_SELF_AUDITED_KEY = "finpilot.self_audited"
+
+
+def request_action(scope: Scope) -> str:
+    """``METHOD /route-template``: the ``action`` of a request entry, and the key of :data:`SELF_AUDITING`."""
+    return f"{scope['method']} {route_label(scope)}"
+
+
+def caller_evidence(scope: Scope) -> dict[str, str | None]:
+    """Who called and how, for a self-auditing handler's own entry: the same facts a request entry holds."""
+    principal = scope.get(PRINCIPAL_KEY)
+    client = scope.get("client")
+    return {
+        "token_id": principal.token_id if isinstance(principal, Principal) else None,
+        "client": client[0] if client else "unknown",
+        "request": request_action(scope),
+    }
+
+
+def mark_self_audited(scope: Scope, audit_index: int) -> None:
+    """Say that this request's own entry (at ``audit_index``) records it.
+
+    Honoured on :data:`SELF_AUDITING` routes only, and only for a 2xx response.
+    """
+    scope[_SELF_AUDITED_KEY] = audit_index
+
+
+def _self_audited(scope: Scope, status: int) -> bool:
+    return 200 <= status < 300 and scope.get(_SELF_AUDITED_KEY) is not None and request_action(scope) in SELF_AUDITING
 
 
 def should_audit(status: int) -> bool:
@@ -29,7 +68,7 @@ def request_entry(scope: Scope, status: int) -> Entry:
     return Entry(
         kind="console.request",
         actor=principal.actor if isinstance(principal, Principal) else "anonymous",
-        action=f"{scope['method']} {route_label(scope)}",
+        action=request_action(scope),
         subject="console",
         outcome=str(status),
         evidence={
@@ -53,9 +92,11 @@ class RequestAuditMiddleware:
             return
 
         async def audit_then_send(message: Message) -> None:
-            if message["type"] == "http.response.start" and should_audit(int(message["status"])):
-                # The ledger blocks until the entry is on disk; keep that off the event loop.
-                await run_in_threadpool(self.ledger.append, request_entry(scope, int(message["status"])))
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                if should_audit(status) and not _self_audited(scope, status):
+                    # The ledger blocks until the entry is on disk; keep that off the event loop.
+                    await run_in_threadpool(self.ledger.append, request_entry(scope, status))
             await send(message)
 
         await self.app(scope, receive, audit_then_send)

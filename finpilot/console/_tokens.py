@@ -3,6 +3,12 @@
 A token reads ``fp_<8 hex id>_<43-char urlsafe secret>``. The id finds the row; the secret
 is 32 random bytes, so a single SHA-256 is the right hash (there is nothing to brute-force
 that a slow hash would protect) and the comparison is constant-time.
+
+Verified tokens are remembered for a few seconds (:data:`TOKEN_CACHE_TTL_S`), keyed by the
+SHA-256 of the whole token, so a busy API client costs one database read per TTL rather than
+one per request. :meth:`TokenStore.revoke` drops the token from this store's memory at once;
+a revocation made through another process (another console replica, the CLI) reaches this
+one when its remembered entry expires, at most the TTL later.
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -30,6 +38,10 @@ _MAX_NAME_DIGITS = 12
 _TOUCH_EVERY = timedelta(seconds=60)
 # Compared against when the id is unknown, so unknown and wrong tokens take the same path.
 _DUMMY_DIGEST = hashlib.sha256(b"finpilot/no-such-token").hexdigest()
+
+TOKEN_CACHE_TTL_S = 5.0
+"""How long a verified token is answered from memory; the most a revocation made elsewhere can lag."""
+_CACHE_SIZE = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,9 +142,20 @@ def _check_role(role: object) -> Role:
 class TokenStore:
     """Create, list, revoke and check API tokens. Thread-safe; backends are chosen by :func:`open_token_store`."""
 
-    def __init__(self, backend: TokenBackend, *, clock: Clock = utc_now) -> None:
+    def __init__(
+        self, backend: TokenBackend, *, clock: Clock = utc_now, cache_ttl_s: float = TOKEN_CACHE_TTL_S
+    ) -> None:
         self._backend = backend
         self._clock = clock
+        self._ttl = timedelta(seconds=cache_ttl_s)
+        self._caching = cache_ttl_s > 0
+        # sha256(token) -> (principal, valid until). Only successes are kept, so a wrong or
+        # revoked token always takes the full path; bounded, oldest dropped first.
+        self._cache: OrderedDict[bytes, tuple[Principal, datetime]] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        # Bumped by every revoke: a check that read its row before a revoke must not then
+        # remember the token as valid.
+        self._revokes = 0
 
     @property
     def description(self) -> str:
@@ -187,19 +210,46 @@ class TokenStore:
         """Revoke a token (idempotent) and return its updated info; :class:`NotFoundError` if unknown."""
         self.get(token_id)
         self._backend.set_revoked(token_id, rfc3339(self._clock()))
+        self._forget(token_id)
         return self.get(token_id)
+
+    def _forget(self, token_id: str) -> None:
+        with self._cache_lock:
+            self._revokes += 1
+            for key in [key for key, (principal, _) in self._cache.items() if principal.token_id == token_id]:
+                del self._cache[key]
+
+    def cached(self, token: str | None) -> Principal | None:
+        """The principal of a token verified within the last TTL, from memory; ``None`` means ask
+        :meth:`authenticate` (which may read the database). Never raises."""
+        if not token or not self._caching:
+            return None
+        key = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+        with self._cache_lock:
+            found = self._cache.get(key)
+            if found is None:
+                return None
+            if self._clock() >= found[1]:
+                del self._cache[key]
+                return None
+            return found[0]
 
     def authenticate(self, token: str | None) -> Principal:
         """The principal a token stands for; :class:`AuthError` when missing, malformed, unknown or revoked.
 
-        The messages never contain the token.
+        The messages never contain the token. A token verified within the last TTL is answered
+        from memory (see :meth:`cached`).
         """
+        hit = self.cached(token)
+        if hit is not None:
+            return hit
         if not token:
             raise AuthError("no API token was given", fix="send 'Authorization: Bearer fp_...' or log in")
         match = _TOKEN.fullmatch(token)
         if match is None:
             raise AuthError("the API token is malformed", fix="tokens look like fp_<8 hex>_<43 characters>")
         token_id, secret = match.groups()
+        revokes = self._revokes
         row = self._backend.get(token_id)
         ok = hmac.compare_digest(_digest(secret), row.secret_sha256 if row is not None else _DUMMY_DIGEST)
         if row is None or not ok:
@@ -209,7 +259,16 @@ class TokenStore:
         now = self._clock()
         if row.last_used_at is None or now - datetime.fromisoformat(row.last_used_at) >= _TOUCH_EVERY:
             self._backend.set_last_used(token_id, rfc3339(now))
-        return Principal(token_id=row.id, name=row.name, role=_check_stored_role(row.role))
+        principal = Principal(token_id=row.id, name=row.name, role=_check_stored_role(row.role))
+        if self._caching:
+            key = hashlib.sha256(token.encode("ascii")).digest()
+            with self._cache_lock:
+                if revokes != self._revokes:
+                    return principal
+                self._cache[key] = (principal, now + self._ttl)
+                while len(self._cache) > _CACHE_SIZE:
+                    self._cache.popitem(last=False)
+        return principal
 
     def count_active(self) -> int:
         """How many tokens are not revoked."""

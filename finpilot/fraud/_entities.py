@@ -17,6 +17,11 @@ TERMINAL_WINDOWS = (1, 3, 7, 14, 30)
 """Days covered by the terminal's labelled windows, which end ``delay`` days before today."""
 RECENT_TERMINAL_WINDOWS = (1, 7)
 """Days covered by the terminal's unshifted payment counts (today included)."""
+LAST_LABELS = 10
+"""How many of a terminal's most recently known labels the payment-counted fraud share covers."""
+_HISTORY = 16  # known labels a terminal remembers, one bit each
+_LABEL_BITS = (1 << _HISTORY) - 1
+_V1_FIELDS = 14  # a terminal's JSON length before the label history was added
 
 CUSTOMER_RING = 30
 _NEVER = -(2**62)
@@ -150,9 +155,14 @@ class TerminalState:
         "dirty",
         "fr",
         "lab",
+        "lab_bits",
+        "lab_seen",
         "n",
         "ring",
         "ring_day",
+        "run",
+        "run_start",
+        "since_fraud",
     )
 
     def __init__(self, delay: int) -> None:
@@ -171,6 +181,12 @@ class TerminalState:
         self.c_since_lab = 0  # known labels from the oldest known-fraud day (in the widest window) on
         self.c_since_fr = 0
         self.c_last_fraud = _NEVER  # day of the newest known fraud in the widest window
+        # Counted in labels, not days: a quiet terminal's daily windows are mostly empty.
+        self.lab_bits = 0  # the last 16 known labels, newest in bit 0 (1 = fraud)
+        self.lab_seen = 0  # known labels so far, capped at _HISTORY
+        self.run = 0  # known frauds since the newest known genuine payment
+        self.run_start = _NEVER  # payment day of the oldest fraud in that run
+        self.since_fraud = -1  # known genuine labels since the newest known fraud; -1 before any fraud
 
     def advance(self, day: int) -> None:
         """Make ``day`` today: recompute the closed sums and open today's bucket."""
@@ -216,6 +232,18 @@ class TerminalState:
 
     def reveal(self, pay_day: int, fraud: bool) -> None:
         """Count the now-known label of a payment made on ``pay_day``."""
+        self.lab_bits = ((self.lab_bits << 1) | fraud) & _LABEL_BITS
+        if self.lab_seen < _HISTORY:
+            self.lab_seen += 1
+        if fraud:
+            if not self.run:
+                self.run_start = pay_day
+            self.run += 1
+            self.since_fraud = 0
+        else:
+            self.run = 0
+            if self.since_fraud >= 0:
+                self.since_fraud += 1
         slot = pay_day % self.ring
         if self.ring_day[slot] != pay_day:
             return  # older than every window: nothing to count
@@ -242,12 +270,19 @@ class TerminalState:
             self.c_since_lab,
             self.c_since_fr,
             self.c_last_fraud,
+            self.lab_bits,
+            self.lab_seen,
+            self.run,
+            self.run_start,
+            self.since_fraud,
         ]
 
     @classmethod
     def from_json(cls, data: list[Any]) -> TerminalState:
-        """Rebuild a state written by :meth:`to_json`."""
+        """Rebuild a state written by :meth:`to_json` (a version-1 list, without the label history, too)."""
         state = cls(int(data[0]))
+        if len(data) == _V1_FIELDS:
+            data = [*data, state.lab_bits, state.lab_seen, state.run, state.run_start, state.since_fraud]
         (
             _,
             state.day,
@@ -263,5 +298,10 @@ class TerminalState:
             state.c_since_lab,
             state.c_since_fr,
             state.c_last_fraud,
+            state.lab_bits,
+            state.lab_seen,
+            state.run,
+            state.run_start,
+            state.since_fraud,
         ) = data
         return state

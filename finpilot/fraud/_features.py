@@ -21,6 +21,7 @@ from finpilot.core import InputError
 from finpilot.fraud._entities import (
     CUSTOMER_WINDOWS,
     HIGH_WINDOWS,
+    LAST_LABELS,
     RECENT_TERMINAL_WINDOWS,
     TERMINAL_WINDOWS,
     CustomerState,
@@ -48,6 +49,11 @@ FEATURE_NAMES: tuple[str, ...] = (
     "term_risk_since_known_fraud",
     "term_days_since_known_fraud",
     *(f"term_nb_tx_{w}d" for w in RECENT_TERMINAL_WINDOWS),
+    "term_last_label_fraud",
+    f"term_fraud_share_last_{LAST_LABELS}",
+    "term_known_fraud_run",
+    "term_fraud_run_age_days",
+    "term_genuine_since_known_fraud",
 )
 """The names of the vector :meth:`FeatureEngine.update_and_features` returns, in order."""
 
@@ -62,7 +68,8 @@ BOOK_FEATURES: tuple[str, ...] = (
 )
 """The handbook's own 15 features (the subset the published models used)."""
 
-_SNAPSHOT_VERSION = 1
+_SNAPSHOT_VERSION = 2
+_LAST_MASK = (1 << LAST_LABELS) - 1
 
 
 @dataclass(frozen=True)
@@ -185,8 +192,9 @@ class FeatureEngine:
         cust.life_mean += (amount - cust.life_mean) / cust.life_n
         cust.last_time = time
         today_n, today_s, today_hi = cust.cnt[slot], cust.amt[slot], cust.hi[slot]
+        # The hot path: plain zips and no int-to-float copies (array("f") and numpy convert ints).
         nb = [c + today_n for c in cust.c_cnt]
-        avg = [(s + today_s) / k for s, k in zip(cust.c_amt, nb, strict=True)]
+        avg = [(s + today_s) / k for s, k in zip(cust.c_amt, nb)]  # noqa: B905 -- same lengths by construction
         nb_large = [c + today_hi for c in cust.c_hi]
 
         tslot = day % term.ring
@@ -199,7 +207,7 @@ class FeatureEngine:
         t_nb = [c + live_n for c in term.c_n]
         t_risk = [
             (f + live_fr) / (lab + live_lab) if lab + live_lab else 0.0
-            for f, lab in zip(term.c_fr, term.c_lab, strict=True)
+            for f, lab in zip(term.c_fr, term.c_lab)  # noqa: B905
         ]
         t_recent = [c + term.n[tslot] for c in term.c_recent]
         # Fraud share of the known labels since the terminal's oldest known fraud (widest window).
@@ -210,6 +218,17 @@ class FeatureEngine:
         else:
             since_lab, since_fr, since_known = 1, 0, NAN
 
+        seen = term.lab_seen
+        if seen:
+            bits = term.lab_bits
+            last_label = float(bits & 1)
+            share_last = (bits & _LAST_MASK).bit_count() / (seen if seen < LAST_LABELS else LAST_LABELS)
+        else:
+            last_label = share_last = NAN
+        run = term.run
+        run_age = float(day - term.run_start) if run else NAN
+        genuine_since = float(term.since_fraud) if term.since_fraud >= 0 else NAN
+
         seconds = time - day * DAY_S
         weekend = 1.0 if (day + 3) % 7 >= 5 else 0.0  # 1970-01-01 was a Thursday
         night = 1.0 if seconds // 3600 <= config.night_until_hour else 0.0
@@ -217,20 +236,25 @@ class FeatureEngine:
             amount,
             weekend,
             night,
-            *map(float, nb),
+            *nb,
             *avg,
             ratio30,
             z30,
             life_ratio,
             since_last,
-            *map(float, nb_large),
+            *nb_large,
             since_fraud,
-            *map(float, t_nb),
+            *t_nb,
             *t_risk,
-            float(term.c_fr[-1] + live_fr),
+            term.c_fr[-1] + live_fr,
             since_fr / since_lab,
             since_known,
-            *map(float, t_recent),
+            *t_recent,
+            last_label,
+            share_last,
+            run,
+            run_age,
+            genuine_since,
         ]
 
     def snapshot(self) -> bytes:
@@ -253,7 +277,8 @@ class FeatureEngine:
         """Rebuild an engine from :meth:`snapshot` bytes; InputError if they are not a snapshot."""
         try:
             doc: dict[str, Any] = orjson.loads(data)
-            if doc.get("version") != _SNAPSHOT_VERSION:
+            # Version 1 lacks the label-counted terminal history: it restores with that history empty.
+            if doc.get("version") not in (1, _SNAPSHOT_VERSION):
                 raise ValueError(f"unknown snapshot version {doc.get('version')!r}")
             delay, ratio, night = doc["config"]
             engine = cls(FeatureConfig(int(delay), float(ratio), int(night)))

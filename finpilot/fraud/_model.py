@@ -39,6 +39,24 @@ PARAM_GRID: tuple[Mapping[str, Any], ...] = (
     {"num_leaves": 31, "learning_rate": 0.05, "num_iterations": 300, "min_data_in_leaf": 20, "feature_fraction": 0.8},
     {"num_leaves": 63, "learning_rate": 0.03, "num_iterations": 500, "min_data_in_leaf": 100, "feature_fraction": 0.7},
     {"num_leaves": 7, "learning_rate": 0.1, "num_iterations": 200, "min_data_in_leaf": 20, "feature_fraction": 1.0},
+    # Finer amount bins: with the default 255, the top bin of a week's amounts spans tens of units,
+    # so no split can isolate a sharp amount threshold.
+    {
+        "num_leaves": 63,
+        "learning_rate": 0.03,
+        "num_iterations": 500,
+        "min_data_in_leaf": 100,
+        "feature_fraction": 0.7,
+        "max_bin": 1023,
+    },
+    {
+        "num_leaves": 63,
+        "learning_rate": 0.03,
+        "num_iterations": 500,
+        "min_data_in_leaf": 20,
+        "feature_fraction": 0.7,
+        "max_bin": 4095,
+    },
 )
 """The candidates the handbook protocol's model selection chooses from (on validation folds only)."""
 

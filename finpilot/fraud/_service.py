@@ -12,15 +12,16 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from finpilot.audit import Entry, Ledger, contains_pan
 from finpilot.core import FraudSettings, InputError, NotFoundError, SensitiveDataError
 from finpilot.fraud._features import FeatureEngine
 from finpilot.fraud._model import ModelArtifact, load_artifact
 from finpilot.fraud._payment import Payment
-from finpilot.fraud._policy import AccountState, DecisionPolicy, FraudDecision, Thresholds
+from finpilot.fraud._policy import AccountState, DecisionPolicy, FraudAction, FraudDecision, Thresholds
 from finpilot.fraud._scorer import Score, Scorer
 from finpilot.fraud._wire import check_amount, check_id, check_source
 
@@ -67,9 +68,12 @@ class FraudService:
         self._remember = remember
         self._lock = threading.Lock()
         self._frozen: set[str] = set()
-        self._seen: OrderedDict[str, tuple[Payment, Payment]] = OrderedDict()  # tx -> (as given, as scored)
+        # tx -> (the payment as given, the time it was scored at). Up to a million of these live
+        # for hours: plain tuples of str, int and float, which the garbage collector stops
+        # tracking, so full collections stay short (dataclass instances would all be scanned).
+        self._seen: OrderedDict[str, tuple[_PaymentRow, int]] = OrderedDict()
         self._latest = 0
-        self._decided: dict[str, tuple[FraudDecision, int]] = {}
+        self._decided: dict[str, _DecisionRow] = {}
         self._observers: list[DecisionObserver] = []
 
     def add_observer(self, observer: DecisionObserver) -> None:
@@ -132,22 +136,37 @@ class FraudService:
                 self._latest = max(self._latest, engine.now)
             self._frozen = set(frozen)
 
-    def score(self, payment: Payment) -> tuple[FraudDecision, int]:
+    def score(
+        self, payment: Payment, *, actor: str = ACTOR, caller: Mapping[str, str | None] | None = None
+    ) -> tuple[FraudDecision, int]:
         """Score, decide and record one payment; the decision and its audit index.
 
-        A decision to freeze also freezes the account (a ``fraud.account`` entry of its own).
+        ``actor`` is who asked (an API token's actor when the console scores); ``caller`` goes
+        into the evidence as ``caller`` (token id, client, request), so that the decision entry
+        alone records an API call. A decision to freeze also freezes the account (a
+        ``fraud.account`` entry of its own). A repeated call with the same payment returns the
+        first decision and writes nothing.
         """
+        decision, index, _recorded = self.score_recorded(payment, actor=actor, caller=caller)
+        return decision, index
+
+    def score_recorded(
+        self, payment: Payment, *, actor: str = ACTOR, caller: Mapping[str, str | None] | None = None
+    ) -> tuple[FraudDecision, int, bool]:
+        """:meth:`score`, plus whether this call wrote the decision entry (``False`` for a repeat)."""
         payment = _checked(payment)
+        actor = check_id(actor, "actor")
         evidence_ids = {"customer_id": payment.customer, "terminal_id": payment.terminal}
         with self._lock:
             known = self._seen.get(payment.tx_id)
             if known is not None:
                 done = self._decided.get(payment.tx_id)
-                if known[0] == payment and done is not None:
-                    return done
+                same = known[0] == _payment_row(payment)
+                if same and done is not None:
+                    return _decision_of(done), done[-1], False
                 raise InputError(
                     f"transaction {payment.tx_id} was already scored"
-                    + (" with other data" if known[0] != payment else " and is being decided"),
+                    + (" and is being decided" if same else " with other data"),
                     field="transaction_id",
                     fix="give every payment its own transaction_id",
                 )
@@ -159,35 +178,45 @@ class FraudService:
             account = AccountState(frozen=payment.customer in self._frozen)
             self._remember_payment(payment, used)
         decision = self.policy.decide(verdict.score, verdict.reasons, account, model_version=verdict.model_version)
+        evidence: dict[str, Any] = {
+            "score": decision.score,
+            "model_score": round(verdict.model_score, 6),
+            "reasons": list(decision.reasons),
+            "model_version": decision.model_version,
+            "policy_id": decision.policy_id,
+            **evidence_ids,
+            "amount": payment.amount,
+            "time": payment.time,
+        }
+        if caller is not None:
+            evidence["caller"] = dict(caller)
         entry = Entry(
             kind="fraud.decision",
-            actor=ACTOR,
+            actor=actor,
             action=decision.action,
             subject=f"payment:{payment.tx_id}",
             outcome=decision.action,
-            evidence={
-                "score": decision.score,
-                "model_score": round(verdict.model_score, 6),
-                "reasons": list(decision.reasons),
-                "model_version": decision.model_version,
-                "policy_id": decision.policy_id,
-                **evidence_ids,
-                "amount": payment.amount,
-                "time": payment.time,
-            },
+            evidence=evidence,
         )
         index = self.ledger.append(entry)
         with self._lock:
             if payment.tx_id in self._seen:
-                self._decided[payment.tx_id] = (decision, index)
+                self._decided[payment.tx_id] = (
+                    decision.action,
+                    decision.score,
+                    tuple(decision.reasons),
+                    decision.model_version,
+                    decision.policy_id,
+                    index,
+                )
         self._notify("on_decision", payment, verdict, decision, index)
         if decision.action == "freeze_account":
             self.freeze_account(payment.customer, reason=f"decision on payment:{payment.tx_id}")
-        return decision, index
+        return decision, index, True
 
     def _remember_payment(self, payment: Payment, used: Payment) -> None:
         # Called with the lock held.
-        self._seen[payment.tx_id] = (payment, used)
+        self._seen[payment.tx_id] = (_payment_row(payment), used.time)
         while len(self._seen) > self._remember:
             old, _ = self._seen.popitem(last=False)
             self._decided.pop(old, None)
@@ -241,7 +270,8 @@ class FraudService:
                 f"transaction {tx_id} was not scored by this service (or is too old to remember)",
                 field="transaction_id",
             )
-        payment, used = known
+        payment = Payment(*known[0])
+        used = replace(payment, time=known[1])
         if known_at is not None and known_at < payment.time:
             raise InputError("'known_at' is before the payment itself", field="known_at")
         evidence: dict[str, Any] = {
@@ -264,6 +294,19 @@ class FraudService:
             self.scorer.engine.observe_label(used, fraud, known_at=known_at)
         self._notify("on_label", payment, fraud, checked_source, index)
         return index
+
+
+_PaymentRow = tuple[str, int, str, str, float]
+_DecisionRow = tuple[str, float, tuple[str, ...], str, str, int]  # FraudDecision's fields, then the audit index
+
+
+def _payment_row(payment: Payment) -> _PaymentRow:
+    return (payment.tx_id, payment.time, payment.customer, payment.terminal, payment.amount)
+
+
+def _decision_of(row: _DecisionRow) -> FraudDecision:
+    action, score, reasons, model_version, policy_id, _index = row
+    return FraudDecision(cast(FraudAction, action), score, reasons, model_version, policy_id)
 
 
 def _checked(payment: Payment) -> Payment:

@@ -104,7 +104,12 @@ def test_the_demo_runs_payments_with_live_traffic_and_stops_clean(tmp_path: Path
     assert report.ok, report.problems
     if mode == "runtime":
         # Scored over HTTP with the dedicated token, which was revoked at stop; the runtime's files are gone.
-        scored = [e for e in entries if e["kind"] == "console.request" and e["action"] == "POST /v1/score"]
+        # /v1/score is self-auditing: its fraud.decision entry names the caller (no console.request).
+        scored = [
+            e
+            for e in entries
+            if e["kind"] == "fraud.decision" and e["evidence"].get("caller", {}).get("request") == "POST /v1/score"
+        ]
         assert scored
         assert all(e["actor"].startswith("token:demo-payments-scorer") for e in scored)
         token_changes = {e["action"] for e in entries if e["kind"] == "console.token"}

@@ -56,11 +56,16 @@ def test_operators_score_and_label(role: str, scoring: TestClient, make_token: M
     assert body["decision"] in {"approve", "review", "decline", "freeze_account"}
     assert set(body) >= {"decision", "score", "reasons", "model_version", "audit_index"}
     decision = ledger.entry(body["audit_index"]).fields
-    assert (decision["kind"], decision["subject"], decision["outcome"]) == (
+    assert (decision["kind"], decision["actor"], decision["subject"], decision["outcome"]) == (
         "fraud.decision",
+        f"token:{role}-user",
         "payment:tx1",
         body["decision"],
     )
+    caller = decision["evidence"]["caller"]
+    assert caller["request"] == "POST /v1/score"
+    assert caller["client"] == "testclient"
+    assert caller["token_id"] == token.split("_")[1]
     labelled = scoring.post(
         "/v1/labels",
         json={"transaction_id": "tx1", "fraud": True, "source": "chargeback", "known_at": T0 + 3600},
@@ -69,8 +74,8 @@ def test_operators_score_and_label(role: str, scoring: TestClient, make_token: M
     assert labelled.status_code == 202, labelled.text
     label = ledger.entry(labelled.json()["audit_index"]).fields
     assert (label["kind"], label["actor"], label["outcome"]) == ("fraud.label", f"token:{role}-user", "fraud")
-    # Each call is also a request entry, written after the call's own entry.
-    assert kinds(ledger) == ["fraud.decision", "console.request", "fraud.label", "console.request"]
+    # The decision entry records the scoring call itself; the label call also gets a request entry.
+    assert kinds(ledger) == ["fraud.decision", "fraud.label", "console.request"]
 
 
 def test_epoch_seconds_are_a_time_too(scoring: TestClient, make_token: MakeToken, ledger: Ledger) -> None:

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as settings_
+from hypothesis import strategies as st
 
 from finpilot.console import ROLES, Principal, TokenStore, open_token_store
+from finpilot.console._token_backend import TokenBackend
+from finpilot.console._tokens import TOKEN_CACHE_TTL_S
+from finpilot.console._tokens_sqlite import SQLiteTokenBackend
 from finpilot.core import AuthError, FakeClock, InputError, NotFoundError, Settings, StorageSettings
 
 TOKEN = re.compile(r"fp_[0-9a-f]{8}_[A-Za-z0-9_-]{43}")
@@ -154,3 +161,101 @@ def test_postgres_backend(pg_dsn: str, pg_schema: str, tmp_path: Path) -> None:
     with open_token_store(settings) as again:
         assert [t.name for t in again.list()] == ["pg-user"]
     assert not (tmp_path / "data" / "finpilot.db").exists(), "with a DSN nothing goes to SQLite"
+
+
+class _CountingBackend:
+    """Wraps a backend and counts row lookups, to tell a database read from a cache hit."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.gets = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def get(self, token_id: str) -> Any:
+        self.gets += 1
+        return self.inner.get(token_id)
+
+
+def _counting_store(settings: Settings, clock: FakeClock, **kwargs: Any) -> tuple[TokenStore, _CountingBackend]:
+    backend = _CountingBackend(SQLiteTokenBackend(settings.data_dir / "finpilot.db"))
+    return TokenStore(cast(TokenBackend, backend), clock=clock, **kwargs), backend
+
+
+def test_a_verified_token_is_answered_from_memory_until_the_ttl(settings: Settings, clock: FakeClock) -> None:
+    store, backend = _counting_store(settings, clock)
+    with store:
+        info, text = store.create("henry", "operator")
+        assert store.cached(text) is None
+        principal = store.authenticate(text)
+        for _ in range(5):
+            assert store.authenticate(text) == principal
+            assert store.cached(text) == principal
+        assert backend.gets == 1
+        clock.advance(TOKEN_CACHE_TTL_S + 0.001)
+        assert store.cached(text) is None
+        assert store.authenticate(text) == principal
+        assert backend.gets == 2
+        # Same id, wrong secret: not a hit, and refused.
+        with pytest.raises(AuthError):
+            store.authenticate(f"fp_{info.id}_{'B' * 43}")
+
+
+def test_revoke_takes_effect_at_once_here_and_within_the_ttl_elsewhere(settings: Settings, clock: FakeClock) -> None:
+    with open_token_store(settings, clock=clock) as here, open_token_store(settings, clock=clock) as elsewhere:
+        info, text = here.create("ivy", "operator")
+        here.authenticate(text)
+        elsewhere.authenticate(text)
+        here.revoke(info.id)
+        with pytest.raises(AuthError, match="revoked"):
+            here.authenticate(text)
+        # Another process learns of the revocation when its remembered answer expires.
+        assert elsewhere.authenticate(text).name == "ivy"
+        clock.advance(TOKEN_CACHE_TTL_S)
+        with pytest.raises(AuthError, match="revoked"):
+            elsewhere.authenticate(text)
+
+
+def test_a_check_racing_a_revoke_is_not_remembered(settings: Settings, clock: FakeClock) -> None:
+    store, backend = _counting_store(settings, clock)
+    with store:
+        info, text = store.create("jack", "operator")
+        real_get = backend.inner.get
+
+        def get_then_revoke(token_id: str) -> Any:
+            row = real_get(token_id)  # read while still active...
+            backend.inner.get = real_get
+            store.revoke(info.id)  # ...and revoked before the check finishes
+            return row
+
+        backend.inner.get = get_then_revoke
+        store.authenticate(text)
+        assert store.cached(text) is None
+        with pytest.raises(AuthError, match="revoked"):
+            store.authenticate(text)
+
+
+@given(names=st.lists(st.from_regex(r"[a-z][a-z0-9]{0,10}", fullmatch=True), min_size=1, max_size=8, unique=True))
+@settings_(max_examples=15, deadline=None)
+def test_the_cache_never_answers_for_a_token_it_did_not_verify(tmp_path_factory: Any, names: list[str]) -> None:
+    settings = Settings(data_dir=tmp_path_factory.mktemp("cache"))
+    with open_token_store(settings, clock=FakeClock()) as store:
+        issued = [store.create(name, "viewer") for name in names]
+        for info, text in issued[::2]:
+            assert store.authenticate(text).token_id == info.id
+        for i, (info, text) in enumerate(issued):
+            hit = store.cached(text)
+            assert (hit is not None) == (i % 2 == 0)
+            assert hit is None or hit.token_id == info.id
+            assert store.cached(text[:-1] + ("A" if text[-1] != "A" else "B")) is None
+
+
+def test_a_zero_ttl_turns_the_cache_off(settings: Settings, clock: FakeClock) -> None:
+    store, backend = _counting_store(settings, clock, cache_ttl_s=0)
+    with store:
+        _info, text = store.create("kate", "viewer")
+        store.authenticate(text)
+        store.authenticate(text)
+        assert store.cached(text) is None
+        assert backend.gets == 2

@@ -6,6 +6,8 @@ import math
 
 import pytest
 from fraud_helpers import DAY, pay
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from finpilot.core import InputError
 from finpilot.fraud import BOOK_FEATURES, FEATURE_NAMES, FeatureEngine, Payment
@@ -102,3 +104,63 @@ def test_payments_out_of_time_order_are_refused() -> None:
 
 def test_payment_day() -> None:
     assert Payment("x", 86_400 * 3 + 5, "c", "t", 1.0).day == 3
+
+
+def test_terminal_label_features_count_labels_not_days() -> None:
+    engine = FeatureEngine()
+    labels = [False, True, True]  # one genuine payment, then two frauds on days 1 and 2
+    for day, fraud in enumerate(labels):
+        p = pay(day * DAY + 10 * 3600, customer=f"c{day}")
+        engine.update_and_features(p)
+        engine.observe_label(p, fraud)
+
+    x1 = pay(6 * DAY + 12 * 3600, customer="x1")
+    early = named(engine.update_and_features(x1))
+    engine.observe_label(x1, False)
+    assert math.isnan(early["term_last_label_fraud"])  # nothing known yet
+    assert math.isnan(early["term_fraud_share_last_10"])
+    assert early["term_known_fraud_run"] == 0
+    assert math.isnan(early["term_fraud_run_age_days"])
+    assert math.isnan(early["term_genuine_since_known_fraud"])
+
+    one = named(engine.update_and_features(pay(8 * DAY + 12 * 3600, customer="x2")))  # days 0 and 1 known
+    assert (one["term_last_label_fraud"], one["term_fraud_share_last_10"]) == (1.0, 0.5)
+    assert (one["term_known_fraud_run"], one["term_fraud_run_age_days"]) == (1, 7)
+    assert one["term_genuine_since_known_fraud"] == 0
+
+    two = named(engine.update_and_features(pay(9 * DAY + 12 * 3600, customer="x3")))  # day 2's fraud known too
+    assert two["term_fraud_share_last_10"] == 2 / 3
+    assert (two["term_known_fraud_run"], two["term_fraud_run_age_days"]) == (2, 8)  # the run began on day 1
+
+    # x1's genuine label becomes known: the run ends and the clean count starts.
+    three = named(engine.update_and_features(pay(14 * DAY + 13 * 3600, customer="x4")))
+    assert (three["term_last_label_fraud"], three["term_known_fraud_run"]) == (0.0, 0)
+    assert math.isnan(three["term_fraud_run_age_days"])
+    assert three["term_genuine_since_known_fraud"] == 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.booleans(), min_size=1, max_size=40), st.integers(min_value=0, max_value=60))
+def test_terminal_label_features_match_a_recount(labels: list[bool], query_hours: int) -> None:
+    engine = FeatureEngine()
+    for i, fraud in enumerate(labels):  # one payment every 6 hours on the same terminal
+        p = pay(i * 6 * 3600, customer=f"c{i}")
+        engine.update_and_features(p)
+        engine.observe_label(p, fraud)
+    now = (len(labels) - 1) * 6 * 3600 + query_hours * 3600 + 1
+    got = named(engine.update_and_features(pay(now, customer="q")))
+    known = [f for i, f in enumerate(labels) if i * 6 * 3600 + 7 * DAY <= now]
+    if not known:
+        assert math.isnan(got["term_last_label_fraud"])
+        assert got["term_known_fraud_run"] == 0
+        return
+    last10 = known[-10:]
+    assert got["term_last_label_fraud"] == float(known[-1])
+    assert got["term_fraud_share_last_10"] == sum(last10) / len(last10)
+    run = len(known) - max((i + 1 for i, f in enumerate(known) if not f), default=0)
+    assert got["term_known_fraud_run"] == run
+    frauds = [i for i, f in enumerate(known) if f]
+    if frauds:
+        assert got["term_genuine_since_known_fraud"] == len(known) - 1 - frauds[-1]
+    else:
+        assert math.isnan(got["term_genuine_since_known_fraud"])

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import orjson
 import pytest
 from fraud_helpers import payments, same, stream
 
 from finpilot.core import InputError
-from finpilot.fraud import FeatureConfig, FeatureEngine, PaymentTable
+from finpilot.fraud import FEATURE_NAMES, FeatureConfig, FeatureEngine, Payment, PaymentTable
 
 
 def test_restore_gives_identical_features(stream_table: PaymentTable) -> None:
@@ -30,3 +31,21 @@ def test_restore_gives_identical_features(stream_table: PaymentTable) -> None:
 def test_a_broken_snapshot_is_an_input_error(data: bytes) -> None:
     with pytest.raises(InputError):
         FeatureEngine.restore(data)
+
+
+def test_a_version_1_snapshot_restores_with_an_empty_label_history() -> None:
+    engine = FeatureEngine()
+    first = Payment("a", 10 * 86_400, "c1", "t1", 10.0)
+    engine.update_and_features(first)
+    engine.observe_label(first, True)
+    engine.advance_to(18 * 86_400)  # the label is known before the snapshot
+    doc = orjson.loads(engine.snapshot())
+    doc["version"] = 1
+    doc["terminals"] = {k: v[:14] for k, v in doc["terminals"].items()}
+    restored = FeatureEngine.restore(orjson.dumps(doc))
+    later = Payment("b", 20 * 86_400, "c2", "t1", 10.0)
+    vector = dict(zip(FEATURE_NAMES, restored.update_and_features(later), strict=True))
+    assert vector["term_nb_fraud_delay_30d"] == 1  # the day buckets came back
+    assert vector["term_known_fraud_run"] == 0  # version 1 did not keep the label history
+    current = dict(zip(FEATURE_NAMES, FeatureEngine.restore(engine.snapshot()).update_and_features(later), strict=True))
+    assert current["term_known_fraud_run"] == 1  # the current version keeps it
