@@ -18,7 +18,6 @@ skips every server that is down or in recovery. Every step is an audit entry.
 from __future__ import annotations
 
 import signal
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +26,7 @@ from finpilot.audit import Entry, Ledger
 from finpilot.core import FinpilotError, StorageError
 from finpilot.heal._pg_cluster import PgCluster
 from finpilot.heal._pg_switch import failover_lock
+from finpilot.heal._pg_watch import Watcher
 
 ACTOR = "healer:db"
 """The audit actor of every automated database action."""
@@ -46,59 +46,22 @@ class FailoverReport:
     rejoin: dict[str, Any] = field(default_factory=dict)
 
 
-class DbHealer:
+class DbHealer(Watcher):
     """A thread that checks both servers every ``check_period_s`` and fails over after ``failure_threshold`` misses."""
 
+    thread_name = "finpilot-db-healer"
+    join_timeout_s = 120.0  # a rejoin in progress (pg_rewind or a basebackup) finishes first
+
     def __init__(self, cluster: PgCluster, ledger: Ledger, *, actor: str = ACTOR) -> None:
+        super().__init__(ledger, actor=actor, subject="db:pair", period_s=cluster.ha.check_period_s)
         self.cluster = cluster
-        self.ledger = ledger
-        self.actor = actor
         self.failovers: list[FailoverReport] = []
         self._failures = 0
         self._first_failure: float | None = None
         self._standby_failures = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._next_rejoin = 0.0
         self._next_restart = 0.0
-        self._last_error: str | None = None
         self._refused = False
-
-    # Lifecycle --------------------------------------------------------------------------
-
-    def start(self) -> DbHealer:
-        """Start the watch thread."""
-        self._thread = threading.Thread(target=self._run, name="finpilot-db-healer", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop the watch thread (an action in progress finishes first)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=120)
-
-    def __enter__(self) -> DbHealer:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
-
-    def _run(self) -> None:
-        period = self.cluster.ha.check_period_s
-        while not self._stop.is_set():
-            started = time.monotonic()
-            try:
-                self.check_once()
-            except FinpilotError as exc:
-                # The loop keeps watching and retries; the same error is audited once, not every period.
-                message = str(exc)[:300]
-                if message != self._last_error:
-                    self._last_error = message
-                    self._audit("db.healer", "check", "db:pair", "error", {"error": message})
-            else:
-                self._last_error = None
-            self._stop.wait(max(0.0, period - (time.monotonic() - started)))
 
     # One step ---------------------------------------------------------------------------
 
@@ -294,11 +257,6 @@ class DbHealer:
             self._audit("db.restart", "start", f"db:{standby.name}", "failed", {"error": str(exc)[:300]})
         else:
             self._audit("db.restart", "start", f"db:{standby.name}", "ok", {"port": standby.port})
-
-    def _audit(self, kind: str, action: str, subject: str, outcome: str, evidence: dict[str, Any]) -> None:
-        self.ledger.append(
-            Entry(kind=kind, actor=self.actor, action=action, subject=subject, outcome=outcome, evidence=evidence)
-        )
 
 
 def kill_primary(cluster: PgCluster, ledger: Ledger, *, actor: str) -> dict[str, Any]:

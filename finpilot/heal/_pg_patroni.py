@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -20,9 +19,10 @@ from typing import Any
 import httpx
 
 from finpilot.audit import Entry, Ledger
-from finpilot.core import DbHaSettings, FinpilotError, StorageError
+from finpilot.core import DbHaSettings, StorageError
 from finpilot.heal._pg_cluster import ha_dsn
 from finpilot.heal._pg_node import PgNode, probe, query
+from finpilot.heal._pg_watch import Watcher
 
 ACTOR = "healer:db"
 # Patroni owns the data directories; the healer only needs a member's address to probe it.
@@ -84,60 +84,30 @@ def patroni_dsn(cluster: dict[str, Any], user: str, dbname: str) -> str:
     return ha_dsn(ports, user, dbname)
 
 
-class PatroniHealer:
+class PatroniHealer(Watcher):
     """A thread that probes the Patroni leader and asks Patroni to fail over to the synchronous standby."""
 
+    thread_name = "finpilot-patroni-healer"
+
     def __init__(self, ha: DbHaSettings, ledger: Ledger, *, actor: str = ACTOR) -> None:
+        super().__init__(ledger, actor=actor, subject="db:patroni", period_s=ha.check_period_s)
         self.ha = ha
-        self.ledger = ledger
-        self.actor = actor
         self.client = PatroniClient(ha.patroni_urls, timeout_s=max(2.0, ha.check_timeout_s))
         self.failovers: list[dict[str, Any]] = []
         self._failures = 0
         self._first_failure: float | None = None
         self._awaiting_rejoin: str | None = None
         self._rejoined = False
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._last_error: str | None = None
 
     @property
     def urls(self) -> list[str]:
         """The REST API URLs watched."""
         return self.client.urls
 
-    def start(self) -> PatroniHealer:
-        """Start the watch thread."""
-        self._thread = threading.Thread(target=self._run, name="finpilot-patroni-healer", daemon=True)
-        self._thread.start()
-        return self
-
     def stop(self) -> None:
         """Stop the watch thread and close the HTTP client."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=60)
+        super().stop()
         self.client.close()
-
-    def __enter__(self) -> PatroniHealer:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            started = time.monotonic()
-            try:
-                self.check_once()
-            except FinpilotError as exc:
-                message = str(exc)[:300]
-                if message != self._last_error:
-                    self._last_error = message
-                    self._audit("db.healer", "check", "db:patroni", "error", {"error": message})
-            else:
-                self._last_error = None
-            self._stop.wait(max(0.0, self.ha.check_period_s - (time.monotonic() - started)))
 
     def check_once(self) -> None:
         """Probe the leader; after enough misses ask Patroni to fail over; record a rejoined old leader."""
@@ -238,11 +208,6 @@ class PatroniHealer:
         if member.get("role") == "sync_standby":
             self._audit("db.sync", "synchronous", f"db:{name}", "ok", {"by": "patroni", "standby": name})
             self._awaiting_rejoin = None
-
-    def _audit(self, kind: str, action: str, subject: str, outcome: str, evidence: dict[str, Any]) -> None:
-        self.ledger.append(
-            Entry(kind=kind, actor=self.actor, action=action, subject=subject, outcome=outcome, evidence=evidence)
-        )
 
 
 def kill_patroni_leader(ha: DbHaSettings, ledger: Ledger, *, actor: str) -> dict[str, Any]:
