@@ -3,88 +3,27 @@
 from __future__ import annotations
 
 import json
-import queue
-import signal
-import subprocess
-import threading
-import time
 from pathlib import Path
 
 import httpx
-from cli_helpers import finpilot_argv, subprocess_env
+from up_process import running_up
 
 from finpilot.audit import open_ledger
 from finpilot.cli._up_cmd import demo_token
 from finpilot.console import open_token_store
 from finpilot.core import demo_settings
 
-STARTUP_TIMEOUT_S = 120  # the first start trains the demo model
-
-
-def _lines(stream: object, sink: queue.Queue[str]) -> None:
-    for line in stream:  # type: ignore[attr-defined]
-        sink.put(line)
-
-
-def _wait_for(sink: queue.Queue[str], prefix: str, seen: list[str]) -> str:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        try:
-            line = sink.get(timeout=0.2)
-        except queue.Empty:
-            continue
-        seen.append(line)
-        if line.startswith(prefix):
-            return line
-    raise AssertionError(f"no line starting with {prefix!r} within {STARTUP_TIMEOUT_S}s; got {seen}")
-
 
 def test_up_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
-    data_dir, home = tmp_path / "data", tmp_path / "home"
-    home.mkdir()
-    proc = subprocess.Popen(
-        # No traffic: this test is about the console; tests/cli/test_up_demo.py runs the demo's traffic.
-        [
-            *finpilot_argv(),
-            "--data-dir",
-            str(data_dir),
-            "up",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--traffic-rate",
-            "0",
-        ],
-        cwd=tmp_path,
-        env=subprocess_env(home),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    sink: queue.Queue[str] = queue.Queue()
-    reader = threading.Thread(target=_lines, args=(proc.stdout, sink), daemon=True)
-    reader.start()
-    seen: list[str] = []
-    try:
-        url = _wait_for(sink, "finpilot console: ", seen).split(": ", 1)[1].strip()
-        token = _wait_for(sink, "fp_", seen).strip()
-        health = httpx.get(f"{url}/healthz", timeout=5)
+    # No traffic: this test is about the console; tests/cli/test_up_demo.py runs the demo's traffic.
+    with running_up(tmp_path, "--host", "127.0.0.1", "--traffic-rate", "0") as up:
+        token = up.admin_token
+        assert token.startswith("fp_")
+        health = httpx.get(f"{up.console}/healthz", timeout=5)
         assert health.status_code == 200
-        proc.send_signal(signal.SIGTERM)
-        returncode = proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
-        reader.join(timeout=10)
-        assert proc.stdout is not None
-        assert proc.stderr is not None
-        stderr = proc.stderr.read()
-        proc.stdout.close()
-        proc.stderr.close()
-    assert returncode == 0, stderr
-    assert "Traceback" not in stderr
+    assert up.returncode == 0, up.stderr
+    assert "Traceback" not in up.stderr
+    data_dir = up.data_dir
 
     # The demo token was audited (without its secret), and the ledger was closed cleanly.
     with open_ledger(demo_settings(data_dir)) as ledger:

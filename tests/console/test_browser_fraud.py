@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
+from console_helpers import serve_in_thread
 from test_browser import CHROMIUM_ARGS
 
 from finpilot.audit import open_ledger
-from finpilot.console import create_app, open_token_store, tcp_nodelay
+from finpilot.console import create_app, open_token_store
 from finpilot.core import FraudSettings, Settings
 
 T0 = 1_600_000_000
@@ -30,15 +27,7 @@ def test_fraud_page_in_chromium(chromium: str, tmp_path: Path, tiny_fraud_model:
     with open_ledger(settings) as ledger, open_token_store(settings) as tokens:
         _info, operator = tokens.create("browser-operator", "operator")
         app = create_app(settings, ledger, tokens)
-        sock = tcp_nodelay(socket.create_server(("127.0.0.1", 0)))
-        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning", access_log=False))
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-        thread.start()
-        try:
-            deadline = time.monotonic() + 30
-            while not server.started and time.monotonic() < deadline:
-                time.sleep(0.05)
+        with serve_in_thread(app) as url:
             api = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {operator}"}, timeout=30)
 
             def score(n: int, customer: str, amount: float) -> str:
@@ -85,10 +74,6 @@ def test_fraud_page_in_chromium(chromium: str, tmp_path: Path, tiny_fraud_model:
                 finally:
                     browser.close()
             api.close()
-        finally:
-            server.should_exit = True
-            thread.join(30)
-            sock.close()
         accounts = [
             (e.fields["action"], e.fields["actor"], e.fields["subject"])
             for e in reversed(ledger.tail(ledger.size))

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
-import uvicorn
+from console_helpers import serve_in_thread
 from test_browser import CHROMIUM_ARGS
 
 from finpilot.audit import Entry, open_ledger
-from finpilot.console import create_app, open_token_store, tcp_nodelay
+from finpilot.console import create_app, open_token_store
 from finpilot.core import Settings
 
 
@@ -32,43 +29,30 @@ def test_incidents_page_in_chromium(chromium: str, tmp_path: Path) -> None:
         ledger.append(heal("chaos.inject", "kill", "replica:payments/0", "injected", instance="payments/0@n1"))
         ledger.append(heal("heal.restart", "restart", "replica:payments/0@n1", "ok", instance="payments/0@n1"))
         app = create_app(settings, ledger, tokens)
-        sock = tcp_nodelay(socket.create_server(("127.0.0.1", 0)))
-        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning", access_log=False))
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-        thread.start()
-        try:
-            deadline = time.monotonic() + 30
-            while not server.started and time.monotonic() < deadline:
-                time.sleep(0.05)
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-                try:
-                    page = browser.new_page(viewport={"width": 1280, "height": 900})
-                    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-                    page.on("requestfailed", lambda req: problems.append(f"failed: {req.url}"))
-                    page.goto(f"{url}/incidents")
-                    page.fill("#token", viewer)
-                    page.click("#login-button")
-                    expect(page).to_have_url(f"{url}/incidents")
-                    incident = page.locator("#incident-0")
-                    expect(incident).to_have_attribute("data-status", "open")
-                    expect(incident.locator("svg.timeline circle")).to_have_count(2)
+        with serve_in_thread(app) as url, sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 1280, "height": 900})
+                page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+                page.on("requestfailed", lambda req: problems.append(f"failed: {req.url}"))
+                page.goto(f"{url}/incidents")
+                page.fill("#token", viewer)
+                page.click("#login-button")
+                expect(page).to_have_url(f"{url}/incidents")
+                incident = page.locator("#incident-0")
+                expect(incident).to_have_attribute("data-status", "open")
+                expect(incident.locator("svg.timeline circle")).to_have_count(2)
 
-                    # Recovery lands in the ledger: the page shows it without a reload.
-                    # (logging in wrote entries of its own, so the recovery's index is whatever append says)
-                    done = ledger.append(heal("heal.recovered", "ready", "replica:payments/0", "ok", slot="payments/0"))
-                    expect(incident).to_have_attribute("data-status", "recovered", timeout=15_000)
-                    expect(incident.locator(".entry-link")).to_have_text(["#0", "#1", f"#{done}"])
-                    page.screenshot(path=str(tmp_path / "incidents.png"), full_page=True)
+                # Recovery lands in the ledger: the page shows it without a reload.
+                # (logging in wrote entries of its own, so the recovery's index is whatever append says)
+                done = ledger.append(heal("heal.recovered", "ready", "replica:payments/0", "ok", slot="payments/0"))
+                expect(incident).to_have_attribute("data-status", "recovered", timeout=15_000)
+                expect(incident.locator(".entry-link")).to_have_text(["#0", "#1", f"#{done}"])
+                page.screenshot(path=str(tmp_path / "incidents.png"), full_page=True)
 
-                    page.click('#main-nav a[href="/runtime"]')
-                    expect(page.locator("#runtime-problem")).to_have_text("the runtime is not running")
-                finally:
-                    browser.close()
-        finally:
-            server.should_exit = True
-            thread.join(30)
-            sock.close()
+                page.click('#main-nav a[href="/runtime"]')
+                expect(page.locator("#runtime-problem")).to_have_text("the runtime is not running")
+            finally:
+                browser.close()
     assert (tmp_path / "incidents.png").stat().st_size > 0
     assert problems == []
