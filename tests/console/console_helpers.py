@@ -114,28 +114,3 @@ def running_server(data_dir: Path, work: Path, *, start_timeout: float = 60) -> 
             if process.poll() is None:
                 process.kill()
                 process.wait()
-
-
-@contextmanager
-def serve_in_thread(app: Any) -> Iterator[str]:
-    """Serve ``app`` with uvicorn on a free port in a daemon thread; yield its base URL; stop on exit."""
-    import socket
-    import threading
-
-    import uvicorn
-
-    from finpilot.console import tcp_nodelay
-
-    sock = tcp_nodelay(socket.create_server(("127.0.0.1", 0)))
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(30)
-        sock.close()

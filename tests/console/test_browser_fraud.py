@@ -6,7 +6,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from console_helpers import serve_in_thread
+from server_helpers import serve_in_thread
 from test_browser import CHROMIUM_ARGS
 
 from finpilot.audit import open_ledger
@@ -27,7 +27,7 @@ def test_fraud_page_in_chromium(chromium: str, tmp_path: Path, tiny_fraud_model:
     with open_ledger(settings) as ledger, open_token_store(settings) as tokens:
         _info, operator = tokens.create("browser-operator", "operator")
         app = create_app(settings, ledger, tokens)
-        with serve_in_thread(app) as url:
+        with serve_in_thread(app, lifespan="off") as url:
             api = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {operator}"}, timeout=30)
 
             def score(n: int, customer: str, amount: float) -> str:

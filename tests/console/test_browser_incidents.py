@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from console_helpers import serve_in_thread
+from server_helpers import serve_in_thread
 from test_browser import CHROMIUM_ARGS
 
 from finpilot.audit import Entry, open_ledger
@@ -29,7 +29,7 @@ def test_incidents_page_in_chromium(chromium: str, tmp_path: Path) -> None:
         ledger.append(heal("chaos.inject", "kill", "replica:payments/0", "injected", instance="payments/0@n1"))
         ledger.append(heal("heal.restart", "restart", "replica:payments/0@n1", "ok", instance="payments/0@n1"))
         app = create_app(settings, ledger, tokens)
-        with serve_in_thread(app) as url, sync_playwright() as playwright:
+        with serve_in_thread(app, lifespan="off") as url, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             try:
                 page = browser.new_page(viewport={"width": 1280, "height": 900})
