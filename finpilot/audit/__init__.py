@@ -13,8 +13,10 @@ The offline verifier (:func:`verify_bundle`, :func:`verify_inclusion_proof`,
 :func:`verify_consistency_proof`) needs no database and no data directory.
 """
 
+from finpilot.audit import kinds
 from finpilot.audit._entry import Entry
 from finpilot.audit._export import export_bundle
+from finpilot.audit._kind import CUSTOM_PREFIX, KINDS, EntryKind, Evidence, KindRegistry
 from finpilot.audit._ledger import ErasureReport, Ledger, StoredEntry, open_ledger
 from finpilot.audit._pan import contains_pan
 from finpilot.audit._store import StoredCheckpoint
@@ -29,10 +31,15 @@ from finpilot.audit._verifier import (
 )
 
 __all__ = [
+    "CUSTOM_PREFIX",
+    "KINDS",
     "ConsistencyProof",
     "Entry",
+    "EntryKind",
     "ErasureReport",
+    "Evidence",
     "InclusionProof",
+    "KindRegistry",
     "Ledger",
     "Problem",
     "StoredCheckpoint",
@@ -40,6 +47,7 @@ __all__ = [
     "VerifyReport",
     "contains_pan",
     "export_bundle",
+    "kinds",
     "open_ledger",
     "verify_bundle",
     "verify_consistency_proof",

@@ -50,6 +50,11 @@ class Entry:
     time: datetime | None = None
     personal: Mapping[str, Any] | None = None
     data_subject: str | None = None
+    system: bool = field(default=False, compare=False, repr=False)
+    """Set only by :meth:`EntryKind.entry`, which has checked the entry against its kind in process.
+
+    It is not part of the leaf. An entry decoded from JSON (:meth:`from_json`) never has it, so
+    API and CLI appends can never write a reserved kind."""
 
     @classmethod
     def from_json(cls, obj: Any) -> Entry:

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from finpilot.audit._entry import Entry, PersonalRow, commitment, prepare
 from finpilot.audit._keys import load_or_create_key
+from finpilot.audit._kind import KINDS
 from finpilot.audit._merkle import (
     consistency_path,
     inclusion_path,
@@ -33,6 +34,7 @@ from finpilot.audit._merkle import (
 from finpilot.audit._note import Verifier, checkpoint_body, open_checkpoint, sign_note, verifier_key
 from finpilot.audit._store import Store, StoredCheckpoint
 from finpilot.audit._tiles import HEIGHT, WIDTH, TileReader, TreeState
+from finpilot.audit.kinds import AUDIT_ERASURE
 from finpilot.audit._verifier import (
     ConsistencyProof,
     InclusionProof,
@@ -187,11 +189,13 @@ class Ledger:
         limit = self._settings.max_entry_bytes
         out = _Part()
         datas, hashes = out.datas, out.hashes
+        check = KINDS.check
         for i, entry in enumerate(entries):
             if not isinstance(entry, Entry):
                 raise InputError(f"item {i} is not an Entry", field=f"entries[{i}]")
             try:
                 data, digest, personal = prepare(entry, now, limit, reserved_ok=internal)
+                check(entry)  # after prepare, which has proved the text fields are strings
             except InputError as exc:
                 if len(entries) > 1:
                     exc.message = f"entries[{i}]: {exc.message}"
@@ -605,8 +609,7 @@ class Ledger:
             self.store.scrub()
             return ErasureReport(indices=(), record_index=None)
         indices = tuple(r.index for r in rows)
-        record_entry = Entry(
-            kind=ERASURE_KIND,
+        record_entry = AUDIT_ERASURE.entry(
             actor=actor,
             action="erase",
             subject="personal-data",

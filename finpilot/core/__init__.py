@@ -15,6 +15,7 @@ from finpilot.core._errors import (
     StorageError,
 )
 from finpilot.core._field_problem import FieldProblem
+from finpilot.core._model import StrictModel
 from finpilot.core._settings import (
     AuditSettings,
     ConsoleSettings,
@@ -79,6 +80,7 @@ __all__ = [
     "Settings",
     "StorageError",
     "StorageSettings",
+    "StrictModel",
     "demo_settings",
     "line_for",
     "load_settings",

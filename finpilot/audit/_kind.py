@@ -1,0 +1,255 @@
+"""Declared entry kinds: the auditor's contract for what each kind of entry means and carries.
+
+Every kind is declared once (in :mod:`finpilot.audit.kinds`) as an :class:`EntryKind`: a name
+and version, a line of meaning, the vocabulary of its actors, actions, subjects and outcomes,
+and a pydantic model of its evidence. Writers build entries through their kind
+(``FRAUD_DECISION.entry(...)``), which checks all of it; the ledger refuses an entry whose kind
+is not declared, unless it is in the users' own ``custom.*`` namespace.
+
+Reserved kinds are the ones finpilot reads back to rebuild its state (frozen accounts, model
+registry, healer history) or that speak for it: only an entry built by the kind itself, in
+process, may carry one. An entry that arrives as JSON (API, CLI) never can.
+
+Patterns in the vocabularies: ``*`` alone means anything; a trailing ``*`` is a prefix
+(``token:*``); anything else must match exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from finpilot.audit._entry import Entry
+from finpilot.core import InputError, StrictModel
+
+CUSTOM_PREFIX = "custom."
+"""Users' own kinds: checked only for structure (text fields, JSON evidence, no card numbers)."""
+
+
+class Evidence(StrictModel):
+    """Base of every kind's evidence model: unknown fields are refused, so the schema is the whole truth."""
+
+
+E = TypeVar("E", bound=BaseModel)
+
+
+def _matches(value: str, patterns: tuple[str, ...]) -> bool:
+    for pattern in patterns:
+        if pattern == "*" or value == pattern:
+            return True
+        if pattern.endswith("*") and value.startswith(pattern[:-1]):
+            return True
+    return False
+
+
+def _validation_field(exc: ValidationError) -> tuple[str, str]:
+    first = exc.errors()[0]
+    path = ".".join(str(p) for p in first["loc"])
+    return (f"evidence.{path}" if path else "evidence"), str(first["msg"])
+
+
+@dataclass(frozen=True, slots=True)
+class EntryKind(Generic[E]):
+    """One declared kind of audit entry.
+
+    ``actions`` and ``outcomes`` are closed vocabularies; ``actors`` and ``subjects`` are
+    patterns (see the module docstring). ``reserved`` kinds can only be written by finpilot
+    itself (see :meth:`entry`); the rest may also be appended over the API and the CLI.
+    """
+
+    name: str
+    version: int
+    meaning: str
+    evidence: type[E]
+    actors: tuple[str, ...]
+    actions: tuple[str, ...]
+    subjects: tuple[str, ...]
+    outcomes: tuple[str, ...]
+    reserved: bool = True
+
+    def entry(
+        self,
+        *,
+        actor: str,
+        action: str,
+        subject: str,
+        outcome: str,
+        evidence: E | Mapping[str, Any],
+        time: datetime | None = None,
+        personal: Mapping[str, Any] | None = None,
+        data_subject: str | None = None,
+    ) -> Entry:
+        """Build a checked entry of this kind; raise :class:`InputError` naming the field that does not fit.
+
+        ``evidence`` is the kind's model, or a mapping that must validate against it (stored as
+        given, so the leaf keeps the writer's JSON shape).
+        """
+        if isinstance(evidence, BaseModel):
+            if not isinstance(evidence, self.evidence):
+                raise InputError(
+                    f"{self.name} evidence must be {self.evidence.__name__}, not {type(evidence).__name__}",
+                    field="evidence",
+                )
+            data: Mapping[str, Any] = evidence.model_dump(exclude_unset=True)
+        else:
+            data = evidence
+        entry = Entry(
+            kind=self.name,
+            actor=actor,
+            action=action,
+            subject=subject,
+            outcome=outcome,
+            evidence=data,
+            time=time,
+            personal=personal,
+            data_subject=data_subject,
+            system=True,
+        )
+        self.check(entry, evidence_checked=isinstance(evidence, BaseModel))
+        return entry
+
+    def check(self, entry: Entry, *, evidence_checked: bool = False) -> None:
+        """Raise :class:`InputError` unless ``entry`` fits this kind's vocabulary and evidence model."""
+        for name, value, allowed in (
+            ("actor", entry.actor, self.actors),
+            ("action", entry.action, self.actions),
+            ("subject", entry.subject, self.subjects),
+            ("outcome", entry.outcome, self.outcomes),
+        ):
+            if not isinstance(value, str) or not _matches(value, allowed):
+                raise InputError(
+                    f"{self.name} entry field '{name}' does not fit the kind",
+                    field=name,
+                    fix=f"{self.name} {name}s: {', '.join(allowed)}",
+                )
+        if not evidence_checked:
+            problem = self.evidence_problem(entry.evidence)
+            if problem is not None:
+                field, message = problem
+                raise InputError(
+                    f"{self.name} entry field '{field}': {message}",
+                    field=field,
+                    fix=f"see the {self.name} schema: finpilot audit kinds --json",
+                )
+
+    def evidence_problem(self, evidence: Any) -> tuple[str, str] | None:
+        """``(field, message)`` when ``evidence`` does not validate against the model, else ``None``."""
+        try:
+            self.evidence.__pydantic_validator__.validate_python(evidence)
+        except ValidationError as exc:
+            return _validation_field(exc)
+        return None
+
+    def json_schema(self) -> dict[str, Any]:
+        """The JSON Schema of a whole entry of this kind (its evidence is the model's schema)."""
+        evidence = self.evidence.model_json_schema()
+        defs = evidence.pop("$defs", None)
+        schema: dict[str, Any] = {
+            "title": self.name,
+            "description": self.meaning,
+            "type": "object",
+            "required": ["kind", "actor", "action", "subject", "outcome", "evidence"],
+            "properties": {
+                "kind": {"const": self.name},
+                "actor": {"type": "string", "x-patterns": list(self.actors)},
+                "action": {"enum": list(self.actions)} if "*" not in self.actions else {"type": "string"},
+                "subject": {"type": "string", "x-patterns": list(self.subjects)},
+                "outcome": {"enum": list(self.outcomes)} if "*" not in self.outcomes else {"type": "string"},
+                "evidence": evidence,
+            },
+            "x-version": self.version,
+            "x-reserved": self.reserved,
+        }
+        if defs:
+            schema["$defs"] = defs
+        return schema
+
+    def describe(self) -> dict[str, Any]:
+        """The kind as JSON: what ``finpilot audit kinds --json`` lists for it."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "meaning": self.meaning,
+            "reserved": self.reserved,
+            "actors": list(self.actors),
+            "actions": list(self.actions),
+            "subjects": list(self.subjects),
+            "outcomes": list(self.outcomes),
+            "schema": self.json_schema(),
+        }
+
+
+class KindRegistry:
+    """Every declared kind by name. One instance, :data:`KINDS`, is filled by :mod:`finpilot.audit.kinds`."""
+
+    def __init__(self) -> None:
+        self._kinds: dict[str, EntryKind[Any]] = {}
+
+    def declare(self, kind: EntryKind[E]) -> EntryKind[E]:
+        """Add ``kind``; a second declaration of one name is a programming error."""
+        if kind.name in self._kinds:
+            raise ValueError(f"entry kind {kind.name} is declared twice")
+        if kind.name.startswith(CUSTOM_PREFIX):
+            raise ValueError(f"{CUSTOM_PREFIX}* is the users' namespace; finpilot declares no kind there")
+        self._kinds[kind.name] = kind
+        return kind
+
+    def get(self, name: str) -> EntryKind[Any] | None:
+        """The kind called ``name``, if declared."""
+        return self._kinds.get(name)
+
+    def __iter__(self) -> Iterator[EntryKind[Any]]:
+        return iter(sorted(self._kinds.values(), key=lambda k: k.name))
+
+    def __len__(self) -> int:
+        return len(self._kinds)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._kinds
+
+    def check(self, entry: Entry) -> None:
+        """The ledger's gate for every entry it is given (see the module docstring)."""
+        kind = self._kinds.get(entry.kind)
+        if kind is None:
+            if entry.kind.startswith(CUSTOM_PREFIX) and len(entry.kind) > len(CUSTOM_PREFIX):
+                return
+            raise InputError(
+                f"entry kind '{entry.kind}' is not declared",
+                field="kind",
+                fix=f"use a declared kind (finpilot audit kinds) or your own under '{CUSTOM_PREFIX}', "
+                f"e.g. {CUSTOM_PREFIX}{entry.kind}",
+            )
+        if entry.system:
+            # Built and checked by EntryKind.entry() in process: checking again would only cost time.
+            return
+        if kind.reserved:
+            raise InputError(
+                f"entry kind '{entry.kind}' is reserved for finpilot's own writers",
+                field="kind",
+                fix=f"record your own facts under '{CUSTOM_PREFIX}*'",
+            )
+        kind.check(entry)
+
+    def conformance(self, name: str, leaf: Mapping[str, Any]) -> bool:
+        """Whether a stored leaf fits its declared kind today (``custom.*`` and unknown kinds do not count)."""
+        kind = self._kinds.get(name)
+        if kind is None:
+            return False
+        for field, allowed in (
+            ("actor", kind.actors),
+            ("action", kind.actions),
+            ("subject", kind.subjects),
+            ("outcome", kind.outcomes),
+        ):
+            value = leaf.get(field)
+            if not isinstance(value, str) or not _matches(value, allowed):
+                return False
+        return kind.evidence_problem(leaf.get("evidence", {})) is None
+
+
+KINDS = KindRegistry()
+"""The registry of every declared entry kind."""
