@@ -162,7 +162,7 @@ def make_entries(n: int, start: int = 0) -> list[Any]:
     """Realistic deploy/approval entries (~230 bytes canonical), no personal data."""
     from finpilot.audit import Entry
 
-    kinds = ("deploy", "approval", "config", "access")
+    kinds = ("custom.deploy", "custom.approval", "custom.config", "custom.access")
     return [
         Entry(
             kind=kinds[i & 3],
@@ -322,7 +322,7 @@ def make_small_entries(n: int, start: int = 0) -> list[Any]:
 
     return [
         Entry(
-            kind="deploy",
+            kind="custom.deploy",
             actor="pipeline:main",
             action="promote",
             subject=f"service:payments@1.4.{i}",

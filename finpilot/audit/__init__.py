@@ -17,6 +17,7 @@ from finpilot.audit import kinds
 from finpilot.audit._entry import Entry
 from finpilot.audit._export import export_bundle
 from finpilot.audit._kind import CUSTOM_PREFIX, KINDS, EntryKind, Evidence, KindRegistry
+from finpilot.audit._kind_doc import kinds_markdown
 from finpilot.audit._ledger import ErasureReport, Ledger, StoredEntry, open_ledger
 from finpilot.audit._pan import contains_pan
 from finpilot.audit._store import StoredCheckpoint
@@ -48,6 +49,7 @@ __all__ = [
     "contains_pan",
     "export_bundle",
     "kinds",
+    "kinds_markdown",
     "open_ledger",
     "verify_bundle",
     "verify_consistency_proof",

@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
+from finpilot.audit._kind import KINDS
 from finpilot.audit._merkle import verify_consistency, verify_inclusion
 from finpilot.audit._note import Verifier, open_checkpoint
 from finpilot.audit._tiles import HASH, HEIGHT, WIDTH, TreeState, split_hashes
@@ -52,6 +55,8 @@ class VerifyReport:
     latest_checkpoint_size: int | None = None
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    kinds: dict[str, list[int]] = field(default_factory=dict)
+    """Per entry kind, ``[entries, conforming]``: how many of its entries fit the kind as declared today."""
 
     @property
     def ok(self) -> bool:
@@ -79,6 +84,10 @@ class VerifyReport:
             "first_bad_index": self.first_bad_index,
             "problems": [p.to_json() for p in sorted(self.problems, key=lambda p: p.index)],
             "notes": self.notes,
+            "kinds": {
+                name: {"entries": counts[0], "conform": counts[1], "declared": name in KINDS}
+                for name, counts in sorted(self.kinds.items())
+            },
         }
 
 
@@ -395,6 +404,31 @@ def _read_checkpoints(report: VerifyReport, path: Path) -> list[tuple[int, int, 
     return rows
 
 
+def _kind_counter(report: VerifyReport) -> Callable[[int, bytes], None]:
+    """An ``on_leaf`` that counts, per kind, the entries that conform to their declared kind.
+
+    Conformance is information for the auditor, not a verification failure: an entry written
+    before its kind was declared, or under ``custom.*``, keeps its hash and still verifies.
+    """
+    counts = report.kinds
+
+    def on_leaf(_index: int, data: bytes) -> None:
+        try:
+            leaf = orjson.loads(data)
+            name = str(leaf["kind"])
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            name = "(unreadable)"
+            leaf = None
+        slot = counts.get(name)
+        if slot is None:
+            slot = counts[name] = [0, 0]
+        slot[0] += 1
+        if leaf is not None and KINDS.conformance(name, leaf):
+            slot[1] += 1
+
+    return on_leaf
+
+
 def verify_bundle(directory: Path, public_key: str | None = None) -> VerifyReport:
     """Verify an exported bundle from its directory alone.
 
@@ -421,7 +455,7 @@ def verify_bundle(directory: Path, public_key: str | None = None) -> VerifyRepor
     entries_path = _bundle_file(directory, "entries.jsonl")
     checkpoints = _read_checkpoints(report, _bundle_file(directory, "checkpoints.jsonl"))
     tree = TreeVerifier(report, (c[1] for c in checkpoints))
-    verified = feed_entries(report, tree, _read_lines(entries_path))
+    verified = feed_entries(report, tree, _read_lines(entries_path), _kind_counter(report))
     root = tree.finish()
     report.tree_size = int(manifest.get("tree_size", verified))
     if report.entries != report.tree_size:

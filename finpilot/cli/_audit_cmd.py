@@ -11,6 +11,7 @@ from rich.text import Text
 
 from finpilot.cli._context import cli_actor, ledger_for
 from finpilot.cli._entry_input import build_entries, entry_from_options, parse_documents
+from finpilot.cli._kinds_cmd import kinds
 from finpilot.cli._output import JsonFlag, out, print_json, table
 from finpilot.cli._verify_cmd import export, verify, verify_export
 from finpilot.core import InputError, NotFoundError
@@ -23,6 +24,7 @@ audit_app = typer.Typer(
 audit_app.command("verify")(verify)
 audit_app.command("export")(export)
 audit_app.command("verify-export")(verify_export)
+audit_app.command("kinds")(kinds)
 
 _ENTRY_PANEL = "Entry fields (instead of JSON input)"
 

@@ -11,11 +11,12 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
+from rich.text import Text
 
-from finpilot.audit import VerifyReport, verify_bundle
+from finpilot.audit import KINDS, VerifyReport, verify_bundle
 from finpilot.cli._context import ledger_for
 from finpilot.cli._errors import EXIT_FAILED
-from finpilot.cli._output import JsonFlag, busy, out, print_json
+from finpilot.cli._output import JsonFlag, busy, out, print_json, table
 from finpilot.core import CheckFailedError, InputError
 
 
@@ -40,6 +41,12 @@ def show_report(report: VerifyReport, *, as_json: bool) -> None:
                     f"  - {problem.where} at index {problem.index}{where}: {escape(problem.detail)}",
                     soft_wrap=True,
                 )
+        if report.kinds:
+            grid = table("kind", "entries", "conform", title="entries per kind")
+            for name, (count, fit) in sorted(report.kinds.items()):
+                # custom.* and retired kinds have no declaration to conform to.
+                grid.add_row(Text(name), str(count), str(fit) if name in KINDS else "not declared")
+            console.print(grid)
         for note in report.notes:
             console.print(f"note: {escape(note)}", soft_wrap=True)
     if not report.ok:

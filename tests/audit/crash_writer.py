@@ -54,7 +54,7 @@ def main() -> None:
             seq += 1
             index = ledger.append(
                 Entry(
-                    kind="crash-test",
+                    kind="custom.crash-test",
                     actor=f"writer:{w}",
                     action="append",
                     subject=f"round:{round_no}",

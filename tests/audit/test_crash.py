@@ -137,7 +137,7 @@ def check_store(settings: Settings, rounds: list[Round]) -> int:
         sent: dict[tuple[int, int], list[int]] = defaultdict(list)  # (round, writer) -> stored seqs in log order
         for fields in by_index.values():
             ev = fields["evidence"]
-            if fields["kind"] == "crash-test":
+            if fields["kind"] == "custom.crash-test":
                 sent[(ev["round"], ev["writer"])].append(ev["seq"])
         for r in rounds:
             assert r.acked or r.other, f"round {r.number} saw no output at all; stderr: {r.stderr}"
@@ -164,7 +164,10 @@ def grow_and_sign(settings: Settings, size: int) -> None:
     """After a crash the ledger takes new appends at the end and signs a checkpoint covering them."""
     with open_ledger(settings) as ledger:
         got = ledger.append_many(
-            [Entry(kind="after-crash", actor="test", action="append", subject=f"n{i}", outcome="ok") for i in range(3)]
+            [
+                Entry(kind="custom.after-crash", actor="test", action="append", subject=f"n{i}", outcome="ok")
+                for i in range(3)
+            ]
         )
         assert got == [size, size + 1, size + 2]
         cp = ledger.checkpoint()

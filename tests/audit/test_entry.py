@@ -25,7 +25,7 @@ LIMIT = 65536
 
 def entry(**overrides: Any) -> Entry:
     fields: dict[str, Any] = {
-        "kind": "deploy",
+        "kind": "custom.deploy",
         "actor": "pipeline:main",
         "action": "promote",
         "subject": "service:payments@1.4.2",
@@ -412,7 +412,7 @@ def test_oversized_entry_is_refused() -> None:
 
 
 def test_from_json_names_the_field() -> None:
-    good = {"kind": "k", "actor": "a", "action": "x", "subject": "s", "outcome": "ok"}
+    good = {"kind": "custom.k", "actor": "a", "action": "x", "subject": "s", "outcome": "ok"}
     assert Entry.from_json(good) == Entry(**good)
     cases: list[tuple[Any, str]] = [
         ([], "$"),

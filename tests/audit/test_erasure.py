@@ -52,13 +52,13 @@ def raw_db(settings: Settings) -> Iterator[Callable[..., list[tuple[Any, ...]]]]
 
 
 def plain(i: int) -> Entry:
-    return Entry(kind="test", actor="tester", action="act", subject=f"item:{i}", outcome="ok")
+    return Entry(kind="custom.test", actor="tester", action="act", subject=f"item:{i}", outcome="ok")
 
 
 def about(subject: str, i: int) -> Entry:
     name, extra = (A_NAME, {"email": A_EMAIL}) if subject == "subject-a" else (B_NAME, {})
     return Entry(
-        kind="kyc",
+        kind="custom.kyc",
         actor="svc:onboarding",
         action="review",
         subject=f"case:{i}",
@@ -244,7 +244,8 @@ def test_forged_erasure_record_cannot_excuse_a_deleted_row(backend_settings: Mak
         assert info.value.field == "entries[1].kind"
         assert ledger.size == size
         assert all(ledger.entry(i).fields["kind"] != "audit.erasure" for i in range(size))
-        for lookalike in (" audit.erasure", "AUDIT.ERASURE", "audit"):
+        # Lookalikes are users' kinds now (custom.*): still ordinary entries that excuse nothing.
+        for lookalike in ("custom. audit.erasure", "custom.AUDIT.ERASURE", "custom.audit"):
             ledger.append(replace(forged, kind=lookalike))
         assert ledger.size == size + 3
         report = ledger.verify()

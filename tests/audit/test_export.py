@@ -24,7 +24,7 @@ N = 12
 def entry(i: int) -> Entry:
     if i % 4 == 1:
         return Entry(
-            kind="kyc",
+            kind="custom.kyc",
             actor="svc",
             action="check",
             subject=f"case:{i}",
@@ -32,7 +32,7 @@ def entry(i: int) -> Entry:
             personal={"name": PERSONAL_TEXT},
             data_subject="customer:carol",
         )
-    return Entry(kind="test", actor="tester", action="act", subject=f"item:{i}", outcome="ok", evidence={"i": i})
+    return Entry(kind="custom.test", actor="tester", action="act", subject=f"item:{i}", outcome="ok", evidence={"i": i})
 
 
 def build(tmp_path: Path, *, every_entry_signed: bool) -> tuple[Ledger, Path]:

@@ -38,7 +38,7 @@ MakeSettings = Callable[..., Settings]
 
 def make_entry(i: int | str, **overrides: object) -> Entry:
     fields: dict[str, object] = {
-        "kind": "test",
+        "kind": "custom.test",
         "actor": "tester",
         "action": "append",
         "subject": f"item:{i}",
@@ -92,7 +92,7 @@ def test_append_many_is_all_or_nothing(backend_settings: MakeSettings) -> None:
             ledger.append_many([make_entry(2), make_entry(3), make_entry(4, subject="card 4111 1111 1111 1111")])
         assert sensitive.value.field == "entries[2].subject"
         with pytest.raises(InputError) as not_entry:
-            ledger.append_many([make_entry(2), {"kind": "dict"}])  # type: ignore[list-item]
+            ledger.append_many([make_entry(2), {"kind": "custom.dict"}])  # type: ignore[list-item]
         assert not_entry.value.field == "entries[1]"
         with pytest.raises(InputError):
             ledger.append(make_entry(2, evidence={"x": float("nan")}))
@@ -434,9 +434,10 @@ def test_reserved_audit_kinds_are_refused(backend_settings: MakeSettings, kind: 
         assert info.value.field == "kind"
         assert ledger.size == 1
         assert subjects(ledger) == ["item:0"]
-        # Only the prefix is reserved: kinds that merely mention audit are ordinary.
-        for i, ordinary in enumerate(["audit", "auditor.review", "x.audit.erasure", "audit-log"], start=1):
-            assert ledger.append(make_entry(i, kind=ordinary)) == i
+        # Only the prefix is reserved: users' kinds that merely mention audit are ordinary.
+        ordinary = ["custom.audit", "custom.auditor.review", "custom.x.audit.erasure", "custom.audit-log"]
+        for i, name in enumerate(ordinary, start=1):
+            assert ledger.append(make_entry(i, kind=name)) == i
         assert ledger.verify().ok
 
 
@@ -456,7 +457,7 @@ def test_non_text_kind_is_an_input_error(tmp_path: Path, kind: object) -> None:
 
 def test_entries_from_json_append_and_errors_name_the_field(backend_settings: MakeSettings) -> None:
     with open_ledger(backend_settings()) as ledger:
-        body = {"kind": "k", "actor": "a", "action": "x", "subject": "s", "outcome": "ok", "evidence": {"n": 1}}
+        body = {"kind": "custom.k", "actor": "a", "action": "x", "subject": "s", "outcome": "ok", "evidence": {"n": 1}}
         index = ledger.append(Entry.from_json(body))
         assert ledger.entry(index).fields["evidence"] == {"n": 1}
         with pytest.raises(InputError) as info:

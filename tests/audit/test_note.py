@@ -338,7 +338,7 @@ def test_garbage_only_raises_value_error(text: str) -> None:
 def test_ledger_checkpoints_are_c2sp_notes(tmp_path: Path) -> None:
     settings_ = Settings(data_dir=tmp_path / "data")
     with open_ledger(settings_) as ledger:
-        ledger.append(Entry(kind="k", actor="a", action="x", subject="s", outcome="ok"))
+        ledger.append(Entry(kind="custom.k", actor="a", action="x", subject="s", outcome="ok"))
         cp = ledger.checkpoint()
         assert cp is not None
         vkey = ledger.verifier_key()

@@ -75,7 +75,7 @@ def pg_dsn() -> str:
 
 
 def _entry(n: int) -> Entry:
-    return Entry(kind="test.append", actor="test", action="append", subject=f"item:{n}", outcome="ok")
+    return Entry(kind="custom.test.append", actor="test", action="append", subject=f"item:{n}", outcome="ok")
 
 
 @pytest.fixture

@@ -59,7 +59,7 @@ def make_entry(i: int) -> Entry:
     """Entry i of a tamper log: every one distinct; every fifth carries personal data."""
     personal = {"name": f"Zoë Ünal {i}", "iban_last4": f"{i % 10000:04d}"} if i % 5 == 3 else None
     return Entry(
-        kind="deploy",
+        kind="custom.deploy",
         actor="pipeline:main",
         action="promote",
         subject=f"service:paiement-€/{i}",
@@ -494,7 +494,7 @@ _evidence = st.dictionaries(
 def entries(draw: st.DrawFn) -> Entry:
     personal = draw(st.none() | st.dictionaries(_text, _json_scalar, min_size=1, max_size=3))
     return Entry(
-        kind=draw(_text),
+        kind="custom." + draw(_text),
         actor=draw(_text),
         action=draw(_text),
         subject=draw(_text),
@@ -711,7 +711,15 @@ def test_regression_commitment_is_not_taken_for_a_card_number(tmp_path: Path, mo
     with open_ledger(Settings(data_dir=tmp_path / "data")) as ledger:
         monkeypatch.setattr(_entry_module, "os", SimpleNamespace(urandom=lambda n: salt[:n]))
         index = ledger.append(
-            Entry(kind="k", actor="a", action="x", subject="s", outcome="ok", personal=personal, data_subject=subject)
+            Entry(
+                kind="custom.k",
+                actor="a",
+                action="x",
+                subject="s",
+                outcome="ok",
+                personal=personal,
+                data_subject=subject,
+            )
         )
         stored = ledger.entry(index)
         assert stored.fields["personal"] == commitment(salt, payload)

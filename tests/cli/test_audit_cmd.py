@@ -35,7 +35,7 @@ def test_append_tail_prove_verify_round_trip(invoke: Invoke) -> None:
     assert json.loads(result.stdout) == {"indices": [3, 4]}
 
     result = invoke(
-        "audit", "append", "--kind", "gate", "--actor", "ci", "--action", "pass",
+        "audit", "append", "--kind", "custom.gate", "--actor", "ci", "--action", "pass",
         "--subject", "pr:7", "--outcome", "ok", "--evidence", '{"checks": 12}',
     )  # fmt: skip
     assert result.stdout == "5\n"
@@ -74,10 +74,10 @@ def test_append_tail_prove_verify_round_trip(invoke: Invoke) -> None:
 
 
 BAD_INPUTS: list[tuple[str, str, str]] = [
-    ("not-json", '{"kind": "deploy", ', "input is not JSON: line 1 column"),
+    ("not-json", '{"kind": "custom.deploy", ', "input is not JSON: line 1 column"),
     ("jsonl-bad-line", json.dumps(entry()) + "\n{oops}\n", "input is not JSON: line 2"),
     ("missing-field", json.dumps({k: v for k, v in entry().items() if k != "actor"}), "'actor'"),
-    ("missing-in-batch", json.dumps([entry(), {"kind": "x"}]), "entries[1]"),
+    ("missing-in-batch", json.dumps([entry(), {"kind": "custom.x"}]), "entries[1]"),
     ("pan", json.dumps(entry(evidence={"card": "4111111111111111"})), "'evidence'"),
     ("pan-in-batch", json.dumps([entry(), entry(evidence={"card": "4111111111111111"})]), "entries[1]"),
     ("oversize", json.dumps(entry(evidence={"blob": "x" * 70_000})), "limit is"),

@@ -23,7 +23,7 @@ def test_positions_point_at_the_problem() -> None:
 
 
 def test_batch_errors_name_the_entry() -> None:
-    good = {"kind": "k", "actor": "a", "action": "x", "subject": "s", "outcome": "ok"}
+    good = {"kind": "custom.k", "actor": "a", "action": "x", "subject": "s", "outcome": "ok"}
     with pytest.raises(InputError) as caught:
         build_entries([good, {**good, "colour": "red"}])
     assert caught.value.field == "entries[1].colour"
@@ -32,9 +32,9 @@ def test_batch_errors_name_the_entry() -> None:
 
 def test_options_build_one_entry() -> None:
     built = entry_from_options(
-        kind="k", actor="a", action="x", subject="s", outcome="ok", evidence='{"ticket": "OPS-1"}'
+        kind="custom.k", actor="a", action="x", subject="s", outcome="ok", evidence='{"ticket": "OPS-1"}'
     )
     assert built.evidence == {"ticket": "OPS-1"}
     with pytest.raises(InputError) as caught:
-        entry_from_options(kind="k", actor=None, action="x", subject="s", outcome="ok", evidence=None)
+        entry_from_options(kind="custom.k", actor=None, action="x", subject="s", outcome="ok", evidence=None)
     assert caught.value.field == "actor"

@@ -6,8 +6,11 @@ registry they fill is :data:`finpilot.audit.KINDS`; ``finpilot audit kinds`` lis
 """
 
 from finpilot.audit.kinds._audit import AUDIT_ERASURE, ErasureEvidence
+from finpilot.audit.kinds._ops import OPS_MANUAL_CHANGE, ManualChangeEvidence
 
 __all__ = [
     "AUDIT_ERASURE",
+    "OPS_MANUAL_CHANGE",
     "ErasureEvidence",
+    "ManualChangeEvidence",
 ]
