@@ -25,6 +25,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from finpilot.console._auth import require
+from finpilot.console._drift_view import build_drift_view
 from finpilot.console._http import ERRORS, read_json
 from finpilot.console._pages import login_redirect, page_principal, render
 from finpilot.console._roles import Permission
@@ -166,10 +167,12 @@ def fraud_page(request: Request) -> Response:
     principal = page_principal(request)
     if principal is None:
         return login_redirect(request)
-    summary = fraud_summary(console_state(request))
+    state = console_state(request)
+    summary = fraud_summary(state)
     stats = summary["stats"]
     context = {
         "summary": summary,
+        "drift": build_drift_view(summary["drift"], state.fraud_drift),
         "stats": stats,
         "bars": chart_bars(stats["per_minute"]) if stats else [],
         "chart_w": _CHART_W,

@@ -1,4 +1,5 @@
-"""The Fraud page in a real browser: live numbers after scoring, auto-refresh, freeze and unfreeze, no CSP errors."""
+"""The Fraud page in a real browser: live numbers after scoring, auto-refresh, freeze and unfreeze, the drift
+card (PSI chart and table, ADWIN), no CSP errors."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from drift_helpers import drifted_monitor
 from server_helpers import serve_in_thread
 from test_browser import CHROMIUM_ARGS
 
@@ -27,6 +29,7 @@ def test_fraud_page_in_chromium(chromium: str, tmp_path: Path, tiny_fraud_model:
     with open_ledger(settings) as ledger, open_token_store(settings) as tokens:
         _info, operator = tokens.create("browser-operator", "operator")
         app = create_app(settings, ledger, tokens)
+        app.state.console.fraud_drift = drifted_monitor(ledger, tiny_fraud_model)
         with serve_in_thread(app, lifespan="off") as url:
             api = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {operator}"}, timeout=30)
 
@@ -55,11 +58,22 @@ def test_fraud_page_in_chromium(chromium: str, tmp_path: Path, tiny_fraud_model:
                     expect(page.locator("#top-reasons tbody tr").first).to_contain_text("threshold")
                     expect(page.locator("#frozen-accounts")).to_contain_text("cust-9")
                     expect(page.locator("#alerts tbody tr")).to_have_count(4)  # cust-0..2 and the freeze of cust-9
+                    # Drift: a table and a chart drawn by the server, kept (not overwritten) by the refresh.
+                    rows = page.locator("#psi-table tbody tr")
+                    expect(rows).to_have_count(6)  # the score and the monitor's 5 highest features
+                    expect(rows.first).to_have_attribute("data-band", "significant")
+                    expect(page.locator("#psi-chart rect.psi-bar")).to_have_count(6)
+                    expect(page.locator("#adwin-labels")).to_have_text("120")
 
                     # The page refreshes itself: more scoring shows up without a reload.
                     for n in range(12, 20):
                         score(n, "cust-5", 30.0)
                     expect(page.locator("#decisions-total")).to_have_text("20", timeout=15_000)
+                    # The drift card is swapped for the server's fresh copy (the marked old table goes) and still reads.
+                    page.locator("#psi-table").evaluate("table => { table.dataset.stale = 'yes'; }")
+                    expect(page.locator("#psi-table[data-stale]")).to_have_count(0, timeout=15_000)
+                    expect(rows).to_have_count(6)
+                    expect(page.locator("#drift-badge")).to_have_text("drift")
 
                     # Freeze from the form, unfreeze from the table; both land in the ledger.
                     page.fill("#freeze-customer", "cust-5")

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from console_helpers import MakeToken, TestClient, bearer, console_entries
+from drift_helpers import drifted_monitor
 
 from finpilot.audit import Ledger
 from finpilot.console import TokenStore, create_app
@@ -196,7 +197,54 @@ def test_an_attached_drift_monitor_is_shown(fraud_client: TestClient, make_token
     summary = fraud_client.get("/v1/fraud/summary", headers=bearer(make_token("viewer"))).json()
     assert summary["drift"] == {"score_psi": 0.31, "adwin": None, "drifted": True, "signals": ["score"]}
     login(fraud_client, make_token("viewer", "drift-viewer"))
-    assert "score_psi" in fraud_client.get("/fraud").text
+    html = fraud_client.get("/fraud").text
+    # A shape the page does not know is listed field by field, not dropped.
+    other = re.search(r'<dl id="drift-other">(.*?)</dl>', html, re.S)
+    assert other is not None
+    assert "<dt>score_psi</dt><dd><code>0.31</code></dd>" in other.group(1)
+    assert "<dt>signals</dt><dd><code>[&#34;score&#34;]</code></dd>" in other.group(1)
+
+
+def test_the_drift_card_shows_psi_bands_and_the_error_rate_monitor(
+    fraud_client: TestClient, make_token: MakeToken, ledger: Ledger, tiny_fraud_model: Path
+) -> None:
+    monitor = drifted_monitor(ledger, tiny_fraud_model)
+    drift_entry = next(i for i in range(ledger.size) if ledger.entry(i).fields["kind"] == "fraud.drift")
+    fraud_client.app.state.console.fraud_drift = monitor  # type: ignore[attr-defined]
+    login(fraud_client, make_token("viewer", "drift-viewer"))
+    html = fraud_client.get("/fraud").text
+    card = re.search(r'<section class="card" id="drift" data-refresh-ms="\d+">(.*?)</section>', html, re.S)
+    assert card is not None
+    drift = card.group(1)
+
+    rows = re.findall(
+        r'<tr class="psi-row" data-band="(\w+)">\s*<td>(?:<strong>|<code>)([^<]+)<.*?<td class="num">([^<]+)</td>',
+        drift,
+        re.S,
+    )
+    psi = monitor.summary()["psi"]
+    expected = [("significant", "model score", f"{psi['score_psi']:.4f}")] + [
+        ({"ok": "stable", "warn": "moderate", "drift": "significant"}[f["level"]], f["name"], f"{f['psi']:.4f}")
+        for f in psi["features"]
+    ]
+    assert rows == expected
+    bands = {name: band for band, name, _ in rows}
+    assert (bands["amount"], bands["cust_nb_tx_1d"]) == ("significant", "moderate")
+    assert "stable" in bands.values()
+    # The chart: one bar per row in its band's colour, over the three shaded bands.
+    assert len(re.findall(r'<rect class="psi-bar band-(\w+)"', drift)) == len(rows)
+    assert re.findall(r'<rect class="area-(\w+)"', drift) == ["stable", "moderate", "significant"]
+    assert "stable (&lt; 0.1)" in drift
+    assert "significant (≥ 0.25)" in drift
+    # ADWIN's state, and the drift entry the PSI check wrote.
+    assert re.search(r'id="adwin-labels">120<', drift)
+    assert re.search(r'id="adwin-width">120 labels<', drift)
+    assert f'<a href="/api/v1/audit/entries/{drift_entry}">fraud.drift entry #{drift_entry}</a>' in drift
+    assert 'id="retrain-wanted"' in drift
+    # Not a JSON dump.
+    assert "<pre" not in drift
+    assert "score_psi" not in drift
+    assert "adwin_width" not in drift
 
 
 def test_a_model_with_a_drift_reference_is_monitored_from_start_up(

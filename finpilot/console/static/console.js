@@ -140,9 +140,7 @@ document.addEventListener("DOMContentLoaded", () => {
         canFreeze ? unfreezeButton(r.customer_id) : "",
       ]);
     }
-    if (summary.drift !== null) {
-      text("drift-status", JSON.stringify(summary.drift, null, 2));
-    }
+    // Drift is drawn by the server (#drift, data-refresh-ms): a table and an SVG chart, not JSON.
     if (summary.alerts) {
       fillRows("alerts", summary.alerts.recent, (r) => [
         r.time,
