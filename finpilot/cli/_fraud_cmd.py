@@ -1,8 +1,8 @@
 """``finpilot fraud``: replay a payment stream, train and list artifacts, drift, retraining and the registry.
 
 The model registry lives in ``<data dir>/models`` unless ``--dir`` says otherwise: ``retrain``
-adds challengers there, ``promote`` and ``rollback`` move the champion pointer, and ``models``
-shows which artifact holds which role.
+adds challengers there, ``model promote`` and ``model rollback`` move the champion pointer, and
+``model list`` shows which artifact holds which role.
 """
 
 from __future__ import annotations
@@ -45,6 +45,13 @@ fraud_app = typer.Typer(
     no_args_is_help=True,
 )
 """The ``fraud`` command group."""
+
+model_app = typer.Typer(
+    help="The model registry: list the artifacts and their roles, promote a champion, roll back.",
+    no_args_is_help=True,
+)
+"""The ``fraud model`` command group."""
+fraud_app.add_typer(model_app, name="model")
 
 
 @fraud_app.command("replay")
@@ -168,8 +175,8 @@ def _models_dir(ctx: typer.Context, directory: Path | None) -> Path:
     return directory if directory is not None else settings_for(ctx).data_dir / "models"
 
 
-@fraud_app.command("models")
-def models(
+@model_app.command("list")
+def list_models(
     ctx: typer.Context,
     directory: Annotated[
         Path | None,
@@ -394,10 +401,10 @@ def retrain_cmd(
     console.print(f"verdict: {evaluation.verdict} ({'; '.join(evaluation.reasons)}), audit entry {index}")
 
 
-@fraud_app.command("promote")
+@model_app.command("promote")
 def promote(
     ctx: typer.Context,
-    version: Annotated[str, typer.Argument(help="The model version (12 hex digits, see `finpilot fraud models`).")],
+    version: Annotated[str, typer.Argument(help="The model version (12 hex digits, see `finpilot fraud model list`).")],
     directory: DirOption = None,
     reason: Annotated[str, typer.Option("--reason", help="Why, for the audit entry.")] = "",
     as_json: JsonFlag = False,
@@ -414,7 +421,7 @@ def promote(
     out().print(f"model {state.champion} is the champion, audit entry {index}")
 
 
-@fraud_app.command("rollback")
+@model_app.command("rollback")
 def rollback(
     ctx: typer.Context,
     directory: DirOption = None,
