@@ -93,7 +93,7 @@ def replay(
             retrain_days=retrain_days,
         )
     if as_json:
-        print_json(report)
+        print_json(replay_json(report))
         return
     grid = table("metric", "mean", "per fold", title=f"fraud replay: {protocol}")
     for metric in ("auc_roc", "average_precision", "card_precision_at_100"):
@@ -106,6 +106,33 @@ def replay(
     console.print(
         f"{report['tx_per_s']:.0f} payments/s; score latency p50 {latency.get('p50')} ms, p99 {latency.get('p99')} ms"
     )
+
+
+REPLAY_KEYS = frozenset(
+    {
+        "protocol", "auc_roc", "average_precision", "card_precision_at_100", "tx_per_s", "score_latency_ms",
+        "payments_streamed", "payments_scored", "folds", "params", "validation", "model", "timings_s",
+    }
+)  # fmt: skip
+"""The top-level keys of ``fraud replay --json``, whichever the protocol."""
+
+
+def replay_json(report: dict[str, Any]) -> dict[str, Any]:
+    """The replay report in the one shape ``--json`` prints for both protocols.
+
+    The protocols report a little differently (the handbook chooses its parameters on
+    validation folds, prequential has none and counts what it scored); a script reading
+    ``--json`` must not have to know which ran, so the keys are made the same here.
+    """
+    shaped = dict(report)
+    shaped["params"] = shaped.pop("selected_params", shaped.get("params"))
+    shaped.setdefault("validation", [])  # prequential: fixed parameters, no search
+    if "payments_scored" not in shaped:
+        # Handbook: the test-week payments of every fold, known-compromised cards included.
+        shaped["payments_scored"] = sum(
+            int(f.get("test_payments", 0)) + int(f.get("removed_known_compromised", 0)) for f in shaped["folds"]
+        )
+    return shaped
 
 
 def _metric(value: float | None) -> str:
