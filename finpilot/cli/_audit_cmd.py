@@ -21,10 +21,16 @@ audit_app = typer.Typer(
 )
 """The ``audit`` command group."""
 
+checkpoint_app = typer.Typer(
+    help="Signed checkpoints of the ledger: sign one now, list the newest.", no_args_is_help=True
+)
+"""The ``audit checkpoint`` command group."""
+
 audit_app.command("verify")(verify)
 audit_app.command("export")(export)
 audit_app.command("verify-export")(verify_export)
 audit_app.command("kinds")(kinds)
+audit_app.add_typer(checkpoint_app, name="checkpoint")
 
 _ENTRY_PANEL = "Entry fields (instead of JSON input)"
 
@@ -99,7 +105,7 @@ def tail(ctx: typer.Context, lines: LinesOption = 20, as_json: JsonFlag = False)
         newest_first = ledger.tail(lines)
     entries = list(reversed(newest_first))
     if as_json:
-        print_json([entry.to_json() for entry in entries])
+        print_json({"entries": [entry.to_json() for entry in entries]})
         return
     grid = table(
         "index", "time (UTC)", "kind", "actor", "action", "subject", "outcome",
@@ -126,11 +132,20 @@ def prove(
         int | None,
         typer.Option(help="Tree size to prove against. Default: the latest signed checkpoint.", min=1),
     ] = None,
+    as_json: JsonFlag = False,
 ) -> None:
-    """Print an RFC 9162 inclusion proof for one entry (JSON)."""
+    """Print an RFC 9162 inclusion proof for one entry; --json gives the document a verifier takes."""
     with ledger_for(ctx) as ledger:
-        proof = ledger.inclusion_proof(index, tree_size)
-    print_json(proof.to_json())
+        proof = ledger.inclusion_proof(index, tree_size).to_json()
+    if as_json:
+        print_json(proof)
+        return
+    signed = "signed checkpoint included" if proof["checkpoint"] else "no signed checkpoint covers it yet"
+    _print_proof(
+        f"entry {proof['index']} is in the tree of size {proof['tree_size']} ({signed})",
+        {"leaf hash": proof["leaf_hash"], "root hash": proof["root_hash"]},
+        proof["hashes"],
+    )
 
 
 @audit_app.command("consistency")
@@ -140,14 +155,33 @@ def consistency(
     new: Annotated[
         int | None, typer.Argument(help="The newer tree size. Default: the latest signed checkpoint.", min=1)
     ] = None,
+    as_json: JsonFlag = False,
 ) -> None:
-    """Print an RFC 9162 consistency proof that the log only grew between two sizes (JSON)."""
+    """Print an RFC 9162 consistency proof that the log only grew between two sizes; --json for a verifier."""
     with ledger_for(ctx) as ledger:
-        proof = ledger.consistency_proof(old, new)
-    print_json(proof.to_json())
+        proof = ledger.consistency_proof(old, new).to_json()
+    if as_json:
+        print_json(proof)
+        return
+    _print_proof(
+        f"the tree of size {proof['new_size']} extends the tree of size {proof['old_size']}",
+        {"old root": proof["old_root"], "new root": proof["new_root"]},
+        proof["hashes"],
+    )
 
 
-@audit_app.command("checkpoint")
+def _print_proof(headline: str, roots: dict[str, object], path: object) -> None:
+    # The human view names what is proved and shows the hashes; the --json document is what a
+    # verifier (verify_inclusion_proof, verify_consistency_proof) takes, so point there.
+    hashes = [str(h) for h in path] if isinstance(path, list) else []
+    lines = [headline, *(f"{name}: {value}" for name, value in roots.items())]
+    lines.append(f"audit path: {len(hashes)} hashes")
+    lines += [f"  {h}" for h in hashes]
+    lines.append("save the proof with --json to check it elsewhere")
+    out().print("\n".join(lines), soft_wrap=True)
+
+
+@checkpoint_app.command("sign")
 def checkpoint(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Sign a checkpoint now (if the log grew) and print the latest signed note."""
     with ledger_for(ctx) as ledger:
@@ -160,14 +194,14 @@ def checkpoint(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         typer.echo(latest.note, nl=False)
 
 
-@audit_app.command("checkpoints")
+@checkpoint_app.command("list")
 def checkpoints(ctx: typer.Context, lines: LinesOption = 20, as_json: JsonFlag = False) -> None:
     """List the newest signed checkpoints, oldest first."""
     with ledger_for(ctx) as ledger:
         latest = ledger.latest_checkpoint()
         found = ledger.checkpoints(after_seq=max(0, latest.seq - lines), limit=lines) if latest else []
     if as_json:
-        print_json([cp.to_json() for cp in found])
+        print_json({"checkpoints": [cp.to_json() for cp in found]})
         return
     grid = table("seq", "tree size", "root hash", "created at", title="signed checkpoints", no_wrap=("seq",))
     for cp in found:
@@ -179,11 +213,16 @@ def checkpoints(ctx: typer.Context, lines: LinesOption = 20, as_json: JsonFlag =
 def public_key(
     ctx: typer.Context,
     pem: Annotated[bool, typer.Option("--pem", help="Print the PEM public key instead of the verifier key.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Print the key that verifies this log's checkpoints (safe to publish)."""
     with ledger_for(ctx) as ledger:
-        text = ledger.public_key_pem() if pem else ledger.verifier_key() + "\n"
-    typer.echo(text, nl=False)
+        verifier_key, pem_text = ledger.verifier_key(), ledger.public_key_pem()
+    if as_json:
+        # Both forms whatever --pem says: the shape of the JSON must not depend on a flag.
+        print_json({"verifier_key": verifier_key, "pem": pem_text})
+        return
+    typer.echo(pem_text if pem else verifier_key + "\n", nl=False)
 
 
 @audit_app.command("erase")

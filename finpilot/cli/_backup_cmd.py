@@ -50,7 +50,7 @@ def list_(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """List backups, newest first."""
     backups = list_backups(settings_for(ctx))
     if as_json:
-        print_json([b.to_json() for b in backups])
+        print_json({"backups": [b.to_json() for b in backups]})
         return
     grid = table("id", "created", "bytes", "files", "checkpoint size", "problem", title="Backups", no_wrap=("id",))
     for b in backups:
@@ -118,7 +118,11 @@ def keygen(
     path: Annotated[
         Path, typer.Argument(dir_okay=False, help="Where to write the new key (mode 0600; never overwritten).")
     ],
+    as_json: JsonFlag = False,
 ) -> None:
     """Write a fresh random 256-bit backup key to a file for backup.key_file."""
     write_backup_key(path)
+    if as_json:
+        print_json({"path": str(path)})  # never the key itself
+        return
     out().print(f"wrote a new backup key to {escape(str(path))} (mode 600); set backup.key_file to it")

@@ -1,8 +1,8 @@
 """``finpilot fraud``: replay a payment stream, train and list artifacts, drift, retraining and the registry.
 
 The model registry lives in ``<data dir>/models`` unless ``--dir`` says otherwise: ``retrain``
-adds challengers there, ``promote`` and ``rollback`` move the champion pointer, and ``models``
-shows which artifact holds which role.
+adds challengers there, ``model promote`` and ``model rollback`` move the champion pointer, and
+``model list`` shows which artifact holds which role.
 """
 
 from __future__ import annotations
@@ -46,6 +46,13 @@ fraud_app = typer.Typer(
 )
 """The ``fraud`` command group."""
 
+model_app = typer.Typer(
+    help="The model registry: list the artifacts and their roles, promote a champion, roll back.",
+    no_args_is_help=True,
+)
+"""The ``fraud model`` command group."""
+fraud_app.add_typer(model_app, name="model")
+
 
 @fraud_app.command("replay")
 def replay(
@@ -86,7 +93,7 @@ def replay(
             retrain_days=retrain_days,
         )
     if as_json:
-        print_json(report)
+        print_json(replay_json(report))
         return
     grid = table("metric", "mean", "per fold", title=f"fraud replay: {protocol}")
     for metric in ("auc_roc", "average_precision", "card_precision_at_100"):
@@ -99,6 +106,33 @@ def replay(
     console.print(
         f"{report['tx_per_s']:.0f} payments/s; score latency p50 {latency.get('p50')} ms, p99 {latency.get('p99')} ms"
     )
+
+
+REPLAY_KEYS = frozenset(
+    {
+        "protocol", "auc_roc", "average_precision", "card_precision_at_100", "tx_per_s", "score_latency_ms",
+        "payments_streamed", "payments_scored", "folds", "params", "validation", "model", "timings_s",
+    }
+)  # fmt: skip
+"""The top-level keys of ``fraud replay --json``, whichever the protocol."""
+
+
+def replay_json(report: dict[str, Any]) -> dict[str, Any]:
+    """The replay report in the one shape ``--json`` prints for both protocols.
+
+    The protocols report a little differently (the handbook chooses its parameters on
+    validation folds, prequential has none and counts what it scored); a script reading
+    ``--json`` must not have to know which ran, so the keys are made the same here.
+    """
+    shaped = dict(report)
+    shaped["params"] = shaped.pop("selected_params", shaped.get("params"))
+    shaped.setdefault("validation", [])  # prequential: fixed parameters, no search
+    if "payments_scored" not in shaped:
+        # Handbook: the test-week payments of every fold, known-compromised cards included.
+        shaped["payments_scored"] = sum(
+            int(f.get("test_payments", 0)) + int(f.get("removed_known_compromised", 0)) for f in shaped["folds"]
+        )
+    return shaped
 
 
 def _metric(value: float | None) -> str:
@@ -168,8 +202,8 @@ def _models_dir(ctx: typer.Context, directory: Path | None) -> Path:
     return directory if directory is not None else settings_for(ctx).data_dir / "models"
 
 
-@fraud_app.command("models")
-def models(
+@model_app.command("list")
+def list_models(
     ctx: typer.Context,
     directory: Annotated[
         Path | None,
@@ -394,10 +428,10 @@ def retrain_cmd(
     console.print(f"verdict: {evaluation.verdict} ({'; '.join(evaluation.reasons)}), audit entry {index}")
 
 
-@fraud_app.command("promote")
+@model_app.command("promote")
 def promote(
     ctx: typer.Context,
-    version: Annotated[str, typer.Argument(help="The model version (12 hex digits, see `finpilot fraud models`).")],
+    version: Annotated[str, typer.Argument(help="The model version (12 hex digits, see `finpilot fraud model list`).")],
     directory: DirOption = None,
     reason: Annotated[str, typer.Option("--reason", help="Why, for the audit entry.")] = "",
     as_json: JsonFlag = False,
@@ -414,7 +448,7 @@ def promote(
     out().print(f"model {state.champion} is the champion, audit entry {index}")
 
 
-@fraud_app.command("rollback")
+@model_app.command("rollback")
 def rollback(
     ctx: typer.Context,
     directory: DirOption = None,

@@ -75,17 +75,14 @@ def render(
     """Render Deployment, Service, PDB, HPA, NetworkPolicy and HTTPRoute for each service in runtime.services."""
     options = K8sOptions(namespace=namespace, image=image, gateway_name=gateway, gateway_namespace=gateway_namespace)
     groups = render_manifests(_runtime(ctx, config), options)
-    if out_dir is not None:
-        paths = write_manifests(groups, out_dir)
-        if as_json:
-            print_json({"files": [str(p) for p in paths], "objects": sum(len(g) for g in groups.values())})
-        else:
-            for path in paths:
-                out().print(f"wrote {escape(str(path))}")
-        return
     objects = [obj for group in groups.values() for obj in group]
+    paths = write_manifests(groups, out_dir) if out_dir is not None else []
     if as_json:
-        print_json(objects)
+        # One shape with or without --out: the objects always, and the files written (none to stdout).
+        print_json({"objects": objects, "files": [str(p) for p in paths]})
+    elif out_dir is not None:
+        for path in paths:
+            out().print(f"wrote {escape(str(path))}")
     else:
         typer.echo(yaml.safe_dump_all(objects, sort_keys=False), nl=False)
 

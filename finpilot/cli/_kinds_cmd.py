@@ -19,7 +19,7 @@ def kinds(
 ) -> None:
     """List every declared audit entry kind: version, meaning, vocabulary and evidence schema."""
     if as_json:
-        print_json({"count": len(KINDS), "kinds": [kind.describe() for kind in KINDS]})
+        print_json({"kinds": [kind.describe() for kind in KINDS]})
         return
     if markdown:
         typer.echo(kinds_markdown(KINDS), nl=False)

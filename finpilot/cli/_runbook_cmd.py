@@ -1,4 +1,4 @@
-"""``finpilot runbook validate|list`` and ``finpilot chaos disk-full``: runbooks as code, and the disk fault."""
+"""``finpilot runbook check|list`` and ``finpilot chaos disk-full``: runbooks as code, and the disk fault."""
 
 from __future__ import annotations
 
@@ -40,9 +40,9 @@ def _summary(book: Runbook) -> dict[str, Any]:
     }
 
 
-def _show(books: list[Runbook], as_json: bool, title: str) -> None:
+def _show(books: list[Runbook], directory: Path | None, as_json: bool, title: str) -> None:
     if as_json:
-        print_json([_summary(b) for b in books])
+        print_json({"dir": None if directory is None else str(directory), "runbooks": [_summary(b) for b in books]})
         return
     grid = table("runbook", "trigger", "actions", "rate limit", title=title, no_wrap=("runbook",))
     for book in books:
@@ -61,14 +61,14 @@ def _show(books: list[Runbook], as_json: bool, title: str) -> None:
     out().print(grid)
 
 
-@runbook_app.command("validate")
-def validate(
+@runbook_app.command("check")
+def check(
     directory: Annotated[Path, typer.Argument(file_okay=False, help="Directory of runbook files (*.yaml, *.yml).")],
     as_json: JsonFlag = False,
 ) -> None:
     """Check every runbook in DIRECTORY; the first invalid one is reported with file, line, field and fix (exit 2)."""
     books = load_runbooks(directory)
-    _show(books, as_json, title=f"{len(books)} valid runbooks in {directory}")
+    _show(books, directory, as_json, title=f"{len(books)} valid runbooks in {directory}")
 
 
 @runbook_app.command("list")
@@ -77,11 +77,11 @@ def list_(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     directory = runbook_dir(ctx, settings_for(ctx))
     if directory is None:
         if as_json:
-            print_json([])
+            _show([], None, as_json, title="")
         else:
             out().print("no runbooks: set runbooks.dir in finpilot.yaml")
         return
-    _show(load_runbooks(directory), as_json, title=f"Runbooks in {directory}")
+    _show(load_runbooks(directory), directory, as_json, title=f"Runbooks in {directory}")
 
 
 @chaos_app.command("disk-full")

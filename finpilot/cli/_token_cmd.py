@@ -89,7 +89,7 @@ def list_tokens(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     with token_store_for(ctx) as store:
         tokens = store.list()
     if as_json:
-        print_json([info.to_json() for info in tokens])
+        print_json({"tokens": [info.to_json() for info in tokens]})
         return
     grid = table("id", "name", "role", "state", "created at", "last used", title="API tokens")
     for info in tokens:

@@ -105,7 +105,7 @@ class ModelRegistry:
         raise NotFoundError(
             f"no model {version} in {self.root}",
             field="version",
-            fix="see the versions with `finpilot fraud models`",
+            fix="see the versions with `finpilot fraud model list`",
         )
 
     def load(self, version: str) -> ModelArtifact:
@@ -117,7 +117,9 @@ class ModelRegistry:
         version = self.state().champion
         if version is None:
             raise NotFoundError(
-                f"no champion in {self.root}", field="champion", fix="promote a model with `finpilot fraud promote`"
+                f"no champion in {self.root}",
+                field="champion",
+                fix="promote a model with `finpilot fraud model promote`",
             )
         return self.load(version)
 
@@ -188,7 +190,7 @@ class ModelRegistry:
                 raise NotFoundError(
                     f"no previous champion in {self.root} to roll back to",
                     field="previous",
-                    fix="rollback needs a champion that was replaced by `finpilot fraud promote`",
+                    fix="rollback needs a champion that was replaced by `finpilot fraud model promote`",
                 )
             artifact = self.load(state.previous[-1])
             extra = {"replaced_champion": state.champion, "reason": reason}

@@ -88,7 +88,7 @@ def train_artifact(
 
 @dataclass(frozen=True)
 class ArtifactInfo:
-    """What ``finpilot fraud models`` shows of one artifact directory, read from its manifest."""
+    """What ``finpilot fraud model list`` shows of one artifact directory, read from its manifest."""
 
     path: Path
     sha256: str

@@ -41,7 +41,7 @@ def test_append_tail_prove_verify_round_trip(invoke: Invoke) -> None:
     assert result.stdout == "5\n"
 
     result = invoke("audit", "tail", "-n", "3", "--json")
-    tail = json.loads(result.stdout)
+    tail = json.loads(result.stdout)["entries"]
     assert [e["index"] for e in tail] == [3, 4, 5]
     assert tail[-1]["evidence"] == {"checks": 12}
 
@@ -50,17 +50,17 @@ def test_append_tail_prove_verify_round_trip(invoke: Invoke) -> None:
     assert "promote" in result.stdout
     assert "pr:7" in result.stdout
 
-    proof = json.loads(invoke("audit", "prove", "2").stdout)
+    proof = json.loads(invoke("audit", "prove", "2", "--json").stdout)
     assert proof["index"] == 2
     assert proof["tree_size"] == 6
     public_key = invoke("audit", "public-key").stdout.strip()
     assert verify_inclusion_proof(proof, public_key)
 
-    proof = json.loads(invoke("audit", "prove", "1", "--tree-size", "3").stdout)
+    proof = json.loads(invoke("audit", "prove", "1", "--tree-size", "3", "--json").stdout)
     assert proof["tree_size"] == 3
     assert verify_inclusion_proof(proof)
 
-    consistency = json.loads(invoke("audit", "consistency", "2").stdout)
+    consistency = json.loads(invoke("audit", "consistency", "2", "--json").stdout)
     assert (consistency["old_size"], consistency["new_size"]) == (2, 6)
     assert verify_consistency_proof(consistency)
 
@@ -148,7 +148,7 @@ def test_verify_finds_tampering(invoke: Invoke, data_dir: Path) -> None:
 
 def test_verify_with_trusted_checkpoint(invoke: Invoke, tmp_path: Path) -> None:
     append_json(invoke, entry())
-    note = invoke("audit", "checkpoint").stdout
+    note = invoke("audit", "checkpoint", "sign").stdout
     assert note.count("\n") >= 4
     saved = tmp_path / "witness.note"
     saved.write_text(note)
@@ -161,19 +161,21 @@ def test_verify_with_trusted_checkpoint(invoke: Invoke, tmp_path: Path) -> None:
 
 
 def test_checkpoint_on_empty_log(invoke: Invoke) -> None:
-    result = invoke("audit", "checkpoint")
+    result = invoke("audit", "checkpoint", "sign")
     assert result.exit_code == 2
     assert "empty" in result.stderr
 
 
-def test_checkpoints_list(invoke: Invoke) -> None:
-    assert invoke("audit", "checkpoints", "--json").stdout.strip() == "[]"
+def test_checkpoint_list(invoke: Invoke) -> None:
+    assert json.loads(invoke("audit", "checkpoint", "list", "--json").stdout) == {"checkpoints": []}
     for n in range(3):
         append_json(invoke, entry(subject=f"service:{n}"))
-        invoke("audit", "checkpoint")
-    listed: list[dict[str, Any]] = json.loads(invoke("audit", "checkpoints", "-n", "2", "--json").stdout)
+        invoke("audit", "checkpoint", "sign")
+    listed: list[dict[str, Any]] = json.loads(invoke("audit", "checkpoint", "list", "-n", "2", "--json").stdout)[
+        "checkpoints"
+    ]
     assert [cp["tree_size"] for cp in listed] == [2, 3]
-    assert invoke("audit", "checkpoints").exit_code == 0
+    assert invoke("audit", "checkpoint", "list").exit_code == 0
 
 
 def test_prove_unknown_index_exits_2(invoke: Invoke) -> None:
@@ -186,6 +188,24 @@ def test_prove_unknown_index_exits_2(invoke: Invoke) -> None:
 def test_public_key_forms(invoke: Invoke) -> None:
     assert invoke("audit", "public-key").stdout.startswith("finpilot.local/audit+")
     assert invoke("audit", "public-key", "--pem").stdout.startswith("-----BEGIN PUBLIC KEY-----")
+    keys = json.loads(invoke("audit", "public-key", "--json").stdout)
+    assert keys == json.loads(invoke("audit", "public-key", "--pem", "--json").stdout)
+    assert keys["verifier_key"] == invoke("audit", "public-key").stdout.strip()
+    assert keys["pem"] == invoke("audit", "public-key", "--pem").stdout
+
+
+def test_proofs_read_as_text_without_json(invoke: Invoke) -> None:
+    for n in range(3):
+        append_json(invoke, entry(subject=f"service:{n}"))
+    invoke("audit", "checkpoint", "sign")
+    proof = json.loads(invoke("audit", "prove", "1", "--json").stdout)
+    text = invoke("audit", "prove", "1").stdout
+    assert text.startswith("entry 1 is in the tree of size 3 (signed checkpoint included)")
+    assert all(h in text for h in [proof["root_hash"], *proof["hashes"]])
+    consistency = json.loads(invoke("audit", "consistency", "1", "--json").stdout)
+    text = invoke("audit", "consistency", "1").stdout
+    assert text.startswith("the tree of size 3 extends the tree of size 1")
+    assert all(h in text for h in [consistency["old_root"], *consistency["hashes"]])
 
 
 def test_erase(invoke: Invoke) -> None:

@@ -1,4 +1,4 @@
-"""``finpilot fraud train`` and ``finpilot fraud models``: an artifact, its ledger entry, and the listing."""
+"""``finpilot fraud train`` and ``finpilot fraud model list``: an artifact, its ledger entry, and the listing."""
 
 from __future__ import annotations
 
@@ -41,11 +41,11 @@ def test_train_writes_an_artifact_and_records_it(
     assert reference.window == ("2018-04-14", "2018-04-20")
     assert set(reference.features) == set(artifact.feature_names)
 
-    listed = invoke("fraud", "models", "--dir", str(tmp_path / "models"), "--json")
+    listed = invoke("fraud", "model", "list", "--dir", str(tmp_path / "models"), "--json")
     assert listed.exit_code == 0, listed.output
     models = json.loads(listed.stdout)["models"]
     assert [(m["version"], m["training_window"]) for m in models] == [(artifact.version, info["training_window"])]
-    table = invoke("fraud", "models", "--dir", str(out))
+    table = invoke("fraud", "model", "list", "--dir", str(out))
     assert table.exit_code == 0, table.output
     assert artifact.version in table.output
 
@@ -70,9 +70,9 @@ def test_bad_windows_exit_2_and_write_nothing(
 
 
 def test_models_in_an_empty_or_missing_dir(invoke: Invoke, tmp_path: Path) -> None:
-    result = invoke("fraud", "models", "--dir", str(tmp_path), "--json")
+    result = invoke("fraud", "model", "list", "--dir", str(tmp_path), "--json")
     assert result.exit_code == 0, result.output
     empty_registry = {"champion": None, "previous": [], "challenger": None}
     assert json.loads(result.stdout) == {"models": [], "registry": empty_registry}
-    missing = invoke("fraud", "models", "--dir", str(tmp_path / "nope"))
+    missing = invoke("fraud", "model", "list", "--dir", str(tmp_path / "nope"))
     assert missing.exit_code == 2, missing.output

@@ -1,4 +1,4 @@
-"""``finpilot fraud drift | retrain | promote | rollback`` and the registry roles in ``fraud models``."""
+"""``finpilot fraud drift | retrain | model promote | model rollback``, and the roles in ``fraud model list``."""
 
 from __future__ import annotations
 
@@ -70,22 +70,22 @@ def test_retrain_drift_promote_rollback_through_the_cli(
     challenger = judged["challenger"]["version"]
 
     if judged["verdict"] == "refuse":  # promote by hand what the policy turned down
-        promoted = invoke("fraud", "promote", challenger, "--reason", "analyst call", "--json")
+        promoted = invoke("fraud", "model", "promote", challenger, "--reason", "analyst call", "--json")
         assert promoted.exit_code == 0, promoted.output
-    listed = json.loads(invoke("fraud", "models", "--json").stdout)
+    listed = json.loads(invoke("fraud", "model", "list", "--json").stdout)
     assert listed["registry"]["champion"] == challenger
     assert listed["registry"]["previous"] == [version]
     roles = {m["version"]: m["role"] for m in listed["models"]}
     assert roles == {challenger: "champion", version: "previous"}
-    table = invoke("fraud", "models")
+    table = invoke("fraud", "model", "list")
     assert table.exit_code == 0
     assert "champion" in table.output
     assert "previous" in table.output
 
-    back = invoke("fraud", "rollback", "--reason", "too many reviews", "--json")
+    back = invoke("fraud", "model", "rollback", "--reason", "too many reviews", "--json")
     assert back.exit_code == 0, back.output
     assert json.loads(back.stdout)["champion"] == version
-    again = invoke("fraud", "rollback")
+    again = invoke("fraud", "model", "rollback")
     assert again.exit_code == 2
     assert "previous" in again.output
 
@@ -97,7 +97,7 @@ def test_retrain_drift_promote_rollback_through_the_cli(
 
 def test_bad_input_names_the_field(invoke: Invoke, csvs: tuple[Path, Path], tiny_fraud_model: Path) -> None:
     plain, _ = csvs
-    unknown = invoke("fraud", "promote", "abcdef123456")
+    unknown = invoke("fraud", "model", "promote", "abcdef123456")
     assert unknown.exit_code == 2
     assert "no model abcdef123456" in unknown.output
     no_reference = invoke("fraud", "drift", "--model", str(tiny_fraud_model), "--csv", str(plain))

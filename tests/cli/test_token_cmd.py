@@ -11,7 +11,7 @@ from finpilot.console import ROLES
 
 
 def _ledger(invoke: Invoke) -> list[dict[str, Any]]:
-    entries: list[dict[str, Any]] = json.loads(invoke("audit", "tail", "-n", "100", "--json").stdout)
+    entries: list[dict[str, Any]] = json.loads(invoke("audit", "tail", "-n", "100", "--json").stdout)["entries"]
     return entries
 
 
@@ -26,14 +26,14 @@ def test_create_list_revoke_are_audited(invoke: Invoke) -> None:
     assert set(created) == {"id", "name", "role", "token"}
     assert created["role"] == "viewer"
 
-    listed = json.loads(invoke("token", "list", "--json").stdout)
+    listed = json.loads(invoke("token", "list", "--json").stdout)["tokens"]
     assert [t["name"] for t in listed] == ["ci-pipeline", "bob"]
     assert secret not in json.dumps(listed)
     assert invoke("token", "list").exit_code == 0
 
     result = invoke("token", "revoke", created["id"])
     assert result.exit_code == 0, result.output
-    listed = json.loads(invoke("token", "list", "--json").stdout)
+    listed = json.loads(invoke("token", "list", "--json").stdout)["tokens"]
     assert [t["active"] for t in listed] == [True, False]
 
     records = [e for e in _ledger(invoke) if e["kind"] == "console.token"]

@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from finpilot.cli import app
+from finpilot.cli._fraud_cmd import REPLAY_KEYS, replay_json
 from finpilot.fraud import build_handbook_data, read_payments, run_handbook
 
 TINY_GRID = (
@@ -38,6 +39,10 @@ def test_handbook_protocol(handbook_csv: Path) -> None:
     assert report["tx_per_s"] > 0
     assert sum(f["test_payments"] + f["removed_known_compromised"] for f in report["folds"]) == len(predictions)
     assert artifact.training_window == ("2018-08-15", "2018-08-21")
+    # `fraud replay --json` prints both protocols in one shape (tests/cli/test_cli_shape.py runs prequential).
+    shaped = replay_json(report)
+    assert set(shaped) == REPLAY_KEYS
+    assert (shaped["params"], shaped["payments_scored"]) == (report["selected_params"], len(predictions))
     # Only test-week payments are scored.
     table = data.table
     index = {tx: i for i, tx in enumerate(table.tx_ids)}

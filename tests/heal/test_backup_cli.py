@@ -38,7 +38,7 @@ def test_create_list_drill_prune(run: tuple[CliRunner, Path]) -> None:
     manifest = json.loads(first.stdout)
     assert manifest["format"] == "finpilot-backup/1"
     second = json.loads(_invoke(runner, "backup", "create", "--json").stdout)
-    listed = json.loads(_invoke(runner, "backup", "list", "--json").stdout)
+    listed = json.loads(_invoke(runner, "backup", "list", "--json").stdout)["backups"]
     assert [b["id"] for b in listed] == [second["header"]["id"], manifest["header"]["id"]]
 
     drill = _invoke(runner, "backup", "restore-drill", "--json")

@@ -183,7 +183,9 @@ def test_builtin_demo_stack_validates(tmp_path: Path, monkeypatch: pytest.Monkey
     result = CliRunner().invoke(app, ["k8s", "render", "--json"])
     assert result.exit_code == 0, result.output
     assert "built-in demo stack" in result.stderr
-    objects = json.loads(result.stdout)
+    rendered = json.loads(result.stdout)
+    assert rendered["files"] == []  # nothing written without --out
+    objects = rendered["objects"]
     assert objects == list(_objects(render_manifests(demo_runtime(Path(".finpilot")))))
     for obj in objects:
         validate(obj)
@@ -312,6 +314,7 @@ def test_cli_render_writes_files_that_round_trip(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["k8s", "render", "--config", str(DEMO), "--out", str(out), "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
+    assert len(summary["objects"]) == sum(len(g) for g in render_manifests(_demo_runtime()).values())
     assert sorted(Path(p).name for p in summary["files"]) == ["console.yaml", "namespace.yaml", "payments.yaml"]
     groups = render_manifests(_demo_runtime())
     for name, objects in groups.items():

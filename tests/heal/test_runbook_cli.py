@@ -1,4 +1,4 @@
-"""``finpilot runbook validate|list``, and ``runtime up`` running runbooks and scheduled backups."""
+"""``finpilot runbook check|list``, and ``runtime up`` running runbooks and scheduled backups."""
 
 from __future__ import annotations
 
@@ -34,13 +34,13 @@ def _cli(*args: str) -> Result:
     return CliRunner().invoke(app, list(args))
 
 
-def test_validate_lists_good_runbooks_and_names_the_bad_field(tmp_path: Path) -> None:
-    good = _cli("runbook", "validate", str(EXAMPLES), "--json")
+def test_check_lists_good_runbooks_and_names_the_bad_field(tmp_path: Path) -> None:
+    good = _cli("runbook", "check", str(EXAMPLES), "--json")
     assert good.exit_code == 0, good.output
-    assert {"crash-loop", "disk-pressure", "node-lost"} <= {b["name"] for b in json.loads(good.stdout)}
+    assert {"crash-loop", "disk-pressure", "node-lost"} <= {b["name"] for b in json.loads(good.stdout)["runbooks"]}
     (tmp_path / "a.yaml").write_text(yaml.safe_dump(PAGE_ON_KILL))
     (tmp_path / "b.yaml").write_text("name: b\ntrigger: {kind: heal.node}\nactions:\n  - scale: {service: x}\n")
-    bad = _cli("runbook", "validate", str(tmp_path))
+    bad = _cli("runbook", "check", str(tmp_path))
     assert bad.exit_code == 2
     text = " ".join(bad.output.split())
     assert f"{tmp_path / 'b.yaml'}:4: invalid runbook field 'actions.0.scale.replicas'" in text
@@ -54,11 +54,15 @@ def test_list_reads_runbooks_dir_relative_to_the_config(tmp_path: Path) -> None:
     config.write_text(yaml.safe_dump({"data_dir": "data", "runbooks": {"dir": "books"}}))
     listed = _cli("--config", str(config), "runbook", "list", "--json")
     assert listed.exit_code == 0, listed.output
-    [book] = json.loads(listed.stdout)
+    shown = json.loads(listed.stdout)
+    assert shown["dir"] == str(tmp_path / "books")
+    [book] = shown["runbooks"]
     assert book["name"] == "page-on-kill"
     assert book["actions"] == [{"page": {"message": "chaos killed {subject}", "severity": "info"}}]
     config.write_text(yaml.safe_dump({"data_dir": "data"}))
     assert "no runbooks" in _cli("--config", str(config), "runbook", "list").output
+    empty = _cli("--config", str(config), "runbook", "list", "--json")
+    assert json.loads(empty.stdout) == {"dir": None, "runbooks": []}
 
 
 def test_runtime_up_refuses_bad_runbooks_and_keyless_backups_before_starting(tmp_path: Path) -> None:
