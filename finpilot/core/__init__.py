@@ -4,17 +4,30 @@ from finpilot.core._clock import Clock, FakeClock, rfc3339, utc_now
 from finpilot.core._config_file import line_for, load_settings, parse_settings, read_yaml
 from finpilot.core._errors import (
     AuthError,
+    BadRequestError,
     CheckFailedError,
     ConfigError,
     FinpilotError,
     InputError,
     IntegrityError,
     NotFoundError,
+    PayloadTooLargeError,
     PermissionDeniedError,
     SensitiveDataError,
     StorageError,
+    UnavailableError,
 )
 from finpilot.core._field_problem import FieldProblem
+from finpilot.core._http_errors import (
+    STATUS_MEANINGS,
+    ErrorBody,
+    error_body,
+    error_from_body,
+    error_headers,
+    error_responses,
+    http_status,
+    validation_error,
+)
 from finpilot.core._settings import (
     AuditSettings,
     ConsoleSettings,
@@ -44,9 +57,11 @@ from finpilot.core._settings_runtime import (
 )
 
 __all__ = [
+    "STATUS_MEANINGS",
     "AuditSettings",
     "AuthError",
     "BackupSettings",
+    "BadRequestError",
     "CheckFailedError",
     "Classification",
     "Clock",
@@ -55,6 +70,7 @@ __all__ = [
     "DbHaSettings",
     "DbSettings",
     "DisruptionSpec",
+    "ErrorBody",
     "FakeClock",
     "FieldProblem",
     "FinpilotError",
@@ -64,6 +80,7 @@ __all__ = [
     "IntegrityError",
     "NodeSpec",
     "NotFoundError",
+    "PayloadTooLargeError",
     "PermissionDeniedError",
     "PoolSpec",
     "ProbeSpec",
@@ -79,7 +96,13 @@ __all__ = [
     "Settings",
     "StorageError",
     "StorageSettings",
+    "UnavailableError",
     "demo_settings",
+    "error_body",
+    "error_from_body",
+    "error_headers",
+    "error_responses",
+    "http_status",
     "line_for",
     "load_settings",
     "parse_settings",
@@ -87,4 +110,5 @@ __all__ = [
     "rfc3339",
     "settings_schema",
     "utc_now",
+    "validation_error",
 ]
