@@ -27,11 +27,11 @@ from finpilot.console._api_models import (
     VerifyReport,
 )
 from finpilot.console._auth import require
-from finpilot.console._http import ERRORS, PayloadTooLargeError, parse_json, read_body, read_json
+from finpilot.console._http import ERRORS, parse_json, read_body, read_json
 from finpilot.console._roles import Permission
 from finpilot.console._state import console_state
 from finpilot.console._tokens import Principal
-from finpilot.core import InputError, NotFoundError
+from finpilot.core import InputError, NotFoundError, PayloadTooLargeError
 
 # Bodies over this are refused whatever their shape; a single entry gets a tighter limit.
 _MAX_BATCH_BODY = 32 * 1024 * 1024

@@ -117,13 +117,16 @@ def error_from_body(status: int, body: Any) -> FinpilotError:
     problem: Mapping[str, Any] = body if isinstance(body, Mapping) else {}
     message = str(problem.get("message") or f"the server answered HTTP {status}")
     field, fix = problem.get("field"), problem.get("fix")
-    kinds = {cls.__name__: cls for cls in (*_STATUS, ConfigError, SensitiveDataError)}
+    kinds: dict[str, type[FinpilotError]] = {cls.__name__: cls for cls in (*_STATUS, ConfigError, SensitiveDataError)}
     kind = kinds.get(str(problem.get("error")))
     if kind is None:
         kind = next((cls for cls, code in _STATUS.items() if code == status), None)
     if kind is None:
         kind = StorageError if status >= 500 else InputError
-    return kind(message, field=str(field) if field is not None else None, fix=str(fix) if fix is not None else None)
+    error: FinpilotError = kind(
+        message, field=str(field) if field is not None else None, fix=str(fix) if fix is not None else None
+    )
+    return error
 
 
 def validation_error(problems: Sequence[Mapping[str, Any]]) -> InputError:
