@@ -154,7 +154,7 @@ def main() -> None:
     """Parse arguments, send, print the JSON."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--url", required=True, help="http://host:port")
-    ap.add_argument("--path", default="/v1/score")
+    ap.add_argument("--path", default="/api/v1/fraud/scores")
     ap.add_argument("--method", default="POST", choices=("GET", "POST"))
     ap.add_argument("--bodies", type=Path, required=True, help="one JSON body per line")
     ap.add_argument("--token-file", type=Path, help="file holding the bearer token")

@@ -1,11 +1,11 @@
-"""HTTP ``POST /v1/score`` latency under an open-loop constant rate, load from a separate process.
+"""HTTP ``POST /api/v1/fraud/scores`` latency under an open-loop constant rate, load from a separate process.
 
 Each repeat starts the real console as its own process (``finpilot up`` on a fresh data dir with a
 SQLite ledger, a trained model in ``fraud.model_dir`` and an operator token, which holds the fraud
 permission), then runs ``bench/fraud/_http_load.py`` as a second process for each phase:
 
 1. ``GET /healthz`` at the top rate: the floor of this server + load generator (no auth, no audit);
-2. ``POST /v1/score`` at each rate (default 100/s and 500/s), realistic payments from
+2. ``POST /api/v1/fraud/scores`` at each rate (default 100/s and 500/s), realistic payments from
    :func:`finpilot.fraud.iter_payments` in stream order, a warm-up that is sent but not counted.
 
 Latency is measured from each request's scheduled send time (coordinated omission corrected).
@@ -231,7 +231,7 @@ def phase(
 
 
 def one_repeat(rep: int, model: Path, args: Any, work: Path, profile_out: Path | None = None) -> dict[str, Any]:
-    """A fresh console; /healthz, then /v1/score at each rate."""
+    """A fresh console; /healthz, then /api/v1/fraud/scores at each rate."""
     from finpilot.fraud import iter_payments
 
     root = work / f"rep{rep}"
@@ -250,7 +250,7 @@ def one_repeat(rep: int, model: Path, args: Any, work: Path, profile_out: Path |
         for rate in rates:
             bodies = root / f"score-{rate:g}.txt"
             write_bodies(bodies, stream, round(rate * (args.seconds + args.warmup_s)), f"r{rep}-{rate:g}")
-            res = phase(console, bodies, rate, args.seconds, args.warmup_s, args, "/v1/score")
+            res = phase(console, bodies, rate, args.seconds, args.warmup_s, args, "/api/v1/fraud/scores")
             out[f"score_{rate:g}"] = res
             log(f"  score @{rate:g}/s: {brief(res)}")
     finally:
@@ -335,7 +335,7 @@ def layers(model: Path, work: Path, n: int, customers: int) -> dict[str, Any]:
                 cpu0 = time.process_time()
                 for body in items:
                     t = time.perf_counter()
-                    r = await client.post("/v1/score", json=body, headers=headers)
+                    r = await client.post("/api/v1/fraud/scores", json=body, headers=headers)
                     ms.append((time.perf_counter() - t) * 1000)
                     if r.status_code != 200:
                         raise RuntimeError(r.text)
@@ -359,7 +359,7 @@ def layers(model: Path, work: Path, n: int, customers: int) -> dict[str, Any]:
 
         out["asgi_app_in_process"] = asyncio.run(asgi(create_app(settings, ledger, tokens, fraud=service), bodies()))
         # Bench-only variants, kept so older runs stay comparable. Since 2026-11-29 the library itself
-        # writes no console.request entry for /v1/score and answers token checks from memory, so
+        # writes no console.request entry for /api/v1/fraud/scores and answers token checks from memory, so
         # (a) removing the request-audit middleware and (b) an extra token memo now change little.
         variant = create_app(settings, ledger, tokens, fraud=service)
         variant.user_middleware = [m for m in variant.user_middleware if cast(Any, m).cls is not RequestAuditMiddleware]

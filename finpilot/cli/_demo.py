@@ -5,7 +5,7 @@ With no config file, ``finpilot up`` also:
 1. trains a small model on seeded synthetic payments if ``data_dir/models/demo`` has none
    (a few seconds), and records it in the ledger as a ``fraud.model`` entry;
 2. runs the reference payments service (SQLite in ``data_dir/payments``): by default as 2
-   replicas on 2 local nodes behind the router, deciding over ``POST /v1/score``
+   replicas on 2 local nodes behind the router, deciding over ``POST /api/v1/fraud/scores``
    (:mod:`finpilot.cli._demo_runtime`); with ``--no-runtime`` in a thread of this process,
    deciding in-process (:class:`PaymentsDemo`). Either way the engine's freezes are carried
    over to it (:class:`~finpilot.fraud.AccountSync`);
@@ -94,7 +94,7 @@ def ensure_demo_model(settings: Settings, ledger: Ledger) -> Path:
 def open_fraud_service(settings: Settings, ledger: Ledger) -> FraudService | None:
     """The fraud service of ``settings.fraud`` with its saved state, or ``None`` when it cannot load.
 
-    ``None`` leaves it to the console, which reports the problem on ``/v1/score``.
+    ``None`` leaves it to the console, which reports the problem on ``/api/v1/fraud/scores``.
     """
     if settings.fraud.model_dir is None:
         return None
@@ -215,7 +215,7 @@ class PaymentsDemo:
         payments = app.state.service
 
         def set_frozen(account_id: str, frozen: bool, key: str) -> None:
-            # An account scored elsewhere (POST /v1/score) is not one of this service's: nothing to do.
+            # An account scored elsewhere (POST /api/v1/fraud/scores) is not one of this service's: nothing to do.
             with contextlib.suppress(NotFoundError):
                 payments.set_frozen(key, account_id, frozen=frozen)
 

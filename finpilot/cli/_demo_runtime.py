@@ -3,7 +3,7 @@
 ``finpilot up`` with no config runs :class:`RuntimeDemo` in its own process: the controller,
 the node agents (n1 and n2, private; p1, public and idle, since payments is ``pci``), the
 router and the controller API. The replicas decide over HTTP against the console's
-``POST /v1/score``, with a scoring token issued at start and revoked at stop. The token
+``POST /api/v1/fraud/scores``, with a scoring token issued at start and revoked at stop. The token
 reaches them by reference only: it is put in an environment variable of this process
 (:data:`SCORER_TOKEN_ENV`), which the agents inherit, and the service spec names that variable
 in ``secrets``; it is never on a command line, in a log or in an audit entry.

@@ -7,7 +7,7 @@ the other, says what it does, waits for each recovery and prints the measured ti
 1. **crash**: SIGKILL replica ``payments/0``; its node agent starts it again;
 2. **node loss**: kill a node agent and every replica on it; the controller notices the
    missed heartbeats and places the replicas on the other private node, then the node is
-   brought back with a fresh agent (``POST /v1/node-up``);
+   brought back with a fresh agent (``POST /api/v1/nodes/{name}/up``);
 3. **database failover**: where PostgreSQL's binaries are installed and the HA pair exists
    (``finpilot db init --ha``, watched by ``finpilot db up``), SIGKILL its primary and wait
    for the standby to be promoted; otherwise the step is skipped with the reason.
@@ -230,7 +230,7 @@ def _node_back(client: RuntimeClient, node: str, timeout: float) -> dict[str, An
         return {"ok": False, "reason": f"{node} was not marked NotReady within {timeout:g} s"}
     began = time.monotonic()
     try:
-        client.request("POST", "/v1/node-up", {"node": node, "actor": cli_actor()})
+        client.node_up(node, actor=cli_actor())
     except FinpilotError as exc:
         _say(f"   {node} stays down ({escape(exc.message)}); restart `finpilot up` to bring it back")
         return {"ok": False, "reason": exc.message}

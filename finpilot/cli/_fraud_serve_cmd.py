@@ -2,7 +2,7 @@
 
 ``serve --nats URL`` runs one scorer worker until SIGTERM or Ctrl+C; run several with distinct
 ``--worker-id`` and they share the partitions. Without ``--nats`` it serves the HTTP scoring
-API (``POST /v1/score``), which is the console server ``finpilot up`` runs.
+API (``POST /api/v1/fraud/scores``), which is the console server ``finpilot up`` runs.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Without --nats: TCP port (0 picks one).", min=0, max=65535)] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Score payments: a NATS JetStream worker with --nats, else the HTTP API (POST /v1/score)."""
+    """Score payments: a NATS JetStream worker with --nats, else the HTTP API (POST /api/v1/fraud/scores)."""
     if nats_url is None:
         up(ctx, host=host, port=port, traffic_rate=0.0)  # scoring only: no generated traffic
         return

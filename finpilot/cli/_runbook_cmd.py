@@ -93,9 +93,7 @@ def chaos_disk_full(
 ) -> None:
     """Simulate a full disk on NODE: DiskPressure, nothing new is placed there, runbooks react."""
     client = RuntimeClient(state_dir_for(settings_for(ctx).data_dir))
-    result = client.request(
-        "POST", "/v1/chaos", {"fault": "disk-full", "target": node, "clear": clear, "actor": cli_actor()}
-    )
+    result = client.chaos("disk-full", node, clear=clear, actor=cli_actor())
     if as_json:
         print_json(result)
     elif not result.get("changed"):

@@ -63,7 +63,7 @@ def up(
 
     With no config file (the built-in demo) it also trains a small fraud model if there is none,
     runs the reference payments service guarded by it (2 replicas on 2 local nodes behind the
-    router, scoring over /v1/score), and sends it live generated traffic. `finpilot demo` then
+    router, scoring over /api/v1/fraud/scores), and sends it live generated traffic. `finpilot demo` then
     tours the self-healing runtime against it.
     """
     # Imported here, like the token store: FastAPI is slow to import and only `up` needs it.

@@ -14,12 +14,24 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from finpilot.audit import Entry
+from finpilot.console._api_models import (
+    Appended,
+    AppendedBatch,
+    AuditEntry,
+    AuditEntryPage,
+    Checkpoint,
+    CheckpointList,
+    ConsistencyProof,
+    Erasure,
+    InclusionProof,
+    VerifyReport,
+)
 from finpilot.console._auth import require
-from finpilot.console._http import ERRORS, PayloadTooLargeError, parse_json, read_body, read_json
+from finpilot.console._http import ERRORS, parse_json, read_body, read_json
 from finpilot.console._roles import Permission
 from finpilot.console._state import console_state
 from finpilot.console._tokens import Principal
-from finpilot.core import InputError, NotFoundError
+from finpilot.core import InputError, NotFoundError, PayloadTooLargeError
 
 # Bodies over this are refused whatever their shape; a single entry gets a tighter limit.
 _MAX_BATCH_BODY = 32 * 1024 * 1024
@@ -83,7 +95,7 @@ def _entries_from(body: Any, max_batch: int) -> list[Entry] | Entry:
     return entries
 
 
-@router.get("/entries", summary="The newest entries, newest first")
+@router.get("/entries", response_model=AuditEntryPage, summary="The newest entries, newest first")
 def list_entries(
     request: Request,
     _who: Reader,
@@ -96,7 +108,7 @@ def list_entries(
     return {"size": ledger.size, "entries": [e.to_json() for e in entries]}
 
 
-@router.get("/entries/{index}", summary="One entry")
+@router.get("/entries/{index}", response_model=AuditEntry, summary="One entry")
 def get_entry(request: Request, _who: Reader, index: int) -> dict[str, Any]:
     """One entry by index."""
     return console_state(request).ledger.entry(index).to_json()
@@ -105,6 +117,7 @@ def get_entry(request: Request, _who: Reader, index: int) -> dict[str, Any]:
 @router.post(
     "/entries",
     status_code=201,
+    response_model=Appended | AppendedBatch,
     summary='Append one entry, or a batch as {"entries": [...]}',
     openapi_extra=_json_body({"oneOf": [_ENTRY_SCHEMA, _BATCH_SCHEMA]}),
 )
@@ -125,7 +138,7 @@ async def append_entries(
     return {"indices": await run_in_threadpool(state.ledger.append_many, parsed)}
 
 
-@router.get("/checkpoints", summary="Signed checkpoints, oldest first")
+@router.get("/checkpoints", response_model=CheckpointList, summary="Signed checkpoints, oldest first")
 def list_checkpoints(
     request: Request,
     _who: Reader,
@@ -137,7 +150,7 @@ def list_checkpoints(
     return {"checkpoints": [cp.to_json() for cp in cps]}
 
 
-@router.get("/checkpoints/latest", summary="The newest signed checkpoint")
+@router.get("/checkpoints/latest", response_model=Checkpoint, summary="The newest signed checkpoint")
 def latest_checkpoint(request: Request, _who: Reader) -> dict[str, object]:
     """The newest checkpoint; 404 before the first."""
     latest = console_state(request).ledger.latest_checkpoint()
@@ -146,7 +159,7 @@ def latest_checkpoint(request: Request, _who: Reader) -> dict[str, object]:
     return latest.to_json()
 
 
-@router.post("/checkpoints", status_code=201, summary="Sign a checkpoint now")
+@router.post("/checkpoints", status_code=201, response_model=Checkpoint, summary="Sign a checkpoint now")
 def make_checkpoint(
     request: Request, _who: Annotated[Principal, Depends(require(Permission.CHECKPOINT))]
 ) -> dict[str, object]:
@@ -157,7 +170,7 @@ def make_checkpoint(
     return latest.to_json()
 
 
-@router.get("/proofs/inclusion/{index}", summary="RFC 9162 inclusion proof")
+@router.get("/proofs/inclusion/{index}", response_model=InclusionProof, summary="RFC 9162 inclusion proof")
 def inclusion_proof(
     request: Request,
     _who: Reader,
@@ -171,7 +184,7 @@ def inclusion_proof(
     return JSONResponse(proof.to_json(), headers=headers)
 
 
-@router.get("/proofs/consistency", summary="RFC 9162 consistency proof")
+@router.get("/proofs/consistency", response_model=ConsistencyProof, summary="RFC 9162 consistency proof")
 def consistency_proof(
     request: Request,
     _who: Reader,
@@ -182,7 +195,7 @@ def consistency_proof(
     return console_state(request).ledger.consistency_proof(old, new).to_json()
 
 
-@router.post("/verify", summary="Verify the whole ledger")
+@router.post("/verify", response_model=VerifyReport, summary="Verify the whole ledger")
 def verify(request: Request, _who: Annotated[Principal, Depends(require(Permission.VERIFY))]) -> dict[str, object]:
     """Recompute every hash and check every signature; 200 either way, ``ok`` says which."""
     return console_state(request).ledger.verify().to_json()
@@ -237,6 +250,7 @@ def public_key(
 
 @router.post(
     "/erasures",
+    response_model=Erasure,
     summary="Erase one data subject's personal data",
     openapi_extra=_json_body(
         {"type": "object", "required": ["data_subject"], "properties": {"data_subject": {"type": "string"}}}

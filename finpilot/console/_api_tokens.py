@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from finpilot.audit import Entry
+from finpilot.console._api_models import CreatedToken, TokenList
 from finpilot.console._auth import require
 from finpilot.console._http import ERRORS, read_json
 from finpilot.console._roles import ROLES, Permission
@@ -36,7 +37,7 @@ def _token_entry(action: str, info: TokenInfo, who: Principal) -> Entry:
 Admin = Annotated[Principal, Depends(require(Permission.MANAGE_TOKENS))]
 
 
-@router.get("", summary="Every token (never its secret)")
+@router.get("", response_model=TokenList, summary="Every token (never its secret)")
 def list_tokens(request: Request, _who: Admin) -> dict[str, Any]:
     """All tokens, revoked ones included."""
     return {"tokens": [info.to_json() for info in console_state(request).tokens.list()]}
@@ -45,6 +46,7 @@ def list_tokens(request: Request, _who: Admin) -> dict[str, Any]:
 @router.post(
     "",
     status_code=201,
+    response_model=CreatedToken,
     summary="Create a token; the response holds its secret, shown this once",
     openapi_extra={
         "requestBody": {
@@ -83,7 +85,7 @@ async def create_token(request: Request, who: Admin) -> dict[str, Any]:
     return {**info.to_json(), "token": token}
 
 
-@router.delete("/{token_id}", status_code=204, summary="Revoke a token")
+@router.delete("/{token_id}", status_code=204, response_class=Response, summary="Revoke a token")
 def revoke_token(request: Request, who: Admin, token_id: str) -> Response:
     """Revoke (idempotent) and record it in the ledger. 404 for an unknown id."""
     state = console_state(request)

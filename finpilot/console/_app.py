@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 
 from finpilot import __version__
 from finpilot.audit import Ledger
-from finpilot.console import _api_audit, _api_fraud, _api_tokens, _ops, _pages
+from finpilot.console import _api_audit, _api_fraud, _api_incidents, _api_runtime, _api_tokens, _ops, _pages
 from finpilot.console._api_fraud import ScoreFastPath
 from finpilot.console._headers import SecurityHeadersMiddleware
 from finpilot.console._http import install_error_handlers
@@ -31,7 +31,15 @@ from finpilot.fraud import FraudService
 
 _STATIC = Path(__file__).with_name("static")
 
-ROUTERS = (_ops.router, _api_audit.router, _api_tokens.router, _api_fraud.router, _pages.router)
+ROUTERS = (
+    _ops.router,
+    _api_audit.router,
+    _api_tokens.router,
+    _api_fraud.router,
+    _api_incidents.router,
+    _api_runtime.router,
+    _pages.router,
+)
 """Every router the console serves, in the order they are matched."""
 
 DEFAULT_PAGES = (NavItem("Home", "/"), NavItem("Audit", "/audit"))
@@ -42,7 +50,7 @@ _log = logging.getLogger("finpilot.console")
 
 
 def _fraud_service(settings: Settings, ledger: Ledger) -> tuple[FraudService | None, str | None]:
-    # A missing or broken model must not keep the console from starting: /v1/score says what is wrong.
+    # A missing or broken model must not keep the console from starting: the score route says what is wrong.
     if settings.fraud.model_dir is None:
         return None, None
     try:
@@ -62,7 +70,7 @@ def create_app(
 ) -> FastAPI:
     """Build the console app over an open ledger and token store; the caller keeps ownership of both.
 
-    ``fraud`` serves ``/v1/score`` and ``/v1/labels``; without it the model in
+    ``fraud`` serves ``/api/v1/fraud/scores`` and ``/labels``; without it the model in
     ``settings.fraud.model_dir`` is loaded, and without that those calls answer 503.
     """
     app = FastAPI(

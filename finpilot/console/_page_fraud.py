@@ -1,14 +1,8 @@
-"""The Fraud page and its API: live decisions, decline rate, reasons, drift, models, frozen accounts, alerts.
+"""The Fraud page: live decisions, decline rate, reasons, drift, models, frozen accounts, alerts.
 
-::
-
-    GET  /fraud                                  the page (READ); console.js refreshes it every few seconds
-    GET  /v1/fraud/summary                       the same data as JSON (READ)
-    POST /v1/fraud/accounts/{customer_id}/freeze     (FREEZE: operator, admin)
-    POST /v1/fraud/accounts/{customer_id}/unfreeze   (FREEZE)
-
-A freeze or unfreeze is a ``fraud.account`` entry written by the fraud service with the
-caller as actor, plus the ``console.request`` entry every mutating request gets.
+``GET /fraud`` is the page (READ); console.js refreshes it every few seconds from
+``GET /api/v1/fraud/summary`` and freezes accounts through ``/api/v1/fraud/accounts/...``
+(both in :mod:`finpilot.console._api_fraud`), the same data as :func:`fraud_summary`.
 :func:`attach_fraud_watchers` puts a :class:`FraudStats` and an :class:`AlertManager` on the
 console's fraud service; the drift monitor, when there is one, is ``ConsoleState.fraud_drift``.
 """
@@ -18,20 +12,16 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, Response
-from starlette.concurrency import run_in_threadpool
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
 
-from finpilot.console._auth import require
 from finpilot.console._drift_view import build_drift_view
-from finpilot.console._http import ERRORS, read_json
 from finpilot.console._pages import login_redirect, page_principal, render
 from finpilot.console._roles import Permission
 from finpilot.console._state import ConsoleState, NavItem, console_state
-from finpilot.console._tokens import Principal
-from finpilot.core import FinpilotError, InputError, NotFoundError
+from finpilot.core import FinpilotError
 from finpilot.fraud import AlertManager, AlertSink, DriftMonitor, FraudService, FraudStats, WebhookSink, load_reference
 
 _log = logging.getLogger("finpilot.console")
@@ -39,14 +29,9 @@ _log = logging.getLogger("finpilot.console")
 PAGE = NavItem("Fraud", "/fraud")
 """The Fraud page's navigation entry."""
 
-_BODY_LIMIT = 4 * 1024
-_REASON_MAX = 200
 _CHART_W, _CHART_H = 600, 120
 
-router = APIRouter(tags=["fraud"], responses=ERRORS)
-
-Reader = Annotated[Principal, Depends(require(Permission.READ))]
-Freezer = Annotated[Principal, Depends(require(Permission.FREEZE))]
+router = APIRouter(tags=["fraud"])
 
 
 def attach_fraud_watchers(state: ConsoleState) -> None:
@@ -180,65 +165,3 @@ def fraud_page(request: Request) -> Response:
         "can_freeze": principal.can(Permission.FREEZE) and summary["model_loaded"],
     }
     return render(request, "fraud.html", context, principal=principal)
-
-
-@router.get("/v1/fraud/summary", summary="Live fraud statistics, drift, model and alerts (the Fraud page's data)")
-def summary(request: Request, _who: Reader) -> dict[str, Any]:
-    """Decisions per minute by action over the last hour, decline rate, top reasons, labels, models,
-    frozen accounts, drift status and the recent alerts with their suppressed repeats."""
-    return fraud_summary(console_state(request))
-
-
-async def _reason(request: Request) -> str:
-    # JSON only (``{}`` at least), like every API body: a cross-site HTML form can never post here.
-    body = await read_json(request, _BODY_LIMIT)
-    if not isinstance(body, dict) or set(body) - {"reason"}:
-        raise InputError("the body may only hold {'reason': text}", field="reason")
-    reason = body.get("reason", "")
-    if not isinstance(reason, str) or len(reason) > _REASON_MAX:
-        raise InputError(f"'reason' must be text of at most {_REASON_MAX} characters", field="reason")
-    return reason.strip()
-
-
-def _no_model(state: ConsoleState) -> JSONResponse:
-    body = {"error": "ModelUnavailable", "message": state.fraud_problem, "field": "fraud.model_dir", "fix": None}
-    return JSONResponse(body, status_code=503)
-
-
-_ACCOUNT_RESPONSES: dict[int | str, dict[str, Any]] = {503: {"description": "no fraud model is loaded"}}
-
-
-@router.post(
-    "/v1/fraud/accounts/{customer_id}/freeze",
-    summary="Freeze an account: its payments are declined until it is unfrozen",
-    responses=_ACCOUNT_RESPONSES,
-)
-async def freeze(request: Request, customer_id: str, who: Freezer) -> Any:
-    """Body: ``{}`` or ``{"reason": text}``. Answers ``{customer_id, frozen: true, audit_index}``."""
-    state = console_state(request)
-    reason = await _reason(request)
-    if state.fraud is None:
-        return _no_model(state)
-    index = await run_in_threadpool(
-        state.fraud.freeze_account, customer_id, actor=who.actor, reason=reason or "frozen from the console"
-    )
-    return {"customer_id": customer_id, "frozen": True, "audit_index": index}
-
-
-@router.post(
-    "/v1/fraud/accounts/{customer_id}/unfreeze",
-    summary="Lift an account's freeze",
-    responses={**_ACCOUNT_RESPONSES, 404: {"description": "the account is not frozen"}},
-)
-async def unfreeze(request: Request, customer_id: str, who: Freezer) -> Any:
-    """Body: ``{}`` or ``{"reason": text}``. Answers ``{customer_id, frozen: false, audit_index}``."""
-    state = console_state(request)
-    reason = await _reason(request)
-    if state.fraud is None:
-        return _no_model(state)
-    if not state.fraud.is_frozen(customer_id):
-        raise NotFoundError("the account is not frozen", field="customer_id")
-    index = await run_in_threadpool(
-        state.fraud.unfreeze_account, customer_id, actor=who.actor, reason=reason or "unfrozen from the console"
-    )
-    return {"customer_id": customer_id, "frozen": False, "audit_index": index}

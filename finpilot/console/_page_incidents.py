@@ -1,9 +1,7 @@
-"""The Incidents timeline and its API: faults, their detection, the healer's actions and recovery.
+"""The Incidents timeline: faults, their detection, the healer's actions and recovery.
 
-::
-
-    GET  /incidents       the page (READ), newest first; console.js refreshes it every few seconds
-    GET  /v1/incidents    the same as JSON (READ)
+``GET /incidents`` is the page (READ), newest first; console.js refreshes it every few
+seconds. ``GET /api/v1/incidents`` (:mod:`finpilot.console._api_incidents`) gives the same as JSON.
 
 Incidents are built from the audit ledger alone, by :func:`finpilot.heal.build_incidents`,
 over its newest entries (``entries``, default 10,000): the page shows what the log proves,
@@ -13,18 +11,14 @@ proof can then tie to a signed checkpoint.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from finpilot.audit import Ledger, StoredEntry
-from finpilot.console._auth import require
-from finpilot.console._http import ERRORS
 from finpilot.console._pages import login_redirect, page_principal, render
-from finpilot.console._roles import Permission
 from finpilot.console._state import NavItem, console_state
-from finpilot.console._tokens import Principal
 from finpilot.heal import Incident, build_incidents
 
 PAGE = NavItem("Incidents", "/incidents")
@@ -38,9 +32,8 @@ _CHUNK = 10_000  # the ledger's largest tail read
 _PAGE_INCIDENTS = 50
 _TIMELINE_W, _TIMELINE_H, _PAD = 600, 24, 8
 
-router = APIRouter(tags=["incidents"], responses=ERRORS)
+router = APIRouter(tags=["incidents"])
 
-Reader = Annotated[Principal, Depends(require(Permission.READ))]
 Entries = Annotated[int, Query(ge=1, le=_MAX_ENTRIES, description="how many of the newest audit entries to read")]
 
 
@@ -100,19 +93,3 @@ def incidents_page(request: Request, entries: Entries = DEFAULT_ENTRIES) -> Resp
         "timeline_h": _TIMELINE_H,
     }
     return render(request, "incidents.html", context, principal=principal)
-
-
-@router.get("/v1/incidents", summary="Incidents from the audit log: fault, detection, actions, recovery")
-def incidents(
-    request: Request,
-    _who: Reader,
-    entries: Entries = DEFAULT_ENTRIES,
-    status: Annotated[Literal["open", "recovered"] | None, Query(description="only incidents in this state")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000, description="at most this many incidents")] = 100,
-) -> dict[str, Any]:
-    """Newest first. Each incident has its phases with audit indices, ``detection_s`` (first detection minus
-    the fault) and ``recovery_s`` (recovery minus the fault); ``from_index`` is the oldest entry read."""
-    ledger = console_state(request).ledger
-    found, first = recent_incidents(ledger, entries)
-    chosen = [i for i in found if status is None or i.status == status][:limit]
-    return {"size": ledger.size, "from_index": first, "incidents": [i.to_json() for i in chosen]}

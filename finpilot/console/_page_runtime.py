@@ -1,9 +1,7 @@
-"""The Services and Nodes page and its API: the local runtime's nodes, services and replicas.
+"""The Services and Nodes page: the local runtime's nodes, services and replicas.
 
-::
-
-    GET  /runtime               the page (READ); console.js refreshes it every few seconds
-    GET  /v1/runtime/status     the same data as JSON (READ)
+``GET /runtime`` is the page (READ); console.js refreshes it every few seconds.
+``GET /api/v1/runtime/status`` (:mod:`finpilot.console._api_runtime`) gives the same data as JSON.
 
 The runtime runs in its own process (``finpilot runtime up``) with the same data directory;
 the console asks it through :class:`~finpilot.heal.RuntimeClient`, which reads the
@@ -14,17 +12,13 @@ it is never part of a page, an answer or an error. No runtime is an answer, not 
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from finpilot.console._auth import require
-from finpilot.console._http import ERRORS
 from finpilot.console._pages import login_redirect, page_principal, render
-from finpilot.console._roles import Permission
 from finpilot.console._state import ConsoleState, NavItem, console_state
-from finpilot.console._tokens import Principal
 from finpilot.core import FinpilotError, NotFoundError
 from finpilot.heal import RuntimeClient, state_dir_for
 
@@ -35,9 +29,7 @@ PAGE = NavItem("Runtime", "/runtime")
 _TIMEOUT_S = 2.0
 _NOT_RUNNING_FIX = "start it with `finpilot runtime up` using the console's data directory"
 
-router = APIRouter(tags=["runtime"], responses=ERRORS)
-
-Reader = Annotated[Principal, Depends(require(Permission.READ))]
+router = APIRouter(tags=["runtime"])
 
 
 def runtime_status(state: ConsoleState) -> dict[str, Any]:
@@ -91,10 +83,3 @@ def runtime_page(request: Request) -> Response:
     status = runtime_status(console_state(request))
     conditions = {name: _conditions(node) for name, node in status["nodes"].items()}
     return render(request, "runtime.html", {"status": status, "conditions": conditions}, principal=principal)
-
-
-@router.get("/v1/runtime/status", summary="The local runtime's nodes, services and replicas (the Runtime page's data)")
-def status(request: Request, _who: Reader) -> dict[str, Any]:
-    """``{running, problem, fix, nodes, services, replicas}``; each replica with its node's pool and its
-    service's classification. ``running: false`` when no runtime answers for this data directory."""
-    return runtime_status(console_state(request))

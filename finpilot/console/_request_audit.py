@@ -22,7 +22,10 @@ from finpilot.console._auth import MUTATING, PRINCIPAL_KEY
 from finpilot.console._metrics import route_label
 from finpilot.console._tokens import Principal
 
-SELF_AUDITING = frozenset({"POST /v1/score"})
+SCORE_PATH = "/api/v1/fraud/scores"
+"""The fraud scoring route: self-auditing, and served ahead of FastAPI's router (``ScoreFastPath``)."""
+
+SELF_AUDITING = frozenset({f"POST {SCORE_PATH}"})
 """Routes (``METHOD /template``) whose handler's own entry records the call; see :func:`mark_self_audited`."""
 
 _SELF_AUDITED_KEY = "finpilot.self_audited"

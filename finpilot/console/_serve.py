@@ -107,7 +107,7 @@ def serve(
 
     ``on_ready`` receives the real URL once the server accepts connections (useful with port 0).
     A ``console.lifecycle`` entry is appended at start and at stop. The caller closes the ledger
-    and the token store. ``fraud`` serves ``/v1/score`` (see :func:`create_app`).
+    and the token store. ``fraud`` serves ``/api/v1/fraud/scores`` (see :func:`create_app`).
     """
     sock = _listen(settings.console.host, settings.console.port)
     host, port = sock.getsockname()[:2]

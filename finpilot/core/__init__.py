@@ -4,17 +4,30 @@ from finpilot.core._clock import Clock, FakeClock, rfc3339, utc_now
 from finpilot.core._config_file import line_for, load_settings, parse_settings, read_yaml
 from finpilot.core._errors import (
     AuthError,
+    BadRequestError,
     CheckFailedError,
     ConfigError,
     FinpilotError,
     InputError,
     IntegrityError,
     NotFoundError,
+    PayloadTooLargeError,
     PermissionDeniedError,
     SensitiveDataError,
     StorageError,
+    UnavailableError,
 )
 from finpilot.core._field_problem import FieldProblem
+from finpilot.core._http_errors import (
+    STATUS_MEANINGS,
+    ErrorBody,
+    error_body,
+    error_from_body,
+    error_headers,
+    error_responses,
+    http_status,
+    validation_error,
+)
 from finpilot.core._model import StrictModel
 from finpilot.core._settings import (
     AuditSettings,
@@ -45,9 +58,11 @@ from finpilot.core._settings_runtime import (
 )
 
 __all__ = [
+    "STATUS_MEANINGS",
     "AuditSettings",
     "AuthError",
     "BackupSettings",
+    "BadRequestError",
     "CheckFailedError",
     "Classification",
     "Clock",
@@ -56,6 +71,7 @@ __all__ = [
     "DbHaSettings",
     "DbSettings",
     "DisruptionSpec",
+    "ErrorBody",
     "FakeClock",
     "FieldProblem",
     "FinpilotError",
@@ -65,6 +81,7 @@ __all__ = [
     "IntegrityError",
     "NodeSpec",
     "NotFoundError",
+    "PayloadTooLargeError",
     "PermissionDeniedError",
     "PoolSpec",
     "ProbeSpec",
@@ -81,7 +98,13 @@ __all__ = [
     "StorageError",
     "StorageSettings",
     "StrictModel",
+    "UnavailableError",
     "demo_settings",
+    "error_body",
+    "error_from_body",
+    "error_headers",
+    "error_responses",
+    "http_status",
     "line_for",
     "load_settings",
     "parse_settings",
@@ -89,4 +112,5 @@ __all__ = [
     "rfc3339",
     "settings_schema",
     "utc_now",
+    "validation_error",
 ]

@@ -3,16 +3,20 @@
 ::
 
     FinpilotError                     root; never raised itself
-    ├── InputError                    bad input from a user or caller (CLI exit 2, HTTP 4xx)
+    ├── InputError                    bad input from a user or caller (CLI exit 2, HTTP 422)
     │   ├── ConfigError               finpilot.yaml is invalid (names the field and line)
-    │   └── SensitiveDataError        a full card number (PAN) or secret was offered
+    │   ├── SensitiveDataError        a full card number (PAN) or secret was offered
+    │   ├── BadRequestError           a request body is not JSON (HTTP 400)
+    │   └── PayloadTooLargeError      a request body is too large (HTTP 413)
     ├── NotFoundError                 the named object does not exist (exit 2, HTTP 404)
     ├── AuthError                     no or unknown credentials (HTTP 401)
     │   └── PermissionDeniedError     known credentials, wrong role (HTTP 403)
     ├── CheckFailedError              a check ran and failed (CLI exit 1)
     ├── IntegrityError                stored state contradicts what was signed (refuse to go on)
-    └── StorageError                  the storage backend failed (retry may help)
+    ├── StorageError                  the storage backend failed (retry may help)
+    └── UnavailableError              something the call needs is not there now: no model loaded (HTTP 503)
 
+The HTTP status of each is in :mod:`finpilot.core._http_errors`, the one mapping every server uses.
 Errors carry context: ``field`` names what was wrong and ``fix`` says what to do, so the
 CLI and the console can show a useful message without parsing strings.
 """
@@ -70,6 +74,14 @@ class SensitiveDataError(InputError):
     """A full card number or a secret was offered where it must never be stored."""
 
 
+class BadRequestError(InputError):
+    """A request body could not be read as JSON."""
+
+
+class PayloadTooLargeError(InputError):
+    """A request body is larger than the server accepts."""
+
+
 class NotFoundError(FinpilotError):
     """The object asked for does not exist."""
 
@@ -92,3 +104,7 @@ class IntegrityError(FinpilotError):
 
 class StorageError(FinpilotError):
     """The storage backend failed; the operation may succeed if retried."""
+
+
+class UnavailableError(FinpilotError):
+    """Something the call needs is not available now (no fraud model loaded); retry once it is."""

@@ -132,7 +132,7 @@ class FraudSettings(_Strict):
         default=None,
         description=(
             "Model artifact directory (model.txt + manifest.json, as written by `finpilot fraud train`). "
-            "Empty means no model: the console starts and /v1/score answers 503."
+            "Empty means no model: the console starts and /api/v1/fraud/scores answers 503."
         ),
     )
     review_threshold: float = Field(

@@ -142,7 +142,7 @@ def subject_token(tx_id: str) -> str:
 
 
 def payment_to_json(payment: Payment) -> bytes:
-    """The wire form of a payment (the body ``POST /v1/score`` takes, time as epoch seconds)."""
+    """The wire form of a payment (the body ``POST /api/v1/fraud/scores`` takes, time as epoch seconds)."""
     return orjson.dumps(
         {
             "transaction_id": payment.tx_id,

@@ -35,9 +35,9 @@ def test_the_tour_crashes_a_replica_loses_a_node_and_measures_each_recovery(tmp_
         # node-up only takes a node whose agent is gone and that is NotReady.
         client = RuntimeClient(state_dir_for(up.data_dir))
         with pytest.raises(InputError, match="still has its agent"):
-            client.request("POST", "/v1/node-up", {"node": "p1", "actor": "cli:test"})
+            client.node_up("p1", actor="cli:test")
         with pytest.raises(NotFoundError):
-            client.request("POST", "/v1/node-up", {"node": "n9", "actor": "cli:test"})
+            client.node_up("n9", actor="cli:test")
     assert up.returncode == 0, up.stderr
     report = json.loads(tour.stdout)
     steps = {step["step"]: step for step in report["steps"]}

@@ -1,7 +1,7 @@
 """``finpilot up`` with no config: a model, the payments service and live traffic; stops clean on SIGTERM.
 
 By default the payments service runs as 2 replicas on 2 local nodes behind the router and
-scores over ``POST /v1/score``; ``--no-runtime`` keeps it in a thread, scoring in-process.
+scores over ``POST /api/v1/fraud/scores``; ``--no-runtime`` keeps it in a thread, scoring in-process.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def _assert_freeze_reaches_payments(console: str, payments: str, admin_token: st
     account = created.json()["id"]
     assert httpx.get(f"{payments}/v1/accounts/{account}", timeout=10).json()["frozen"] is False
     frozen = httpx.post(
-        f"{console}/v1/fraud/accounts/{account}/freeze",
+        f"{console}/api/v1/fraud/accounts/{account}/freeze",
         json={"reason": "test"},
         headers={"Authorization": f"Bearer {admin_token}"},
         timeout=10,
@@ -104,11 +104,12 @@ def test_the_demo_runs_payments_with_live_traffic_and_stops_clean(tmp_path: Path
     assert report.ok, report.problems
     if mode == "runtime":
         # Scored over HTTP with the dedicated token, which was revoked at stop; the runtime's files are gone.
-        # /v1/score is self-auditing: its fraud.decision entry names the caller (no console.request).
+        # /api/v1/fraud/scores is self-auditing: its fraud.decision entry names the caller (no console.request).
         scored = [
             e
             for e in entries
-            if e["kind"] == "fraud.decision" and e["evidence"].get("caller", {}).get("request") == "POST /v1/score"
+            if e["kind"] == "fraud.decision"
+            and e["evidence"].get("caller", {}).get("request") == "POST /api/v1/fraud/scores"
         ]
         assert scored
         assert all(e["actor"].startswith("token:demo-payments-scorer") for e in scored)

@@ -35,13 +35,13 @@ def test_fraud_page_in_chromium(chromium: str, tmp_path: Path, tiny_fraud_model:
 
             def score(n: int, customer: str, amount: float) -> str:
                 body = {"transaction_id": f"tx{n}", "time": T0 + n, "customer_id": customer, "terminal_id": "t1"}
-                response = api.post("/v1/score", json={**body, "amount": amount})
+                response = api.post("/api/v1/fraud/scores", json={**body, "amount": amount})
                 assert response.status_code == 200, response.text
                 return str(response.json()["decision"])
 
             for n in range(12):
                 score(n, f"cust-{n % 3}", 20.0 + n)
-            assert api.post("/v1/fraud/accounts/cust-9/freeze", json={"reason": "card testing"}).status_code == 200
+            assert api.post("/api/v1/fraud/accounts/cust-9/freeze", json={"reason": "card testing"}).status_code == 200
 
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)

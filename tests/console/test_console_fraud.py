@@ -1,4 +1,4 @@
-"""``POST /v1/score`` and ``POST /v1/labels``: roles, validation naming the field, audit, and 503 without a model."""
+"""``POST /api/v1/fraud/scores`` and ``/labels``: roles, validation naming the field, audit, and 503 without a model."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def kinds(ledger: Ledger) -> list[str]:
 @pytest.mark.parametrize("role", ["operator", "admin"])
 def test_operators_score_and_label(role: str, scoring: TestClient, make_token: MakeToken, ledger: Ledger) -> None:
     token = make_token(role)
-    response = scoring.post("/v1/score", json=payment(), headers=bearer(token))
+    response = scoring.post("/api/v1/fraud/scores", json=payment(), headers=bearer(token))
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["decision"] in {"approve", "review", "decline", "freeze_account"}
@@ -63,11 +63,11 @@ def test_operators_score_and_label(role: str, scoring: TestClient, make_token: M
         body["decision"],
     )
     caller = decision["evidence"]["caller"]
-    assert caller["request"] == "POST /v1/score"
+    assert caller["request"] == "POST /api/v1/fraud/scores"
     assert caller["client"] == "testclient"
     assert caller["token_id"] == token.split("_")[1]
     labelled = scoring.post(
-        "/v1/labels",
+        "/api/v1/fraud/labels",
         json={"transaction_id": "tx1", "fraud": True, "source": "chargeback", "known_at": T0 + 3600},
         headers=bearer(token),
     )
@@ -79,7 +79,7 @@ def test_operators_score_and_label(role: str, scoring: TestClient, make_token: M
 
 
 def test_epoch_seconds_are_a_time_too(scoring: TestClient, make_token: MakeToken, ledger: Ledger) -> None:
-    response = scoring.post("/v1/score", json=payment(time=T0), headers=bearer(make_token("operator")))
+    response = scoring.post("/api/v1/fraud/scores", json=payment(time=T0), headers=bearer(make_token("operator")))
     assert response.status_code == 200, response.text
     assert ledger.entry(response.json()["audit_index"]).fields["evidence"]["time"] == T0
 
@@ -89,7 +89,10 @@ def test_other_roles_are_refused_and_the_refusal_is_audited(
     role: str, scoring: TestClient, make_token: MakeToken, ledger: Ledger
 ) -> None:
     token = make_token(role)
-    for path, body in (("/v1/score", payment()), ("/v1/labels", {"transaction_id": "tx1", "fraud": True})):
+    for path, body in (
+        ("/api/v1/fraud/scores", payment()),
+        ("/api/v1/fraud/labels", {"transaction_id": "tx1", "fraud": True}),
+    ):
         response = scoring.post(path, json=body, headers=bearer(token))
         assert response.status_code == 403, response.text
     assert kinds(ledger) == ["console.request", "console.request"]
@@ -97,7 +100,7 @@ def test_other_roles_are_refused_and_the_refusal_is_audited(
 
 
 def test_strangers_get_401(scoring: TestClient) -> None:
-    assert scoring.post("/v1/score", json=payment()).status_code == 401
+    assert scoring.post("/api/v1/fraud/scores", json=payment()).status_code == 401
 
 
 @pytest.mark.parametrize(
@@ -120,7 +123,7 @@ def test_strangers_get_401(scoring: TestClient) -> None:
 def test_bad_scores_are_422_naming_the_field_and_record_nothing(
     body: Any, field: str, scoring: TestClient, make_token: MakeToken, ledger: Ledger
 ) -> None:
-    response = scoring.post("/v1/score", json=body, headers=bearer(make_token("operator")))
+    response = scoring.post("/api/v1/fraud/scores", json=body, headers=bearer(make_token("operator")))
     assert response.status_code == 422, response.text
     assert response.json()["field"] == field
     assert "4111" not in response.text
@@ -142,9 +145,9 @@ def test_bad_labels_name_the_field_and_record_nothing(
     body: dict[str, Any], field: str, status: int, scoring: TestClient, make_token: MakeToken, ledger: Ledger
 ) -> None:
     token = make_token("operator")
-    assert scoring.post("/v1/score", json=payment(), headers=bearer(token)).status_code == 200
+    assert scoring.post("/api/v1/fraud/scores", json=payment(), headers=bearer(token)).status_code == 200
     before = ledger.size
-    response = scoring.post("/v1/labels", json=body, headers=bearer(token))
+    response = scoring.post("/api/v1/fraud/labels", json=body, headers=bearer(token))
     assert response.status_code == status, response.text
     assert response.json()["field"] == field
     assert ledger.size == before
@@ -155,17 +158,19 @@ def test_without_a_model_the_console_runs_and_score_is_503(
 ) -> None:
     token = make_token("operator")
     assert client.get("/healthz").status_code == 200
-    response = client.post("/v1/score", json=payment(), headers=bearer(token))
+    response = client.post("/api/v1/fraud/scores", json=payment(), headers=bearer(token))
     assert response.status_code == 503
     assert "no fraud model loaded" in response.json()["message"]
     assert "finpilot fraud train" in response.json()["message"] + response.json()["fix"]
     assert (
         client.post(
-            "/v1/labels", json={"transaction_id": "tx1", "fraud": True, "source": "analyst"}, headers=bearer(token)
+            "/api/v1/fraud/labels",
+            json={"transaction_id": "tx1", "fraud": True, "source": "analyst"},
+            headers=bearer(token),
         ).status_code
         == 503
     )
-    bad = client.post("/v1/score", json=payment(amount=-1), headers=bearer(token))
+    bad = client.post("/api/v1/fraud/scores", json=payment(amount=-1), headers=bearer(token))
     assert (bad.status_code, bad.json()["field"]) == (422, "amount")
     assert ledger.size == 0
 
@@ -175,7 +180,7 @@ def test_a_broken_model_dir_still_starts_and_says_why(
 ) -> None:
     broken = settings.model_copy(update={"fraud": FraudSettings(model_dir=tmp_path / "missing")})
     with TestClient(create_app(broken, ledger, tokens), base_url="http://testserver") as test_client:
-        response = test_client.post("/v1/score", json=payment(), headers=bearer(make_token("operator")))
+        response = test_client.post("/api/v1/fraud/scores", json=payment(), headers=bearer(make_token("operator")))
     assert response.status_code == 503
     assert "no fraud model loaded" in response.json()["message"]
     assert "missing" in response.json()["message"]

@@ -34,7 +34,7 @@ def fraud_client(
 
 def score(client: TestClient, token: str, n: int, customer: str = "cust-1") -> dict[str, Any]:
     body = {"transaction_id": f"tx{n}", "time": T0 + n, "customer_id": customer, "terminal_id": "t1", "amount": 20.0}
-    response = client.post("/v1/score", json=body, headers=bearer(token))
+    response = client.post("/api/v1/fraud/scores", json=body, headers=bearer(token))
     assert response.status_code == 200, response.text
     return dict(response.json())
 
@@ -50,7 +50,7 @@ def test_scoring_shows_up_on_the_page_and_in_the_summary(fraud_client: TestClien
         assert score(fraud_client, operator, n)["decision"] == "decline"
     score(fraud_client, operator, 3, customer="cust-2")
 
-    summary = fraud_client.get("/v1/fraud/summary", headers=bearer(make_token("viewer"))).json()
+    summary = fraud_client.get("/api/v1/fraud/summary", headers=bearer(make_token("viewer"))).json()
     stats = summary["stats"]
     assert summary["model_loaded"] is True
     assert summary["model_version"]
@@ -89,13 +89,13 @@ def test_operators_freeze_and_unfreeze_viewers_may_not_and_all_is_audited(
     fraud_client: TestClient, make_token: MakeToken, ledger: Ledger
 ) -> None:
     viewer, operator = make_token("viewer"), make_token("operator")
-    refused = fraud_client.post("/v1/fraud/accounts/cust-7/freeze", json={}, headers=bearer(viewer))
+    refused = fraud_client.post("/api/v1/fraud/accounts/cust-7/freeze", json={}, headers=bearer(viewer))
     assert refused.status_code == 403
     assert refused.json()["error"] == "PermissionDeniedError"
     assert console_entries(ledger, "fraud.account") == []
 
     frozen = fraud_client.post(
-        "/v1/fraud/accounts/cust-7/freeze", json={"reason": "analyst: card testing"}, headers=bearer(operator)
+        "/api/v1/fraud/accounts/cust-7/freeze", json={"reason": "analyst: card testing"}, headers=bearer(operator)
     )
     assert frozen.status_code == 200, frozen.text
     assert frozen.json()["frozen"] is True
@@ -109,7 +109,7 @@ def test_operators_freeze_and_unfreeze_viewers_may_not_and_all_is_audited(
     assert account["evidence"]["reason"] == "analyst: card testing"
     # The frozen account's next payment is declined, and the page lists it with an Unfreeze button.
     assert score(fraud_client, operator, 1, customer="cust-7")["reasons"][0] == "account frozen"
-    summary = fraud_client.get("/v1/fraud/summary", headers=bearer(viewer)).json()
+    summary = fraud_client.get("/api/v1/fraud/summary", headers=bearer(viewer)).json()
     assert [r["customer_id"] for r in summary["stats"]["frozen_accounts"]] == ["cust-7"]
     assert summary["alerts"]["recent"][-1]["kind"] == "account_frozen"
     fraud_client.cookies.clear()
@@ -120,27 +120,27 @@ def test_operators_freeze_and_unfreeze_viewers_may_not_and_all_is_audited(
 
     # A cookie-authenticated change needs the console's own Origin.
     cross_site = fraud_client.post(
-        "/v1/fraud/accounts/cust-7/unfreeze", json={}, headers={"Origin": "https://evil.example"}
+        "/api/v1/fraud/accounts/cust-7/unfreeze", json={}, headers={"Origin": "https://evil.example"}
     )
     assert cross_site.status_code == 403
-    unfrozen = fraud_client.post("/v1/fraud/accounts/cust-7/unfreeze", json={}, headers=ORIGIN)
+    unfrozen = fraud_client.post("/api/v1/fraud/accounts/cust-7/unfreeze", json={}, headers=ORIGIN)
     assert unfrozen.status_code == 200, unfrozen.text
     assert ledger.entry(unfrozen.json()["audit_index"]).fields["action"] == "unfreeze"
-    again = fraud_client.post("/v1/fraud/accounts/cust-7/unfreeze", json={}, headers=bearer(operator))
+    again = fraud_client.post("/api/v1/fraud/accounts/cust-7/unfreeze", json={}, headers=bearer(operator))
     assert again.status_code == 404
     assert "cust-7" not in again.text  # nothing the client sent is echoed
-    assert fraud_client.get("/v1/fraud/summary", headers=bearer(viewer)).json()["stats"]["frozen_accounts"] == []
+    assert fraud_client.get("/api/v1/fraud/summary", headers=bearer(viewer)).json()["stats"]["frozen_accounts"] == []
 
     requests = [
         (r["action"], r["actor"], r["outcome"])
         for r in console_entries(ledger)
-        if r["action"].startswith("POST /v1/fraud/accounts")
+        if r["action"].startswith("POST /api/v1/fraud/accounts")
     ]
     assert requests == [
-        ("POST /v1/fraud/accounts/{customer_id}/freeze", "token:viewer-user", "403"),
-        ("POST /v1/fraud/accounts/{customer_id}/freeze", "token:operator-user", "200"),
-        ("POST /v1/fraud/accounts/{customer_id}/unfreeze", "token:operator-user", "403"),
-        ("POST /v1/fraud/accounts/{customer_id}/unfreeze", "token:operator-user", "200"),
+        ("POST /api/v1/fraud/accounts/{customer_id}/freeze", "token:viewer-user", "403"),
+        ("POST /api/v1/fraud/accounts/{customer_id}/freeze", "token:operator-user", "200"),
+        ("POST /api/v1/fraud/accounts/{customer_id}/unfreeze", "token:operator-user", "403"),
+        ("POST /api/v1/fraud/accounts/{customer_id}/unfreeze", "token:operator-user", "200"),
     ]
     assert [e["action"] for e in console_entries(ledger, "fraud.account")] == ["freeze", "unfreeze"]
 
@@ -149,7 +149,7 @@ def test_operators_freeze_and_unfreeze_viewers_may_not_and_all_is_audited(
 def test_a_bad_body_is_refused_and_changes_nothing(
     body: Any, fraud_client: TestClient, make_token: MakeToken, ledger: Ledger
 ) -> None:
-    response = fraud_client.post("/v1/fraud/accounts/cust-1/freeze", json=body, headers=bearer(make_token("admin")))
+    response = fraud_client.post("/api/v1/fraud/accounts/cust-1/freeze", json=body, headers=bearer(make_token("admin")))
     assert response.status_code == 422
     assert response.json()["field"] == "reason"
     assert console_entries(ledger, "fraud.account") == []
@@ -158,7 +158,7 @@ def test_a_bad_body_is_refused_and_changes_nothing(
 def test_a_form_post_is_refused(fraud_client: TestClient, make_token: MakeToken, ledger: Ledger) -> None:
     # JSON only: a cross-site HTML form cannot produce it.
     response = fraud_client.post(
-        "/v1/fraud/accounts/cust-1/freeze", data={"reason": "x"}, headers=bearer(make_token("admin"))
+        "/api/v1/fraud/accounts/cust-1/freeze", data={"reason": "x"}, headers=bearer(make_token("admin"))
     )
     assert response.status_code == 400
     assert console_entries(ledger, "fraud.account") == []
@@ -166,16 +166,16 @@ def test_a_form_post_is_refused(fraud_client: TestClient, make_token: MakeToken,
 
 def test_a_card_number_as_account_is_refused_without_echo(fraud_client: TestClient, make_token: MakeToken) -> None:
     pan = "4111111111111111"
-    response = fraud_client.post(f"/v1/fraud/accounts/{pan}/freeze", json={}, headers=bearer(make_token("admin")))
+    response = fraud_client.post(f"/api/v1/fraud/accounts/{pan}/freeze", json={}, headers=bearer(make_token("admin")))
     assert response.status_code == 422
     assert pan not in response.text
 
 
 def test_without_a_model_the_page_says_so(client: TestClient, make_token: MakeToken) -> None:
-    summary = client.get("/v1/fraud/summary", headers=bearer(make_token("viewer"))).json()
+    summary = client.get("/api/v1/fraud/summary", headers=bearer(make_token("viewer"))).json()
     assert (summary["model_loaded"], summary["stats"], summary["alerts"]) == (False, None, None)
     assert "fraud train" in summary["problem"]
-    response = client.post("/v1/fraud/accounts/c1/freeze", json={}, headers=bearer(make_token("admin")))
+    response = client.post("/api/v1/fraud/accounts/c1/freeze", json={}, headers=bearer(make_token("admin")))
     assert response.status_code == 503
     login(client, make_token("admin", "boss"))
     html = client.get("/fraud").text
@@ -185,7 +185,7 @@ def test_without_a_model_the_page_says_so(client: TestClient, make_token: MakeTo
 
 def test_strangers_go_to_login(client: TestClient) -> None:
     assert client.get("/fraud", follow_redirects=False).status_code == 303
-    assert client.get("/v1/fraud/summary").status_code == 401
+    assert client.get("/api/v1/fraud/summary").status_code == 401
 
 
 def test_an_attached_drift_monitor_is_shown(fraud_client: TestClient, make_token: MakeToken) -> None:
@@ -194,7 +194,7 @@ def test_an_attached_drift_monitor_is_shown(fraud_client: TestClient, make_token
             return {"score_psi": 0.31, "adwin": math.nan, "drifted": True, "signals": ("score",)}
 
     fraud_client.app.state.console.fraud_drift = Drift()  # type: ignore[attr-defined]
-    summary = fraud_client.get("/v1/fraud/summary", headers=bearer(make_token("viewer"))).json()
+    summary = fraud_client.get("/api/v1/fraud/summary", headers=bearer(make_token("viewer"))).json()
     assert summary["drift"] == {"score_psi": 0.31, "adwin": None, "drifted": True, "signals": ["score"]}
     login(fraud_client, make_token("viewer", "drift-viewer"))
     html = fraud_client.get("/fraud").text
@@ -263,7 +263,7 @@ def test_a_model_with_a_drift_reference_is_monitored_from_start_up(
 
     app = create_app(settings.model_copy(update={"fraud": FraudSettings(model_dir=model_dir)}), ledger, tokens)
     with TestClient(app, base_url="http://testserver") as client:
-        drift = client.get("/v1/fraud/summary", headers=bearer(make_token("viewer"))).json()["drift"]
+        drift = client.get("/api/v1/fraud/summary", headers=bearer(make_token("viewer"))).json()["drift"]
     assert drift is not None
     assert drift["model_version"] == artifact.version
     # Without the reference the page says the model is not monitored.

@@ -38,10 +38,10 @@ def wait_for(check: Callable[[], Any], timeout: float, step: float = 0.05) -> An
 
 def test_no_runtime_is_shown_cleanly(client: TestClient, make_token: MakeToken, settings: Settings) -> None:
     viewer = make_token("viewer")
-    assert client.get("/v1/runtime/status").status_code == 401
-    assert client.get("/v1/incidents").status_code == 401
+    assert client.get("/api/v1/runtime/status").status_code == 401
+    assert client.get("/api/v1/incidents").status_code == 401
     assert client.get("/runtime", follow_redirects=False).status_code == 303
-    body = client.get("/v1/runtime/status", headers=bearer(viewer)).json()
+    body = client.get("/api/v1/runtime/status", headers=bearer(viewer)).json()
     assert body["running"] is False
     assert body["problem"] == "the runtime is not running"
     assert "finpilot runtime up" in body["fix"]
@@ -55,7 +55,7 @@ def test_no_runtime_is_shown_cleanly(client: TestClient, make_token: MakeToken, 
         dead = sock.getsockname()[1]
     (state / "controller.json").write_text(json.dumps({"url": f"http://127.0.0.1:{dead}", "pid": 1}))
     (state / "controller.token").write_text("stale-token-value")
-    body = client.get("/v1/runtime/status", headers=bearer(viewer)).json()
+    body = client.get("/api/v1/runtime/status", headers=bearer(viewer)).json()
     assert body["running"] is False
     assert "does not answer" in body["problem"]
 
@@ -68,7 +68,7 @@ def test_no_runtime_is_shown_cleanly(client: TestClient, make_token: MakeToken, 
     assert "stale-token-value" not in page
     incidents = client.get("/incidents").text
     assert 'id="incidents-none"' in incidents
-    assert client.get("/v1/incidents", headers=bearer(viewer)).json()["incidents"] == []
+    assert client.get("/api/v1/incidents", headers=bearer(viewer)).json()["incidents"] == []
 
 
 @pytest.fixture
@@ -92,7 +92,7 @@ def test_runtime_status_and_incidents_from_a_real_runtime(
 
     def settled() -> dict[str, Any] | None:
         # Ready comes from the probe, the pid from the next heartbeat: wait for both.
-        seen: dict[str, Any] = client.get("/v1/runtime/status", headers=viewer).json()
+        seen: dict[str, Any] = client.get("/api/v1/runtime/status", headers=viewer).json()
         reps = seen.get("replicas", {}).values()
         return seen if len(reps) == 2 and all(r["ready"] and r["pid"] for r in reps) else None
 
@@ -114,7 +114,7 @@ def test_runtime_status_and_incidents_from_a_real_runtime(
     local.controller.chaos_signal("payments/0", "kill", actor="cli:test")
 
     def recovered(fault: str) -> dict[str, Any] | None:
-        found = client.get("/v1/incidents", headers=viewer).json()["incidents"]
+        found = client.get("/api/v1/incidents", headers=viewer).json()["incidents"]
         done = [i for i in found if i["fault"] == fault and i["status"] == "recovered"]
         return done[0] if done else None
 
@@ -134,7 +134,7 @@ def test_runtime_status_and_incidents_from_a_real_runtime(
     # A node loss: n1's replica moves to n2 (never to the public p1); the incident waits for it.
     on_n1 = [
         iid
-        for iid, r in client.get("/v1/runtime/status", headers=viewer).json()["replicas"].items()
+        for iid, r in client.get("/api/v1/runtime/status", headers=viewer).json()["replicas"].items()
         if r["node"] == "n1"
     ]
     local.controller.chaos_node_down("n1", actor="cli:test")
@@ -150,7 +150,8 @@ def test_runtime_status_and_incidents_from_a_real_runtime(
 
     status = wait_for(
         lambda: (
-            (s := client.get("/v1/runtime/status", headers=viewer).json())["services"]["payments"]["ready"] == 2 and s
+            (s := client.get("/api/v1/runtime/status", headers=viewer).json())["services"]["payments"]["ready"] == 2
+            and s
         ),
         timeout=20,
     )
@@ -175,7 +176,7 @@ def test_runtime_status_and_incidents_from_a_real_runtime(
 
     # A simulated full disk: the condition is on the Runtime page, and lifting it closes its incident.
     local.controller.chaos_disk_full("p1", actor="cli:test")
-    assert client.get("/v1/runtime/status").json()["nodes"]["p1"]["conditions"] == ["DiskPressure"]
+    assert client.get("/api/v1/runtime/status").json()["nodes"]["p1"]["conditions"] == ["DiskPressure"]
     assert '<span class="badge bad">DiskPressure</span>' in client.get("/runtime").text
     local.controller.chaos_disk_full("p1", on=False, actor="cli:test")
     disk = wait_for(lambda: recovered("disk-full"), timeout=10)

@@ -1,4 +1,4 @@
-"""``POST /v1/score`` on its lean path: one audit entry per scored call, and the same answers as any route.
+"""``POST /api/v1/fraud/scores`` on its lean path: one audit entry per scored call, and the same answers as any route.
 
 The decision entry records the call (actor, token id, client, route), so the request audit skips
 its generic entry for that route only, and only when the handler really wrote one.
@@ -57,14 +57,14 @@ def test_one_entry_per_scored_call_naming_the_caller(
 ) -> None:
     token = make_token("operator", "payments-svc")
     for i in range(3):
-        assert scoring.post("/v1/score", json=payment(f"tx{i}"), headers=bearer(token)).status_code == 200
+        assert scoring.post("/api/v1/fraud/scores", json=payment(f"tx{i}"), headers=bearer(token)).status_code == 200
     assert kinds(ledger) == ["fraud.decision"] * 3
     for fields in console_entries(ledger, "fraud.decision"):
         assert fields["actor"] == "token:payments-svc"
         assert fields["evidence"]["caller"] == {
             "token_id": token.split("_")[1],
             "client": "testclient",
-            "request": "POST /v1/score",
+            "request": "POST /api/v1/fraud/scores",
         }
 
 
@@ -72,21 +72,28 @@ def test_a_repeated_call_writes_no_decision_so_it_gets_a_request_entry(
     scoring: TestClient, make_token: MakeToken, ledger: Ledger
 ) -> None:
     token = make_token("operator")
-    first = scoring.post("/v1/score", json=payment(), headers=bearer(token))
-    again = scoring.post("/v1/score", json=payment(), headers=bearer(token))
+    first = scoring.post("/api/v1/fraud/scores", json=payment(), headers=bearer(token))
+    again = scoring.post("/api/v1/fraud/scores", json=payment(), headers=bearer(token))
     assert first.status_code == again.status_code == 200
     assert again.json() == first.json(), "a retry gets the first decision"
     assert kinds(ledger) == ["fraud.decision", "console.request"]
     request = console_entries(ledger)[0]
-    assert (request["actor"], request["action"], request["outcome"]) == ("token:operator-user", "POST /v1/score", "200")
+    assert (request["actor"], request["action"], request["outcome"]) == (
+        "token:operator-user",
+        "POST /api/v1/fraud/scores",
+        "200",
+    )
 
 
 def test_refusals_and_conflicts_on_the_score_route(scoring: TestClient, make_token: MakeToken, ledger: Ledger) -> None:
     operator = make_token("operator")
-    assert scoring.post("/v1/score", json=payment(), headers=bearer(make_token("viewer"))).status_code == 403
-    assert scoring.post("/v1/score", json=payment(), headers=bearer("fp_0badf00d_" + "a" * 43)).status_code == 401
-    assert scoring.post("/v1/score", json=payment(), headers=bearer(operator)).status_code == 200
-    clash = scoring.post("/v1/score", json=payment(amount=99.0), headers=bearer(operator))
+    assert scoring.post("/api/v1/fraud/scores", json=payment(), headers=bearer(make_token("viewer"))).status_code == 403
+    assert (
+        scoring.post("/api/v1/fraud/scores", json=payment(), headers=bearer("fp_0badf00d_" + "a" * 43)).status_code
+        == 401
+    )
+    assert scoring.post("/api/v1/fraud/scores", json=payment(), headers=bearer(operator)).status_code == 200
+    clash = scoring.post("/api/v1/fraud/scores", json=payment(amount=99.0), headers=bearer(operator))
     assert (clash.status_code, clash.json()["field"]) == (422, "transaction_id")
     # 403 and 401 are audited as requests; the 422 changed nothing and is not.
     assert kinds(ledger) == ["console.request", "console.request", "fraud.decision"]
@@ -95,16 +102,18 @@ def test_refusals_and_conflicts_on_the_score_route(scoring: TestClient, make_tok
 
 def test_the_lean_path_answers_like_any_route(scoring: TestClient, make_token: MakeToken, ledger: Ledger) -> None:
     token = make_token("operator")
-    response = scoring.post("/v1/score", json=payment(), headers=bearer(token))
+    response = scoring.post("/api/v1/fraud/scores", json=payment(), headers=bearer(token))
     assert response.status_code == 200
     assert response.headers["x-content-type-options"] == "nosniff", "security headers still apply"
     assert response.headers["content-type"] == "application/json"
-    not_json = scoring.post("/v1/score", content=b"{}", headers={**bearer(token), "content-type": "text/plain"})
+    not_json = scoring.post(
+        "/api/v1/fraud/scores", content=b"{}", headers={**bearer(token), "content-type": "text/plain"}
+    )
     assert (not_json.status_code, not_json.json()["field"]) == (400, "Content-Type")
-    huge = scoring.post("/v1/score", json=payment(customer_id="c" * 9000), headers=bearer(token))
+    huge = scoring.post("/api/v1/fraud/scores", json=payment(customer_id="c" * 9000), headers=bearer(token))
     assert huge.status_code == 413
-    assert scoring.get("/v1/score", headers=bearer(token)).status_code == 405
-    slash = scoring.post("/v1/score/", json=payment("tx2"), headers=bearer(token), follow_redirects=False)
+    assert scoring.get("/api/v1/fraud/scores", headers=bearer(token)).status_code == 405
+    slash = scoring.post("/api/v1/fraud/scores/", json=payment("tx2"), headers=bearer(token), follow_redirects=False)
     assert slash.status_code == 307, "FastAPI's own routing still handles every other path"
     assert kinds(ledger) == ["fraud.decision", "console.request"], "the redirect is a request like any other"
     assert console_entries(ledger)[0]["outcome"] == "307"
@@ -113,9 +122,9 @@ def test_the_lean_path_answers_like_any_route(scoring: TestClient, make_token: M
         for family in text_string_to_metric_families(scoring.get("/metrics").text)
         for s in family.samples
     }
-    assert metrics[("finpilot_console_requests_total", "/v1/score", "200")] == 1
-    assert metrics[("finpilot_console_requests_total", "/v1/score", "413")] == 1
-    assert "/v1/score" in scoring.get("/openapi.json").json()["paths"], "the route is still documented"
+    assert metrics[("finpilot_console_requests_total", "/api/v1/fraud/scores", "200")] == 1
+    assert metrics[("finpilot_console_requests_total", "/api/v1/fraud/scores", "413")] == 1
+    assert "/api/v1/fraud/scores" in scoring.get("/openapi.json").json()["paths"], "the route is still documented"
 
 
 def test_revoking_a_token_stops_it_at_once(
@@ -123,10 +132,10 @@ def test_revoking_a_token_stops_it_at_once(
 ) -> None:
     token = make_token("operator")
     admin = make_token("admin")
-    assert scoring.post("/v1/score", json=payment("tx1"), headers=bearer(token)).status_code == 200
+    assert scoring.post("/api/v1/fraud/scores", json=payment("tx1"), headers=bearer(token)).status_code == 200
     assert tokens.cached(token) is not None, "the check is now answered from memory"
     assert scoring.delete(f"/api/v1/tokens/{token.split('_')[1]}", headers=bearer(admin)).status_code == 204
-    refused = scoring.post("/v1/score", json=payment("tx2"), headers=bearer(token))
+    refused = scoring.post("/api/v1/fraud/scores", json=payment("tx2"), headers=bearer(token))
     assert refused.status_code == 401
     assert "revoked" in refused.json()["message"]
 
@@ -142,7 +151,7 @@ def _probe_app(ledger: Ledger, path: str) -> Starlette:
     return app
 
 
-@pytest.mark.parametrize(("path", "generic_entries"), [("/v1/score", 0), ("/v1/other", 1)])
+@pytest.mark.parametrize(("path", "generic_entries"), [("/api/v1/fraud/scores", 0), ("/v1/other", 1)])
 def test_only_listed_routes_may_skip_the_request_entry(ledger: Ledger, path: str, generic_entries: int) -> None:
     assert f"POST {path}" in SELF_AUDITING or generic_entries == 1
     with TestClient(_probe_app(ledger, path)) as probe:

@@ -1,4 +1,4 @@
-"""The payments service's HTTP decider against the real console (``POST /v1/score``) on a real port.
+"""The payments service's HTTP decider against the real console (``POST /api/v1/fraud/scores``) on a real port.
 
 No mock transport: the console app runs under uvicorn on 127.0.0.1 and the payments service
 asks it over loopback with a bearer token, as a deployment would.
@@ -154,13 +154,13 @@ def test_v1_score_refuses_a_time_far_in_the_future_and_changes_nothing(console: 
     headers = {"Authorization": f"Bearer {token}"}
     later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     body = {"transaction_id": "tx-future", "time": later, "customer_id": "c1", "terminal_id": "t1", "amount": 5.0}
-    response = httpx.post(f"{url}/v1/score", json=body, headers=headers, timeout=10)
+    response = httpx.post(f"{url}/api/v1/fraud/scores", json=body, headers=headers, timeout=10)
     assert response.status_code == 422, response.text
     assert response.json()["field"] == "time"
     assert fraud_entries(ledger) == []
     # A minute ahead is clock skew, not an error.
     body.update(transaction_id="tx-skew", time=(datetime.now(UTC) + timedelta(minutes=1)).isoformat())
-    assert httpx.post(f"{url}/v1/score", json=body, headers=headers, timeout=10).status_code == 200
+    assert httpx.post(f"{url}/api/v1/fraud/scores", json=body, headers=headers, timeout=10).status_code == 200
 
 
 def test_the_request_body_holds_no_card_data() -> None:

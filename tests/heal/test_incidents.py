@@ -42,7 +42,7 @@ def phases(incident: Incident) -> list[tuple[str, int]]:
 
 def test_a_killed_replica_is_one_incident_from_fault_to_recovery() -> None:
     log = numbered(
-        entry("console.request", "POST", "api:/v1/score", t=0.0),
+        entry("console.request", "POST", "api:/api/v1/fraud/scores", t=0.0),
         entry("chaos.inject", "kill", "replica:payments/0", "injected", 1.0, instance="payments/0@n1", node="n1"),
         entry("heal.restart", "restart", "replica:payments/0@n1", "ok", 1.05, instance="payments/0@n1", node="n1"),
         entry("heal.restart", "kill-and-replace", "replica:payments/1@n2", "ok", 1.1, instance="payments/1@n2"),

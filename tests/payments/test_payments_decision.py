@@ -101,8 +101,8 @@ def test_http_decider_posts_the_payment_and_parses_the_answer() -> None:
 
     decision = _decider(handler).decide(CONTEXT)
     assert decision == Decision("review", ("velocity",), 0.7, "gbm-3", 9)
-    assert str(seen[0].url) == "http://fraud.test/v1/score"
-    # The body finpilot's /v1/score takes: ids renamed, the amount in major units, RFC 3339 time.
+    assert str(seen[0].url) == "http://fraud.test/api/v1/fraud/scores"
+    # The body finpilot's /api/v1/fraud/scores takes: ids renamed, the amount in major units, RFC 3339 time.
     assert json.loads(seen[0].content) == {
         "transaction_id": "auth_1",
         "customer_id": "acct_1",

@@ -1,6 +1,6 @@
-"""Decisions over HTTP: ``POST {url}/v1/score`` (finpilot's fraud API) with a timeout and a failure policy.
+"""Decisions over HTTP: ``POST {url}/api/v1/fraud/scores`` (finpilot's fraud API) with a timeout and a failure policy.
 
-The request is the body finpilot's ``/v1/score`` takes::
+The request is the body finpilot's ``/api/v1/fraud/scores`` takes::
 
     {"transaction_id": payment_id, "customer_id": account_id, "terminal_id": merchant_id,
      "amount": amount in major units, "time": RFC 3339}
@@ -68,7 +68,7 @@ def rfc3339(time: str) -> str:
 
 
 def score_request(payment: PaymentContext) -> dict[str, object]:
-    """The ``/v1/score`` body for ``payment``."""
+    """The ``/api/v1/fraud/scores`` body for ``payment``."""
     return {
         "transaction_id": payment.payment_id,
         "customer_id": payment.account_id,
@@ -128,7 +128,7 @@ class HttpDecider:
         token: str | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self.url = url.rstrip("/") + "/v1/score"
+        self.url = url.rstrip("/") + "/api/v1/fraud/scores"
         self.fail_open = fail_open
         headers = {"Authorization": f"Bearer {token}"} if token else None
         self._client = httpx.Client(timeout=timeout_s, transport=transport, headers=headers)

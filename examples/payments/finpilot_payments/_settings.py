@@ -18,7 +18,7 @@ class PaymentsSettings:
     ``data_dir``: where the SQLite database ``payments.db`` lives (ignored with ``dsn``).
     ``dsn``: a PostgreSQL DSN; leave out for SQLite. ``schema_name``: the PostgreSQL schema.
     ``version``: reported in ``/healthz`` and the ``X-Payments-Version`` header (canary releases).
-    ``decider_url``: base URL of a decision service (``POST {url}/v1/score``); leave out for the
+    ``decider_url``: base URL of a decision service (``POST {url}/api/v1/fraud/scores``); leave out for the
     in-process decider. ``decider_timeout_s``: how long to wait for it. ``decider_fail_open``:
     when the decision service fails or times out, approve (``True``, fail-open) or decline
     (``False``, fail-closed, the default: a payment is never approved unseen).

@@ -41,7 +41,7 @@ document.addEventListener("DOMContentLoaded", () => {
   });
 });
 
-// The Fraud page: refresh from /v1/fraud/summary every few seconds; freeze and unfreeze accounts.
+// The Fraud page: refresh from /api/v1/fraud/summary every few seconds; freeze and unfreeze accounts.
 document.addEventListener("DOMContentLoaded", () => {
   const root = document.getElementById("fraud-page");
   if (!root) {
@@ -155,7 +155,7 @@ document.addEventListener("DOMContentLoaded", () => {
   };
   const refresh = async () => {
     try {
-      const response = await fetch("/v1/fraud/summary", { credentials: "same-origin", headers: { Accept: "application/json" } });
+      const response = await fetch("/api/v1/fraud/summary", { credentials: "same-origin", headers: { Accept: "application/json" } });
       if (response.ok) {
         show(await response.json());
       }
@@ -167,7 +167,7 @@ document.addEventListener("DOMContentLoaded", () => {
     result.className = "";
     result.textContent = `${action === "freeze" ? "Freezing" : "Unfreezing"} ${customer}…`;
     try {
-      const response = await fetch(`/v1/fraud/accounts/${encodeURIComponent(customer)}/${action}`, {
+      const response = await fetch(`/api/v1/fraud/accounts/${encodeURIComponent(customer)}/${action}`, {
         method: "POST",
         credentials: "same-origin",
         headers: { "Content-Type": "application/json", Accept: "application/json" },

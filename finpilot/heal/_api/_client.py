@@ -1,0 +1,93 @@
+"""The client the CLI and the console use to reach a running ``finpilot runtime up``."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from finpilot.core import NotFoundError, StorageError, error_from_body
+
+
+class RuntimeClient:
+    """Talks to the runtime started with the same data directory (``<data_dir>/runtime``).
+
+    Errors come back as the finpilot error types the controller raised (rebuilt from the one
+    error body every finpilot server answers with).
+    """
+
+    def __init__(self, state_dir: Path, *, timeout: float = 30.0) -> None:
+        self.state_dir = state_dir
+        self.timeout = timeout
+
+    def _endpoint(self) -> tuple[str, str]:
+        try:
+            info = json.loads((self.state_dir / "controller.json").read_text())
+            token = (self.state_dir / "controller.token").read_text().strip()
+        except FileNotFoundError:
+            raise NotFoundError(
+                f"no runtime is running for {self.state_dir.parent}",
+                fix="start one with `finpilot runtime up` (same --config / --data-dir)",
+            ) from None
+        except (OSError, ValueError) as exc:
+            raise StorageError(f"cannot read the runtime's address: {type(exc).__name__}") from None
+        return str(info["url"]), token
+
+    def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """One API call to ``path`` (under ``/api/v1``, e.g. ``/status``)."""
+        url, token = self._endpoint()
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        req = urllib.request.Request(  # noqa: S310 - the URL is our own http://127.0.0.1 endpoint
+            f"{url}/api/v1{path}", data=data, method=method, headers=headers
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as response:  # noqa: S310 - see above
+                result: dict[str, Any] = json.loads(response.read())
+                return result
+        except urllib.error.HTTPError as exc:
+            try:
+                problem = json.loads(exc.read())
+            except ValueError:
+                problem = None
+            raise error_from_body(exc.code, problem) from None
+        except OSError as exc:
+            raise StorageError(
+                f"the runtime does not answer at {url} ({type(exc).__name__})",
+                fix="is `finpilot runtime up` still running?",
+            ) from None
+
+    def status(self) -> dict[str, Any]:
+        """``GET /api/v1/status``: nodes, services and replicas (see :meth:`Controller.status`)."""
+        return self.request("GET", "/status")
+
+    def drain(self, node: str, *, actor: str) -> dict[str, Any]:
+        """``POST /api/v1/nodes/{node}/drain`` (see :meth:`Controller.drain`)."""
+        return self.request("POST", f"/nodes/{quote(node, safe='')}/drain", {"actor": actor})
+
+    def node_up(self, node: str, *, actor: str) -> dict[str, Any]:
+        """``POST /api/v1/nodes/{node}/up``: a fresh agent for ``node`` after a node-down (Ready once it beats)."""
+        return self.request("POST", f"/nodes/{quote(node, safe='')}/up", {"actor": actor})
+
+    def chaos(
+        self, fault: str, target: str, *, actor: str, ms: float | None = None, clear: bool = False
+    ) -> dict[str, Any]:
+        """``POST /api/v1/chaos/faults``: inject a fault (kill, hang, latency, node-down, disk-full), or clear
+        a disk-full; ``actor`` is who asked (audited)."""
+        return self.request(
+            "POST", "/chaos/faults", {"fault": fault, "target": target, "ms": ms, "clear": clear, "actor": actor}
+        )
+
+    def apply(self, text: str, source: str) -> dict[str, Any]:
+        """``PUT /api/v1/spec`` (see :meth:`Controller.apply_config`)."""
+        return self.request("PUT", "/spec", {"yaml": text, "source": source})
+
+    def rollback(self, *, actor: str, service: str | None = None) -> dict[str, Any]:
+        """``POST /api/v1/spec/rollbacks`` (see :meth:`Controller.rollback`)."""
+        return self.request("POST", "/spec/rollbacks", {"service": service, "actor": actor})
