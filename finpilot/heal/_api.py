@@ -37,7 +37,7 @@ from finpilot.core import (
     NotFoundError,
     StorageError,
 )
-from finpilot.heal._controller import Controller
+from finpilot.heal._runtime._controller import Controller
 
 _ERRORS: dict[str, type[FinpilotError]] = {
     "InputError": InputError,

@@ -30,10 +30,8 @@ from typing import Any
 
 from finpilot.audit import Entry, Ledger
 from finpilot.core import CheckFailedError, FinpilotError, InputError, NotFoundError, utc_now
-from finpilot.heal._controller import Controller
-from finpilot.heal._pg_cluster import PgCluster
-from finpilot.heal._ratelimit import Decision, RateLimiter
-from finpilot.heal._runbook_actions import (
+from finpilot.heal._db._cluster import PgCluster
+from finpilot.heal._runbook._actions import (
     ActionHandler,
     ActionRequest,
     failover_action,
@@ -44,9 +42,11 @@ from finpilot.heal._runbook_actions import (
     scale_action,
     variables_for,
 )
-from finpilot.heal._runbook_page import Pager
-from finpilot.heal._runbook_record import index_of, safe
-from finpilot.heal._runbook_spec import ACTION_NAMES, Runbook, load_runbooks
+from finpilot.heal._runbook._page import Pager
+from finpilot.heal._runbook._ratelimit import RateDecision, RateLimiter
+from finpilot.heal._runbook._record import index_of, safe
+from finpilot.heal._runbook._spec import ACTION_NAMES, Runbook, load_runbooks
+from finpilot.heal._runtime._controller import Controller
 
 ACTOR_PREFIX = "runbook:"
 _log = logging.getLogger("finpilot.heal.runbooks")
@@ -300,7 +300,9 @@ class RunbookEngine:
             self._escalate_book(book, reason, {**base, "error": error}, variables)
         return book.continue_on_failure
 
-    def _limited(self, book: Runbook, base: dict[str, Any], decision: Decision, variables: Mapping[str, Any]) -> None:
+    def _limited(
+        self, book: Runbook, base: dict[str, Any], decision: RateDecision, variables: Mapping[str, Any]
+    ) -> None:
         rl = book.rate_limit
         evidence = {
             **base,

@@ -1,4 +1,4 @@
-"""The drill's traffic generator: ``python -m finpilot.heal._drill_client`` (see :mod:`finpilot.heal._drill_traffic`).
+"""The drill's traffic generator: ``python -m finpilot.heal._chaos._client`` (see :mod:`finpilot.heal._chaos._traffic`).
 
 It opens a settlement, customer and merchant account and a card through the router, funds the
 customer, then sends transfers and authorizations in turn from ``_WORKERS`` keep-alive
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from finpilot.core import StorageError
-from finpilot.heal._drill_traffic import RequestRecord
+from finpilot.heal._chaos._traffic import RequestRecord
 
 _WORKERS = 24
 _TIMEOUT_S = 15.0
@@ -124,7 +124,7 @@ def _send(client: _Client, run: str, seq: int, accounts: dict[str, str], retry_s
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the generator process."""
-    ap = argparse.ArgumentParser(prog="python -m finpilot.heal._drill_traffic")
+    ap = argparse.ArgumentParser(prog="python -m finpilot.heal._chaos._traffic")
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--rate", type=float, required=True)

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from finpilot.heal._drill_faults import TrialTiming
-from finpilot.heal._drill_ledger import PaymentsCheck
-from finpilot.heal._drill_traffic import RequestRecord
+from finpilot.heal._chaos._faults import TrialTiming
+from finpilot.heal._chaos._ledger import PaymentsCheck
+from finpilot.heal._chaos._traffic import RequestRecord
 
 ANCHORS: dict[str, dict[str, Any]] = {
     "k8s_liveness_restart": {"seconds": 30, "what": "Kubernetes liveness restart (10 s x 3)"},

@@ -22,7 +22,7 @@ Reason = Literal["ok", "runbook-limit", "target-limit", "cooldown"]
 
 
 @dataclass(frozen=True)
-class Decision:
+class RateDecision:
     """The limiter's answer for one action.
 
     ``first_refusal`` is true for the refusal that starts a streak (the trip itself), so a
@@ -70,7 +70,7 @@ class RateLimiter:
         while times and times[0] <= now - self.window_s:
             times.popleft()
 
-    def acquire(self, target: str) -> Decision:
+    def acquire(self, target: str) -> RateDecision:
         """Take one action on ``target`` now if the limits allow it; say why not otherwise."""
         with self._lock:
             now = self._clock()
@@ -92,9 +92,9 @@ class RateLimiter:
             self._refusing.discard(target)
             for name in [t for t, times in self._per_target.items() if not times and t != target]:
                 del self._per_target[name]  # targets seen once must not grow the map forever
-            return Decision(True, "ok", len(self._all), self.max_actions, 0.0)
+            return RateDecision(True, "ok", len(self._all), self.max_actions, 0.0)
 
-    def _refuse(self, scope: str, reason: Reason, count: int, limit: int, wait: float) -> Decision:
+    def _refuse(self, scope: str, reason: Reason, count: int, limit: int, wait: float) -> RateDecision:
         first = scope not in self._refusing
         self._refusing.add(scope)
-        return Decision(False, reason, count, limit, round(max(0.0, wait), 3), first_refusal=first)
+        return RateDecision(False, reason, count, limit, round(max(0.0, wait), 3), first_refusal=first)

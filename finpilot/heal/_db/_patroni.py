@@ -20,9 +20,9 @@ import httpx
 
 from finpilot.audit import Entry, Ledger
 from finpilot.core import DbHaSettings, StorageError
-from finpilot.heal._pg_cluster import ha_dsn
-from finpilot.heal._pg_node import PgNode, probe, query
-from finpilot.heal._pg_watch import Watcher
+from finpilot.heal._db._cluster import ha_dsn
+from finpilot.heal._db._node import PgNode, probe, query
+from finpilot.heal._db._watch import Watcher
 
 ACTOR = "healer:db"
 # Patroni owns the data directories; the healer only needs a member's address to probe it.

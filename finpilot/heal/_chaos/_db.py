@@ -18,7 +18,7 @@ the ``chaos.inject`` first). From the audit log and the traffic record:
   failover without a synchronous standby is refused (it could lose acknowledged commits).
 
 Lost and duplicated payments are counted on the new primary's ``payments`` schema
-(:func:`~finpilot.heal._drill_ledger.check_payments_pg`).
+(:func:`~finpilot.heal._chaos._ledger.check_payments_pg`).
 """
 
 from __future__ import annotations
@@ -34,11 +34,11 @@ from typing import Any
 
 from finpilot.audit import Ledger
 from finpilot.core import ConfigError, DbHaSettings, NotFoundError, RuntimeSettings, SecretRef
-from finpilot.heal._drill_faults import ACTOR, DrillStack, EntryFields, Injected, TrialTiming, time_trial
-from finpilot.heal._drill_traffic import RequestRecord
-from finpilot.heal._pg_cluster import PgCluster
-from finpilot.heal._pg_failover import DbHealer, kill_primary
-from finpilot.heal._pg_proc import find_bin_dir
+from finpilot.heal._chaos._faults import ACTOR, DrillStack, EntryFields, Injected, TrialTiming, time_trial
+from finpilot.heal._chaos._traffic import RequestRecord
+from finpilot.heal._db._cluster import PgCluster
+from finpilot.heal._db._failover import DbHealer, kill_primary
+from finpilot.heal._db._proc import find_bin_dir
 
 DSN_ENV = "FINPILOT_DRILL_PAYMENTS_DSN"
 """The host environment variable the payments replicas' ``PAYMENTS_DSN`` secret refers to."""

@@ -11,7 +11,7 @@ their effect on clients instead.
 
 New faults plug in by implementing :class:`Fault` and being added to :func:`default_faults`
 (or passed to ``run_chaos_drill(registry=...)``). ``db-primary-down`` lives in
-:mod:`finpilot.heal._drill_db`: it needs a stack whose payments run on a PostgreSQL HA pair.
+:mod:`finpilot.heal._chaos._db`: it needs a stack whose payments run on a PostgreSQL HA pair.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from finpilot.audit import Ledger
-from finpilot.heal._controller import Controller
+from finpilot.heal._runtime._controller import Controller
 
 EntryFields = Mapping[str, Any]
 ACTOR = "healer:drill"
@@ -235,7 +235,7 @@ class DiskFull:
 def default_faults() -> dict[str, Fault]:
     """The built-in faults by name, in the order a drill runs them."""
     # Imported here: _drill_db builds on this module's Fault machinery.
-    from finpilot.heal._drill_db import DbPrimaryDown
+    from finpilot.heal._chaos._db import DbPrimaryDown
 
     return {
         "kill": _ReplicaSignal("kill", trials=20),

@@ -32,7 +32,7 @@ import psycopg
 from psycopg import sql
 
 from finpilot.core import NotFoundError, StorageError
-from finpilot.heal._drill_traffic import RequestRecord
+from finpilot.heal._chaos._traffic import RequestRecord
 
 _EXAMPLES = 5
 _Rows = Callable[[str], list[tuple[Any, ...]]]

@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 import orjson
 
 from finpilot.core import InputError, NotFoundError
-from finpilot.heal._router_http import (
+from finpilot.heal._router._http import (
     HOP_BY_HOP,
     MAX_HEAD,
     READ_CHUNK,
@@ -46,7 +46,7 @@ from finpilot.heal._router_http import (
     read_body,
     read_head,
 )
-from finpilot.heal._router_stats import BackendStats, RouterMetrics
+from finpilot.heal._router._stats import BackendStats, RouterMetrics
 
 __all__ = ["Backend", "Router", "RouterThread"]
 

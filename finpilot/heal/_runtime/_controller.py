@@ -17,11 +17,11 @@ import time
 from typing import Any
 
 from finpilot.core import ConfigError, InputError, NotFoundError, RuntimeSettings, StorageError, parse_settings
-from finpilot.heal._reconciler import ACTOR, Reconciler, _Instance
+from finpilot.heal._runtime._reconciler import ACTOR, Reconciler, _Instance
 
 
 class Controller(Reconciler):
-    """Runs a :class:`RuntimeSettings` on this machine (see :mod:`finpilot.heal._reconciler`) and operates it.
+    """Runs a :class:`RuntimeSettings` on this machine (see :mod:`finpilot.heal._runtime._reconciler`) and operates it.
 
     ``audit`` receives every entry (``Ledger.append`` in production). ``start()`` returns once
     every agent said hello; ``stop()`` stops replicas, agents and routers.

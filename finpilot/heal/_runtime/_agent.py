@@ -1,4 +1,4 @@
-"""The node agent: ``python -m finpilot.heal._agent --node NAME``, one OS process per local node.
+"""The node agent: ``python -m finpilot.heal._runtime._agent --node NAME``, one OS process per local node.
 
 It supervises the replicas the controller places on its node: starts them (forked from a
 pre-imported zygote when the service is a Python module), restarts them with back-off when they exit, probes
@@ -33,9 +33,9 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from finpilot.core import ServiceSpec
-from finpilot.heal._backoff import Backoff
-from finpilot.heal._launch import die_with_parent
-from finpilot.heal._probe import run_probe
+from finpilot.heal._runtime._backoff import Backoff
+from finpilot.heal._runtime._launch import die_with_parent
+from finpilot.heal._runtime._probe import run_probe
 
 _TICK_S = 0.01
 _STARTUP_POLL_S = 0.02
@@ -99,12 +99,12 @@ class _Child:
 
 
 class _Zygote:
-    """The fork server of one module service on this node (see ``finpilot.heal._launch``)."""
+    """The fork server of one module service on this node (see ``finpilot.heal._runtime._launch``)."""
 
     def __init__(self, spec: ServiceSpec) -> None:
         assert spec.module is not None
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "finpilot.heal._launch", "--zygote", spec.module],
+            [sys.executable, "-m", "finpilot.heal._runtime._launch", "--zygote", spec.module],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -260,7 +260,7 @@ class Agent:
                     [
                         sys.executable,
                         "-m",
-                        "finpilot.heal._launch",
+                        "finpilot.heal._runtime._launch",
                         "--exec",
                         inst.log,
                         "--",
@@ -475,7 +475,7 @@ class Agent:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the agent process."""
-    parser = argparse.ArgumentParser(prog="python -m finpilot.heal._agent")
+    parser = argparse.ArgumentParser(prog="python -m finpilot.heal._runtime._agent")
     parser.add_argument("--node", required=True)
     parser.add_argument("--heartbeat-s", type=float, default=0.3)
     parser.add_argument("--log-dir", type=Path)

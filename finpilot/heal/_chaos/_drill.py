@@ -1,11 +1,11 @@
 """``finpilot chaos drill``: run the fault suite against the demo stack under payment traffic and measure it.
 
-For each fault (see :mod:`finpilot.heal._drill_faults`) the drill starts payment traffic through
-the payments router (:mod:`finpilot.heal._drill_traffic`), runs its trials one after another,
+For each fault (see :mod:`finpilot.heal._chaos._faults`) the drill starts payment traffic through
+the payments router (:mod:`finpilot.heal._chaos._traffic`), runs its trials one after another,
 and stops the traffic. Faults that a runtime survives share one stack; a fault that leaves the
 runtime unable to repeat it (``node-down``: a dead node agent is not restarted) gets a fresh
 stack per trial, in the same scratch directory, ledger and payments database. ``db-primary-down``
-(:mod:`finpilot.heal._drill_db`) gets a stack of its own whose payments write to a scratch
+(:mod:`finpilot.heal._chaos._db`) gets a stack of its own whose payments write to a scratch
 PostgreSQL HA pair watched by the database healer; where PostgreSQL's binaries are missing it is
 reported as skipped, with the reason, and the rest of the drill runs.
 
@@ -14,7 +14,7 @@ Every figure comes from a record, not from the drill's own clock:
 * detection and recovery times from the audit ledger's entry timestamps
   (``chaos.inject`` -> first detection entry -> ``heal.recovered``);
 * failed requests from the traffic generator's record of every request;
-* lost and duplicated payments from the payments database (:mod:`finpilot.heal._drill_ledger`;
+* lost and duplicated payments from the payments database (:mod:`finpilot.heal._chaos._ledger`;
   for ``db-primary-down`` the PostgreSQL schema on the new primary);
 * and at the end the audit ledger is verified (``Ledger.verify``) and must hold one
   ``chaos.inject`` entry per trial.
@@ -37,9 +37,8 @@ from pathlib import Path
 
 from finpilot.audit import Entry, Ledger, open_ledger
 from finpilot.core import FinpilotError, InputError, RuntimeSettings, Settings, StorageError
-from finpilot.heal._controller import Controller
-from finpilot.heal._drill_db import CLIENT_RETRY_S, DbPrimaryDown, DrillDbPair, db_runtime, pg_unavailable
-from finpilot.heal._drill_faults import (
+from finpilot.heal._chaos._db import CLIENT_RETRY_S, DbPrimaryDown, DrillDbPair, db_runtime, pg_unavailable
+from finpilot.heal._chaos._faults import (
     ACTOR,
     Fault,
     Injected,
@@ -48,11 +47,12 @@ from finpilot.heal._drill_faults import (
     time_trial,
     wait_recovered,
 )
-from finpilot.heal._drill_ledger import check_payments, check_payments_pg
-from finpilot.heal._drill_report import ChaosDrillReport, FaultResult
-from finpilot.heal._drill_traffic import TrafficRun
-from finpilot.heal._local import LocalRuntime, demo_runtime
-from finpilot.heal._pg_cluster import PgCluster
+from finpilot.heal._chaos._ledger import check_payments, check_payments_pg
+from finpilot.heal._chaos._report import ChaosDrillReport, FaultResult
+from finpilot.heal._chaos._traffic import TrafficRun
+from finpilot.heal._db._cluster import PgCluster
+from finpilot.heal._runtime._controller import Controller
+from finpilot.heal._runtime._local import LocalRuntime, demo_runtime
 
 _WARMUP_S = 0.5
 _GAP_S = 0.7  # after a recovery, past reset_after_s (0.5 s): the next crash is a first crash
@@ -82,7 +82,7 @@ def select_faults(names: Sequence[str] | None, registry: Mapping[str, Fault] | N
 
 
 class _Stack:
-    """A running demo stack (a :class:`~finpilot.heal._drill_faults.DrillStack`)."""
+    """A running demo stack (a :class:`~finpilot.heal._chaos._faults.DrillStack`)."""
 
     def __init__(self, runtime: RuntimeSettings, work: Path, ledger: Ledger, db: PgCluster | None = None) -> None:
         self.local = LocalRuntime(runtime, work, ledger)

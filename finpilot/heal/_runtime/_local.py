@@ -1,7 +1,7 @@
 """The local runtime as one object: controller, node agents, routers and the controller API.
 
 ``finpilot runtime up`` is a thin loop around :class:`LocalRuntime`; tests use the
-:class:`~finpilot.heal._controller.Controller` directly.
+:class:`~finpilot.heal._runtime._controller.Controller` directly.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from finpilot.core import (
     ServiceSpec,
 )
 from finpilot.heal._api import ControllerApi
-from finpilot.heal._controller import Controller
+from finpilot.heal._runtime._controller import Controller
 
 
 def demo_runtime(data_dir: Path) -> RuntimeSettings:

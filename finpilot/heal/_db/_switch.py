@@ -17,7 +17,7 @@ from typing import Any
 
 from finpilot.audit import Entry, Ledger
 from finpilot.core import FinpilotError, InputError, StorageError
-from finpilot.heal._pg_cluster import PgCluster
+from finpilot.heal._db._cluster import PgCluster
 
 
 @contextmanager

@@ -46,14 +46,14 @@ from finpilot.core import (
     StorageSettings,
     utc_now,
 )
-from finpilot.heal._backup import DEFAULT_ACTOR, find_backup
-from finpilot.heal._backup_crypto import BackupKey, decrypt_chunks, load_key
-from finpilot.heal._backup_manifest import PAYLOAD, BackupManifest, read_manifest
-from finpilot.heal._backup_sources import pg_binary, redact_dsn, run_pg_tool, sha256_file
+from finpilot.heal._backup._crypto import BackupKey, decrypt_chunks, load_key
+from finpilot.heal._backup._manifest import PAYLOAD, BackupManifest, read_manifest
+from finpilot.heal._backup._sources import pg_binary, redact_dsn, run_pg_tool, sha256_file
+from finpilot.heal._backup._store import DEFAULT_ACTOR, find_backup
 
 
 @dataclass(frozen=True)
-class DrillCheck:
+class RestoreDrillCheck:
     """One invariant the drill checked."""
 
     name: str
@@ -66,7 +66,7 @@ class DrillCheck:
 
 
 @dataclass
-class DrillReport:
+class RestoreDrillReport:
     """The outcome of one restore drill."""
 
     backup_id: str
@@ -75,7 +75,7 @@ class DrillReport:
     rpo_s: float
     rto_s: float
     restored_to: str
-    checks: list[DrillCheck] = field(default_factory=list)
+    checks: list[RestoreDrillCheck] = field(default_factory=list)
     ledger_entries: int | None = None
 
     @property
@@ -173,36 +173,38 @@ def _extract(manifest: BackupManifest, archive: Path, root: Path) -> dict[str, P
     return paths
 
 
-def _check_members(manifest: BackupManifest, paths: dict[str, Path]) -> list[DrillCheck]:
+def _check_members(manifest: BackupManifest, paths: dict[str, Path]) -> list[RestoreDrillCheck]:
     checks = []
     for member in manifest.members:
         path = paths.get(member.name)
         if path is None:
-            checks.append(DrillCheck(f"file {member.name}", False, "missing from the archive"))
+            checks.append(RestoreDrillCheck(f"file {member.name}", False, "missing from the archive"))
             continue
         ok = sha256_file(path) == member.sha256 and path.stat().st_size == member.size
-        checks.append(DrillCheck(f"file {member.name}", ok, "sha256 and size match" if ok else "sha256 or size differ"))
+        checks.append(
+            RestoreDrillCheck(f"file {member.name}", ok, "sha256 and size match" if ok else "sha256 or size differ")
+        )
         if member.kind in ("sqlite", "payments"):
             checks.append(_sqlite_integrity(member.name, path))
     return checks
 
 
-def _sqlite_integrity(name: str, path: Path) -> DrillCheck:
+def _sqlite_integrity(name: str, path: Path) -> RestoreDrillCheck:
     try:
         with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
             rows = conn.execute("PRAGMA integrity_check").fetchall()
     except sqlite3.Error as exc:
-        return DrillCheck(f"sqlite integrity {name}", False, f"cannot open: {exc}")
+        return RestoreDrillCheck(f"sqlite integrity {name}", False, f"cannot open: {exc}")
     ok = rows == [("ok",)]
-    return DrillCheck(f"sqlite integrity {name}", ok, "ok" if ok else "; ".join(str(r[0]) for r in rows[:5]))
+    return RestoreDrillCheck(f"sqlite integrity {name}", ok, "ok" if ok else "; ".join(str(r[0]) for r in rows[:5]))
 
 
-def _check_ledger(ledger: Ledger, manifest: BackupManifest, where: str) -> tuple[list[DrillCheck], int]:
-    checks: list[DrillCheck] = []
+def _check_ledger(ledger: Ledger, manifest: BackupManifest, where: str) -> tuple[list[RestoreDrillCheck], int]:
+    checks: list[RestoreDrillCheck] = []
     header = manifest.header
     same_key = ledger.verifier_key() == header.get("verifier_key")
     checks.append(
-        DrillCheck(
+        RestoreDrillCheck(
             "audit signing key",
             same_key,
             "the restored key is the log's key" if same_key else "the restored key differs from the log's key",
@@ -212,7 +214,7 @@ def _check_ledger(ledger: Ledger, manifest: BackupManifest, where: str) -> tuple
     report = ledger.verify(trusted_checkpoint=cp["note"] if cp else None)
     problems = "; ".join(p.detail for p in report.problems[:3])
     checks.append(
-        DrillCheck(
+        RestoreDrillCheck(
             f"audit ledger verifies ({where})",
             report.ok,
             f"{report.entries} entries, {report.checkpoints} checkpoints verified" if report.ok else problems,
@@ -220,7 +222,7 @@ def _check_ledger(ledger: Ledger, manifest: BackupManifest, where: str) -> tuple
     )
     if cp is None:
         checks.append(
-            DrillCheck("audit root at checkpoint", True, "the ledger had no signed checkpoint at backup time")
+            RestoreDrillCheck("audit root at checkpoint", True, "the ledger had no signed checkpoint at backup time")
         )
     else:
         size = int(cp["size"])
@@ -233,11 +235,11 @@ def _check_ledger(ledger: Ledger, manifest: BackupManifest, where: str) -> tuple
         detail = f"root at size {size} is {root[:12]}…" + (
             " = checkpoint" if ok else f", checkpoint {cp['seq']} says {cp['root'][:12]}…"
         )
-        checks.append(DrillCheck("audit root at checkpoint", ok, detail))
+        checks.append(RestoreDrillCheck("audit root at checkpoint", ok, detail))
     return checks, report.entries
 
 
-def _check_books(path: Path) -> DrillCheck:
+def _check_books(path: Path) -> RestoreDrillCheck:
     """Double entry, with the SQL run directly (finpilot never imports the payments example)."""
     try:
         with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
@@ -251,7 +253,7 @@ def _check_books(path: Path) -> DrillCheck:
             ).fetchone()[0]
             (count,) = conn.execute("SELECT COUNT(*) FROM transactions").fetchone()
     except sqlite3.Error as exc:
-        return DrillCheck("payments balances sum to zero", False, f"cannot read the payments schema: {exc}")
+        return RestoreDrillCheck("payments balances sum to zero", False, f"cannot read the payments schema: {exc}")
     problems = [f"{cur} sums to {total}" for cur, total in totals if total != 0]
     if unbalanced:
         problems.append(f"{unbalanced} transactions do not sum to zero")
@@ -259,7 +261,7 @@ def _check_books(path: Path) -> DrillCheck:
         problems.append(f"{drift} accounts' balances differ from their postings")
     summary = ", ".join(f"{cur} {total}" for cur, total in totals) or "no accounts"
     detail = f"{count} transactions; totals {summary}" if not problems else "; ".join(problems)
-    return DrillCheck("payments balances sum to zero", not problems, detail)
+    return RestoreDrillCheck("payments balances sum to zero", not problems, detail)
 
 
 @contextlib.contextmanager
@@ -299,7 +301,7 @@ def restore_drill(
     scratch: Path | None = None,
     keep: bool = False,
     key: BackupKey | None = None,
-) -> DrillReport:
+) -> RestoreDrillReport:
     """Restore a backup (default: the newest) into a scratch location, check its invariants, record the drill.
 
     A backup that cannot be decrypted (tampered, truncated, wrong key) raises after its failed
@@ -319,7 +321,7 @@ def restore_drill(
         except (IntegrityError, InputError) as exc:
             _record(ledger, actor, info.id, "failed", {"backup_id": info.id, "error": exc.message})
             raise
-        report = DrillReport(
+        report = RestoreDrillReport(
             backup_id=manifest.id,
             snapshot_started_at=str(manifest.header["snapshot_started_at"]),
             drilled_at=drilled.isoformat(),
@@ -328,7 +330,7 @@ def restore_drill(
             restored_to=str(base),
         )
         report.checks.append(
-            DrillCheck(
+            RestoreDrillCheck(
                 "decrypt", True, f"{manifest.ciphertext.get('chunks')} chunks authenticated; archive sha256 matches"
             )
         )
@@ -349,8 +351,8 @@ def restore_drill(
 
 
 def _drill_ledger(
-    settings: Settings, manifest: BackupManifest, base: Path, paths: dict[str, Path], report: DrillReport
-) -> list[DrillCheck]:
+    settings: Settings, manifest: BackupManifest, base: Path, paths: dict[str, Path], report: RestoreDrillReport
+) -> list[RestoreDrillCheck]:
     data_dir = base / "data"
     if data_dir.is_dir():
         data_dir.chmod(0o700)
@@ -358,7 +360,9 @@ def _drill_ledger(
         dumps = [p for name, p in paths.items() if name.startswith("postgres/")]
         if not dumps or not settings.storage.dsn:
             return [
-                DrillCheck("audit ledger (postgres)", False, "no dump in the backup, or no storage.dsn to restore to")
+                RestoreDrillCheck(
+                    "audit ledger (postgres)", False, "no dump in the backup, or no storage.dsn to restore to"
+                )
             ]
         schema = str(manifest.header.get("ledger_schema"))
         pg_restore = pg_binary("pg_restore", settings.backup.pg_dump)
@@ -373,13 +377,13 @@ def _drill_ledger(
                 checks, report.ledger_entries = _check_ledger(restored, manifest, "postgres, scratch database")
         return checks
     if "data/finpilot.db" not in paths:
-        return [DrillCheck("audit ledger", False, "the backup holds no data/finpilot.db")]
+        return [RestoreDrillCheck("audit ledger", False, "the backup holds no data/finpilot.db")]
     with open_ledger(_ledger_settings(manifest, data_dir, StorageSettings())) as restored:
         checks, report.ledger_entries = _check_ledger(restored, manifest, "sqlite")
     return checks
 
 
-def _drill_evidence(report: DrillReport) -> dict[str, Any]:
+def _drill_evidence(report: RestoreDrillReport) -> dict[str, Any]:
     return {
         "backup_id": report.backup_id,
         "rpo_s": round(report.rpo_s, 3),

@@ -1,4 +1,4 @@
-"""Replica launcher: ``python -m finpilot.heal._launch``. Dies with its node agent; forks warm replicas.
+"""Replica launcher: ``python -m finpilot.heal._runtime._launch``. Dies with its node agent; forks warm replicas.
 
 Every replica process starts here, so that it asks the kernel for SIGKILL when its parent
 dies (``PR_SET_PDEATHSIG``, which survives ``exec``): killing a node agent kills its

@@ -12,7 +12,7 @@ as a real client must when a commit's outcome is unknown; the record keeps how m
 it took, so retries are reported apart from failures. Every request is recorded, acknowledged
 or not.
 
-The generator is :mod:`finpilot.heal._drill_client`, a module of its own, so that running it
+The generator is :mod:`finpilot.heal._chaos._client`, a module of its own, so that running it
 with ``python -m`` does not find it already imported by the package. It talks to its parent in
 JSON lines: it prints ``{"started": ..., "accounts": ...}`` once its accounts exist, sends until
 its stdin closes, then writes every record to ``--out`` and prints ``{"done": N}``.
@@ -95,7 +95,7 @@ class TrafficRun:
 
     def start(self, timeout: float = 60.0) -> TrafficRun:
         """Start the generator and wait until its accounts exist and it sends."""
-        argv = [sys.executable, "-m", "finpilot.heal._drill_client", "--host", self.address[0]]
+        argv = [sys.executable, "-m", "finpilot.heal._chaos._client", "--host", self.address[0]]
         argv += ["--port", str(self.address[1]), "--rate", str(self.rate), "--run", self.run, "--out", str(self.out)]
         argv += ["--retry-s", str(self.retry_s)]
         self._proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)

@@ -4,7 +4,7 @@
 directory (online backup API), the PostgreSQL schema when the ledger lives there (pg_dump),
 the ledger's signing key (so a restored log can be verified and extended) and, when
 configured, the payments service's database. The files go into one tar stream that is
-compressed, then encrypted in AES-256-GCM chunks (see :mod:`finpilot.heal._backup_crypto`).
+compressed, then encrypted in AES-256-GCM chunks (see :mod:`finpilot.heal._backup._crypto`).
 Every action is an audit entry, written before the backup becomes visible or is deleted.
 """
 
@@ -27,9 +27,9 @@ from typing import Any, BinaryIO, Protocol
 
 from finpilot.audit import Entry, Ledger
 from finpilot.core import Clock, InputError, IntegrityError, NotFoundError, Settings, StorageError, rfc3339, utc_now
-from finpilot.heal._backup_crypto import BackupKey, encrypt_chunks, load_key
-from finpilot.heal._backup_manifest import PAYLOAD, BackupManifest, Member, header_digest, read_manifest
-from finpilot.heal._backup_sources import (
+from finpilot.heal._backup._crypto import BackupKey, encrypt_chunks, load_key
+from finpilot.heal._backup._manifest import PAYLOAD, BackupManifest, Member, header_digest, read_manifest
+from finpilot.heal._backup._sources import (
     dump_postgres,
     find_sqlite,
     pg_binary,

@@ -29,10 +29,10 @@ from pydantic import ValidationError
 
 from finpilot.audit import Entry, Ledger
 from finpilot.core import CheckFailedError, InputError, NotFoundError, RuntimeSettings, StorageError
-from finpilot.heal._controller import Controller
-from finpilot.heal._pg_cluster import PgCluster
-from finpilot.heal._pg_switch import requested_failover
-from finpilot.heal._runbook_spec import TEMPLATE
+from finpilot.heal._db._cluster import PgCluster
+from finpilot.heal._db._switch import requested_failover
+from finpilot.heal._runbook._spec import TEMPLATE
+from finpilot.heal._runtime._controller import Controller
 
 
 @dataclass(frozen=True)
@@ -201,7 +201,7 @@ def rollback_action(controller: Controller) -> ActionHandler:
 def failover_action(cluster: PgCluster, ledger: Ledger, *, wait_s: float = 30.0) -> ActionHandler:
     """``failover primary|NODE``: fence the pair's primary and promote its synchronous standby.
 
-    See :func:`~finpilot.heal._pg_switch.requested_failover`: safe beside a ``db up`` healer
+    See :func:`~finpilot.heal._db._switch.requested_failover`: safe beside a ``db up`` healer
     (one failover lock), a no-op when the named node is no longer the primary.
     """
 

@@ -20,8 +20,8 @@ from psycopg import sql
 from psycopg.abc import Query
 
 from finpilot.core import ConfigError, DbHaSettings, NotFoundError, Settings, StorageError
-from finpilot.heal._pg_node import PgNode, Probe, probe, query
-from finpilot.heal._pg_proc import PgRunner, find_bin_dir
+from finpilot.heal._db._node import PgNode, Probe, probe, query
+from finpilot.heal._db._proc import PgRunner, find_bin_dir
 
 NODE_NAMES = ("pg_a", "pg_b")
 """The two servers' names; each is also its replication ``application_name``."""

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from finpilot.audit import Entry, Ledger
 from finpilot.core import FinpilotError, Settings
-from finpilot.heal._backup import BackupScheduler, backup_dir, create_backup, prune_backups
-from finpilot.heal._runbook import RunbookEngine
+from finpilot.heal._backup._store import BackupScheduler, backup_dir, create_backup, prune_backups
+from finpilot.heal._runbook._engine import RunbookEngine
 
 ACTOR = "scheduler:backup"
 

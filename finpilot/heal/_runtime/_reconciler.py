@@ -36,8 +36,8 @@ from typing import IO, Any
 
 from finpilot.audit import Entry
 from finpilot.core import RuntimeSettings, StorageError
-from finpilot.heal._placement import choose_node, place, replica_slots, unplaceable_reason
-from finpilot.heal._router import Backend, RouterThread
+from finpilot.heal._router._balancer import Backend, RouterThread
+from finpilot.heal._runtime._placement import choose_node, place, replica_slots, unplaceable_reason
 
 ACTOR = "healer:local"
 AuditSink = Callable[[Entry], object]
@@ -179,7 +179,7 @@ class Reconciler:
             [
                 self._python,
                 "-m",
-                "finpilot.heal._agent",
+                "finpilot.heal._runtime._agent",
                 "--node",
                 name,
                 "--heartbeat-s",

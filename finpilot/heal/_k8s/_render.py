@@ -20,8 +20,7 @@ from typing import Any
 
 import yaml
 
-from finpilot.core import InputError
-from finpilot.heal._spec import ProbeSpec, RuntimeSettings, ServiceSpec
+from finpilot.core import InputError, ProbeSpec, RuntimeSettings, ServiceSpec
 
 Manifest = dict[str, Any]
 

@@ -24,9 +24,9 @@ from typing import Any
 
 from finpilot.audit import Entry, Ledger
 from finpilot.core import FinpilotError, StorageError
-from finpilot.heal._pg_cluster import PgCluster
-from finpilot.heal._pg_switch import failover_lock
-from finpilot.heal._pg_watch import Watcher
+from finpilot.heal._db._cluster import PgCluster
+from finpilot.heal._db._switch import failover_lock
+from finpilot.heal._db._watch import Watcher
 
 ACTOR = "healer:db"
 """The audit actor of every automated database action."""
