@@ -14,32 +14,16 @@ The offline verifier (:func:`verify_bundle`, :func:`verify_inclusion_proof`,
 """
 
 from finpilot.audit._entry import Entry
-from finpilot.audit._export import export_bundle
-from finpilot.audit._ledger import ErasureReport, Ledger, StoredEntry, open_ledger
+from finpilot.audit._ledger import Ledger, StoredEntry, open_ledger
 from finpilot.audit._pan import contains_pan
-from finpilot.audit._store import StoredCheckpoint
-from finpilot.audit._verifier import (
-    ConsistencyProof,
-    InclusionProof,
-    Problem,
-    VerifyReport,
-    verify_bundle,
-    verify_consistency_proof,
-    verify_inclusion_proof,
-)
+from finpilot.audit._verifier import VerifyReport, verify_bundle, verify_consistency_proof, verify_inclusion_proof
 
 __all__ = [
-    "ConsistencyProof",
     "Entry",
-    "ErasureReport",
-    "InclusionProof",
     "Ledger",
-    "Problem",
-    "StoredCheckpoint",
     "StoredEntry",
     "VerifyReport",
     "contains_pan",
-    "export_bundle",
     "open_ledger",
     "verify_bundle",
     "verify_consistency_proof",

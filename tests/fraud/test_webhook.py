@@ -19,7 +19,9 @@ import pytest
 from pydantic import ValidationError
 
 from finpilot.core import ConfigError, FraudAlertSettings
-from finpilot.fraud import SIGNATURE_HEADER, Alert, WebhookSink
+from finpilot.fraud import WebhookSink
+from finpilot.fraud._alerts import Alert
+from finpilot.fraud._webhook import SIGNATURE_HEADER
 
 SECRET = "whsec-test-0123456789abcdef"
 PATH_TOKEN = "hook-path-credential-42"

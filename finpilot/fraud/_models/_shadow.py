@@ -1,9 +1,9 @@
 """Shadow scoring: a challenger scores live traffic beside the champion and never decides.
 
-A :class:`ShadowScorer` is a :class:`~finpilot.fraud.DecisionObserver`: it scores the very
+A :class:`ShadowScorer` is a :class:`~finpilot.fraud._serving._service.DecisionObserver`: it scores the very
 feature vector the champion saw (so no feature state is updated twice), and counts how often
 the two models agree at the review threshold, how far their scores lie apart and, as labels
-arrive, how many frauds each would have flagged. :func:`~finpilot.fraud.conclude` records the
+arrive, how many frauds each would have flagged. :func:`~finpilot.fraud._models._retrain.conclude` records the
 stats with the verdict.
 """
 
@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from finpilot.core import InputError
-from finpilot.fraud._features import FEATURE_NAMES
-from finpilot.fraud._model import ModelArtifact
+from finpilot.fraud._features._engine import FEATURE_NAMES
+from finpilot.fraud._models._artifact import ModelArtifact
 from finpilot.fraud._payment import Payment
 from finpilot.fraud._policy import FraudDecision
 from finpilot.fraud._scorer import Score

@@ -18,10 +18,17 @@ import numpy.typing as npt
 
 from finpilot.core import InputError
 from finpilot.fraud._csv import PaymentTable
-from finpilot.fraud._features import FEATURE_NAMES, FeatureConfig, FeatureEngine
-from finpilot.fraud._model import DEFAULT_PARAMS, ModelArtifact, predict, train_model
+from finpilot.fraud._features._engine import FEATURE_NAMES, FeatureConfig, FeatureEngine
+from finpilot.fraud._models._artifact import DEFAULT_PARAMS, ModelArtifact, predict, train_model
 from finpilot.fraud._payment import DAY_S
-from finpilot.fraud._stream import day_text, evaluate, known_compromised_mask, measure_latency, stream_features, summary
+from finpilot.fraud._replay._stream import (
+    day_text,
+    evaluate,
+    known_compromised_mask,
+    measure_latency,
+    stream_features,
+    summary,
+)
 
 
 def run_prequential(

@@ -38,14 +38,14 @@ from nats.js.object_store import ObjectStore
 
 from finpilot.audit import Entry, Ledger
 from finpilot.core import FinpilotError, InputError
-from finpilot.fraud._features import FeatureEngine
-from finpilot.fraud._model import ModelArtifact
-from finpilot.fraud._nats_layout import NatsLayout, ensure_jetstream
+from finpilot.fraud._features._engine import FeatureEngine
+from finpilot.fraud._models._artifact import ModelArtifact
 from finpilot.fraud._payment import Payment
 from finpilot.fraud._policy import DecisionPolicy, FraudDecision
 from finpilot.fraud._scorer import Scorer
-from finpilot.fraud._service import ACTOR, FraudService
-from finpilot.fraud._wire import payment_from_json
+from finpilot.fraud._serving._nats_layout import NatsLayout, ensure_jetstream
+from finpilot.fraud._serving._service import ACTOR, FraudService
+from finpilot.fraud._serving._wire import payment_from_json
 
 _log = logging.getLogger("finpilot.fraud.nats")
 _WORKER_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")

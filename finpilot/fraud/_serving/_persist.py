@@ -27,7 +27,7 @@ from pathlib import Path
 
 from finpilot.audit import Ledger
 from finpilot.core import InputError, StorageError
-from finpilot.fraud._service import FraudService
+from finpilot.fraud._serving._service import FraudService
 
 FEATURES_FILE = "features.snapshot"
 """The feature engine's snapshot in the state directory."""

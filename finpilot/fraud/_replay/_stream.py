@@ -20,10 +20,10 @@ import numpy as np
 import numpy.typing as npt
 
 from finpilot.fraud._csv import PaymentTable
-from finpilot.fraud._features import FEATURE_NAMES, FeatureEngine
-from finpilot.fraud._metrics import auc_and_ap, card_precision_at_k
-from finpilot.fraud._model import ModelArtifact
+from finpilot.fraud._features._engine import FEATURE_NAMES, FeatureEngine
+from finpilot.fraud._models._artifact import ModelArtifact
 from finpilot.fraud._payment import DAY_S, Payment
+from finpilot.fraud._replay._metrics import auc_and_ap, card_precision_at_k
 from finpilot.fraud._scorer import Scorer
 
 

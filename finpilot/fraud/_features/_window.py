@@ -19,11 +19,11 @@ import numpy.typing as npt
 
 from finpilot.core import InputError
 from finpilot.fraud._csv import PaymentTable
-from finpilot.fraud._features import FEATURE_NAMES, FeatureConfig, FeatureEngine
+from finpilot.fraud._features._engine import FEATURE_NAMES, FeatureConfig, FeatureEngine
 from finpilot.fraud._payment import DAY_S, Payment
 from finpilot.fraud._policy import FraudDecision
+from finpilot.fraud._replay._stream import day_text, stream_features
 from finpilot.fraud._scorer import Score
-from finpilot.fraud._stream import day_text, stream_features
 
 
 def parse_day(text: str, name: str) -> int:
@@ -78,7 +78,7 @@ def window_from_table(table: PaymentTable, *, start: str | None = None, end: str
 
 
 class LabelBuffer:
-    """A :class:`~finpilot.fraud.DecisionObserver` that turns decisions plus late labels into a :class:`LabelledWindow`.
+    """A decision observer (``DecisionObserver``): decisions plus late labels make a :class:`LabelledWindow`.
 
     It keeps the last ``capacity`` decisions' feature vectors; a label for one of them makes it
     a training row. Payments never labelled are left out (no label is assumed).

@@ -1,7 +1,7 @@
 """Freezes made by the fraud engine, carried over to the payments service so that a frozen account cannot pay.
 
 The fraud engine freezes an account on a ``freeze_account`` decision, or when an analyst asks.
-:class:`AccountSync` is a :class:`~finpilot.fraud.DecisionObserver` that passes each freeze and
+:class:`AccountSync` is a :class:`~finpilot.fraud._serving._service.DecisionObserver` that passes each freeze and
 unfreeze on to the payments side through a callable: in-process, one that calls the payments
 service's library; remotely, :func:`http_account_sync`, which uses its public HTTP API. The
 payments service never imports finpilot either way.

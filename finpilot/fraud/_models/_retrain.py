@@ -24,13 +24,13 @@ import numpy.typing as npt
 
 from finpilot.core import InputError
 from finpilot.fraud._drift import finite_or_none
-from finpilot.fraud._features import FEATURE_NAMES
-from finpilot.fraud._model import DEFAULT_PARAMS, ModelArtifact, predict, train_model
+from finpilot.fraud._features._engine import FEATURE_NAMES
+from finpilot.fraud._features._window import LabelledWindow
+from finpilot.fraud._models._artifact import DEFAULT_PARAMS, ModelArtifact, predict, train_model
+from finpilot.fraud._models._registry import ModelRegistry
 from finpilot.fraud._payment import DAY_S
 from finpilot.fraud._reference import Reference
-from finpilot.fraud._registry import ModelRegistry
-from finpilot.fraud._stream import day_text, evaluate
-from finpilot.fraud._window import LabelledWindow
+from finpilot.fraud._replay._stream import day_text, evaluate
 
 METRICS = ("auc_roc", "average_precision", "card_precision_at_100")
 """The metrics both models are judged on."""

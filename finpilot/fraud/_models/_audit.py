@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from finpilot.audit import Entry, Ledger
-from finpilot.fraud._model import ModelArtifact
+from finpilot.fraud._models._artifact import ModelArtifact
 
 
 def record_model(

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from finpilot.core import InputError, NotFoundError
-from finpilot.fraud._synthetic import SCENARIOS, SyntheticPayment
+from finpilot.fraud._traffic._synthetic import SCENARIOS, SyntheticPayment
 
 FRAUD_LABEL = 4
 """The scenario number of a fraud whose pattern a CSV without ``TX_FRAUD_SCENARIO`` does not say."""

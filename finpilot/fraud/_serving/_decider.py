@@ -17,8 +17,8 @@ from typing import Literal, Protocol
 
 from finpilot.core import InputError
 from finpilot.fraud._payment import Payment
-from finpilot.fraud._service import FraudService
-from finpilot.fraud._wire import parse_time
+from finpilot.fraud._serving._service import FraudService
+from finpilot.fraud._serving._wire import parse_time
 
 PaymentsAction = Literal["approve", "review", "decline"]
 """The actions the payments service knows."""

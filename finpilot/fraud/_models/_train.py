@@ -20,10 +20,10 @@ import numpy as np
 
 from finpilot.core import InputError
 from finpilot.fraud._csv import PaymentTable
-from finpilot.fraud._features import FEATURE_NAMES, FeatureConfig, FeatureEngine
-from finpilot.fraud._model import DEFAULT_PARAMS, MANIFEST_FILE, ModelArtifact, predict, train_model
+from finpilot.fraud._features._engine import FEATURE_NAMES, FeatureConfig, FeatureEngine
+from finpilot.fraud._models._artifact import DEFAULT_PARAMS, MANIFEST_FILE, ModelArtifact, predict, train_model
 from finpilot.fraud._payment import DAY_S
-from finpilot.fraud._stream import day_text, evaluate, stream_features
+from finpilot.fraud._replay._stream import day_text, evaluate, stream_features
 
 
 def _day(text: str, name: str) -> int:

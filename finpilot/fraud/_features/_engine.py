@@ -1,7 +1,7 @@
 """Streaming features: one payment in, one feature vector out, no look-ahead.
 
 :class:`FeatureEngine` keeps per-customer and per-terminal windows of daily buckets
-(:mod:`finpilot.fraud._entities`) and a queue of labels that are not known yet. A label given to
+(:mod:`finpilot.fraud._features._entities`) and a queue of labels that are not known yet. A label given to
 :meth:`FeatureEngine.observe_label` changes nothing until the stream reaches its ``known_at``
 time, so a feature can only ever use labels that would have been known when the payment
 arrived. Times come from the payments themselves; there is no wall clock. The whole state
@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from finpilot.core import InputError
-from finpilot.fraud._entities import (
+from finpilot.fraud._features._entities import (
     CUSTOMER_WINDOWS,
     HIGH_WINDOWS,
     LAST_LABELS,

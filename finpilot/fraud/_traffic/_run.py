@@ -9,7 +9,7 @@ terminal), then sends one authorization per generated payment at scheduled times
 Card numbers are generated test numbers (valid Luhn) that the service tokenises; they live
 only in the request bodies of the setup and are never returned, printed or logged. Requests go
 only to the given base URL, with bounded concurrency and a bounded total time, over a lean
-HTTP/1.1 client (:mod:`finpilot.fraud._traffic_http`) so that the generator costs far less CPU
+HTTP/1.1 client (:mod:`finpilot.fraud._traffic._http`) so that the generator costs far less CPU
 than the service it drives. The report counts every outcome per injected fraud scenario,
 which the generator knows.
 """
@@ -31,9 +31,9 @@ from typing import Any
 import httpx
 
 from finpilot.core import InputError, StorageError
-from finpilot.fraud._synthetic import SCENARIOS, Shift, SyntheticPayment, fraud_rates_for, iter_payments
-from finpilot.fraud._traffic_csv import LABELS, read_labelled
-from finpilot.fraud._traffic_http import Reply, Sender, SendError, open_sender
+from finpilot.fraud._traffic._csv import LABELS, read_labelled
+from finpilot.fraud._traffic._http import Reply, Sender, SendError, open_sender
+from finpilot.fraud._traffic._synthetic import SCENARIOS, Shift, SyntheticPayment, fraud_rates_for, iter_payments
 
 _OUTCOMES = ("approved", "reviewed", "declined", "errors")
 

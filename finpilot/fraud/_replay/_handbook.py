@@ -18,10 +18,10 @@ import numpy.typing as npt
 
 from finpilot.core import InputError
 from finpilot.fraud._csv import PaymentTable
-from finpilot.fraud._features import FEATURE_NAMES, FeatureEngine
-from finpilot.fraud._model import PARAM_GRID, ModelArtifact, predict, train_model
+from finpilot.fraud._features._engine import FEATURE_NAMES, FeatureEngine
+from finpilot.fraud._models._artifact import PARAM_GRID, ModelArtifact, predict, train_model
 from finpilot.fraud._payment import DAY_S
-from finpilot.fraud._stream import (
+from finpilot.fraud._replay._stream import (
     StreamedFeatures,
     day_number,
     day_text,

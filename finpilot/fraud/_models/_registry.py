@@ -24,9 +24,9 @@ from typing import Any
 
 from finpilot.audit import Entry, Ledger
 from finpilot.core import InputError, NotFoundError, StorageError
-from finpilot.fraud._model import ModelArtifact, load_artifact
+from finpilot.fraud._models._artifact import ModelArtifact, load_artifact
+from finpilot.fraud._models._train import list_artifacts
 from finpilot.fraud._reference import Reference
-from finpilot.fraud._train import list_artifacts
 
 STATE_FILE = "registry.json"
 """The registry's pointer file, in the models directory."""

@@ -12,17 +12,17 @@ import numpy.typing as npt
 
 from finpilot.core import InputError
 from finpilot.fraud._csv import read_payments
-from finpilot.fraud._handbook import build_handbook_data, run_handbook
-from finpilot.fraud._model import ModelArtifact
-from finpilot.fraud._prequential import run_prequential
+from finpilot.fraud._models._artifact import ModelArtifact
+from finpilot.fraud._replay._handbook import build_handbook_data, run_handbook
+from finpilot.fraud._replay._prequential import run_prequential
 
-Protocol = Literal["handbook", "prequential"]
+ReplayProtocol = Literal["handbook", "prequential"]
 """The replay protocols: the handbook's fixed folds, or production-like prequential scoring."""
 
 
 def replay(
     csv_path: Path,
-    protocol: Protocol = "handbook",
+    protocol: ReplayProtocol = "handbook",
     *,
     predictions_out: Path | None = None,
     model_out: Path | None = None,

@@ -18,12 +18,12 @@ from typing import Any, Protocol, cast
 
 from finpilot.audit import Entry, Ledger, contains_pan
 from finpilot.core import FraudSettings, InputError, NotFoundError, SensitiveDataError
-from finpilot.fraud._features import FeatureEngine
-from finpilot.fraud._model import ModelArtifact, load_artifact
+from finpilot.fraud._features._engine import FeatureEngine
+from finpilot.fraud._models._artifact import ModelArtifact, load_artifact
 from finpilot.fraud._payment import Payment
 from finpilot.fraud._policy import AccountState, DecisionPolicy, FraudAction, FraudDecision, Thresholds
 from finpilot.fraud._scorer import Score, Scorer
-from finpilot.fraud._wire import check_amount, check_id, check_source
+from finpilot.fraud._serving._wire import check_amount, check_id, check_source
 
 _log = logging.getLogger("finpilot.fraud")
 
@@ -127,7 +127,7 @@ class FraudService:
     def restore_state(self, snapshot: bytes | None, frozen: frozenset[str]) -> None:
         """Start from a saved feature snapshot (``None`` keeps the current engine) and frozen set.
 
-        Meant for start-up, before the first payment; see :mod:`finpilot.fraud._persist`.
+        Meant for start-up, before the first payment; see :mod:`finpilot.fraud._serving._persist`.
         """
         engine = None if snapshot is None else FeatureEngine.restore(snapshot)
         with self._lock:
