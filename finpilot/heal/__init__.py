@@ -1,4 +1,10 @@
-"""Self-healing runtime: service specs, local node agents, router, reconciler, backups and chaos."""
+"""Self-healing runtime: local node agents, router, reconciler, database HA, backups, runbooks and chaos.
+
+The code lives in private rooms: ``_runtime`` (agents, controller, reconciler, placement),
+``_router``, ``_db`` (PostgreSQL HA pair, Patroni), ``_backup``, ``_runbook``, ``_chaos`` (the
+drill) and ``_k8s``. The service spec it runs from (``RuntimeSettings``, ``ServiceSpec``, ...) is
+configuration, so its models live in :mod:`finpilot.core`.
+"""
 
 from finpilot.heal._api import RuntimeClient
 from finpilot.heal._backup._crypto import write_backup_key
