@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import pkgutil
 import types
 
 import pytest
@@ -41,3 +42,24 @@ def test_public_names_have_docstrings(name: str) -> None:
         value = getattr(module, attr)
         if inspect.isclass(value) or inspect.isfunction(value):
             assert inspect.getdoc(value), f"{name}.{attr} has no docstring"
+
+
+@pytest.mark.parametrize("name", PACKAGES)
+def test_every_submodule_is_private(name: str) -> None:
+    # The import-linter contracts protect "finpilot.<package>.*": that is each package's private
+    # modules only while no public module sits beside them.
+    module = importlib.import_module(name)
+    public = [info.name for info in pkgutil.iter_modules(module.__path__) if not info.name.startswith("_")]
+    assert public == [], f"{name} has public modules {public}; export their names from __init__ instead"
+
+
+def test_each_public_object_has_one_public_path() -> None:
+    paths: dict[int, list[str]] = {}
+    for name in PACKAGES:
+        module = importlib.import_module(name)
+        for attr in module.__all__:
+            value = getattr(module, attr)
+            if inspect.isclass(value) or inspect.isfunction(value):
+                paths.setdefault(id(value), []).append(f"{name}.{attr}")
+    twice = sorted(found for found in paths.values() if len(found) > 1)
+    assert twice == [], f"exported from more than one package: {twice}"

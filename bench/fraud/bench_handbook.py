@@ -33,8 +33,8 @@ from finpilot.fraud import (
     run_handbook,
     run_prequential,
 )
-from finpilot.fraud._handbook import TEST_STARTS
-from finpilot.fraud._stream import summary
+from finpilot.fraud._replay._handbook import TEST_STARTS
+from finpilot.fraud._replay._stream import summary
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared/data/fraud-handbook/transactions.csv.gz"
 PUBLISHED = {

@@ -15,39 +15,21 @@ The offline verifier (:func:`verify_bundle`, :func:`verify_inclusion_proof`,
 
 from finpilot.audit import kinds
 from finpilot.audit._entry import Entry
-from finpilot.audit._export import export_bundle
-from finpilot.audit._kind import CUSTOM_PREFIX, KINDS, EntryKind, Evidence, KindRegistry
+from finpilot.audit._kind import CUSTOM_PREFIX, KINDS, EntryKind
 from finpilot.audit._kind_doc import kinds_markdown
-from finpilot.audit._ledger import ErasureReport, Ledger, StoredEntry, open_ledger
+from finpilot.audit._ledger import Ledger, StoredEntry, open_ledger
 from finpilot.audit._pan import contains_pan
-from finpilot.audit._store import StoredCheckpoint
-from finpilot.audit._verifier import (
-    ConsistencyProof,
-    InclusionProof,
-    Problem,
-    VerifyReport,
-    verify_bundle,
-    verify_consistency_proof,
-    verify_inclusion_proof,
-)
+from finpilot.audit._verifier import VerifyReport, verify_bundle, verify_consistency_proof, verify_inclusion_proof
 
 __all__ = [
     "CUSTOM_PREFIX",
     "KINDS",
-    "ConsistencyProof",
     "Entry",
     "EntryKind",
-    "ErasureReport",
-    "Evidence",
-    "InclusionProof",
-    "KindRegistry",
     "Ledger",
-    "Problem",
-    "StoredCheckpoint",
     "StoredEntry",
     "VerifyReport",
     "contains_pan",
-    "export_bundle",
     "kinds",
     "kinds_markdown",
     "open_ledger",

@@ -629,7 +629,7 @@ class Ledger:
         return ErasureReport(indices=indices, record_index=record)
 
     def export(self, directory: Path) -> dict[str, Any]:
-        """Write an offline-verifiable bundle; see :func:`finpilot.audit.export_bundle`."""
+        """Write an offline-verifiable bundle; see :func:`finpilot.audit._export.export_bundle`."""
         from finpilot.audit._export import export_bundle
 
         return export_bundle(self, directory)

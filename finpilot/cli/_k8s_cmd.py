@@ -12,13 +12,12 @@ from rich.markup import escape
 
 from finpilot.cli._context import cli_actor, cli_state, ledger_for, settings_for
 from finpilot.cli._output import JsonFlag, err, out, print_json
-from finpilot.core import load_settings
+from finpilot.core import RuntimeSettings, load_settings
 from finpilot.heal import (
     DeadNodeHealer,
     DeadNodePolicy,
     K8sOptions,
     KubernetesCluster,
-    RuntimeSettings,
     apply_manifests,
     demo_runtime,
     kube_api_client,

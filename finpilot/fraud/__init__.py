@@ -21,143 +21,69 @@ stream (:class:`NatsLayout`), and each payment is decided exactly once (``finpil
 
 Keeping the model fresh: a :class:`DriftMonitor` observes the service (PSI against the model's
 :class:`Reference`, ADWIN on the errors) and audits drift; :func:`retrain` trains a challenger
-on a :class:`LabelledWindow`, judges it against the champion by :class:`RetrainPolicy`
-(optionally after a :class:`ShadowScorer` run) and promotes or refuses it in the
+on a labelled window (:func:`window_from_table`), judges it against the champion by :class:`RetrainPolicy`
+(optionally after a shadow run beside the champion) and promotes or refuses it in the
 :class:`ModelRegistry`, which also rolls back.
 """
 
-from finpilot.fraud._account_sync import AccountSync, HttpAccountSync, SetFrozen
-from finpilot.fraud._alerts import SEVERITIES, Alert, AlertManager, AlertSink, Severity
-from finpilot.fraud._audit import record_model
-from finpilot.fraud._csv import PaymentTable, read_payments
-from finpilot.fraud._decider import PaymentLike, PaymentsDecision, payments_decider
+from finpilot.fraud._alerts import AlertManager, AlertSink
+from finpilot.fraud._csv import read_payments
 from finpilot.fraud._drift import DriftMonitor, DriftThresholds, drift_report, record_drift
-from finpilot.fraud._features import BOOK_FEATURES, FEATURE_NAMES, FeatureConfig, FeatureEngine
-from finpilot.fraud._handbook import HandbookData, build_handbook_data, run_handbook
-from finpilot.fraud._metrics import auc_and_ap, card_precision_at_k
-from finpilot.fraud._model import DEFAULT_PARAMS, PARAM_GRID, ModelArtifact, load_artifact, predict, train_model
-from finpilot.fraud._nats_layout import (
-    NatsLayout,
-    connect_nats,
-    delete_jetstream,
-    ensure_jetstream,
-    partition_for,
-    publish_payments,
-    read_decisions,
-)
-from finpilot.fraud._nats_worker import NatsWorker, WorkerStats
+from finpilot.fraud._features._engine import BOOK_FEATURES, FEATURE_NAMES, FeatureEngine
+from finpilot.fraud._features._window import window_from_table
+from finpilot.fraud._models._artifact import ModelArtifact, load_artifact
+from finpilot.fraud._models._audit import record_model
+from finpilot.fraud._models._registry import ModelRegistry, read_state
+from finpilot.fraud._models._retrain import RetrainPolicy, retrain
+from finpilot.fraud._models._train import list_artifacts, train_artifact
 from finpilot.fraud._payment import Payment
-from finpilot.fraud._persist import RestoredState, load_state, save_state
-from finpilot.fraud._policy import (
-    FRAUD_ACTIONS,
-    AccountState,
-    DecisionPolicy,
-    FraudAction,
-    FraudDecision,
-    Thresholds,
-    ThresholdTuning,
-    tune_thresholds,
-)
-from finpilot.fraud._prequential import run_prequential
-from finpilot.fraud._reference import (
-    Histogram,
-    Reference,
-    holdout_reference,
-    load_reference,
-    psi,
-    reference_from_window,
-)
-from finpilot.fraud._registry import ModelRegistry, RegistryState, read_state
-from finpilot.fraud._replay import Protocol, replay, write_predictions
-from finpilot.fraud._retrain import Evaluation, RetrainPolicy, conclude, evaluate_challenger, retrain
-from finpilot.fraud._rules import Rules
-from finpilot.fraud._scorer import Score, Scorer
-from finpilot.fraud._service import DecisionObserver, FraudService
-from finpilot.fraud._shadow import ShadowScorer
-from finpilot.fraud._stats import FraudStats
-from finpilot.fraud._synthetic import (
-    SCENARIOS,
-    Shift,
-    SyntheticPayment,
-    fraud_rates_for,
-    generate_payments,
-    iter_payments,
-)
-from finpilot.fraud._traffic import TrafficConfig, run_traffic, run_traffic_async
-from finpilot.fraud._train import ArtifactInfo, list_artifacts, train_artifact
-from finpilot.fraud._webhook import SIGNATURE_HEADER, WebhookSink, webhook_signature
-from finpilot.fraud._window import LabelBuffer, LabelledWindow, window_from_table
-from finpilot.fraud._wire import LABEL_SOURCES, Label, LabelSource, label_from_json, payment_from_json
+from finpilot.fraud._policy import DecisionPolicy, Thresholds, tune_thresholds
+from finpilot.fraud._reference import Reference, holdout_reference, load_reference, reference_from_window
+from finpilot.fraud._replay._handbook import build_handbook_data, run_handbook
+from finpilot.fraud._replay._prequential import run_prequential
+from finpilot.fraud._replay._run import replay
+from finpilot.fraud._scorer import Scorer
+from finpilot.fraud._serving._account_sync import AccountSync, HttpAccountSync
+from finpilot.fraud._serving._decider import payments_decider
+from finpilot.fraud._serving._nats_layout import NatsLayout, connect_nats, ensure_jetstream, publish_payments
+from finpilot.fraud._serving._nats_worker import NatsWorker
+from finpilot.fraud._serving._persist import load_state, save_state
+from finpilot.fraud._serving._service import FraudService
+from finpilot.fraud._serving._stats import FraudStats
+from finpilot.fraud._serving._wire import label_from_json, payment_from_json
+from finpilot.fraud._traffic._run import TrafficConfig, run_traffic, run_traffic_async
+from finpilot.fraud._traffic._synthetic import Shift, fraud_rates_for, generate_payments, iter_payments
+from finpilot.fraud._webhook import WebhookSink, webhook_signature
 
 __all__ = [
     "BOOK_FEATURES",
-    "DEFAULT_PARAMS",
     "FEATURE_NAMES",
-    "FRAUD_ACTIONS",
-    "LABEL_SOURCES",
-    "PARAM_GRID",
-    "SCENARIOS",
-    "SEVERITIES",
-    "SIGNATURE_HEADER",
-    "AccountState",
     "AccountSync",
-    "Alert",
     "AlertManager",
     "AlertSink",
-    "ArtifactInfo",
-    "DecisionObserver",
     "DecisionPolicy",
     "DriftMonitor",
     "DriftThresholds",
-    "Evaluation",
-    "FeatureConfig",
     "FeatureEngine",
-    "FraudAction",
-    "FraudDecision",
     "FraudService",
     "FraudStats",
-    "HandbookData",
-    "Histogram",
     "HttpAccountSync",
-    "Label",
-    "LabelBuffer",
-    "LabelSource",
-    "LabelledWindow",
     "ModelArtifact",
     "ModelRegistry",
     "NatsLayout",
     "NatsWorker",
     "Payment",
-    "PaymentLike",
-    "PaymentTable",
-    "PaymentsDecision",
-    "Protocol",
     "Reference",
-    "RegistryState",
-    "RestoredState",
     "RetrainPolicy",
-    "Rules",
-    "Score",
     "Scorer",
-    "SetFrozen",
-    "Severity",
-    "ShadowScorer",
     "Shift",
-    "SyntheticPayment",
-    "ThresholdTuning",
     "Thresholds",
     "TrafficConfig",
     "WebhookSink",
-    "WorkerStats",
-    "auc_and_ap",
     "build_handbook_data",
-    "card_precision_at_k",
-    "conclude",
     "connect_nats",
-    "delete_jetstream",
     "drift_report",
     "ensure_jetstream",
-    "evaluate_challenger",
     "fraud_rates_for",
     "generate_payments",
     "holdout_reference",
@@ -167,13 +93,9 @@ __all__ = [
     "load_artifact",
     "load_reference",
     "load_state",
-    "partition_for",
     "payment_from_json",
     "payments_decider",
-    "predict",
-    "psi",
     "publish_payments",
-    "read_decisions",
     "read_payments",
     "read_state",
     "record_drift",
@@ -187,9 +109,7 @@ __all__ = [
     "run_traffic_async",
     "save_state",
     "train_artifact",
-    "train_model",
     "tune_thresholds",
     "webhook_signature",
     "window_from_table",
-    "write_predictions",
 ]

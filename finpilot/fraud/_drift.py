@@ -20,13 +20,13 @@ import numpy.typing as npt
 
 from finpilot.audit import Entry, Ledger
 from finpilot.core import InputError
-from finpilot.fraud._features import FEATURE_NAMES
-from finpilot.fraud._model import ModelArtifact, predict
+from finpilot.fraud._features._engine import FEATURE_NAMES
+from finpilot.fraud._features._window import LabelledWindow
+from finpilot.fraud._models._artifact import ModelArtifact, predict
 from finpilot.fraud._payment import Payment
 from finpilot.fraud._policy import FraudDecision
 from finpilot.fraud._reference import Reference
 from finpilot.fraud._scorer import Score
-from finpilot.fraud._window import LabelledWindow
 
 PSI_WARN = 0.1
 """PSI at or above this is worth a look."""
@@ -140,8 +140,8 @@ def psi_report(
 
 
 class DriftMonitor:
-    """A :class:`~finpilot.fraud.DecisionObserver` that checks PSI every ``thresholds.window`` decisions
-    and feeds ADWIN with each label's error.
+    """A :class:`~finpilot.fraud._serving._service.DecisionObserver` that checks PSI every
+    ``thresholds.window`` decisions and feeds ADWIN with each label's error.
 
     The first time a signal (``psi`` or ``adwin``) finds drift, one ``fraud.drift`` entry goes to
     the ledger, ``on_alert("fraud.drift", evidence)`` is called and :attr:`retrain_wanted` turns

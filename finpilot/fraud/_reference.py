@@ -24,11 +24,11 @@ import numpy.typing as npt
 
 from finpilot.core import InputError, IntegrityError, NotFoundError
 from finpilot.fraud._csv import PaymentTable
-from finpilot.fraud._features import FEATURE_NAMES
-from finpilot.fraud._model import ModelArtifact, predict
+from finpilot.fraud._features._engine import FEATURE_NAMES
+from finpilot.fraud._features._window import LabelledWindow, window_from_table
+from finpilot.fraud._models._artifact import ModelArtifact, predict
 from finpilot.fraud._payment import DAY_S
-from finpilot.fraud._stream import day_text
-from finpilot.fraud._window import LabelledWindow, window_from_table
+from finpilot.fraud._replay._stream import day_text
 
 REFERENCE_FILE = "reference.json"
 """The file beside ``model.txt`` that holds the model's reference histograms."""
@@ -38,7 +38,7 @@ PSI_EPS = 1e-4
 
 
 @dataclass(frozen=True)
-class Histogram:
+class ReferenceHistogram:
     """Decile edges of a reference sample and its share in each bin.
 
     Bins are ``(-inf, e0], (e0, e1], ..., (e_last, inf)`` and then one for missing values (NaN),
@@ -49,7 +49,7 @@ class Histogram:
     shares: tuple[float, ...]
 
     @classmethod
-    def of(cls, sample: npt.ArrayLike, bins: int = 10) -> Histogram:
+    def of(cls, sample: npt.ArrayLike, bins: int = 10) -> ReferenceHistogram:
         """The ``bins``-quantile histogram of ``sample`` (repeated edges merged, so a 0/1 feature has 2 bins)."""
         values = _as_float32(sample)
         finite = values[np.isfinite(values)]  # infinities fall in the outer bins, NaN in its own
@@ -84,7 +84,7 @@ class Histogram:
         return {"edges": list(self.edges), "shares": list(self.shares)}
 
     @classmethod
-    def from_json(cls, obj: Mapping[str, Any]) -> Histogram:
+    def from_json(cls, obj: Mapping[str, Any]) -> ReferenceHistogram:
         """Read :meth:`to_json`'s form back."""
         edges = tuple(float(e) for e in obj["edges"])
         shares = tuple(float(s) for s in obj["shares"])
@@ -113,7 +113,7 @@ def psi_of_shares(
 
 def psi(reference: npt.ArrayLike, live: npt.ArrayLike, bins: int = 10, eps: float = PSI_EPS) -> float:
     """PSI of ``live`` against ``reference``'s deciles (two raw samples)."""
-    return Histogram.of(reference, bins).psi(live, eps)
+    return ReferenceHistogram.of(reference, bins).psi(live, eps)
 
 
 @dataclass(frozen=True)
@@ -121,8 +121,8 @@ class Reference:
     """A model's reference histograms: one per input feature and one of its scores."""
 
     model_sha256: str
-    features: Mapping[str, Histogram]
-    score: Histogram
+    features: Mapping[str, ReferenceHistogram]
+    score: ReferenceHistogram
     size: int
     window: tuple[str, str] = ("", "")
 
@@ -141,8 +141,10 @@ class Reference:
             raise InputError(f"expected rows of {len(FEATURE_NAMES)} features", field="features")
         if features.shape[0] == 0:
             raise InputError("the reference sample is empty", field="features", fix="use a window with payments")
-        hists = {name: Histogram.of(features[:, FEATURE_NAMES.index(name)], bins) for name in artifact.feature_names}
-        return cls(artifact.sha256, hists, Histogram.of(scores, bins), int(features.shape[0]), window)
+        hists = {
+            name: ReferenceHistogram.of(features[:, FEATURE_NAMES.index(name)], bins) for name in artifact.feature_names
+        }
+        return cls(artifact.sha256, hists, ReferenceHistogram.of(scores, bins), int(features.shape[0]), window)
 
     def to_json(self) -> dict[str, Any]:
         """The JSON form (what ``reference.json`` holds)."""
@@ -198,8 +200,8 @@ def load_reference(directory: Path, artifact: ModelArtifact | None = None) -> Re
         obj = json.loads(path.read_text())
         reference = Reference(
             str(obj["model_sha256"]),
-            {str(k): Histogram.from_json(v) for k, v in dict(obj["features"]).items()},
-            Histogram.from_json(obj["score"]),
+            {str(k): ReferenceHistogram.from_json(v) for k, v in dict(obj["features"]).items()},
+            ReferenceHistogram.from_json(obj["score"]),
             int(obj["size"]),
             (str(obj["window"][0]), str(obj["window"][1])),
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from finpilot.fraud._features import FEATURE_NAMES
+from finpilot.fraud._features._engine import FEATURE_NAMES
 
 _AMOUNT = FEATURE_NAMES.index("amount")
 _TX_1D = FEATURE_NAMES.index("cust_nb_tx_1d")

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from finpilot.core import InputError
-from finpilot.fraud._features import FEATURE_NAMES, FeatureEngine
-from finpilot.fraud._model import ModelArtifact
+from finpilot.fraud._features._engine import FEATURE_NAMES, FeatureEngine
+from finpilot.fraud._models._artifact import ModelArtifact
 from finpilot.fraud._payment import Payment
 from finpilot.fraud._rules import Rules
 

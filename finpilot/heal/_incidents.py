@@ -234,7 +234,7 @@ def _role(kind: str, action: str, outcome: str, evidence: Mapping[str, Any]) -> 
 
 
 def _db_role(step: str, action: str, outcome: str) -> PhaseName | Literal["follow-up"]:
-    # The failover healer's entries (finpilot.heal._pg_failover): fence, promote, failover,
+    # The failover healer's entries (finpilot.heal._db._failover): fence, promote, failover,
     # rejoin, sync (relax / synchronous), restart. Writes resume at the promotion.
     if step == "fence" or (step == "sync" and action == "relax"):
         return "detection"

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from finpilot.audit import CUSTOM_PREFIX, KINDS, Entry, EntryKind, Evidence, KindRegistry, kinds_markdown, open_ledger
+from finpilot.audit import CUSTOM_PREFIX, KINDS, Entry, EntryKind, kinds_markdown, open_ledger
+from finpilot.audit._kind import Evidence, KindRegistry
 from finpilot.audit.kinds import OPS_MANUAL_CHANGE
 from finpilot.core import InputError, Settings
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from cli_helpers import Invoke
 
-from finpilot.console import ROLES
+from finpilot.console._roles import ROLES
 
 
 def _ledger(invoke: Invoke) -> list[dict[str, Any]]:

@@ -11,7 +11,9 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import HTMLResponse
 
 from finpilot.audit import Entry, Ledger
-from finpilot.console import NavItem, Permission, register_page
+from finpilot.console._pages import register_page
+from finpilot.console._roles import Permission
+from finpilot.console._state import NavItem
 
 # Any absolute or protocol-relative URL in an attribute that makes the browser fetch something.
 FETCHING_ATTR = re.compile(r"""(?:src|href|action|srcset|poster|data)\s*=\s*["']?\s*(?:[a-z]+:)?//""", re.I)

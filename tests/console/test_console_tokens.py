@@ -11,9 +11,10 @@ from hypothesis import given
 from hypothesis import settings as settings_
 from hypothesis import strategies as st
 
-from finpilot.console import ROLES, Principal, TokenStore, open_token_store
+from finpilot.console import TokenStore, open_token_store
+from finpilot.console._roles import ROLES
 from finpilot.console._token_backend import TokenBackend
-from finpilot.console._tokens import TOKEN_CACHE_TTL_S
+from finpilot.console._tokens import TOKEN_CACHE_TTL_S, Principal
 from finpilot.console._tokens_sqlite import SQLiteTokenBackend
 from finpilot.core import AuthError, FakeClock, InputError, NotFoundError, Settings, StorageSettings
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from finpilot.fraud import PaymentTable, generate_payments, read_payments
+from finpilot.fraud import generate_payments, read_payments
+from finpilot.fraud._csv import PaymentTable
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from finpilot.fraud import FeatureEngine, Payment, PaymentTable
+from finpilot.fraud import FeatureEngine, Payment
+from finpilot.fraud._csv import PaymentTable
 
 T0 = 1_533_081_600  # 2018-08-01 00:00:00 UTC, a Wednesday
 DAY = 86_400

@@ -15,7 +15,8 @@ from contextlib import asynccontextmanager
 from nats.js import JetStreamContext
 
 from finpilot.audit import Ledger
-from finpilot.fraud import NatsLayout, Payment, connect_nats, delete_jetstream, ensure_jetstream, iter_payments
+from finpilot.fraud import NatsLayout, Payment, connect_nats, ensure_jetstream, iter_payments
+from finpilot.fraud._serving._nats_layout import delete_jetstream
 
 T0 = 1_522_540_800  # 2018-04-01 00:00:00 UTC
 

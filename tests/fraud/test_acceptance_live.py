@@ -61,7 +61,7 @@ from finpilot.fraud import (
     load_artifact,
     payments_decider,
 )
-from finpilot.fraud._traffic import luhn_test_card
+from finpilot.fraud._traffic._run import luhn_test_card
 
 RATE = 200
 DURATION_S = 60

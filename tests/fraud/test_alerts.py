@@ -14,20 +14,18 @@ from hypothesis import strategies as st
 from finpilot.audit import Ledger, open_ledger
 from finpilot.core import FakeClock, SensitiveDataError, Settings
 from finpilot.fraud import (
-    SEVERITIES,
-    Alert,
     AlertManager,
     DecisionPolicy,
     FeatureEngine,
-    FraudDecision,
     FraudService,
     Payment,
-    Score,
     Scorer,
-    Severity,
     Thresholds,
     load_artifact,
 )
+from finpilot.fraud._alerts import SEVERITIES, Alert, Severity
+from finpilot.fraud._policy import FraudDecision
+from finpilot.fraud._scorer import Score
 
 T0 = 1_600_000_000
 WINDOW = 600.0

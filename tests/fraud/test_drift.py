@@ -20,16 +20,15 @@ from finpilot.fraud import (
     DecisionPolicy,
     DriftMonitor,
     DriftThresholds,
-    Histogram,
     Payment,
     Reference,
-    Score,
     Thresholds,
     load_artifact,
     load_reference,
-    psi,
 )
 from finpilot.fraud._drift import adwin_errors
+from finpilot.fraud._reference import ReferenceHistogram, psi
+from finpilot.fraud._scorer import Score
 
 RNG = np.random.default_rng(0)
 
@@ -53,17 +52,17 @@ def test_identical_samples_have_zero_psi_and_shifted_ones_a_large_one() -> None:
 
 def test_psi_matches_the_formula_on_hand_made_shares() -> None:
     # Reference 50/50 over x <= 0 and x > 0; live 80/20.
-    hist = Histogram((0.0,), (0.5, 0.5, 0.0))
+    hist = ReferenceHistogram((0.0,), (0.5, 0.5, 0.0))
     live = [-1.0] * 8 + [1.0] * 2
     expected = (0.8 - 0.5) * math.log(0.8 / 0.5) + (0.2 - 0.5) * math.log(0.2 / 0.5)
     assert hist.psi(live) == pytest.approx(expected, abs=1e-3)  # the empty NaN bin adds ~eps only
 
 
 def test_deciles_merge_for_discrete_features_and_nan_has_its_own_bin() -> None:
-    flags = Histogram.of([0, 0, 0, 1] * 100)
+    flags = ReferenceHistogram.of([0, 0, 0, 1] * 100)
     assert flags.edges == (0.0, 1.0) or flags.edges == (0.0,)
     assert sum(flags.shares) == pytest.approx(1.0)
-    with_nan = Histogram.of([1.0, 2.0, math.nan, math.nan])
+    with_nan = ReferenceHistogram.of([1.0, 2.0, math.nan, math.nan])
     assert with_nan.shares[-1] == pytest.approx(0.5)
     assert with_nan.psi([math.nan] * 10) > 1  # a feature going missing is drift
 

@@ -28,8 +28,8 @@ from finpilot.fraud import (
     payments_decider,
     save_state,
 )
-from finpilot.fraud._persist import ACCOUNTS_FILE
-from finpilot.fraud._traffic import luhn_test_card
+from finpilot.fraud._serving._persist import ACCOUNTS_FILE
+from finpilot.fraud._traffic._run import luhn_test_card
 
 T0 = 1_700_000_000
 POLICY = DecisionPolicy(Thresholds(review=0.5, decline=0.8, freeze=1.0))

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from finpilot.fraud import auc_and_ap, card_precision_at_k
+from finpilot.fraud._replay._metrics import auc_and_ap, card_precision_at_k
 
 
 def test_card_precision_by_hand() -> None:

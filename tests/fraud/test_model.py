@@ -9,17 +9,10 @@ import pytest
 from fraud_helpers import payments, stream
 
 from finpilot.core import IntegrityError, NotFoundError
-from finpilot.fraud import (
-    FEATURE_NAMES,
-    FeatureEngine,
-    ModelArtifact,
-    PaymentTable,
-    Rules,
-    Scorer,
-    load_artifact,
-    predict,
-    train_model,
-)
+from finpilot.fraud import FEATURE_NAMES, FeatureEngine, ModelArtifact, Scorer, load_artifact
+from finpilot.fraud._csv import PaymentTable
+from finpilot.fraud._models._artifact import predict, train_model
+from finpilot.fraud._rules import Rules
 
 SMALL = {"num_leaves": 7, "num_iterations": 20, "min_data_in_leaf": 5}
 

@@ -25,7 +25,8 @@ from nats_helpers import decision_count, generated, jetstream, ledger_decisions,
 
 from finpilot.audit import open_ledger
 from finpilot.core import Settings
-from finpilot.fraud import NatsLayout, publish_payments, read_decisions
+from finpilot.fraud import NatsLayout, publish_payments
+from finpilot.fraud._serving._nats_layout import read_decisions
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 

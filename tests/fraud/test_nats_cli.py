@@ -11,7 +11,8 @@ from nats_helpers import unique_layout
 from typer.testing import CliRunner
 
 from finpilot.cli import app
-from finpilot.fraud import connect_nats, delete_jetstream, generate_payments
+from finpilot.fraud import connect_nats, generate_payments
+from finpilot.fraud._serving._nats_layout import delete_jetstream
 
 
 @pytest.fixture

@@ -35,11 +35,9 @@ from finpilot.fraud import (
     connect_nats,
     ensure_jetstream,
     load_artifact,
-    partition_for,
     publish_payments,
-    read_decisions,
 )
-from finpilot.fraud._nats_layout import payment_to_json, subject_token
+from finpilot.fraud._serving._nats_layout import partition_for, payment_to_json, read_decisions, subject_token
 
 POLICY = DecisionPolicy(Thresholds(review=0.5, decline=0.8, freeze=1.5))
 

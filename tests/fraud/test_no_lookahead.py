@@ -6,7 +6,8 @@ import random
 
 from fraud_helpers import DAY, payments, same, stream
 
-from finpilot.fraud import FeatureEngine, PaymentTable
+from finpilot.fraud import FeatureEngine
+from finpilot.fraud._csv import PaymentTable
 
 
 def test_changing_future_labels_leaves_earlier_features_unchanged(stream_table: PaymentTable) -> None:

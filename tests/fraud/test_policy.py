@@ -8,7 +8,8 @@ import math
 import pytest
 
 from finpilot.core import InputError
-from finpilot.fraud import AccountState, DecisionPolicy, FraudDecision, Thresholds, tune_thresholds
+from finpilot.fraud import DecisionPolicy, Thresholds, tune_thresholds
+from finpilot.fraud._policy import AccountState, FraudDecision
 
 POLICY = DecisionPolicy(Thresholds(review=0.5, decline=0.8, freeze=0.95))
 

@@ -17,16 +17,12 @@ from finpilot.fraud import (
     DriftThresholds,
     FeatureEngine,
     FraudService,
-    LabelBuffer,
     ModelRegistry,
     Payment,
     RetrainPolicy,
     Scorer,
-    ShadowScorer,
     Shift,
     Thresholds,
-    conclude,
-    evaluate_challenger,
     generate_payments,
     iter_payments,
     load_artifact,
@@ -35,6 +31,9 @@ from finpilot.fraud import (
     retrain,
     window_from_table,
 )
+from finpilot.fraud._features._window import LabelBuffer
+from finpilot.fraud._models._retrain import conclude, evaluate_challenger
+from finpilot.fraud._models._shadow import ShadowScorer
 
 DAY = 86_400
 T0 = 1_522_540_800  # 2018-04-01, where generate_payments starts by default

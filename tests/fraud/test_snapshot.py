@@ -7,7 +7,9 @@ import pytest
 from fraud_helpers import payments, same, stream
 
 from finpilot.core import InputError
-from finpilot.fraud import FEATURE_NAMES, FeatureConfig, FeatureEngine, Payment, PaymentTable
+from finpilot.fraud import FEATURE_NAMES, FeatureEngine, Payment
+from finpilot.fraud._csv import PaymentTable
+from finpilot.fraud._features._engine import FeatureConfig
 
 
 def test_restore_gives_identical_features(stream_table: PaymentTable) -> None:

@@ -8,8 +8,10 @@ from datetime import UTC, datetime
 import pytest
 
 from finpilot.core import FakeClock, InputError
-from finpilot.fraud import FraudDecision, FraudStats, Payment, Score
-from finpilot.fraud._stats import reason_family
+from finpilot.fraud import FraudStats, Payment
+from finpilot.fraud._policy import FraudDecision
+from finpilot.fraud._scorer import Score
+from finpilot.fraud._serving._stats import reason_family
 
 T0 = 1_600_000_000
 

@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from finpilot.cli import app
 from finpilot.core import InputError
-from finpilot.fraud import SCENARIOS, Shift, iter_payments
+from finpilot.fraud import Shift, iter_payments
+from finpilot.fraud._traffic._synthetic import SCENARIOS
 
 SCHEMA = ["TRANSACTION_ID", "TX_DATETIME", "CUSTOMER_ID", "TERMINAL_ID", "TX_AMOUNT", "TX_FRAUD", "TX_FRAUD_SCENARIO"]
 

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 import pytest
 
-from finpilot.fraud._traffic_http import HttpxSender, RawSender, SendError, open_sender
+from finpilot.fraud._traffic._http import HttpxSender, RawSender, SendError, open_sender
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter, dict[str, object]], Awaitable[bool]]
 

@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 
 from finpilot.cli import app
 from finpilot.core import InputError
-from finpilot.fraud import SCENARIOS, Shift, TrafficConfig, generate_payments, run_traffic_async
+from finpilot.fraud import Shift, TrafficConfig, generate_payments, run_traffic_async
+from finpilot.fraud._traffic._synthetic import SCENARIOS
 
 
 def _fake_service() -> tuple[httpx.MockTransport, dict[str, int]]:

@@ -19,7 +19,9 @@ import pytest
 from pydantic import ValidationError
 
 from finpilot.core import ConfigError, FraudAlertSettings
-from finpilot.fraud import SIGNATURE_HEADER, Alert, WebhookSink
+from finpilot.fraud import WebhookSink
+from finpilot.fraud._alerts import Alert
+from finpilot.fraud._webhook import SIGNATURE_HEADER
 
 SECRET = "whsec-test-0123456789abcdef"
 PATH_TOKEN = "hook-path-credential-42"
@@ -199,7 +201,8 @@ def test_queued_alerts_go_out_when_the_process_exits(receiver: Receiver, tmp_pat
     script.write_text(
         "import sys\n"
         "from datetime import UTC, datetime\n"
-        "from finpilot.fraud import Alert, WebhookSink\n"
+        "from finpilot.fraud import WebhookSink\n"
+        "from finpilot.fraud._alerts import Alert\n"
         "sink = WebhookSink(sys.argv[1], b'secret')\n"
         "for n in range(3):\n"
         "    sink.send(Alert(f'x{n}', 'decline', 'c1', 'warning', (), {}, datetime.now(UTC), n))\n"

@@ -15,7 +15,7 @@ from typing import Any
 
 from finpilot.audit import Ledger, open_ledger
 from finpilot.core import RuntimeSettings, Settings
-from finpilot.heal._controller import Controller
+from finpilot.heal._runtime._controller import Controller
 
 PRIVATE_PUBLIC_POOLS = {
     "private": {"classifications": ["pci", "pii", "public"]},

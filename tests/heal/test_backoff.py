@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from finpilot.core import FakeClock, RestartSpec
-from finpilot.heal._backoff import Backoff, backoff_delay
+from finpilot.heal._runtime._backoff import Backoff, backoff_delay
 
 
 def test_default_schedule_restarts_at_once_then_doubles_to_the_cap() -> None:

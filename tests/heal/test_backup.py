@@ -19,15 +19,9 @@ from hypothesis import strategies as st
 
 from finpilot.audit import Ledger, open_ledger
 from finpilot.core import BackupSettings, ConfigError, InputError, IntegrityError, Settings, StorageSettings
-from finpilot.heal import (
-    BackupChunkError,
-    BackupScheduler,
-    create_backup,
-    list_backups,
-    prune_backups,
-    restore_drill,
-    retention_plan,
-)
+from finpilot.heal import create_backup, list_backups, prune_backups, restore_drill
+from finpilot.heal._backup._crypto import BackupChunkError
+from finpilot.heal._backup._store import BackupScheduler, retention_plan
 
 
 @pytest.fixture
@@ -409,7 +403,7 @@ def test_postgres_backend_round_trip(tmp_path: Path, key: str, pg_dsn: str, pg_s
 
 def test_digests_in_evidence_can_never_look_like_card_numbers() -> None:
     from finpilot.audit import contains_pan
-    from finpilot.heal._backup import integrity
+    from finpilot.heal._backup._store import integrity
 
     unlucky = "4111111111111111" + "ab" * 24  # a real SHA-256 can look like this; the ledger once refused it
     assert not contains_pan(integrity(unlucky).encode())

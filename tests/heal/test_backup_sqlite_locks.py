@@ -14,7 +14,7 @@ from pathlib import Path
 
 from finpilot.audit import Entry, open_ledger
 from finpilot.core import Settings
-from finpilot.heal._backup_sources import find_sqlite, is_sqlite
+from finpilot.heal._backup._sources import find_sqlite, is_sqlite
 
 _READ_SIZE = (
     "import sqlite3, sys\n"

@@ -39,9 +39,9 @@ from finpilot.fraud import (
     load_artifact,
     payments_decider,
 )
-from finpilot.fraud._traffic import luhn_test_card
+from finpilot.fraud._traffic._run import luhn_test_card
 from finpilot.heal import DbHealer, PgCluster
-from finpilot.heal._pg_failover import kill_primary
+from finpilot.heal._db._failover import kill_primary
 
 WORKERS = 2
 CARDS = 4

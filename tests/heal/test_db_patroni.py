@@ -31,7 +31,7 @@ from finpilot.audit import open_ledger
 from finpilot.cli import app
 from finpilot.core import parse_settings
 from finpilot.heal import PatroniClient, PatroniHealer, patroni_dsn
-from finpilot.heal._pg_proc import find_bin_dir
+from finpilot.heal._db._proc import find_bin_dir
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 

@@ -17,9 +17,10 @@ from typer.testing import CliRunner
 from finpilot.audit import Entry, open_ledger
 from finpilot.cli import app
 from finpilot.core import InputError, Settings
-from finpilot.heal import Fault, Injected, check_payments, default_faults, run_chaos_drill
-from finpilot.heal._drill_faults import DrillStack
-from finpilot.heal._drill_traffic import RequestRecord
+from finpilot.heal import default_faults, run_chaos_drill
+from finpilot.heal._chaos._faults import DrillStack, Fault, Injected
+from finpilot.heal._chaos._ledger import check_payments
+from finpilot.heal._chaos._traffic import RequestRecord
 
 SECRET = bytes(range(32))
 

@@ -19,11 +19,11 @@ from psycopg import sql
 
 from finpilot.audit import Entry
 from finpilot.heal import run_chaos_drill
-from finpilot.heal._drill_client import _Client, _send
-from finpilot.heal._drill_db import DbPrimaryDown, pg_unavailable
-from finpilot.heal._drill_faults import Injected
-from finpilot.heal._drill_ledger import check_payments_pg
-from finpilot.heal._drill_traffic import RequestRecord
+from finpilot.heal._chaos._client import _Client, _send
+from finpilot.heal._chaos._db import DbPrimaryDown, pg_unavailable
+from finpilot.heal._chaos._faults import Injected
+from finpilot.heal._chaos._ledger import check_payments_pg
+from finpilot.heal._chaos._traffic import RequestRecord
 
 
 # ---------------------------------------------------------------------- timing from the ledger and the traffic record
@@ -65,7 +65,7 @@ def test_writes_resumed_counts_only_payments_sent_after_the_kill_and_recovery_wa
 def test_without_postgres_binaries_the_fault_is_reported_as_skipped_with_the_reason(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("finpilot.heal._drill.pg_unavailable", lambda: "PostgreSQL binaries not found: test")
+    monkeypatch.setattr("finpilot.heal._chaos._drill.pg_unavailable", lambda: "PostgreSQL binaries not found: test")
     audited: list[Entry] = []
     report = run_chaos_drill(faults=["db-primary-down"], trials=1, audit=audited.append)
     data = report.to_json()

@@ -175,7 +175,7 @@ def test_hang_latency_db_and_runbook_entries() -> None:
         entry("chaos.inject", "latency", "service:p", "injected", 3.0, instances=["p/0@n1", "p/1@n2"], ms=200),
         entry("runbook.trigger", "match", "runbook:slow", "ok", 3.1, target="service:p"),
         entry("chaos.inject", "latency", "service:p", "injected", 9.0, instances=["p/0@n1", "p/1@n2"], ms=0),
-        # The shape finpilot.heal._pg_failover writes: members by name, the pair as db:pair.
+        # The shape finpilot.heal._db._failover writes: members by name, the pair as db:pair.
         entry("chaos.inject", "db-primary-down", "db:pg1", "ok", 10.0, fault="db-primary-down", node="pg1"),
         entry("db.healer", "check", "pair", "error", 10.2, error="connection refused"),
         entry("db.fence", "fence", "db:pg1", "ok", 10.5, failed_checks=3),

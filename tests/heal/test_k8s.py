@@ -23,15 +23,9 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from finpilot.cli import app
-from finpilot.core import InputError, load_settings
-from finpilot.heal import (
-    K8sOptions,
-    RuntimeSettings,
-    demo_runtime,
-    render_manifests,
-    render_service,
-    write_manifests,
-)
+from finpilot.core import InputError, RuntimeSettings, load_settings
+from finpilot.heal import K8sOptions, demo_runtime, render_manifests, write_manifests
+from finpilot.heal._k8s._render import render_service
 
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "heal" / "finpilot.yaml"
 VERSIONS = ["1.30.0", kubernetes_validate.latest_version()]

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from finpilot.audit import Ledger, open_ledger
 from finpilot.core import FakeClock, InputError, Settings
-from finpilot.heal import DeadNodeHealer, DeadNodePolicy, NodeState, PodState, plan_dead_nodes
+from finpilot.heal import DeadNodeHealer, DeadNodePolicy
+from finpilot.heal._k8s._nodes import NodeState, PodState, plan_dead_nodes
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from finpilot.core import NodeSpec, PoolSpec, RuntimeSettings, ServiceSpec
-from finpilot.heal._placement import place, replica_slots
+from finpilot.heal._runtime._placement import place, replica_slots
 
 CLASSES = ["pci", "pii", "public"]
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from finpilot.heal._router_http import HOP_BY_HOP, HttpError, forward_fields, iter_chunked, parse_head, read_body
+from finpilot.heal._router._http import HOP_BY_HOP, HttpError, forward_fields, iter_chunked, parse_head, read_body
 
 TOKEN = st.text(
     alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-!#$%&'*+.^_`|~", min_size=1, max_size=20

@@ -20,8 +20,10 @@ from finpilot.audit import Entry, Ledger, open_ledger
 from finpilot.cli import app
 from finpilot.cli._runbook_runtime import RunbookPlan, runbooks_running
 from finpilot.core import InputError, NotFoundError, RuntimeSettings, Settings, StorageError
-from finpilot.heal import Controller, ControllerApi, DbHealer, Pager, PgCluster, RunbookEngine, parse_runbook
-from finpilot.heal._pg_switch import failover_lock, requested_failover
+from finpilot.heal import Controller, DbHealer, Pager, PgCluster, RunbookEngine
+from finpilot.heal._api import ControllerApi
+from finpilot.heal._db._switch import failover_lock, requested_failover
+from finpilot.heal._runbook._spec import parse_runbook
 
 
 def _runtime(tmp: Path) -> dict[str, Any]:

@@ -18,7 +18,9 @@ from heal_helpers import entries
 
 from finpilot.audit import Entry, Ledger, open_ledger
 from finpilot.core import ConfigError, RunbookSettings, Settings
-from finpilot.heal import ActionRequest, Pager, Runbook, RunbookEngine, parse_runbook, scheduled_backups
+from finpilot.heal import Pager, Runbook, RunbookEngine, scheduled_backups
+from finpilot.heal._runbook._actions import ActionRequest
+from finpilot.heal._runbook._spec import parse_runbook
 
 CARD = "4111111111111111"  # a Luhn-valid test number: the ledger refuses it anywhere in an entry
 

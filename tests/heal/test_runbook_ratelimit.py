@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from finpilot.core import InputError
-from finpilot.heal import RateLimiter
+from finpilot.heal._runbook._ratelimit import RateLimiter
 
 
 class _Clock:

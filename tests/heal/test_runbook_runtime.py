@@ -14,7 +14,9 @@ from heal_helpers import PRIVATE_PUBLIC_POOLS, all_ready, entries, payments_serv
 from typer.testing import CliRunner
 
 from finpilot.cli import app
-from finpilot.heal import ControllerApi, RunbookEngine, load_runbooks, parse_runbook
+from finpilot.heal import RunbookEngine, load_runbooks
+from finpilot.heal._api import ControllerApi
+from finpilot.heal._runbook._spec import parse_runbook
 
 pytestmark = pytest.mark.slow
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "heal" / "runbooks"

@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 
 from finpilot.audit import Entry
 from finpilot.core import ConfigError, InputError
-from finpilot.heal import Condition, load_runbooks, parse_runbook
-from finpilot.heal._runbook_actions import render, variables_for
+from finpilot.heal import load_runbooks
+from finpilot.heal._runbook._actions import render, variables_for
+from finpilot.heal._runbook._spec import Condition, parse_runbook
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "heal" / "runbooks"
 

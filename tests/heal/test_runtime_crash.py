@@ -23,7 +23,7 @@ from heal_helpers import (
 )
 
 from finpilot.audit import Ledger
-from finpilot.heal._controller import Controller
+from finpilot.heal._runtime._controller import Controller
 
 pytestmark = pytest.mark.slow
 TRIALS = 20

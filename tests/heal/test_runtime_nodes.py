@@ -22,7 +22,7 @@ from heal_helpers import (
     wait_for,
 )
 
-from finpilot.heal._controller import Controller
+from finpilot.heal._runtime._controller import Controller
 
 pytestmark = pytest.mark.slow
 NODES = [

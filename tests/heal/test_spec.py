@@ -10,8 +10,7 @@ import pytest
 import yaml
 from heal_helpers import PRIVATE_PUBLIC_POOLS, all_ready, entries, running, serves, wait_for
 
-from finpilot.core import ConfigError, parse_settings
-from finpilot.heal import RuntimeSettings, ServiceSpec
+from finpilot.core import ConfigError, RuntimeSettings, ServiceSpec, parse_settings
 
 BASE = """
 runtime:

@@ -51,7 +51,7 @@ from finpilot.heal._api._models import (
 )
 
 if TYPE_CHECKING:
-    from finpilot.heal._controller import Controller
+    from finpilot.heal._runtime._controller import Controller
 
 _bearer = HTTPBearer(auto_error=False, description="the token in <data_dir>/runtime/controller.token")
 

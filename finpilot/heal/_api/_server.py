@@ -23,7 +23,7 @@ from finpilot.heal._api._app import create_controller_app
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from finpilot.heal._controller import Controller
+    from finpilot.heal._runtime._controller import Controller
 
 _START_TIMEOUT_S = 30.0
 _STOP_TIMEOUT_S = 10.0

@@ -1,0 +1,1 @@
+"""Replay protocols: the handbook and prequential runs, their shared streaming machinery and metrics."""

@@ -1,0 +1,333 @@
+"""The fraud service: score a payment, decide by policy, and record the decision in the audit ledger.
+
+Every decision is one ``fraud.decision`` entry. The ledger group-commits, so decisions made
+at the same moment on several threads share one transaction. Freezing and unfreezing an
+account are ``fraud.account`` entries of their own, and late labels ``fraud.label`` entries.
+Evidence holds the customer and terminal ids as given and never a card number: an id that
+looks like one is refused before anything changes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any, Protocol, cast
+
+from finpilot.audit import Entry, Ledger, contains_pan
+from finpilot.core import FraudSettings, InputError, NotFoundError, SensitiveDataError
+from finpilot.fraud._features._engine import FeatureEngine
+from finpilot.fraud._models._artifact import ModelArtifact, load_artifact
+from finpilot.fraud._payment import Payment
+from finpilot.fraud._policy import AccountState, DecisionPolicy, FraudAction, FraudDecision, Thresholds
+from finpilot.fraud._scorer import Score, Scorer
+from finpilot.fraud._serving._wire import check_amount, check_id, check_source
+
+_log = logging.getLogger("finpilot.fraud")
+
+ACTOR = "fraud-engine"
+"""Who the ledger says decided."""
+
+
+class DecisionObserver(Protocol):
+    """Something that watches the service's decisions and labels: drift monitors, live stats, alerts.
+
+    Observers are called after the entry is in the ledger, on the caller's thread and outside the
+    service's lock, so they must be quick and thread-safe. An observer that raises is logged and
+    skipped: watching must never change or block a decision.
+    """
+
+    def on_decision(self, payment: Payment, verdict: Score, decision: FraudDecision, audit_index: int) -> None:
+        """A payment was scored and decided (``verdict.features`` holds its feature vector)."""
+        ...
+
+    def on_label(self, payment: Payment, fraud: bool, source: str, audit_index: int) -> None:
+        """A late label arrived for a payment this service scored."""
+        ...
+
+    def on_account(self, customer_id: str, action: str, reason: str, audit_index: int) -> None:
+        """An account was frozen (``action == "freeze"``) or unfrozen."""
+        ...
+
+
+class FraudService:
+    """Scorer + policy + ledger; thread-safe (one lock around the feature engine and account state).
+
+    The last ``remember`` payments are kept so that a late label can find its payment and a
+    repeated call with the same payment gets the same decision instead of counting twice.
+    """
+
+    def __init__(self, scorer: Scorer, policy: DecisionPolicy, ledger: Ledger, *, remember: int = 1_000_000) -> None:
+        if remember < 1:
+            raise InputError("remember must be at least 1", field="remember")
+        self.scorer = scorer
+        self.policy = policy
+        self.ledger = ledger
+        self._remember = remember
+        self._lock = threading.Lock()
+        self._frozen: set[str] = set()
+        # tx -> (the payment as given, the time it was scored at). Up to a million of these live
+        # for hours: plain tuples of str, int and float, which the garbage collector stops
+        # tracking, so full collections stay short (dataclass instances would all be scanned).
+        self._seen: OrderedDict[str, tuple[_PaymentRow, int]] = OrderedDict()
+        self._latest = 0
+        self._decided: dict[str, _DecisionRow] = {}
+        self._observers: list[DecisionObserver] = []
+
+    def add_observer(self, observer: DecisionObserver) -> None:
+        """Call ``observer`` after every decision, label and account change from now on."""
+        self._observers.append(observer)
+
+    def _notify(self, method: str, *args: Any) -> None:
+        for observer in self._observers:
+            try:
+                getattr(observer, method)(*args)
+            except Exception:  # an observer's bug must not fail the payment
+                _log.exception("fraud observer %s failed in %s", type(observer).__name__, method)
+
+    @classmethod
+    def from_settings(cls, settings: FraudSettings, ledger: Ledger) -> FraudService:
+        """Load ``settings.model_dir`` (hash checked) with a fresh feature engine and the configured thresholds."""
+        if settings.model_dir is None:
+            raise NotFoundError(
+                "no fraud model configured", field="fraud.model_dir", fix="train one with `finpilot fraud train`"
+            )
+        thresholds = Thresholds(settings.review_threshold, settings.decline_threshold, settings.freeze_threshold)
+        scorer = Scorer(FeatureEngine(), load_artifact(settings.model_dir))
+        return cls(scorer, DecisionPolicy(thresholds), ledger)
+
+    @property
+    def model_version(self) -> str:
+        """The loaded model's version."""
+        return self.scorer.artifact.version
+
+    def use_model(self, artifact: ModelArtifact) -> str:
+        """Score with ``artifact`` from the next payment on (same feature state and rules); the old version.
+
+        The swap happens under the service's lock, so no payment is scored half by one model.
+        Audit the change first (the model registry's ``promote`` or ``rollback`` entry).
+        """
+        with self._lock:
+            old = self.scorer
+            self.scorer = Scorer(old.engine, artifact, old.rules)
+        return old.artifact.version
+
+    def is_frozen(self, customer_id: str) -> bool:
+        """Whether the account is frozen."""
+        with self._lock:
+            return customer_id in self._frozen
+
+    def checkpoint_state(self) -> tuple[bytes, frozenset[str]]:
+        """The feature engine's snapshot and the frozen accounts, taken together under the lock."""
+        with self._lock:
+            return self.scorer.engine.snapshot(), frozenset(self._frozen)
+
+    def restore_state(self, snapshot: bytes | None, frozen: frozenset[str]) -> None:
+        """Start from a saved feature snapshot (``None`` keeps the current engine) and frozen set.
+
+        Meant for start-up, before the first payment; see :mod:`finpilot.fraud._serving._persist`.
+        """
+        engine = None if snapshot is None else FeatureEngine.restore(snapshot)
+        with self._lock:
+            if engine is not None:
+                self.scorer.engine = engine
+                self._latest = max(self._latest, engine.now)
+            self._frozen = set(frozen)
+
+    def score(
+        self, payment: Payment, *, actor: str = ACTOR, caller: Mapping[str, str | None] | None = None
+    ) -> tuple[FraudDecision, int]:
+        """Score, decide and record one payment; the decision and its audit index.
+
+        ``actor`` is who asked (an API token's actor when the console scores); ``caller`` goes
+        into the evidence as ``caller`` (token id, client, request), so that the decision entry
+        alone records an API call. A decision to freeze also freezes the account (a
+        ``fraud.account`` entry of its own). A repeated call with the same payment returns the
+        first decision and writes nothing.
+        """
+        decision, index, _recorded = self.score_recorded(payment, actor=actor, caller=caller)
+        return decision, index
+
+    def score_recorded(
+        self, payment: Payment, *, actor: str = ACTOR, caller: Mapping[str, str | None] | None = None
+    ) -> tuple[FraudDecision, int, bool]:
+        """:meth:`score`, plus whether this call wrote the decision entry (``False`` for a repeat)."""
+        payment = _checked(payment)
+        actor = check_id(actor, "actor")
+        evidence_ids = {"customer_id": payment.customer, "terminal_id": payment.terminal}
+        with self._lock:
+            known = self._seen.get(payment.tx_id)
+            if known is not None:
+                done = self._decided.get(payment.tx_id)
+                same = known[0] == _payment_row(payment)
+                if same and done is not None:
+                    return _decision_of(done), done[-1], False
+                raise InputError(
+                    f"transaction {payment.tx_id} was already scored"
+                    + (" and is being decided" if same else " with other data"),
+                    field="transaction_id",
+                    fix="give every payment its own transaction_id",
+                )
+            # Live payments arrive slightly out of order (threads, clocks); the windows only move
+            # forward, so a late one is counted at the newest time seen.
+            used = payment if payment.time >= self._latest else replace(payment, time=self._latest)
+            verdict = self.scorer.score_one(used)
+            self._latest = used.time
+            account = AccountState(frozen=payment.customer in self._frozen)
+            self._remember_payment(payment, used)
+        decision = self.policy.decide(verdict.score, verdict.reasons, account, model_version=verdict.model_version)
+        evidence: dict[str, Any] = {
+            "score": decision.score,
+            "model_score": round(verdict.model_score, 6),
+            "reasons": list(decision.reasons),
+            "model_version": decision.model_version,
+            "policy_id": decision.policy_id,
+            **evidence_ids,
+            "amount": payment.amount,
+            "time": payment.time,
+        }
+        if caller is not None:
+            evidence["caller"] = dict(caller)
+        entry = Entry(
+            kind="fraud.decision",
+            actor=actor,
+            action=decision.action,
+            subject=f"payment:{payment.tx_id}",
+            outcome=decision.action,
+            evidence=evidence,
+        )
+        index = self.ledger.append(entry)
+        with self._lock:
+            if payment.tx_id in self._seen:
+                self._decided[payment.tx_id] = (
+                    decision.action,
+                    decision.score,
+                    tuple(decision.reasons),
+                    decision.model_version,
+                    decision.policy_id,
+                    index,
+                )
+        self._notify("on_decision", payment, verdict, decision, index)
+        if decision.action == "freeze_account":
+            self.freeze_account(payment.customer, reason=f"decision on payment:{payment.tx_id}")
+        return decision, index, True
+
+    def _remember_payment(self, payment: Payment, used: Payment) -> None:
+        # Called with the lock held.
+        self._seen[payment.tx_id] = (_payment_row(payment), used.time)
+        while len(self._seen) > self._remember:
+            old, _ = self._seen.popitem(last=False)
+            self._decided.pop(old, None)
+
+    def _account_entry(self, customer_id: str, action: str, actor: str, reason: str) -> Entry:
+        return Entry(
+            kind="fraud.account",
+            actor=actor,
+            action=action,
+            subject=f"account:{customer_id}",
+            outcome="ok",
+            evidence={"customer_id": customer_id, "reason": reason},
+        )
+
+    def freeze_account(self, customer_id: str, *, actor: str = ACTOR, reason: str = "") -> int:
+        """Freeze an account: its next payments are declined. Audited on its own; the entry's index."""
+        customer_id = check_id(customer_id, "customer_id")
+        entry = self._account_entry(customer_id, "freeze", check_id(actor, "actor"), reason)
+        index = self.ledger.append(entry)
+        with self._lock:
+            self._frozen.add(customer_id)
+        self._notify("on_account", customer_id, "freeze", reason, index)
+        return index
+
+    def unfreeze_account(self, customer_id: str, *, actor: str = ACTOR, reason: str = "") -> int:
+        """Lift a freeze. Audited on its own; the entry's index."""
+        customer_id = check_id(customer_id, "customer_id")
+        entry = self._account_entry(customer_id, "unfreeze", check_id(actor, "actor"), reason)
+        index = self.ledger.append(entry)
+        with self._lock:
+            self._frozen.discard(customer_id)
+        self._notify("on_account", customer_id, "unfreeze", reason, index)
+        return index
+
+    def label(self, tx_id: str, fraud: bool, source: str, known_at: int | None = None, *, actor: str = ACTOR) -> int:
+        """Record a late label (chargeback or analyst verdict) and queue it for the features; its audit index.
+
+        ``known_at`` (epoch seconds) is when the label becomes usable to the terminal-risk
+        features; by default the payment time plus the label delay.
+        """
+        tx_id = check_id(tx_id, "transaction_id")
+        if not isinstance(fraud, bool):
+            raise InputError("'fraud' must be true or false", field="fraud")
+        checked_source = check_source(source)
+        if known_at is not None and (isinstance(known_at, bool) or not isinstance(known_at, int)):
+            raise InputError("'known_at' must be epoch seconds", field="known_at")
+        with self._lock:
+            known = self._seen.get(tx_id)
+        if known is None:
+            raise NotFoundError(
+                f"transaction {tx_id} was not scored by this service (or is too old to remember)",
+                field="transaction_id",
+            )
+        payment = Payment(*known[0])
+        used = replace(payment, time=known[1])
+        if known_at is not None and known_at < payment.time:
+            raise InputError("'known_at' is before the payment itself", field="known_at")
+        evidence: dict[str, Any] = {
+            "fraud": fraud,
+            "source": checked_source,
+            "known_at": known_at,
+            "customer_id": payment.customer,
+            "terminal_id": payment.terminal,
+        }
+        entry = Entry(
+            kind="fraud.label",
+            actor=check_id(actor, "actor"),
+            action=checked_source,
+            subject=f"payment:{tx_id}",
+            outcome="fraud" if fraud else "legitimate",
+            evidence=evidence,
+        )
+        index = self.ledger.append(entry)
+        with self._lock:
+            self.scorer.engine.observe_label(used, fraud, known_at=known_at)
+        self._notify("on_label", payment, fraud, checked_source, index)
+        return index
+
+
+_PaymentRow = tuple[str, int, str, str, float]
+_DecisionRow = tuple[str, float, tuple[str, ...], str, str, int]  # FraudDecision's fields, then the audit index
+
+
+def _payment_row(payment: Payment) -> _PaymentRow:
+    return (payment.tx_id, payment.time, payment.customer, payment.terminal, payment.amount)
+
+
+def _decision_of(row: _DecisionRow) -> FraudDecision:
+    action, score, reasons, model_version, policy_id, _index = row
+    return FraudDecision(cast(FraudAction, action), score, reasons, model_version, policy_id)
+
+
+def _checked(payment: Payment) -> Payment:
+    if not isinstance(payment, Payment):
+        raise InputError("expected a Payment", field="payment")
+    check_id(payment.tx_id, "transaction_id")
+    check_id(payment.customer, "customer_id")
+    check_id(payment.terminal, "terminal_id")
+    check_amount(payment.amount)
+    if isinstance(payment.time, bool) or not isinstance(payment.time, int) or payment.time < 0:
+        raise InputError("'time' must be epoch seconds", field="time")
+    # The ledger would refuse the decision entry; refuse the payment before any state changes.
+    for name, value in (
+        ("transaction_id", payment.tx_id),
+        ("customer_id", payment.customer),
+        ("terminal_id", payment.terminal),
+    ):
+        if contains_pan(value.encode()):
+            raise SensitiveDataError(
+                f"'{name}' looks like a full card number; it was not scored",
+                field=name,
+                fix="send the card's token or a pseudonymous customer id, never the PAN",
+            )
+    return payment

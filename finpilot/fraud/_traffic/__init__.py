@@ -1,0 +1,1 @@
+"""Live traffic: the synthetic payment generator, CSV-sourced payments and the HTTP sender."""

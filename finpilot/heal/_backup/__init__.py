@@ -1,0 +1,1 @@
+"""Encrypted backups: sources, the chunked cipher, manifests, retention, schedules and restore drills."""

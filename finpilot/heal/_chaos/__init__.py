@@ -1,0 +1,1 @@
+"""The chaos drill: faults, payment traffic, lost and duplicated payments, and the report."""

@@ -1,0 +1,1 @@
+"""The Kubernetes backend: render manifests, apply them, and heal dead nodes."""
