@@ -39,7 +39,7 @@ E = TypeVar("E", bound=BaseModel)
 
 def _matches(value: str, patterns: tuple[str, ...]) -> bool:
     for pattern in patterns:
-        if pattern == "*" or value == pattern:
+        if pattern in ("*", value):
             return True
         if pattern.endswith("*") and value.startswith(pattern[:-1]):
             return True

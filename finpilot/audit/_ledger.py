@@ -34,7 +34,6 @@ from finpilot.audit._merkle import (
 from finpilot.audit._note import Verifier, checkpoint_body, open_checkpoint, sign_note, verifier_key
 from finpilot.audit._store import Store, StoredCheckpoint
 from finpilot.audit._tiles import HEIGHT, WIDTH, TileReader, TreeState
-from finpilot.audit.kinds import AUDIT_ERASURE
 from finpilot.audit._verifier import (
     ConsistencyProof,
     InclusionProof,
@@ -44,6 +43,7 @@ from finpilot.audit._verifier import (
     check_checkpoints,
     feed_entries,
 )
+from finpilot.audit.kinds import AUDIT_ERASURE
 from finpilot.core import (
     Clock,
     InputError,

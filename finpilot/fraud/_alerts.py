@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol, get_args
 
-from finpilot.audit import Entry, Ledger
+from finpilot.audit import Ledger
+from finpilot.audit.kinds import FRAUD_ALERT
 from finpilot.core import Clock, InputError, rfc3339, utc_now
 from finpilot.fraud._payment import Payment
 from finpilot.fraud._policy import FraudDecision
@@ -199,8 +200,7 @@ class AlertManager:
             self._open[key] = slot
             self._raised += 1
         alert_id = uuid.uuid4().hex
-        entry = Entry(
-            kind="fraud.alert",
+        entry = FRAUD_ALERT.entry(
             actor=ALERT_ACTOR,
             action=kind,
             subject=f"account:{account}" if account is not None else "fraud",
