@@ -27,7 +27,7 @@ def append_json(invoke: Invoke, document: Any) -> Result:
 def entry(**overrides: Any) -> dict[str, Any]:
     """A valid entry document, with ``overrides`` applied."""
     document: dict[str, Any] = {
-        "kind": "deploy",
+        "kind": "custom.deploy",
         "actor": "pipeline:main",
         "action": "promote",
         "subject": "service:payments@1.4.2",

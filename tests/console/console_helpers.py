@@ -47,7 +47,7 @@ def need(reason: str) -> None:
 def sample_entry(**overrides: Any) -> dict[str, Any]:
     """A valid body for ``POST /api/v1/audit/entries``."""
     body: dict[str, Any] = {
-        "kind": "deploy",
+        "kind": "custom.deploy",
         "actor": "pipeline:main",
         "action": "promote",
         "subject": "service:payments@1.4.2",

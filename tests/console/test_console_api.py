@@ -347,7 +347,7 @@ def test_export_is_a_verifiable_tarball(
 def test_erasure_removes_personal_data(client: TestClient, make_token: MakeToken, ledger: Ledger) -> None:
     index = ledger.append(
         Entry(
-            kind="kyc",
+            kind="custom.kyc",
             actor="onboarding",
             action="check",
             subject="customer:7",
