@@ -310,7 +310,7 @@ def layers(model: Path, work: Path, n: int, customers: int) -> dict[str, Any]:
         for p in warm:
             service.scorer.score_one(p)
         out["scorer_score_one"] = timed(service.scorer.score_one, payments("s"))
-        entry = Entry(kind="bench.probe", actor="bench", action="append", subject="payment:x", outcome="ok")
+        entry = Entry(kind="custom.bench.probe", actor="bench", action="append", subject="payment:x", outcome="ok")
         out["ledger_append_one_caller"] = timed(lambda _: ledger.append(entry), list(range(n)))
         out["fraud_service_score"] = timed(service.score, payments("f"))
         _info, token = tokens.create(name="bench-layers", role="operator")

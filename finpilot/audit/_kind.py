@@ -46,6 +46,13 @@ def _matches(value: str, patterns: tuple[str, ...]) -> bool:
     return False
 
 
+def _vocabulary_schema(allowed: tuple[str, ...]) -> dict[str, Any]:
+    # A closed vocabulary is an enum; one with a pattern in it (``*``, ``POST *``) can only be described.
+    if any(value.endswith("*") for value in allowed):
+        return {"type": "string", "x-patterns": list(allowed)}
+    return {"enum": list(allowed)}
+
+
 def _validation_field(exc: ValidationError) -> tuple[str, str]:
     first = exc.errors()[0]
     path = ".".join(str(p) for p in first["loc"])
@@ -156,9 +163,9 @@ class EntryKind(Generic[E]):
             "properties": {
                 "kind": {"const": self.name},
                 "actor": {"type": "string", "x-patterns": list(self.actors)},
-                "action": {"enum": list(self.actions)} if "*" not in self.actions else {"type": "string"},
+                "action": _vocabulary_schema(self.actions),
                 "subject": {"type": "string", "x-patterns": list(self.subjects)},
-                "outcome": {"enum": list(self.outcomes)} if "*" not in self.outcomes else {"type": "string"},
+                "outcome": _vocabulary_schema(self.outcomes),
                 "evidence": evidence,
             },
             "x-version": self.version,

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import typer
 from rich.markup import escape
 
-from finpilot.audit import Entry
+from finpilot.audit.kinds import DB_INIT
 from finpilot.cli._context import cli_actor, ledger_for, settings_for
 from finpilot.cli._output import JsonFlag, busy, err, out, print_json, table
 from finpilot.cli._runtime_cmd import chaos_app
@@ -62,8 +62,7 @@ def db_init(
         result = cluster.init()
     with ledger_for(ctx) as ledger:
         ledger.append(
-            Entry(
-                kind="db.init",
+            DB_INIT.entry(
                 actor=cli_actor(),
                 action="init",
                 subject="db:pair",

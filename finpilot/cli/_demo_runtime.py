@@ -22,7 +22,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from finpilot.audit import Entry, Ledger
+from finpilot.audit import Ledger
+from finpilot.audit.kinds import CONSOLE_TOKEN
 from finpilot.core import FinpilotError, InputError, RouterSpec, RuntimeSettings, SecretRef, Settings
 from finpilot.heal import LocalRuntime, demo_runtime, state_dir_for
 
@@ -215,8 +216,7 @@ class RuntimeDemo:
             token, self._token = self._token, None
             # Revoke first, then record: a token nobody uses any more must die even if the ledger fails.
             info = self.store.revoke(token.id)
-            entry = Entry(
-                kind="console.token",
+            entry = CONSOLE_TOKEN.entry(
                 actor=_ACTOR,
                 action="revoke",
                 subject=f"token:{info.id}",

@@ -29,6 +29,7 @@ import typer
 from rich.markup import escape
 
 from finpilot.audit import Ledger
+from finpilot.audit.kinds import DB_FAILOVER, DB_REJOIN, HEAL_NODE, HEAL_RECOVERED
 from finpilot.cli._context import cli_actor, ledger_for, settings_for
 from finpilot.cli._output import JsonFlag, err, out, print_json, table
 from finpilot.core import CheckFailedError, FinpilotError, NotFoundError, Settings
@@ -99,7 +100,7 @@ def _recovered(ledger: Ledger, start: int, slots: set[str], timeout: float) -> d
     seen: dict[str, dict[str, Any]] = {}
 
     def check() -> bool:
-        for entry in _entries_since(ledger, start, {"heal.recovered"}):
+        for entry in _entries_since(ledger, start, {HEAL_RECOVERED.name}):
             slot = str(entry.get("evidence", {}).get("slot", ""))
             if slot in slots:
                 seen.setdefault(slot, entry)
@@ -199,7 +200,7 @@ def _node_step(client: RuntimeClient, ledger: Ledger, timeout: float) -> StepRes
     pools = {slot: after["nodes"][where]["pool"] for slot, where in placed.items()}
     entries = _recovered(ledger, start, set(slots), timeout)
     healer = max((float(e["evidence"]["since_cause_s"]) for e in entries.values()), default=None)
-    marks = _entries_since(ledger, start, {"heal.node"})
+    marks = _entries_since(ledger, start, {HEAL_NODE.name})
     not_ready = next((e for e in marks if e.get("action") == "mark-not-ready"), None)
     detected = not_ready["evidence"].get("last_heartbeat_age_s") if not_ready is not None else None
     _say(
@@ -290,13 +291,13 @@ def _db_step(settings: Settings, ledger: Ledger, timeout: float) -> StepResult:
         )
     writable = round(time.monotonic() - began, 3)
     _say(f"   {new} is the primary and takes writes after {writable:.2f} s")
-    failover = _first_entry(ledger, start, "db.failover", timeout)
+    failover = _first_entry(ledger, start, DB_FAILOVER.name, timeout)
     healer = None
     if failover is not None:
         ev = failover["evidence"]
         # From the first failed check to promoted: what the healer itself took, detection included.
         healer = round(float(ev["detection_s"]) + float(ev["fence_s"]) + float(ev["promote_s"]), 3)
-    rejoin = _first_entry(ledger, start, "db.rejoin", timeout)
+    rejoin = _first_entry(ledger, start, DB_REJOIN.name, timeout)
     if rejoin is not None and rejoin["outcome"] == "ok":
         ev = rejoin["evidence"]
         _say(f"   {old} rejoined as the standby ({ev.get('method')}, {float(ev.get('took_s', 0)):.2f} s)")

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.text import Text
 
 from finpilot.audit import Entry, Ledger
+from finpilot.audit.kinds import CONSOLE_TOKEN
 from finpilot.cli._context import cli_actor, ledger_for, settings_for
 from finpilot.cli._output import JsonFlag, err, out, print_json, table
 
@@ -37,8 +38,7 @@ def token_store_for(ctx: typer.Context) -> Iterator[TokenStore]:
 
 def _token_entry(action: str, info: TokenInfo) -> Entry:
     # Role and name only: the secret must never reach the ledger (which would refuse it anyway).
-    return Entry(
-        kind="console.token",
+    return CONSOLE_TOKEN.entry(
         actor=cli_actor(),
         action=action,
         subject=f"token:{info.id}",

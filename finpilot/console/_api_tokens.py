@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from finpilot.audit import Entry
+from finpilot.audit.kinds import CONSOLE_TOKEN
 from finpilot.console._api_models import CreatedToken, TokenList
 from finpilot.console._auth import require
 from finpilot.console._http import ERRORS, read_json
@@ -24,8 +25,7 @@ router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"], responses=ERRORS)
 def _token_entry(action: str, info: TokenInfo, who: Principal) -> Entry:
     # The same record the CLI writes, so the ledger tells token history the same way
     # whichever door it came through. Name and role only: never the secret.
-    return Entry(
-        kind="console.token",
+    return CONSOLE_TOKEN.entry(
         actor=who.actor,
         action=action,
         subject=f"token:{info.id}",

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from finpilot.audit import Entry, Ledger
+from finpilot.audit.kinds import CONSOLE_REQUEST
 from finpilot.console._auth import MUTATING, PRINCIPAL_KEY
 from finpilot.console._metrics import route_label
 from finpilot.console._tokens import Principal
@@ -68,8 +69,7 @@ def request_entry(scope: Scope, status: int) -> Entry:
     """The audit entry for one finished mutating request."""
     principal = scope.get(PRINCIPAL_KEY)
     client = scope.get("client")
-    return Entry(
-        kind="console.request",
+    return CONSOLE_REQUEST.entry(
         actor=principal.actor if isinstance(principal, Principal) else "anonymous",
         action=request_action(scope),
         subject="console",

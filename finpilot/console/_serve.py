@@ -15,6 +15,7 @@ import uvicorn
 
 from finpilot import __version__
 from finpilot.audit import Entry, Ledger
+from finpilot.audit.kinds import CONSOLE_LIFECYCLE
 from finpilot.console._app import create_app
 from finpilot.console._tokens import TokenStore
 from finpilot.core import ConfigError, Settings
@@ -24,8 +25,7 @@ _ACTOR = "finpilot:console"
 
 
 def _lifecycle(action: str, url: str) -> Entry:
-    return Entry(
-        kind="console.lifecycle",
+    return CONSOLE_LIFECYCLE.entry(
         actor=_ACTOR,
         action=action,
         subject="console",

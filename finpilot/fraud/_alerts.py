@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol, get_args
 
-from finpilot.audit import Entry, Ledger
+from finpilot.audit import Ledger
+from finpilot.audit.kinds import FRAUD_ALERT
 from finpilot.core import Clock, InputError, rfc3339, utc_now
 from finpilot.fraud._payment import Payment
 from finpilot.fraud._policy import FraudDecision
@@ -175,8 +176,9 @@ class AlertManager:
     ) -> Alert | None:
         """Raise an alert, or count it on the open one for the same account (or kind); the new alert or None.
 
-        The ``fraud.alert`` entry is in the ledger before any sink is told. A ledger error
-        propagates and leaves no open alert behind, so the next event tries again.
+        The ``fraud.alert`` entry is in the ledger before any sink is told. A ledger error (or an
+        alert kind or evidence the ``fraud.alert`` kind does not declare) propagates and leaves no
+        open alert behind, so the next event tries again.
         """
         if not isinstance(kind, str) or not kind:
             raise InputError("an alert needs a kind", field="kind")
@@ -199,15 +201,16 @@ class AlertManager:
             self._open[key] = slot
             self._raised += 1
         alert_id = uuid.uuid4().hex
-        entry = Entry(
-            kind="fraud.alert",
-            actor=ALERT_ACTOR,
-            action=kind,
-            subject=f"account:{account}" if account is not None else "fraud",
-            outcome=severity,
-            evidence={**evidence, "alert_id": alert_id, "reasons": list(reasons)},
-        )
         try:
+            # Built inside the try: an alert its kind refuses (an undeclared alert kind, evidence
+            # that does not fit) must not leave an open alert behind either.
+            entry = FRAUD_ALERT.entry(
+                actor=ALERT_ACTOR,
+                action=kind,
+                subject=f"account:{account}" if account is not None else "fraud",
+                outcome=severity,
+                evidence={**evidence, "alert_id": alert_id, "reasons": list(reasons)},
+            )
             index = self.ledger.append(entry)
         except BaseException:
             with self._lock:

@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from finpilot.audit import Entry, Ledger
+from finpilot.audit import Ledger
+from finpilot.audit.kinds import FRAUD_DRIFT
 from finpilot.core import InputError
 from finpilot.fraud._features._engine import FEATURE_NAMES
 from finpilot.fraud._features._window import LabelledWindow
@@ -262,7 +263,8 @@ class DriftMonitor:
             self._alerted[signal] = index
         if self.on_alert is not None:
             self.on_alert(
-                "fraud.drift", {"signal": signal, "model_version": self.model_version, **evidence, "audit_index": index}
+                FRAUD_DRIFT.name,
+                {"signal": signal, "model_version": self.model_version, **evidence, "audit_index": index},
             )
 
     def summary(self) -> dict[str, Any]:
@@ -287,8 +289,7 @@ def record_drift(
     ledger: Ledger, *, signal: str, model_version: str, evidence: Mapping[str, Any], actor: str = ACTOR
 ) -> int:
     """Append one ``fraud.drift`` entry (``signal``: ``psi``, ``adwin`` or both joined by ``+``); its index."""
-    entry = Entry(
-        kind="fraud.drift",
+    entry = FRAUD_DRIFT.entry(
         actor=actor,
         action="detect",
         subject=f"model:{model_version}",

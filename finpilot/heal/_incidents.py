@@ -51,6 +51,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from finpilot.audit import StoredEntry
+from finpilot.audit.kinds import CHAOS_INJECT, HEAL_NODE, HEAL_RECOVERED, HEAL_RESTART
 
 PhaseName = Literal["fault", "detection", "action", "recovery"]
 """Where an entry stands in its incident."""
@@ -210,21 +211,21 @@ def _replicas(evidence: Mapping[str, Any]) -> set[str]:
 
 
 def _role(kind: str, action: str, outcome: str, evidence: Mapping[str, Any]) -> PhaseName | Literal["follow-up"] | None:
-    if kind == "chaos.inject" and action == "latency" and evidence.get("ms") in (0, 0.0):
+    if kind == CHAOS_INJECT.name and action == "latency" and evidence.get("ms") in (0, 0.0):
         return "recovery"
     if kind.startswith("chaos."):
         # Lifting a fault (disk-full-clear) is an operator's action; the healer records recovery.
         return "action" if action.endswith("-clear") else "fault"
     if kind.startswith("db."):
         return _db_role(kind.partition(".")[2], action, outcome)
-    if outcome in _RECOVERED_OUTCOMES or kind == "heal.recovered":
+    if outcome in _RECOVERED_OUTCOMES or kind == HEAL_RECOVERED.name:
         return "recovery"
-    if kind == "heal.node":
+    if kind == HEAL_NODE.name:
         if outcome == "Ready":
             return "recovery"
         # suspect, NotReady, DiskPressure; restarting a lost node's agent is what follows.
         return "detection" if outcome in _NODE_TROUBLE else "follow-up"
-    if kind == "heal.restart":
+    if kind == HEAL_RESTART.name:
         return "detection"
     if kind.startswith("runbook."):
         return "follow-up"

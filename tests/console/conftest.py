@@ -73,7 +73,7 @@ def seeded(ledger: Ledger) -> list[int]:
     """Three entries and a checkpoint covering them."""
     indices = ledger.append_many(
         [
-            Entry(kind="deploy", actor="pipeline:main", action="promote", subject=f"service:s{i}", outcome="ok")
+            Entry(kind="custom.deploy", actor="pipeline:main", action="promote", subject=f"service:s{i}", outcome="ok")
             for i in range(3)
         ]
     )

@@ -14,10 +14,10 @@ from finpilot.fraud import (
     DriftThresholds,
     Payment,
     Reference,
-    Score,
     Thresholds,
     load_artifact,
 )
+from finpilot.fraud._scorer import Score
 
 WINDOW = 500
 """Decisions per PSI check in :func:`drifted_monitor`."""

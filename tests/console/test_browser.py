@@ -33,7 +33,9 @@ def test_audit_page_in_chromium(chromium: str, tmp_path: Path) -> None:
     with open_ledger(settings) as ledger:
         ledger.append_many(
             [
-                Entry(kind="deploy", actor="pipeline:main", action="promote", subject=f"service:s{i}", outcome="ok")
+                Entry(
+                    kind="custom.deploy", actor="pipeline:main", action="promote", subject=f"service:s{i}", outcome="ok"
+                )
                 for i in range(5)
             ]
         )

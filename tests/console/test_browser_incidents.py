@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from server_helpers import serve_in_thread
 from test_browser import CHROMIUM_ARGS
 
-from finpilot.audit import Entry, open_ledger
+from finpilot.audit import Entry, EntryKind, open_ledger
+from finpilot.audit.kinds import CHAOS_INJECT, HEAL_RESTART
 from finpilot.console import create_app, open_token_store
 from finpilot.core import Settings
 
 
-def heal(kind: str, action: str, subject: str, outcome: str, **evidence: object) -> Entry:
-    return Entry(kind=kind, actor="healer:local", action=action, subject=subject, outcome=outcome, evidence=evidence)
+def heal(kind: EntryKind[Any], action: str, subject: str, outcome: str, **evidence: object) -> Entry:
+    return kind.entry(actor="healer:local", action=action, subject=subject, outcome=outcome, evidence=evidence)
 
 
 @pytest.mark.browser
@@ -26,8 +28,8 @@ def test_incidents_page_in_chromium(chromium: str, tmp_path: Path) -> None:
     problems: list[str] = []
     with open_ledger(settings) as ledger, open_token_store(settings) as tokens:
         _info, viewer = tokens.create("browser-viewer", "viewer")
-        ledger.append(heal("chaos.inject", "kill", "replica:payments/0", "injected", instance="payments/0@n1"))
-        ledger.append(heal("heal.restart", "restart", "replica:payments/0@n1", "ok", instance="payments/0@n1"))
+        ledger.append(heal(CHAOS_INJECT, "kill", "replica:payments/0", "injected", instance="payments/0@n1"))
+        ledger.append(heal(HEAL_RESTART, "restart", "replica:payments/0@n1", "ok", instance="payments/0@n1"))
         app = create_app(settings, ledger, tokens)
         with serve_in_thread(app, lifespan="off") as url, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)

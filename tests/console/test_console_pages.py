@@ -136,7 +136,7 @@ def test_a_viewer_sees_verify_disabled_and_no_export(
 
 
 def test_everything_from_the_ledger_is_escaped(client: TestClient, make_token: MakeToken, ledger: Ledger) -> None:
-    ledger.append(Entry(kind="x", actor="<script>alert(1)</script>", action="a&b", subject='"q"', outcome="ok"))
+    ledger.append(Entry(kind="custom.x", actor="<script>alert(1)</script>", action="a&b", subject='"q"', outcome="ok"))
     _login(client, make_token("viewer"))
     page = client.get("/audit").text
     assert "<script>alert(1)</script>" not in page

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from finpilot.audit import Ledger, open_ledger
-from finpilot.core import FakeClock, SensitiveDataError, Settings
+from finpilot.core import FakeClock, InputError, SensitiveDataError, Settings
 from finpilot.fraud import (
     AlertManager,
     DecisionPolicy,
@@ -108,10 +108,10 @@ def test_at_most_one_alert_per_account_per_window_and_the_counts_add_up(
                 model.pop(account, None)
             continue
         events_counted += 1
-        key = account if account is not None else "kind:drift"
+        key = account if account is not None else "kind:fraud.drift"
         rank = SEVERITIES.index(what)
         severity: Severity = what  # type: ignore[assignment]
-        got = manager.raise_alert("drift", {"n": events_counted}, account, severity=severity)
+        got = manager.raise_alert("fraud.drift", {"audit_index": events_counted}, account, severity=severity)
         current = model.get(key)
         if current is not None and now - current[0] < WINDOW and rank <= current[1]:
             assert got is None
@@ -126,7 +126,7 @@ def test_at_most_one_alert_per_account_per_window_and_the_counts_add_up(
     assert summary["raised"] == len(expected_raised)
     assert summary["raised"] + summary["suppressed"] == events_counted
     recent = list(reversed(summary["recent"]))  # oldest first
-    assert [(r["account"] or "kind:drift", r["severity"]) for r in recent] == expected_raised
+    assert [(r["account"] or "kind:fraud.drift", r["severity"]) for r in recent] == expected_raised
     assert [r["repeats"] for r in recent] == [repeats_expected.get(i, 0) for i in range(len(expected_raised))]
     assert sum(r["repeats"] for r in recent) == summary["suppressed"]
     # Exactly one ledger entry and one delivery per raised alert, in the same order, none per repeat.
@@ -134,7 +134,7 @@ def test_at_most_one_alert_per_account_per_window_and_the_counts_add_up(
     assert [e["evidence"]["alert_id"] for e in entries] == [a.alert_id for a in sink.alerts]
     assert [a.audit_index for a in sink.alerts] == [r["audit_index"] for r in recent]
     # At most one open alert per key at any time.
-    open_keys = [r["account"] or "kind:drift" for r in recent if r["open"]]
+    open_keys = [r["account"] or "kind:fraud.drift" for r in recent if r["open"]]
     assert len(open_keys) == len(set(open_keys))
 
 
@@ -186,24 +186,37 @@ def test_declines_and_freezes_alert_approvals_do_not(ledger: Ledger) -> None:
 def test_drift_alerts_are_deduplicated_per_kind(ledger: Ledger) -> None:
     manager = AlertManager(ledger, clock=FakeClock())
     on_alert = manager.raise_alert  # what a drift monitor is given
-    first = on_alert("fraud.drift", {"signal": "score_psi", "psi": 0.31})
+    first = on_alert("fraud.drift", {"signal": "psi", "model_version": "m-1", "score_psi": 0.31})
     assert first is not None
     assert first.account is None
-    assert on_alert("fraud.drift", {"signal": "amount_psi", "psi": 0.4}) is None
-    assert on_alert("fraud.other", {}) is not None
+    assert on_alert("fraud.drift", {"signal": "adwin", "model_version": "m-1", "error_rate": 0.4}) is None
+    assert on_alert("decline", {"decision": "decline"}) is not None  # another alert kind: not a repeat
     entry = ledger.entry(first.audit_index).fields
-    assert (entry["subject"], entry["action"], entry["evidence"]["psi"]) == ("fraud", "fraud.drift", 0.31)
+    assert (entry["subject"], entry["action"], entry["evidence"]["score_psi"]) == ("fraud", "fraud.drift", 0.31)
     assert manager.summary()["suppressed"] == 1
+
+
+def test_an_undeclared_alert_kind_is_refused_and_leaves_nothing_open(ledger: Ledger) -> None:
+    manager = AlertManager(ledger, clock=FakeClock())
+    with pytest.raises(InputError) as refused:
+        manager.raise_alert("fraud.other", {})
+    assert refused.value.field == "action"
+    with pytest.raises(InputError) as refused:
+        manager.raise_alert("decline", {"psi": 0.4})
+    assert refused.value.field == "evidence.psi"
+    assert ledger.size == 0
+    assert manager.summary()["raised"] == 0
+    assert manager.raise_alert("decline", {"decision": "decline"}) is not None
 
 
 def test_a_refused_entry_leaves_no_open_alert(ledger: Ledger) -> None:
     sink = RecordingSink()
     manager = AlertManager(ledger, [sink], clock=FakeClock())
     with pytest.raises(SensitiveDataError):
-        manager.raise_alert("decline", {"note": "card 4111111111111111"}, "c1")
+        manager.raise_alert("decline", {"reason": "card 4111111111111111"}, "c1")
     assert sink.alerts == []
     assert ledger.size == 0
-    assert manager.raise_alert("decline", {"note": "fine"}, "c1") is not None
+    assert manager.raise_alert("decline", {"reason": "fine"}, "c1") is not None
     assert manager.summary()["raised"] == 1
 
 
@@ -243,7 +256,7 @@ def test_concurrent_repeats_raise_one_alert(ledger: Ledger) -> None:
     def hammer(worker: int) -> None:
         barrier.wait()
         for i in range(25):
-            manager.raise_alert("decline", {"worker": worker, "i": i}, "c1")
+            manager.raise_alert("decline", {"decision_index": worker * 100 + i}, "c1")
 
     threads = [threading.Thread(target=hammer, args=(w,)) for w in range(8)]
     for thread in threads:

@@ -37,7 +37,7 @@ def append_entries(ledger: Ledger, count: int, *, start: int = 0) -> None:
     ledger.append_many(
         [
             Entry(
-                kind="test.traffic",
+                kind="custom.test.traffic",
                 actor="test:writer",
                 action="write",
                 subject=f"item:{start + i}",

@@ -31,7 +31,7 @@ def _size_seen_elsewhere(db: Path) -> int:
 
 
 def test_probing_for_databases_keeps_the_ledgers_locks(tmp_path: Path) -> None:
-    entry = Entry(kind="test.lock", actor="test:a", action="append", subject="s", outcome="ok")
+    entry = Entry(kind="custom.test.lock", actor="test:a", action="append", subject="s", outcome="ok")
     with open_ledger(Settings(data_dir=tmp_path)) as ledger:
         ledger.append(entry)
         assert find_sqlite(tmp_path) == [tmp_path / "finpilot.db"]

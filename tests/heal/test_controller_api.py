@@ -17,7 +17,8 @@ from heal_helpers import PRIVATE_PUBLIC_POOLS, running, wait_for
 from openapi_helpers import OpenApiCheck
 
 from finpilot.core import AuthError, InputError, NotFoundError
-from finpilot.heal import ControllerApi, RuntimeClient
+from finpilot.heal import RuntimeClient
+from finpilot.heal._api import ControllerApi
 
 pytestmark = pytest.mark.slow
 

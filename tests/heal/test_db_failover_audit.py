@@ -252,7 +252,7 @@ def test_failover_keeps_every_acked_payment_and_its_decision(
 
 
 def _entry(n: int) -> Entry:
-    return Entry(kind="test.append", actor="test", action="append", subject=f"item:{n}", outcome="ok")
+    return Entry(kind="custom.test.append", actor="test", action="append", subject=f"item:{n}", outcome="ok")
 
 
 @pytest.mark.postgres

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from finpilot.audit import Entry, open_ledger
+from finpilot.audit.kinds import CHAOS_INJECT, HEAL_RECOVERED
 from finpilot.core import Settings
 from finpilot.heal import Incident, build_incidents
 
@@ -217,10 +218,11 @@ def test_hang_latency_db_and_runbook_entries() -> None:
 
 def test_it_reads_a_real_ledger_and_ignores_order(tmp_path: Any) -> None:
     with open_ledger(Settings(data_dir=tmp_path)) as ledger:
-        ledger.append(Entry(kind="deploy", actor="pipeline:main", action="promote", subject="service:p", outcome="ok"))
         ledger.append(
-            Entry(
-                kind="chaos.inject",
+            Entry(kind="custom.deploy", actor="pipeline:main", action="promote", subject="service:p", outcome="ok")
+        )
+        ledger.append(
+            CHAOS_INJECT.entry(
                 actor="cli:ops",
                 action="kill",
                 subject="replica:p/0",
@@ -229,13 +231,19 @@ def test_it_reads_a_real_ledger_and_ignores_order(tmp_path: Any) -> None:
             )
         )
         ledger.append(
-            Entry(
-                kind="heal.recovered",
+            HEAL_RECOVERED.entry(
                 actor="healer:local",
                 action="ready",
                 subject="replica:p/0",
                 outcome="ok",
-                evidence={"slot": "p/0"},
+                evidence={
+                    "slot": "p/0",
+                    "instance": "p/0@n1~2",
+                    "node": "n1",
+                    "cause": "heal.restart",
+                    "cause_action": "restart",
+                    "since_cause_s": 1.2,
+                },
             )
         )
         stored = ledger.tail(10)

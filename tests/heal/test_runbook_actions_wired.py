@@ -17,6 +17,7 @@ from heal_helpers import PRIVATE_PUBLIC_POOLS, all_ready, entries, payments_serv
 from typer.testing import CliRunner
 
 from finpilot.audit import Entry, Ledger, open_ledger
+from finpilot.audit.kinds import DB_HEALER
 from finpilot.cli import app
 from finpilot.cli._runbook_runtime import RunbookPlan, runbooks_running
 from finpilot.core import InputError, NotFoundError, RuntimeSettings, Settings, StorageError
@@ -137,7 +138,9 @@ def _plan(settings: Settings) -> RunbookPlan:
 
 
 def _trigger(ledger: Ledger) -> Entry:
-    entry = Entry(kind="db.healer", actor="healer:db", action="check", subject="db:pair", outcome="error", evidence={})
+    entry = DB_HEALER.entry(
+        actor="healer:db", action="check", subject="db:pair", outcome="error", evidence={"error": "connection refused"}
+    )
     ledger.append(entry)
     return entry
 

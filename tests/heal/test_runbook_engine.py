@@ -34,7 +34,7 @@ def ledger(tmp_path: Path) -> Iterator[Ledger]:
 def _book(actions: list[dict[str, Any]], **extra: Any) -> Runbook:
     doc = {
         "name": extra.pop("name", "test-book"),
-        "trigger": {"kind": "test.alarm", "when": [{"field": "level", "op": "gt", "value": 1}]},
+        "trigger": {"kind": "custom.alarm", "when": [{"field": "level", "op": "gt", "value": 1}]},
         "actions": actions,
         **extra,
     }
@@ -43,7 +43,7 @@ def _book(actions: list[dict[str, Any]], **extra: Any) -> Runbook:
 
 def _alarm(level: int = 2, **evidence: Any) -> Entry:
     return Entry(
-        kind="test.alarm",
+        kind="custom.alarm",
         actor="sensor:t",
         action="raise",
         subject="node:n1",
@@ -83,9 +83,9 @@ def test_a_failing_step_is_audited_escalated_and_stops_the_run(
     _fire(engine, ledger, _alarm(level=1), _alarm(level=3))  # level 1 does not match
     trigger = entries(ledger, "runbook.trigger")
     assert len(trigger) == 1
-    assert trigger[0]["evidence"]["trigger"]["kind"] == "test.alarm"
+    assert trigger[0]["evidence"]["trigger"]["kind"] == "custom.alarm"
     assert trigger[0]["evidence"]["trigger"]["index"] == entries(ledger).index(
-        next(e for e in entries(ledger) if e["kind"] == "test.alarm" and e["evidence"]["level"] == 3)
+        next(e for e in entries(ledger) if e["kind"] == "custom.alarm" and e["evidence"]["level"] == 3)
     )
     [failed] = entries(ledger, "runbook.action")
     assert (failed["outcome"], failed["action"], failed["actor"]) == ("failed", "run", "runbook:test-book")
@@ -152,10 +152,10 @@ def test_the_rate_limit_stops_a_storm_and_escalates_once(ledger: Ledger, started
 
 def test_the_engines_own_entries_never_trigger_runbooks(ledger: Ledger, started: list[RunbookEngine]) -> None:
     own = parse_runbook(
-        yaml.safe_dump({"name": "own", "trigger": {"kind": "test.alarm"}, "actions": [{"page": {"message": "x"}}]})
+        yaml.safe_dump({"name": "own", "trigger": {"kind": "custom.alarm"}, "actions": [{"page": {"message": "x"}}]})
     )
     engine = _engine(started, [own], ledger)
-    mine = Entry(kind="test.alarm", actor="runbook:other", action="a", subject="s", outcome="o")
+    mine = Entry(kind="custom.alarm", actor="runbook:other", action="a", subject="s", outcome="o")
     _fire(engine, ledger, mine, append=False)
     assert entries(ledger) == []
 
@@ -166,9 +166,9 @@ def test_a_bad_reload_keeps_what_was_loaded(ledger: Ledger, started: list[Runboo
     bad = tmp_path / "books"
     bad.mkdir()
     (bad / "a.yaml").write_text(
-        yaml.safe_dump({"name": "fine", "trigger": {"kind": "x.y"}, "actions": [{"page": {"message": "m"}}]})
+        yaml.safe_dump({"name": "fine", "trigger": {"kind": "custom.x.y"}, "actions": [{"page": {"message": "m"}}]})
     )
-    (bad / "b.yaml").write_text("name: broken\ntrigger: {kind: x.y}\nactions:\n  - restart: ''\n")
+    (bad / "b.yaml").write_text("name: broken\ntrigger: {kind: custom.x.y}\nactions:\n  - restart: ''\n")
     with pytest.raises(ConfigError) as caught:
         engine.reload(bad)
     assert caught.value.path == str(bad / "b.yaml")

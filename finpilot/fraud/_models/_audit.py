@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from finpilot.audit import Entry, Ledger
+from finpilot.audit import Ledger
+from finpilot.audit.kinds import FRAUD_MODEL
 from finpilot.fraud._models._artifact import ModelArtifact
 
 
@@ -23,8 +24,7 @@ def record_model(
         "params": dict(artifact.params),
         "metrics": {k: (v if math.isfinite(v) else None) for k, v in artifact.metrics.items()},
     }
-    entry = Entry(
-        kind="fraud.model",
+    entry = FRAUD_MODEL.entry(
         actor=actor,
         action=action,
         subject=f"model:{artifact.version}",

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from finpilot.audit import Entry, Ledger
+from finpilot.audit.kinds import FRAUD_MODEL
 from finpilot.core import InputError, NotFoundError, StorageError
 from finpilot.fraud._models._artifact import ModelArtifact, load_artifact
 from finpilot.fraud._models._train import list_artifacts
@@ -130,8 +131,7 @@ class ModelRegistry:
             "metrics": _clean(artifact.metrics),
             **extra,
         }
-        return Entry(
-            kind="fraud.model",
+        return FRAUD_MODEL.entry(
             actor=actor,
             action=action,
             subject=f"model:{artifact.version}",

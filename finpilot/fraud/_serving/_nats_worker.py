@@ -36,7 +36,8 @@ from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError, NoKeysEr
 from nats.js.kv import KeyValue
 from nats.js.object_store import ObjectStore
 
-from finpilot.audit import Entry, Ledger
+from finpilot.audit import Ledger
+from finpilot.audit.kinds import FRAUD_DECISION, FRAUD_REJECT
 from finpilot.core import FinpilotError, InputError
 from finpilot.fraud._features._engine import FeatureEngine
 from finpilot.fraud._models._artifact import ModelArtifact
@@ -404,8 +405,7 @@ class NatsWorker:
     async def _reject(self, part: _Partition, msg: Msg, why: str) -> None:
         """Audit and drop a message that cannot be decided (redelivering it would not help)."""
         seq = msg.metadata.sequence.stream
-        entry = Entry(
-            kind="fraud.reject",
+        entry = FRAUD_REJECT.entry(
             actor=ACTOR,
             action="drop",
             subject=f"nats:{self.layout.payments_stream}/{seq}",
@@ -427,7 +427,7 @@ def _find_decisions(ledger: Ledger, txs: set[str], start: int) -> dict[str, tupl
         for stored in chunk:
             fields = stored.fields
             tx = wanted.get(fields.get("subject", ""))
-            if tx is not None and fields.get("kind") == "fraud.decision":
+            if tx is not None and fields.get("kind") == FRAUD_DECISION.name:
                 found.setdefault(tx, (stored.index, fields))
         end -= len(chunk)
         if not chunk:

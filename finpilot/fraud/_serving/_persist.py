@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from finpilot.audit import Ledger
+from finpilot.audit.kinds import FRAUD_ACCOUNT
 from finpilot.core import InputError, StorageError
 from finpilot.fraud._serving._service import FraudService
 
@@ -74,6 +75,10 @@ def save_state(service: FraudService, directory: Path) -> None:
         ) from None
 
 
+# A cheap test on the leaf bytes first: most entries are decisions and need no decoding.
+_ACCOUNT_KIND = f'"{FRAUD_ACCOUNT.name}"'.encode()
+
+
 def frozen_from_ledger(ledger: Ledger, frozen: set[str], start: int = 0) -> int:
     """Apply the ``fraud.account`` entries from index ``start`` on to ``frozen``, in order; entries read."""
     end = ledger.size
@@ -83,10 +88,10 @@ def frozen_from_ledger(ledger: Ledger, frozen: set[str], start: int = 0) -> int:
         stop = min(position + _PAGE, end)
         for stored in reversed(ledger.tail(stop - position, before=stop)):
             read += 1
-            if b'"fraud.account"' not in stored.data:
+            if _ACCOUNT_KIND not in stored.data:
                 continue
             fields = stored.fields
-            if fields.get("kind") != "fraud.account":
+            if fields.get("kind") != FRAUD_ACCOUNT.name:
                 continue
             customer = str(fields.get("subject", "")).removeprefix("account:")
             if fields.get("action") == "freeze":

@@ -17,6 +17,7 @@ from dataclasses import replace
 from typing import Any, Protocol, cast
 
 from finpilot.audit import Entry, Ledger, contains_pan
+from finpilot.audit.kinds import FRAUD_ACCOUNT, FRAUD_DECISION, FRAUD_LABEL
 from finpilot.core import FraudSettings, InputError, NotFoundError, SensitiveDataError
 from finpilot.fraud._features._engine import FeatureEngine
 from finpilot.fraud._models._artifact import ModelArtifact, load_artifact
@@ -190,8 +191,7 @@ class FraudService:
         }
         if caller is not None:
             evidence["caller"] = dict(caller)
-        entry = Entry(
-            kind="fraud.decision",
+        entry = FRAUD_DECISION.entry(
             actor=actor,
             action=decision.action,
             subject=f"payment:{payment.tx_id}",
@@ -222,8 +222,7 @@ class FraudService:
             self._decided.pop(old, None)
 
     def _account_entry(self, customer_id: str, action: str, actor: str, reason: str) -> Entry:
-        return Entry(
-            kind="fraud.account",
+        return FRAUD_ACCOUNT.entry(
             actor=actor,
             action=action,
             subject=f"account:{customer_id}",
@@ -281,8 +280,7 @@ class FraudService:
             "customer_id": payment.customer,
             "terminal_id": payment.terminal,
         }
-        entry = Entry(
-            kind="fraud.label",
+        entry = FRAUD_LABEL.entry(
             actor=check_id(actor, "actor"),
             action=checked_source,
             subject=f"payment:{tx_id}",

@@ -35,7 +35,8 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
-from finpilot.audit import Entry, Ledger, open_ledger
+from finpilot.audit import Ledger, open_ledger
+from finpilot.audit.kinds import BACKUP_RESTORE_DRILL
 from finpilot.core import (
     AuditSettings,
     Clock,
@@ -395,8 +396,7 @@ def _drill_evidence(report: RestoreDrillReport) -> dict[str, Any]:
 
 def _record(ledger: Ledger, actor: str, backup_id: str, outcome: str, evidence: dict[str, Any]) -> None:
     ledger.append(
-        Entry(
-            kind="backup.restore_drill",
+        BACKUP_RESTORE_DRILL.entry(
             actor=actor,
             action="restore_drill",
             subject=f"backup:{backup_id}",

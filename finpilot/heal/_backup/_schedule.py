@@ -7,7 +7,8 @@ restore time. The entry is offered to the engine too, so a runbook can react to 
 
 from __future__ import annotations
 
-from finpilot.audit import Entry, Ledger
+from finpilot.audit import Ledger
+from finpilot.audit.kinds import BACKUP_FAILED
 from finpilot.core import FinpilotError, Settings
 from finpilot.heal._backup._store import BackupScheduler, backup_dir, create_backup, prune_backups
 from finpilot.heal._runbook._engine import RunbookEngine
@@ -34,8 +35,7 @@ def scheduled_backups(
         if isinstance(exc, FinpilotError):
             error.update(message=exc.message, fix=exc.fix or "")
         evidence = {"error": error, "interval_s": settings.backup.interval_s}
-        entry = Entry(
-            kind="backup.failed",
+        entry = BACKUP_FAILED.entry(
             actor=ACTOR,
             action="scheduled-backup",
             subject=f"backups:{backup_dir(settings)}",

@@ -25,7 +25,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
-from finpilot.audit import Entry, Ledger
+from finpilot.audit import Ledger
+from finpilot.audit.kinds import BACKUP_CREATE, BACKUP_PRUNE
 from finpilot.core import Clock, InputError, IntegrityError, NotFoundError, Settings, StorageError, rfc3339, utc_now
 from finpilot.heal._backup._crypto import BackupKey, encrypt_chunks, load_key
 from finpilot.heal._backup._manifest import PAYLOAD, BackupManifest, Member, header_digest, read_manifest
@@ -208,8 +209,7 @@ def create_backup(
         )
         manifest.write(partial)
         ledger.append(
-            Entry(
-                kind="backup.create",
+            BACKUP_CREATE.entry(
                 actor=actor,
                 action="create",
                 subject=f"backup:{backup_id}",
@@ -371,8 +371,7 @@ def prune_backups(
     if dry_run or not prune:
         return report
     ledger.append(
-        Entry(
-            kind="backup.prune",
+        BACKUP_PRUNE.entry(
             actor=actor,
             action="prune",
             subject=f"backups:{backup_dir(settings)}",

@@ -33,6 +33,7 @@ from types import TracebackType
 from typing import Any
 
 from finpilot.audit import Ledger
+from finpilot.audit.kinds import DB_FAILOVER, DB_FENCE, DB_SYNC
 from finpilot.core import ConfigError, DbHaSettings, NotFoundError, RuntimeSettings, SecretRef
 from finpilot.heal._chaos._faults import ACTOR, DrillStack, EntryFields, Injected, TrialTiming, time_trial
 from finpilot.heal._chaos._traffic import RequestRecord
@@ -170,7 +171,7 @@ class DbPrimaryDown:
 
     def detects(self, entry: EntryFields, injected: Injected) -> bool:
         """The healer fencing the killed node."""
-        return entry.get("kind") == "db.fence" and entry.get("subject") == injected.target
+        return entry.get("kind") == DB_FENCE.name and entry.get("subject") == injected.target
 
     def recovers(self, entry: EntryFields, injected: Injected) -> str | None:
         """``failover`` for the promotion away from the node, ``rejoin`` once it is the synchronous standby."""
@@ -178,9 +179,13 @@ class DbPrimaryDown:
             return None
         node = injected.target.removeprefix("db:")
         evidence = entry.get("evidence", {})
-        if entry.get("kind") == "db.failover" and evidence.get("from") == node:
+        if entry.get("kind") == DB_FAILOVER.name and evidence.get("from") == node:
             return "failover"
-        if entry.get("kind") == "db.sync" and entry.get("action") == "synchronous" and evidence.get("standby") == node:
+        if (
+            entry.get("kind") == DB_SYNC.name
+            and entry.get("action") == "synchronous"
+            and evidence.get("standby") == node
+        ):
             return "rejoin"
         return None
 

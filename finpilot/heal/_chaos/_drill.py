@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from finpilot.audit import Entry, Ledger, open_ledger
+from finpilot.audit.kinds import CHAOS_DRILL, CHAOS_INJECT
 from finpilot.core import FinpilotError, InputError, RuntimeSettings, Settings, StorageError
 from finpilot.heal._chaos._db import CLIENT_RETRY_S, DbPrimaryDown, DrillDbPair, db_runtime, pg_unavailable
 from finpilot.heal._chaos._faults import (
@@ -180,7 +181,7 @@ def _time(result: FaultResult, ledger: Ledger, trials: list[_Trial]) -> None:
         entries = ledger_entries(ledger, t.start_size, t.end_size)
         # The trial's window starts at the ledger's size just before the injection: its first
         # chaos.inject entry is the injection (a latency trial's second one is its undo).
-        first = next((i for i, e in enumerate(entries) if e["kind"] == "chaos.inject"), None)
+        first = next((i for i, e in enumerate(entries) if e["kind"] == CHAOS_INJECT.name), None)
         if first is None:
             result.notes.append(f"trial without its chaos.inject entry in the ledger ({t.injected.target})")
             continue
@@ -241,7 +242,9 @@ def run_chaos_drill(
     if audit is not None:
         outcome = "passed" if report.ok else "failed"
         evidence = report.audit_evidence()
-        audit(Entry("chaos.drill", actor, "drill", "runtime:demo", outcome, evidence=evidence))
+        audit(
+            CHAOS_DRILL.entry(actor=actor, action="drill", subject="runtime:demo", outcome=outcome, evidence=evidence)
+        )
     return report
 
 

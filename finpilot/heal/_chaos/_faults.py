@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from finpilot.audit import Ledger
+from finpilot.audit.kinds import HEAL_NODE, HEAL_RECOVERED, HEAL_RESTART
 from finpilot.heal._runtime._controller import Controller
 
 EntryFields = Mapping[str, Any]
@@ -99,7 +100,7 @@ def _slot_of(subject: str) -> str:
 
 
 def _recovered_slot(entry: EntryFields, injected: Injected) -> str | None:
-    if entry.get("kind") != "heal.recovered":
+    if entry.get("kind") != HEAL_RECOVERED.name:
         return None
     slot = str(entry.get("evidence", {}).get("slot", ""))
     return slot if slot in injected.awaits else None
@@ -121,7 +122,7 @@ class _ReplicaSignal:
         return Injected(self.name, slot, frozenset({slot}), details={"instance": result["instance"]})
 
     def detects(self, entry: EntryFields, injected: Injected) -> bool:
-        if entry.get("kind") != "heal.restart" or _slot_of(str(entry.get("subject", ""))) != injected.target:
+        if entry.get("kind") != HEAL_RESTART.name or _slot_of(str(entry.get("subject", ""))) != injected.target:
             return False
         # A hang is detected by the liveness probe; a crash by the agent seeing the exit.
         return self.name != "hang" or entry.get("action") == "kill-and-replace"
@@ -155,7 +156,7 @@ class NodeDown:
         return Injected(self.name, self.node, frozenset(slots), details={"replicas": result["replicas"]})
 
     def detects(self, entry: EntryFields, injected: Injected) -> bool:
-        return entry.get("kind") == "heal.node" and entry.get("subject") == f"node:{injected.target}"
+        return entry.get("kind") == HEAL_NODE.name and entry.get("subject") == f"node:{injected.target}"
 
     def recovers(self, entry: EntryFields, injected: Injected) -> str | None:
         return _recovered_slot(entry, injected)
@@ -219,7 +220,7 @@ class DiskFull:
 
     def detects(self, entry: EntryFields, injected: Injected) -> bool:
         return (
-            entry.get("kind") == "heal.node"
+            entry.get("kind") == HEAL_NODE.name
             and entry.get("action") == "disk-pressure"
             and entry.get("subject") == f"node:{injected.target}"
         )

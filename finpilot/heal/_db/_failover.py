@@ -22,7 +22,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from finpilot.audit import Entry, Ledger
+from finpilot.audit import Ledger
+from finpilot.audit.kinds import CHAOS_INJECT, DB_FAILOVER, DB_FENCE, DB_PROMOTE, DB_REJOIN, DB_RESTART, DB_SYNC
 from finpilot.core import FinpilotError, StorageError
 from finpilot.heal._db._cluster import PgCluster
 from finpilot.heal._db._switch import failover_lock
@@ -102,7 +103,7 @@ class DbHealer(Watcher):
             if not self._refused:
                 self._refused = True
                 self._audit(
-                    "db.failover",
+                    DB_FAILOVER,
                     "promote",
                     f"db:{new.name}",
                     "refused",
@@ -116,7 +117,7 @@ class DbHealer(Watcher):
         fenced = cluster.fence(old)
         fence_s = time.monotonic() - started
         self._audit(
-            "db.fence",
+            DB_FENCE,
             "fence",
             f"db:{old.name}",
             "ok",
@@ -130,7 +131,7 @@ class DbHealer(Watcher):
         candidate = cluster.probe(new)
         if not candidate.ok or not candidate.in_recovery:
             self._audit(
-                "db.failover",
+                DB_FAILOVER,
                 "promote",
                 f"db:{new.name}",
                 "failed",
@@ -143,10 +144,10 @@ class DbHealer(Watcher):
         try:
             promoted = cluster.promote(new)
         except FinpilotError as exc:
-            self._audit("db.promote", "promote", f"db:{new.name}", "failed", {"error": str(exc)[:300]})
+            self._audit(DB_PROMOTE, "promote", f"db:{new.name}", "failed", {"error": str(exc)[:300]})
             raise
         promote_s = time.monotonic() - started - fence_s
-        self._audit("db.promote", "promote", f"db:{new.name}", "ok", {**promoted, "synchronous_standby_names": ""})
+        self._audit(DB_PROMOTE, "promote", f"db:{new.name}", "ok", {**promoted, "synchronous_standby_names": ""})
         self._failures, self._first_failure = 0, None
         report = FailoverReport(
             old_primary=old.name,
@@ -158,7 +159,7 @@ class DbHealer(Watcher):
             total_s=round(time.monotonic() - started, 3),
         )
         self._audit(
-            "db.failover",
+            DB_FAILOVER,
             "failover",
             "db:pair",
             "ok",
@@ -186,9 +187,9 @@ class DbHealer(Watcher):
         except FinpilotError as exc:
             # Retried by the loop while the node stays fenced; back off so a broken node is not hammered.
             self._next_rejoin = time.monotonic() + 10
-            self._audit("db.rejoin", "rejoin", f"db:{name}", "failed", {"error": str(exc)[:300]})
+            self._audit(DB_REJOIN, "rejoin", f"db:{name}", "failed", {"error": str(exc)[:300]})
             return {"error": str(exc)[:300]}
-        self._audit("db.rejoin", "rejoin", f"db:{name}", "ok", result)
+        self._audit(DB_REJOIN, "rejoin", f"db:{name}", "ok", result)
         self._make_sync(name)
         return result
 
@@ -200,7 +201,7 @@ class DbHealer(Watcher):
         waited = cluster.wait_streaming(primary, standby, sync=True, timeout_s=15)
         self._standby_failures = 0
         self._audit(
-            "db.sync",
+            DB_SYNC,
             "synchronous",
             f"db:{primary.name}",
             "ok",
@@ -242,7 +243,7 @@ class DbHealer(Watcher):
             # automatic failover is refused, since the standby misses what is committed meanwhile.
             cluster.set_sync(cluster.primary(), None)
             self._audit(
-                "db.sync",
+                DB_SYNC,
                 "relax",
                 f"db:{cluster.primary().name}",
                 "ok",
@@ -254,9 +255,9 @@ class DbHealer(Watcher):
             cluster.start_node(standby)
         except FinpilotError as exc:
             self._next_restart = time.monotonic() + 10
-            self._audit("db.restart", "start", f"db:{standby.name}", "failed", {"error": str(exc)[:300]})
+            self._audit(DB_RESTART, "start", f"db:{standby.name}", "failed", {"error": str(exc)[:300]})
         else:
-            self._audit("db.restart", "start", f"db:{standby.name}", "ok", {"port": standby.port})
+            self._audit(DB_RESTART, "start", f"db:{standby.name}", "ok", {"port": standby.port})
 
 
 def kill_primary(cluster: PgCluster, ledger: Ledger, *, actor: str) -> dict[str, Any]:
@@ -269,8 +270,7 @@ def kill_primary(cluster: PgCluster, ledger: Ledger, *, actor: str) -> dict[str,
         )
     evidence = {"fault": "db-primary-down", "node": primary.name, "port": primary.port, "pid": pid, "signal": "SIGKILL"}
     ledger.append(
-        Entry(
-            kind="chaos.inject",
+        CHAOS_INJECT.entry(
             actor=actor,
             action="db-primary-down",
             subject=f"db:{primary.name}",

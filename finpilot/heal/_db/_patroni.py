@@ -18,7 +18,8 @@ from typing import Any
 
 import httpx
 
-from finpilot.audit import Entry, Ledger
+from finpilot.audit import Ledger
+from finpilot.audit.kinds import CHAOS_INJECT, DB_FAILOVER, DB_PROMOTE, DB_REJOIN, DB_SYNC
 from finpilot.core import DbHaSettings, StorageError
 from finpilot.heal._db._cluster import ha_dsn
 from finpilot.heal._db._node import PgNode, probe, query
@@ -136,9 +137,7 @@ class PatroniHealer(Watcher):
             (m for m in cluster["members"] if m.get("role") == "sync_standby" and m.get("state") == "running"), None
         )
         if candidate is None:
-            self._audit(
-                "db.failover", "failover", "db:patroni", "refused", {"reason": "no running synchronous standby"}
-            )
+            self._audit(DB_FAILOVER, "failover", "db:patroni", "refused", {"reason": "no running synchronous standby"})
             raise StorageError(
                 f"leader {leader['name']} is down and no synchronous standby is running",
                 fix="start a replica; Patroni promotes only a synchronous standby without losing commits",
@@ -165,13 +164,13 @@ class PatroniHealer(Watcher):
             "answer": text[:200],
             "request_s": round(time.monotonic() - started, 3),
         }
-        self._audit("db.failover", "failover", "db:patroni", outcome, evidence)
+        self._audit(DB_FAILOVER, "failover", "db:patroni", outcome, evidence)
         if status != 200:
             raise StorageError(f"Patroni refused the failover (HTTP {status})", fix="see `patronictl list`")
         self._failures, self._first_failure = 0, None
         led = self._wait_leader(candidate["name"], timeout_s=30)
         self._audit(
-            "db.promote",
+            DB_PROMOTE,
             "promote",
             f"db:{candidate['name']}",
             "ok" if led else "failed",
@@ -204,9 +203,9 @@ class PatroniHealer(Watcher):
             return
         if not self._rejoined:
             self._rejoined = True
-            self._audit("db.rejoin", "rejoin", f"db:{name}", "ok", {"by": "patroni", "port": member["port"]})
+            self._audit(DB_REJOIN, "rejoin", f"db:{name}", "ok", {"by": "patroni", "port": member["port"]})
         if member.get("role") == "sync_standby":
-            self._audit("db.sync", "synchronous", f"db:{name}", "ok", {"by": "patroni", "standby": name})
+            self._audit(DB_SYNC, "synchronous", f"db:{name}", "ok", {"by": "patroni", "standby": name})
             self._awaiting_rejoin = None
 
 
@@ -230,8 +229,7 @@ def kill_patroni_leader(ha: DbHaSettings, ledger: Ledger, *, actor: str) -> dict
         ) from None
     evidence = {"fault": "db-primary-down", "node": leader["name"], "port": leader["port"], "pid": pid}
     ledger.append(
-        Entry(
-            kind="chaos.inject",
+        CHAOS_INJECT.entry(
             actor=actor,
             action="db-primary-down",
             subject=f"db:{leader['name']}",

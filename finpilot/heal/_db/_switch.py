@@ -15,7 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from finpilot.audit import Entry, Ledger
+from finpilot.audit import EntryKind, Ledger
+from finpilot.audit.kinds import DB_FAILOVER, DB_FENCE, DB_PROMOTE
 from finpilot.core import FinpilotError, InputError, StorageError
 from finpilot.heal._db._cluster import PgCluster
 
@@ -68,9 +69,8 @@ def requested_failover(
     ``db.promote``, ``db.failover``) with ``actor``.
     """
 
-    def audit(kind: str, action: str, subject: str, outcome: str, evidence: dict[str, Any]) -> None:
-        entry = Entry(kind=kind, actor=actor, action=action, subject=subject, outcome=outcome, evidence=evidence)
-        ledger.append(entry)
+    def audit(kind: EntryKind[Any], action: str, subject: str, outcome: str, evidence: dict[str, Any]) -> None:
+        ledger.append(kind.entry(actor=actor, action=action, subject=subject, outcome=outcome, evidence=evidence))
 
     with failover_lock(cluster, wait_s=wait_s):
         # Read under the lock: a failover that just finished has changed who is primary.
@@ -105,14 +105,14 @@ def requested_failover(
         started = time.monotonic()
         fenced = cluster.fence(old)
         fence_s = time.monotonic() - started
-        audit("db.fence", "fence", f"db:{old.name}", "ok", {**fenced, "requested": True})
+        audit(DB_FENCE, "fence", f"db:{old.name}", "ok", {**fenced, "requested": True})
         try:
             promoted = cluster.promote(new)
         except FinpilotError as exc:
-            audit("db.promote", "promote", f"db:{new.name}", "failed", {"error": str(exc)[:300]})
+            audit(DB_PROMOTE, "promote", f"db:{new.name}", "failed", {"error": str(exc)[:300]})
             raise
         promote_s = time.monotonic() - started - fence_s
-        audit("db.promote", "promote", f"db:{new.name}", "ok", {**promoted, "synchronous_standby_names": ""})
+        audit(DB_PROMOTE, "promote", f"db:{new.name}", "ok", {**promoted, "synchronous_standby_names": ""})
         evidence = {
             "from": old.name,
             "to": new.name,
@@ -123,5 +123,5 @@ def requested_failover(
             "promote_s": round(promote_s, 3),
             "lsn": promoted["lsn"],
         }
-        audit("db.failover", "failover", "db:pair", "ok", evidence)
+        audit(DB_FAILOVER, "failover", "db:pair", "ok", evidence)
         return {"done": True, **evidence, "rejoin": "left to the `finpilot db up` healer"}

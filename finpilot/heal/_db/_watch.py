@@ -6,7 +6,8 @@ import threading
 import time
 from typing import Any, Self
 
-from finpilot.audit import Entry, Ledger
+from finpilot.audit import EntryKind, Ledger
+from finpilot.audit.kinds import DB_HEALER
 from finpilot.core import FinpilotError
 
 
@@ -61,12 +62,12 @@ class Watcher:
                 message = str(exc)[:300]
                 if message != self._last_error:
                     self._last_error = message
-                    self._audit("db.healer", "check", self._subject, "error", {"error": message})
+                    self._audit(DB_HEALER, "check", self._subject, "error", {"error": message})
             else:
                 self._last_error = None
             self._stop.wait(max(0.0, self._period_s - (time.monotonic() - started)))
 
-    def _audit(self, kind: str, action: str, subject: str, outcome: str, evidence: dict[str, Any]) -> None:
+    def _audit(self, kind: EntryKind[Any], action: str, subject: str, outcome: str, evidence: dict[str, Any]) -> None:
         self.ledger.append(
-            Entry(kind=kind, actor=self.actor, action=action, subject=subject, outcome=outcome, evidence=evidence)
+            kind.entry(actor=self.actor, action=action, subject=subject, outcome=outcome, evidence=evidence)
         )

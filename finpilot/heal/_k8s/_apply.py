@@ -10,7 +10,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from finpilot.audit import Entry, Ledger
+from finpilot.audit import Ledger
+from finpilot.audit.kinds import K8S_APPLY
 from finpilot.core import ConfigError, StorageError
 
 FIELD_MANAGER = "finpilot"
@@ -58,8 +59,7 @@ def apply_manifests(
 
     refs = [_ref(obj) for obj in objects]
     ledger.append(
-        Entry(
-            kind="k8s.apply",
+        K8S_APPLY.entry(
             actor=actor,
             action="apply",
             subject=f"k8s:{len(refs)} objects",

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from finpilot.audit import Entry, Ledger
+from finpilot.audit import Ledger
+from finpilot.audit.kinds import K8S_DEAD_NODE
 from finpilot.core import Clock, InputError, StorageError, utc_now
 
 
@@ -202,8 +203,7 @@ class DeadNodeHealer:
 
     def _audit(self, action: str, subject: str, outcome: str, evidence: dict[str, Any]) -> None:
         self._ledger.append(
-            Entry(
-                kind="k8s.dead_node",
+            K8S_DEAD_NODE.entry(
                 actor=self._actor,
                 action=action,
                 subject=subject,

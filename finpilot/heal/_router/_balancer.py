@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 
 import orjson
 
+from finpilot.audit.kinds import ROUTER_BACKEND_EJECTED
 from finpilot.core import InputError, NotFoundError
 from finpilot.heal._router._http import (
     HOP_BY_HOP,
@@ -421,7 +422,8 @@ class Router:
         replica.close_pool()
         if not was_ejected:
             self._event(
-                "router.backend_ejected", {"backend": replica.backend.id, "reason": reason, "cooloff_s": self.cooloff_s}
+                ROUTER_BACKEND_EJECTED.name,
+                {"backend": replica.backend.id, "reason": reason, "cooloff_s": self.cooloff_s},
             )
 
     def _event(self, kind: str, details: Mapping[str, Any]) -> None:

@@ -28,7 +28,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from finpilot.audit import Entry, Ledger
+from finpilot.audit import Entry, EntryKind, Ledger
+from finpilot.audit.kinds import RUNBOOK_ACTION, RUNBOOK_ESCALATE, RUNBOOK_PAGE, RUNBOOK_RATE_LIMITED, RUNBOOK_TRIGGER
 from finpilot.core import CheckFailedError, FinpilotError, InputError, NotFoundError, utc_now
 from finpilot.heal._db._cluster import PgCluster
 from finpilot.heal._runbook._actions import (
@@ -217,9 +218,8 @@ class RunbookEngine:
                 self._done()
 
     # ------------------------------------------------------------------ a run
-    def _append(self, book: str, kind: str, action: str, outcome: str, evidence: dict[str, Any]) -> None:
-        entry = Entry(
-            kind=kind,
+    def _append(self, book: str, kind: EntryKind[Any], action: str, outcome: str, evidence: dict[str, Any]) -> None:
+        entry = kind.entry(
             actor=f"{ACTOR_PREFIX}{book}",
             action=action,
             subject=f"runbook:{book}",
@@ -240,7 +240,7 @@ class RunbookEngine:
         plan = [f"{step.name} {json.dumps(step.params(), sort_keys=True)}" for step in book.actions]
         self._append(
             book.name,
-            "runbook.trigger",
+            RUNBOOK_TRIGGER,
             "trigger",
             "matched",
             {"runbook": book.name, "file": Path(book.source).name, "trigger": ref, "plan": plan},
@@ -270,7 +270,7 @@ class RunbookEngine:
                 continue
             self._append(
                 book.name,
-                "runbook.action",
+                RUNBOOK_ACTION,
                 step.name,
                 "ok",
                 {**base, "detail": dict(detail or {}), "duration_s": round(time.monotonic() - started, 3)},
@@ -294,7 +294,7 @@ class RunbookEngine:
         error: dict[str, Any] = {"type": type(exc).__name__}
         if isinstance(exc, FinpilotError):
             error.update(message=exc.message, fix=exc.fix)
-        self._append(book.name, "runbook.action", action, "failed", {**base, "error": error})
+        self._append(book.name, RUNBOOK_ACTION, action, "failed", {**base, "error": error})
         if book.escalate.on_failure:
             reason = f"step {base['step']} ({action}) failed: {error.get('message') or error['type']}"
             self._escalate_book(book, reason, {**base, "error": error}, variables)
@@ -313,7 +313,7 @@ class RunbookEngine:
             "cooldown_s": rl.cooldown_s,
             "retry_after_s": decision.retry_after_s,
         }
-        self._append(book.name, "runbook.rate_limited", base["action"], "refused", evidence)
+        self._append(book.name, RUNBOOK_RATE_LIMITED, base["action"], "refused", evidence)
         if decision.first_refusal and book.escalate.on_rate_limit:
             reason = (
                 f"rate limit tripped ({decision.reason}: {decision.count} of {decision.limit} actions "
@@ -347,7 +347,7 @@ class RunbookEngine:
         delivery = self._pager.send(payload)
         self._append(
             source,
-            "runbook.escalate",
+            RUNBOOK_ESCALATE,
             "page",
             "escalated",
             {**dict(evidence or {}), "source": source, "severity": severity, "message": message, "delivery": delivery},
@@ -368,7 +368,7 @@ class RunbookEngine:
         outcome = "sent" if delivery["delivered"] else "ledger-only" if delivery["webhook"] is None else "undelivered"
         self._append(
             book.name,
-            "runbook.page",
+            RUNBOOK_PAGE,
             "page",
             outcome,
             {"runbook": book.name, "message": message, "severity": severity, "trigger": ref, "delivery": delivery},

@@ -30,7 +30,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from finpilot.audit import Entry
+from finpilot.audit import CUSTOM_PREFIX, KINDS, Entry
 from finpilot.core import ConfigError, FieldProblem, line_for, read_yaml
 
 Op = Literal["eq", "ne", "gt", "lt", "in", "regex"]
@@ -149,6 +149,12 @@ class Trigger(_Strict):
     def _not_own(cls, kind: str) -> str:
         if kind.startswith("runbook."):
             raise ValueError("runbook.* entries never trigger runbooks (that would be a feedback loop)")
+        if kind not in KINDS and not kind.startswith(CUSTOM_PREFIX):
+            # A misspelt kind would make a runbook that silently never runs.
+            raise FieldProblem(
+                f"no entry kind is called '{kind}'",
+                fix=f"use a declared kind (see `finpilot audit kinds`) or your own under '{CUSTOM_PREFIX}'",
+            )
         return kind
 
     @field_validator("subject")

@@ -32,6 +32,8 @@ import time
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from finpilot.audit import EntryKind
+from finpilot.audit.kinds import HEAL_RESTART, HEAL_START
 from finpilot.core import ServiceSpec
 from finpilot.heal._runtime._backoff import Backoff
 from finpilot.heal._runtime._launch import die_with_parent
@@ -216,11 +218,13 @@ class Agent:
             except (BrokenPipeError, ValueError, OSError):
                 self._done.set()
 
-    def _event(self, inst: _Instance, kind: str, action: str, outcome: str, evidence: dict[str, Any]) -> None:
+    def _event(
+        self, inst: _Instance, kind: EntryKind[Any], action: str, outcome: str, evidence: dict[str, Any]
+    ) -> None:
         self.send(
             {
                 "op": "event",
-                "kind": kind,
+                "kind": kind.name,
                 "action": action,
                 "outcome": outcome,
                 "instance": inst.id,
@@ -276,7 +280,7 @@ class Agent:
         except (LookupError, OSError) as exc:
             inst.proc = None
             inst.state = "failed"
-            self._event(inst, "heal.start", "start", "failed", {"reason": str(exc)})
+            self._event(inst, HEAL_START, "start", "failed", {"reason": str(exc)})
             inst.restart_at = time.monotonic() + inst.backoff.next_delay()
             return
         inst.started_mono = time.monotonic()
@@ -368,7 +372,7 @@ class Agent:
                     continue
                 if inst.live_failed is not None and proc is not None and proc.poll() is None:
                     evidence = {**inst.live_failed, "pid": proc.pid, "uptime_s": round(now - inst.started_mono, 3)}
-                    self._event(inst, "heal.restart", "kill-and-replace", "ok", evidence)
+                    self._event(inst, HEAL_RESTART, "kill-and-replace", "ok", evidence)
                     inst.live_failed = None
                     inst.gen += 1  # stop the old probe loop now
                     if inst.ready:
@@ -386,7 +390,7 @@ class Agent:
                     uptime = round(now - inst.started_mono, 3)
                     if not inst.backoff.should_restart(code if code is None or code >= 0 else None):
                         inst.state = "exited"
-                        self._event(inst, "heal.restart", "none", "policy", {"exit": code, "uptime_s": uptime})
+                        self._event(inst, HEAL_RESTART, "none", "policy", {"exit": code, "uptime_s": uptime})
                         inst.restart_at = float("inf")
                         continue
                     delay = inst.backoff.next_delay()
@@ -394,7 +398,7 @@ class Agent:
                     inst.restart_at = now + delay
                     self._event(
                         inst,
-                        "heal.restart",
+                        HEAL_RESTART,
                         "restart",
                         "ok",
                         {

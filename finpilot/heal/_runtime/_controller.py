@@ -16,6 +16,7 @@ import threading
 import time
 from typing import Any
 
+from finpilot.audit.kinds import CHAOS_INJECT, HEAL_APPLY, HEAL_DRAIN, HEAL_NODE, HEAL_RESTART
 from finpilot.core import ConfigError, InputError, NotFoundError, RuntimeSettings, StorageError, parse_settings
 from finpilot.heal._runtime._reconciler import ACTOR, Reconciler, _Instance
 
@@ -42,7 +43,7 @@ class Controller(Reconciler):
             found = self._nodes.get(node)
             if found is None:
                 raise NotFoundError(f"no node named '{node}'", fix=f"nodes: {', '.join(sorted(self._nodes))}")
-            self._record("heal.drain", "cordon", f"node:{node}", "ok", {"node": node}, actor=actor)
+            self._record(HEAL_DRAIN, "cordon", f"node:{node}", "ok", {"node": node}, actor=actor)
             found.cordoned = found.draining = True
             self._drain_notes[node] = "draining"
             return {"node": node, "state": "draining"}
@@ -67,7 +68,7 @@ class Controller(Reconciler):
         def go() -> dict[str, Any]:
             inst = self._owner(target)
             evidence = {"fault": fault, "instance": inst.id, "node": inst.node, "pid": inst.pid, "signal": sig.name}
-            self._record("chaos.inject", fault, f"replica:{inst.slot}", "injected", evidence, actor=actor)
+            self._record(CHAOS_INJECT, fault, f"replica:{inst.slot}", "injected", evidence, actor=actor)
             assert inst.pid is not None
             os.kill(inst.pid, sig)
             return {**evidence, "t": time.time()}
@@ -86,7 +87,7 @@ class Controller(Reconciler):
                 [self._owner(target).id] if index else [i.id for i in self._instances.values() if i.service == service]
             )
             evidence = {"instances": ids, "ms": ms}
-            self._record("chaos.inject", "latency", f"service:{service}", "injected", evidence, actor=actor)
+            self._record(CHAOS_INJECT, "latency", f"service:{service}", "injected", evidence, actor=actor)
             for iid in ids:
                 router.set_delay(iid, ms)
             return {"instances": ids, "ms": ms}
@@ -102,7 +103,7 @@ class Controller(Reconciler):
                 raise NotFoundError(f"no node named '{node}'", fix=f"nodes: {', '.join(sorted(self._nodes))}")
             running = sorted(i.id for i in self._instances.values() if i.node == node)
             evidence = {"fault": "node-down", "node": node, "agent_pid": found.proc.pid, "replicas": running}
-            self._record("chaos.inject", "node-down", f"node:{node}", "injected", evidence, actor=actor)
+            self._record(CHAOS_INJECT, "node-down", f"node:{node}", "injected", evidence, actor=actor)
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(found.proc.pid, signal.SIGKILL)
             return {**evidence, "t": time.time()}
@@ -129,7 +130,7 @@ class Controller(Reconciler):
                     fix="only a node whose agent died and that is NotReady can be brought back",
                 )
             evidence = {"node": node, "old_agent_pid": found.proc.pid, "old_agent_exit": found.proc.returncode}
-            self._record("heal.node", "restart-agent", f"node:{node}", "ok", evidence, actor=actor)
+            self._record(HEAL_NODE, "restart-agent", f"node:{node}", "ok", evidence, actor=actor)
             for pipe in (found.proc.stdin, found.proc.stdout):
                 with contextlib.suppress(OSError, ValueError):
                     assert pipe is not None
@@ -157,14 +158,14 @@ class Controller(Reconciler):
             if on == (node in self._disk_pressure):
                 return {"node": node, "disk_pressure": on, "changed": False}
             fault = "disk-full" if on else "disk-full-clear"
-            self._record("chaos.inject", fault, f"node:{node}", "injected", {"fault": fault, "node": node}, actor=actor)
+            self._record(CHAOS_INJECT, fault, f"node:{node}", "injected", {"fault": fault, "node": node}, actor=actor)
             evidence = {"node": node, "condition": "DiskPressure", "simulated": True, "schedulable": not on}
             if on:
-                self._record("heal.node", "disk-pressure", f"node:{node}", "DiskPressure", evidence)
+                self._record(HEAL_NODE, "disk-pressure", f"node:{node}", "DiskPressure", evidence)
                 self._disk_pressure[node] = not found.cordoned
                 found.cordoned = True
             else:
-                self._record("heal.node", "disk-pressure-cleared", f"node:{node}", "Ready", evidence)
+                self._record(HEAL_NODE, "disk-pressure-cleared", f"node:{node}", "Ready", evidence)
                 # A drain's cordon outlives the disk pressure: only undo the cordon the pressure made.
                 if self._disk_pressure.pop(node) and not found.draining and node not in self._drain_notes:
                     found.cordoned = False
@@ -199,7 +200,7 @@ class Controller(Reconciler):
                 ) from None
             sig = signal.SIGTERM if policy == "always" else signal.SIGKILL
             evidence = {"slot": inst.slot, "instance": inst.id, "node": inst.node, "pid": inst.pid, "signal": sig.name}
-            self._record("heal.restart", "terminate", f"replica:{inst.id}", "requested", evidence, actor=actor)
+            self._record(HEAL_RESTART, "terminate", f"replica:{inst.id}", "requested", evidence, actor=actor)
             os.kill(inst.pid, sig)
             if sig == signal.SIGTERM:
                 timer = threading.Timer(grace_s, self._kill_if_still, args=(inst.id, inst.pid, actor))
@@ -225,7 +226,7 @@ class Controller(Reconciler):
                 "signal": "SIGKILL",
                 "reason": "ignored SIGTERM",
             }
-            self._record("heal.restart", "kill", f"replica:{inst.id}", "requested", evidence, actor=actor)
+            self._record(HEAL_RESTART, "kill", f"replica:{inst.id}", "requested", evidence, actor=actor)
             os.kill(pid, signal.SIGKILL)
 
         with contextlib.suppress(StorageError, ProcessLookupError, TimeoutError):
@@ -298,7 +299,7 @@ class Controller(Reconciler):
                     fix="restart `finpilot runtime up` to change nodes",
                 )
             self._record(
-                "heal.apply",
+                HEAL_APPLY,
                 "apply-spec",
                 "runtime",
                 "ok",
@@ -343,7 +344,7 @@ class Controller(Reconciler):
                 "services": {name: spec.replicas for name, spec in previous.services.items()},
                 "history_left": len(self._history) - 1,
             }
-            self._record("heal.apply", "rollback", "runtime", "ok", evidence, actor=actor)
+            self._record(HEAL_APPLY, "rollback", "runtime", "ok", evidence, actor=actor)
             self._history = self._history[:-1]
             self.runtime = previous
             for name in previous.services:

@@ -34,7 +34,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from finpilot.audit import Entry
+from finpilot.audit import Entry, EntryKind
+from finpilot.audit.kinds import (
+    HEAL_DRAIN,
+    HEAL_EVENT,
+    HEAL_NODE,
+    HEAL_RECOVERED,
+    HEAL_RESCHEDULE,
+    HEAL_RESTART,
+    HEAL_START,
+    HEAL_STOP,
+)
 from finpilot.core import RuntimeSettings, StorageError
 from finpilot.heal._router._balancer import Backend, RouterThread
 from finpilot.heal._runtime._placement import choose_node, place, replica_slots, unplaceable_reason
@@ -43,6 +53,8 @@ ACTOR = "healer:local"
 AuditSink = Callable[[Entry], object]
 Listener = Callable[[Entry], None]
 _log = logging.getLogger("finpilot.heal")
+# The kinds a node agent reports as events (finpilot.heal._agent), by the name it sends.
+_AGENT_KINDS = {kind.name: kind for kind in (HEAL_START, HEAL_RESTART)}
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -256,15 +268,22 @@ class Reconciler:
         self._listeners.append(listener)
 
     def _record(
-        self, kind: str, action: str, subject: str, outcome: str, evidence: dict[str, Any], *, actor: str = ACTOR
+        self,
+        kind: EntryKind[Any],
+        action: str,
+        subject: str,
+        outcome: str,
+        evidence: dict[str, Any],
+        *,
+        actor: str = ACTOR,
     ) -> None:
-        entry = Entry(kind=kind, actor=actor, action=action, subject=subject, outcome=outcome, evidence=evidence)
+        entry = kind.entry(actor=actor, action=action, subject=subject, outcome=outcome, evidence=evidence)
         self._audit(entry)
         for listener in self._listeners:
             try:
                 listener(entry)
             except Exception:  # a listener's bug must not stop the healer
-                _log.exception("runtime listener failed on %s", kind)
+                _log.exception("runtime listener failed on %s", kind.name)
 
     def _mark_disrupted(self, slot: str, kind: str, action: str) -> None:
         # The first fault of an outage counts: a crash loop is measured from its first crash.
@@ -296,10 +315,11 @@ class Reconciler:
         elif op == "event":
             evidence = dict(message.get("evidence", {}))
             inst = self._instances.get(str(message.get("instance", "")))
-            if inst is not None and message.get("kind") == "heal.restart":
-                self._mark_disrupted(inst.slot, "heal.restart", str(message.get("action", "?")))
+            kind = _AGENT_KINDS.get(str(message.get("kind")), HEAL_EVENT)
+            if inst is not None and kind is HEAL_RESTART:
+                self._mark_disrupted(inst.slot, HEAL_RESTART.name, str(message.get("action", "?")))
             self._record(
-                str(message.get("kind", "heal.event")),
+                kind,
                 str(message.get("action", "?")),
                 f"replica:{message.get('instance', '?')}",
                 str(message.get("outcome", "?")),
@@ -315,7 +335,7 @@ class Reconciler:
             return
         affected = sorted(inst.id for inst in self._instances.values() if inst.node == name and inst.ready)
         self._record(
-            "heal.node",
+            HEAL_NODE,
             "stop-routing",
             f"node:{name}",
             "suspect",
@@ -333,7 +353,7 @@ class Reconciler:
             if cause is not None and self._slots.get(inst.slot) == inst.id:
                 since, kind, action = cause
                 self._record(
-                    "heal.recovered",
+                    HEAL_RECOVERED,
                     "ready",
                     f"replica:{inst.slot}",
                     "ok",
@@ -384,7 +404,7 @@ class Reconciler:
         for slot, reason in pending.items():
             if self._pending.get(slot) != reason:
                 self._pending[slot] = reason
-                self._record("heal.reschedule", "hold", f"replica:{slot}", "pending", {"slot": slot, "reason": reason})
+                self._record(HEAL_RESCHEDULE, "hold", f"replica:{slot}", "pending", {"slot": slot, "reason": reason})
         for slot in list(self._pending):
             if slot not in pending:
                 del self._pending[slot]
@@ -402,7 +422,7 @@ class Reconciler:
             if node.status == "Ready" and age > limit:
                 lost = [inst for inst in self._instances.values() if inst.node == node.name]
                 self._record(
-                    "heal.node",
+                    HEAL_NODE,
                     "mark-not-ready",
                     f"node:{node.name}",
                     "NotReady",
@@ -417,7 +437,7 @@ class Reconciler:
                 node.status = "NotReady"
                 node.reported = {}
                 for inst in lost:
-                    self._mark_disrupted(inst.slot, "heal.node", "mark-not-ready")
+                    self._mark_disrupted(inst.slot, HEAL_NODE.name, "mark-not-ready")
                     self._forget(inst)
                     if self._slots.get(inst.slot) == inst.id:
                         del self._slots[inst.slot]
@@ -428,7 +448,7 @@ class Reconciler:
                 # Heartbeats are back (a paused or partitioned agent): schedulable again. What it
                 # still runs is no longer wanted and is stopped by the next pass.
                 self._record(
-                    "heal.node",
+                    HEAL_NODE,
                     "mark-ready",
                     f"node:{node.name}",
                     "Ready",
@@ -460,11 +480,11 @@ class Reconciler:
         evidence: dict[str, Any] = {"slot": slot, "node": node, "pool": self._pool(node), "instance": inst.id}
         if reason is not None:
             evidence["from_node"] = reason
-            self._record("heal.reschedule", "reschedule", f"replica:{slot}", "ok", evidence)
+            self._record(HEAL_RESCHEDULE, "reschedule", f"replica:{slot}", "ok", evidence)
         elif surge:
-            self._record("heal.drain", "start-replacement", f"replica:{slot}", "ok", evidence)
+            self._record(HEAL_DRAIN, "start-replacement", f"replica:{slot}", "ok", evidence)
         else:
-            self._record("heal.start", "place", f"replica:{slot}", "ok", evidence)
+            self._record(HEAL_START, "place", f"replica:{slot}", "ok", evidence)
         self._instances[inst.id] = inst
         if surge:
             self._surge[slot] = inst.id
@@ -507,7 +527,7 @@ class Reconciler:
         for inst in list(self._instances.values()):
             if inst.id not in wanted:
                 evidence = {"instance": inst.id, "node": inst.node, "reason": "not in the spec any more"}
-                self._record("heal.stop", "scale-down", f"replica:{inst.slot}", "ok", evidence)
+                self._record(HEAL_STOP, "scale-down", f"replica:{inst.slot}", "ok", evidence)
                 self._stop_instance(inst)
         for node in self._nodes.values():
             if node.status != "Ready":
@@ -519,7 +539,7 @@ class Reconciler:
                 if iid not in self._stop_sent:
                     self._stop_sent.add(iid)
                     evidence = {"instance": iid, "node": node.name, "reason": "running but not wanted (node was lost)"}
-                    self._record("heal.stop", "stop-orphan", f"replica:{iid}", "ok", evidence)
+                    self._record(HEAL_STOP, "stop-orphan", f"replica:{iid}", "ok", evidence)
                 self._send(node.name, {"op": "stop", "instance": iid})
 
     # ------------------------------------------------------------------ drain
@@ -537,7 +557,7 @@ class Reconciler:
             if not mine:
                 node.draining = False
                 self._drain_notes[node.name] = "drained"
-                self._record("heal.drain", "complete", f"node:{node.name}", "ok", {"node": node.name})
+                self._record(HEAL_DRAIN, "complete", f"node:{node.name}", "ok", {"node": node.name})
                 continue
             self._drain_step(node.name, mine[0])
 
@@ -556,7 +576,7 @@ class Reconciler:
                 "ready_without_old": self._ready_count(old.service, without=old.id),
                 "min_available": spec.disruption.min_available,
             }
-            self._record("heal.drain", "stop-old", f"replica:{old.slot}", "ok", evidence)
+            self._record(HEAL_DRAIN, "stop-old", f"replica:{old.slot}", "ok", evidence)
             self._stop_instance(old)
             return
         schedulable = [n for n in self._ready_nodes() if not self._nodes[n].cordoned]
@@ -575,7 +595,7 @@ class Reconciler:
         note = unplaceable_reason(self.runtime, old.service, schedulable)
         if left >= spec.disruption.min_available:
             self._record(
-                "heal.drain",
+                HEAL_DRAIN,
                 "stop-unplaceable",
                 f"replica:{old.slot}",
                 "pending",
@@ -592,7 +612,7 @@ class Reconciler:
         elif self._drain_notes.get(node) != f"blocked:{old.slot}":
             self._drain_notes[node] = f"blocked:{old.slot}"
             self._record(
-                "heal.drain",
+                HEAL_DRAIN,
                 "wait",
                 f"replica:{old.slot}",
                 "blocked",
