@@ -10,7 +10,7 @@ from server_helpers import serve_in_thread
 from test_browser import CHROMIUM_ARGS
 
 from finpilot.audit import Entry, EntryKind, open_ledger
-from finpilot.audit.kinds import CHAOS_INJECT, HEAL_RESTART
+from finpilot.audit.kinds import CHAOS_INJECT, HEAL_RECOVERED, HEAL_RESTART
 from finpilot.console import create_app, open_token_store
 from finpilot.core import Settings
 
@@ -47,7 +47,23 @@ def test_incidents_page_in_chromium(chromium: str, tmp_path: Path) -> None:
 
                 # Recovery lands in the ledger: the page shows it without a reload.
                 # (logging in wrote entries of its own, so the recovery's index is whatever append says)
-                done = ledger.append(heal("heal.recovered", "ready", "replica:payments/0", "ok", slot="payments/0"))
+                recovered = {
+                    "instance": "payments/0@n1",
+                    "node": "n1",
+                    "cause": "heal.restart",
+                    "cause_action": "restart",
+                }
+                done = ledger.append(
+                    heal(
+                        HEAL_RECOVERED,
+                        "ready",
+                        "replica:payments/0",
+                        "ok",
+                        slot="payments/0",
+                        since_cause_s=0.8,
+                        **recovered,
+                    )
+                )
                 expect(incident).to_have_attribute("data-status", "recovered", timeout=15_000)
                 expect(incident.locator(".entry-link")).to_have_text(["#0", "#1", f"#{done}"])
                 page.screenshot(path=str(tmp_path / "incidents.png"), full_page=True)
