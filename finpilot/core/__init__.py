@@ -1,6 +1,6 @@
 """Shared foundations: settings, errors and clocks that every capability builds on."""
 
-from finpilot.core._clock import Clock, FakeClock, rfc3339, utc_now
+from finpilot.core._clock import Clock, FakeClock, MonotonicClock, rfc3339, utc_now
 from finpilot.core._config_file import line_for, load_settings, parse_settings, read_yaml
 from finpilot.core._errors import (
     AuthError,
@@ -79,6 +79,7 @@ __all__ = [
     "FraudSettings",
     "InputError",
     "IntegrityError",
+    "MonotonicClock",
     "NodeSpec",
     "NotFoundError",
     "PayloadTooLargeError",

@@ -9,6 +9,12 @@ from datetime import UTC, datetime, timedelta
 Clock = Callable[[], datetime]
 """A callable returning the current time as an aware UTC datetime."""
 
+MonotonicClock = Callable[[], float]
+"""A callable returning seconds on a clock that never goes back (``time.monotonic``, or a fake's ``monotonic``).
+
+Durations and deadlines belong on it: unlike the wall clock it does not jump when the system time is set.
+"""
+
 
 def utc_now() -> datetime:
     """The system clock, in UTC."""
@@ -19,12 +25,17 @@ class FakeClock:
     """A clock that only moves when told to; thread-safe."""
 
     def __init__(self, start: datetime | None = None) -> None:
-        self._now = start or datetime(2026, 1, 1, tzinfo=UTC)
+        self._now = self._start = start or datetime(2026, 1, 1, tzinfo=UTC)
         self._lock = threading.Lock()
 
     def __call__(self) -> datetime:
         with self._lock:
             return self._now
+
+    def monotonic(self) -> float:
+        """Seconds advanced since this clock was made: a :data:`MonotonicClock` that moves with :meth:`advance`."""
+        with self._lock:
+            return (self._now - self._start).total_seconds()
 
     def advance(self, seconds: float) -> None:
         """Move the clock forward."""

@@ -310,7 +310,9 @@ def test_api_tokens_are_refused(token: str, where: str, before: str, data: st.Da
 
 @pytest.mark.parametrize("text", ["fp_0123abcd_short", "fp_0123ABCD_" + "a" * 30, "token id fp_0123abcd", "fp_"])
 def test_token_lookalikes_are_accepted(text: str) -> None:
-    prepare(entry(subject=text), NOW, LIMIT)
+    # Accepted means recorded as given: the lookalike is in the leaf, not masked or dropped.
+    prepared = prepare(entry(subject=text), NOW, LIMIT)
+    assert json.loads(prepared.data)["subject"] == text
 
 
 # ---------------------------------------------------------------- validation
@@ -326,9 +328,13 @@ def test_bad_text_fields_name_the_field(field: str, value: Any) -> None:
 
 @pytest.mark.parametrize("field", TEXT_FIELDS)
 def test_text_field_limits(field: str) -> None:
-    prepare(entry(**{field: "x" * 512}), NOW, LIMIT)
-    prepare(entry(**{field: " padded "}), NOW, LIMIT)
-    prepare(entry(**{field: "\U0001f600" * 512}), NOW, LIMIT)
+    # 512 characters (not bytes) is the limit, and text is kept verbatim, blanks included.
+    for value in ("x" * 512, " padded ", "\U0001f600" * 512):
+        prepared = prepare(entry(**{field: value}), NOW, LIMIT)
+        assert json.loads(prepared.data)[field] == value
+    with pytest.raises(InputError) as info:
+        prepare(entry(**{field: "\U0001f600" * 513}), NOW, LIMIT)
+    assert info.value.field == field
 
 
 @pytest.mark.parametrize("evidence", [[1, 2], "text", 5, None, ("a", 1)])

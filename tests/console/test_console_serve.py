@@ -27,16 +27,17 @@ def test_serve_runs_until_a_signal_then_returns_normally(tmp_path: Path, sig: in
         assert not server.url.endswith(":0")
         health = httpx.get(f"{server.url}/healthz", timeout=10)
         assert health.status_code == 200
-        # Keep-alive requests answer at once: the listener is marked TCP, so asyncio turns Nagle
-        # off and a response in two writes does not wait ~40 ms for a delayed ACK (it did).
+        # Keep-alive requests answer: a sanity bound only. The latency claim (median < 35 ms, no
+        # ~40 ms delayed-ACK stall; 1.4 ms measured at load 14) is bench/console/bench_serve.py's;
+        # test_tcp_nodelay_keeps_the_listener_and_marks_it_tcp holds the cause (Nagle off).
         with httpx.Client(base_url=server.url, timeout=10) as client:
             client.get("/healthz")
             took = []
             for _ in range(15):
                 start = time.perf_counter()
-                client.get("/healthz")
+                assert client.get("/healthz").status_code == 200
                 took.append(time.perf_counter() - start)
-        assert sorted(took)[len(took) // 2] < 0.035, took
+        assert sorted(took)[len(took) // 2] < 0.25, took
         verify = httpx.post(f"{server.url}/api/v1/audit/verify", headers=bearer(token), timeout=30)
         assert verify.json()["ok"] is True
         output = server.stop(sig)

@@ -38,3 +38,12 @@ def test_fake_clock_moves_only_when_told() -> None:
     assert clock() == clock()
     clock.advance(1.5)
     assert clock() == datetime(2026, 1, 1, 0, 0, 1, 500000, tzinfo=UTC)
+
+
+def test_fake_clock_monotonic_counts_the_seconds_advanced() -> None:
+    clock = FakeClock(datetime(2026, 1, 1, tzinfo=UTC))
+    assert clock.monotonic() == 0.0
+    clock.advance(1.5)
+    clock.advance(0.25)
+    assert clock.monotonic() == 1.75
+    assert clock() == datetime(2026, 1, 1, 0, 0, 1, 750000, tzinfo=UTC)  # both readings move together

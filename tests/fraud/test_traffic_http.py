@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Awaitable, Callable
 
@@ -57,7 +58,10 @@ class _Server:
         self.server.close()
         for writer in self.writers:
             writer.close()
-        await asyncio.sleep(0.05)
+        for writer in self.writers:
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()  # every transport closed, none left to the loop's teardown
+        await self.server.wait_closed()
 
 
 async def _json(writer: asyncio.StreamWriter, status: int, body: object, *, extra: str = "") -> None:
@@ -151,7 +155,10 @@ def test_an_idle_connection_the_server_closed_is_replaced() -> None:
         async with _Server(handler) as server:
             sender = RawSender(server.url, timeout_s=5)
             assert (await sender.post("/x", {}, "k1")).status_code == 201
-            await asyncio.sleep(0.1)
+            # The case under test: the server's close reached the idle connection before its reuse.
+            async with asyncio.timeout(10):
+                while not sender._idle[0].reader.at_eof():
+                    await asyncio.sleep(0.001)
             assert (await sender.post("/x", {}, "k2")).status_code == 201
             await sender.aclose()
         assert server.connections == 2

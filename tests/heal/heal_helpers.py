@@ -77,6 +77,11 @@ def all_ready(controller: Controller, service: str, count: int) -> Callable[[], 
     return lambda: controller.status()["services"][service]["ready"] >= count
 
 
+def routed(controller: Controller, service: str) -> int:
+    """Requests the service's router has sent to replicas so far (retries included): proof that load flows."""
+    return int(controller._routers[service].stats()["requests"])
+
+
 def slot_replica(controller: Controller, slot: str) -> dict[str, Any] | None:
     """The serving replica of a slot, as status shows it."""
     for iid, view in controller.status()["replicas"].items():

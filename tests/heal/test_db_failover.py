@@ -25,6 +25,7 @@ import yaml
 from db_helpers import Traffic, free_ports, pg_reachable_dir
 from finpilot_payments import AllowAllDecider, PaymentsService
 from finpilot_payments._postgres import PostgresDatabase
+from heal_helpers import wait_for
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
@@ -36,6 +37,8 @@ from finpilot.heal import DbHealer, PgCluster, ha_dsn
 
 DETECT_PERIOD_S = 0.2
 THRESHOLD = 3
+ACKED_BEFORE_KILL = 20
+ACKED_AFTER_REJOIN = 20
 
 
 @pytest.fixture
@@ -90,21 +93,23 @@ def test_primary_crash_under_payment_traffic_loses_nothing(config: Path) -> None
         with open_ledger(settings) as ledger, DbHealer(cluster, ledger) as healer:
             worker = threading.Thread(target=traffic.run, daemon=True)
             worker.start()
-            time.sleep(1.0)
+            wait_for(lambda: len(traffic.acked) >= ACKED_BEFORE_KILL, timeout=30)  # payments are flowing
             before = len(traffic.acked)
             old_primary = cluster.primary().name
             result = runner.invoke(app, [*base, "chaos", "db-primary-down", "--json"])
             assert result.exit_code == 0, result.output
             killed_at = time.monotonic()
-            # Wait until the old primary is back as the synchronous standby (the healer's last step).
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                if healer.failovers and healer.failovers[0].rejoin and not cluster.fenced():
-                    rows = cluster.replication(cluster.primary())
-                    if [(r["name"], r["state"], r["sync_state"]) for r in rows] == [(old_primary, "streaming", "sync")]:
-                        break
-                time.sleep(0.1)
-            time.sleep(0.5)  # some traffic with the rebuilt pair
+
+            def rejoined() -> bool:
+                # The old primary is back as the synchronous standby (the healer's last step).
+                if not (healer.failovers and healer.failovers[0].rejoin) or cluster.fenced():
+                    return False
+                rows = cluster.replication(cluster.primary())
+                return [(r["name"], r["state"], r["sync_state"]) for r in rows] == [(old_primary, "streaming", "sync")]
+
+            wait_for(rejoined, timeout=60, step=0.1)
+            rebuilt = len(traffic.acked)
+            wait_for(lambda: len(traffic.acked) >= rebuilt + ACKED_AFTER_REJOIN, timeout=30)  # on the rebuilt pair
             traffic.stop.set()
             worker.join(timeout=30)
             assert not worker.is_alive()
@@ -115,7 +120,9 @@ def test_primary_crash_under_payment_traffic_loses_nothing(config: Path) -> None
         # Writes resumed: the first commit on a fresh connection after the kill.
         resume_s = traffic.resumed_after(killed_at)
         assert resume_s is not None, "no payment was acknowledged after the failover"
-        assert resume_s < 5, f"writes resumed after {resume_s:.2f} s"
+        # A sanity bound for a loaded 2-core machine (~1.5 s measured); the < 5 s target is measured by
+        # bench/heal/bench_drill.py (db_writes_resumed_p95).
+        assert resume_s < 15, f"writes resumed after {resume_s:.2f} s"
 
         # Zero acknowledged payments lost, none posted twice, books balanced, on the new primary.
         rows = cluster.sql(new_primary, "SELECT id FROM payments.transactions WHERE kind = 'transfer'")

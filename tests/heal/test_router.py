@@ -258,8 +258,7 @@ def test_pipelining_http10_and_expect_continue(shared: RouterThread, url: str) -
         s.sendall(b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
         assert s.recv(4096) == b"HTTP/1.1 100 Continue\r\n\r\n"
         s.sendall(b"hello")
-        time.sleep(0.05)
-        s.shutdown(socket.SHUT_WR)
+        s.shutdown(socket.SHUT_WR)  # the body and the half-close may arrive together: still answered
         assert _recv_all(s).endswith(b"\r\n\r\nhello")
 
 

@@ -5,7 +5,6 @@ reference and never the status, the audit log or the logs.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -39,7 +38,10 @@ def test_dependency_order_and_secrets_by_reference(tmp_path: Path, monkeypatch: 
     }
     with running(tmp_path, runtime) as (controller, ledger):
         wait_for(lambda: slot_replica(controller, "back/0") and slot_replica(controller, "back/0")["pid"], 60)
-        time.sleep(1.0)
+        # back runs but is not ready: passes must hold front back. Two full passes on the controller
+        # thread are each a chance to start it wrongly.
+        controller.call(controller.reconcile)
+        controller.call(controller.reconcile)
         status = controller.status()
         assert not any(r["service"] == "front" for r in status["replicas"].values())
         assert "waiting for back" in status["services"]["front"]["pending"]["front/0"]

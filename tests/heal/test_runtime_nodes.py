@@ -18,6 +18,7 @@ from heal_helpers import (
     all_ready,
     entries,
     payments_service,
+    routed,
     running,
     wait_for,
 )
@@ -49,20 +50,23 @@ def test_node_down_moves_its_replicas_to_the_other_private_node_with_no_failed_r
         on_n1 = sorted(r["slot"] for r in controller.status()["replicas"].values() if r["node"] == "n1")
         host, port = controller.status()["services"]["payments"]["router"]
         with Load((host, port), rate=200) as load:
-            time.sleep(1.0)
+            wait_for(lambda: routed(controller, "payments") >= 100, timeout=30)  # load flows before the fault
             controller.chaos_node_down("n1")
             down = time.monotonic()
-            wait_for(lambda: _placement(controller, "payments") == [("n2", True)] * 4, timeout=10)
+            wait_for(lambda: _placement(controller, "payments") == [("n2", True)] * 4, timeout=30)
             moved = time.monotonic() - down
-            time.sleep(1.0)
+            after = routed(controller, "payments")
+            wait_for(lambda: routed(controller, "payments") >= after + 100, timeout=30)  # and on n2 alone
         status = controller.status()
     print(
         f"\nnode-down: 2 replicas serving again on n2 {moved:.3f} s after the node died; "
         f"load {load.rate:.0f} req/s, {load.ok} ok, {len(load.failures)} failed"
     )
     assert load.failures == [], load.failures[:10]
-    assert load.rate >= 150
-    assert moved < 10
+    # Sanity bounds for a loaded 2-core machine (typically ~200 req/s, and moved in ~1 s); the
+    # recovery figure itself is measured by bench/heal/bench_drill.py (node_down_recovery_p95).
+    assert load.rate >= 50
+    assert moved < 10  # the acceptance target, about 9x the measured figure
     assert status["nodes"]["n1"]["status"] == "NotReady"
     node_entries = entries(ledger, "heal.node")
     assert [e["outcome"] for e in node_entries] == ["suspect", "NotReady"]
@@ -106,22 +110,29 @@ def test_drain_moves_replicas_and_never_breaks_the_disruption_budget(tmp_path: P
         lowest = {"api": 2, "vault": 2}
         stop = threading.Event()
 
+        def sample_once() -> None:
+            services = controller.status()["services"]
+            for name, low in lowest.items():
+                lowest[name] = min(low, services[name]["ready"])
+
         def sample() -> None:
             while not stop.is_set():
-                services = controller.status()["services"]
-                for name, low in lowest.items():
-                    lowest[name] = min(low, services[name]["ready"])
-                time.sleep(0.01)
+                sample_once()
+                time.sleep(0.01)  # the sampling cadence, not a wait for anything
 
         sampler = threading.Thread(target=sample)
         sampler.start()
         try:
             controller.drain("n1")
             wait_for(lambda: (controller.status()["nodes"]["n1"]["drain"] or "").startswith("blocked"), timeout=20)
-            time.sleep(0.5)
+            # Blocked must stay blocked: two more full passes (run on the controller thread, where
+            # every drain decision is taken) must not stop the last vault replica.
+            controller.call(controller.reconcile)
+            controller.call(controller.reconcile)
         finally:
             stop.set()
             sampler.join()
+        sample_once()  # the final, blocked state counts too
         status = controller.status()
     assert lowest == {"api": 2, "vault": 1}  # never below min_available
     assert _placement_of(status, "api") == [("n2", True), ("p1", True)]

@@ -89,9 +89,11 @@ def test_a_failed_fsync_is_a_storage_error_and_the_next_write_syncs_again(
 def test_reads_never_wait_for_the_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     db = SqliteDatabase(tmp_path / "payments.db")
     gate = threading.Event()
+    syncing = threading.Event()
     real = os.fsync
 
     def fsync(fd: int) -> None:
+        syncing.set()
         gate.wait(10)
         real(fd)
 
@@ -104,7 +106,8 @@ def test_reads_never_wait_for_the_disk(tmp_path: Path, monkeypatch: pytest.Monke
     thread = threading.Thread(target=write)
     thread.start()
     try:
-        time.sleep(0.1)  # the write has committed and waits on the stuck fsync
+        # An fsync begins only after a commit: once it has, the write is committed and stuck on the disk.
+        assert syncing.wait(10)
         began = time.monotonic()
         with db.read() as tx:
             assert tx.one("SELECT value FROM meta WHERE name = 'slow'") == ("1",)

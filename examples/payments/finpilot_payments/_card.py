@@ -19,7 +19,7 @@ _DIGIT_RUN = re.compile(r"[0-9]{12,}")
 
 def _token() -> str:
     # A random hex token can hold a digit run that passes for a card number; PAN scanners in
-    # logs and audit trails would then flag a token. Draw again (about 1 in 1,000 draws).
+    # logs and audit trails would then flag a token. Draw again (about 1 draw in 34).
     while True:
         token = secrets.token_hex(16)
         if not _DIGIT_RUN.search(token):

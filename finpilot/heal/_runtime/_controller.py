@@ -237,7 +237,7 @@ class Controller(Reconciler):
         """Nodes, services, replicas and routers as plain JSON."""
 
         def go() -> dict[str, Any]:
-            now = time.monotonic()
+            now = self._clock()  # heartbeat times are on the reconciler's clock
             services = {}
             for name, spec in self.runtime.services.items():
                 router = self._routers.get(name)

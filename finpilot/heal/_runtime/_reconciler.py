@@ -45,7 +45,7 @@ from finpilot.audit.kinds import (
     HEAL_START,
     HEAL_STOP,
 )
-from finpilot.core import RuntimeSettings, StorageError
+from finpilot.core import MonotonicClock, RuntimeSettings, StorageError
 from finpilot.heal._router._balancer import Backend, RouterThread
 from finpilot.heal._runtime._placement import choose_node, place, replica_slots, unplaceable_reason
 
@@ -94,7 +94,9 @@ class Reconciler:
     """The state and the reconcile loop of a local runtime; :class:`~finpilot.heal.Controller` adds the operations.
 
     ``audit`` receives every entry (``Ledger.append`` in production). ``start()`` returns once
-    every agent said hello; ``stop()`` stops replicas, agents and routers.
+    every agent said hello; ``stop()`` stops replicas, agents and routers. ``clock`` times
+    heartbeats, outages and reconcile passes (a fake one lets a test decide when a node is late
+    and when a pass runs); bounded waits on real processes keep the real monotonic clock.
     """
 
     def __init__(
@@ -104,8 +106,10 @@ class Reconciler:
         state_dir: Path,
         audit: AuditSink,
         python: str = sys.executable,
+        clock: MonotonicClock = time.monotonic,
     ) -> None:
         self.runtime = runtime
+        self._clock = clock
         self.state_dir = state_dir
         self._audit = audit
         self._python = python
@@ -134,7 +138,7 @@ class Reconciler:
             del spec
         for node in self.runtime.nodes:
             self._spawn_agent(node.name)
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout  # a real wait on real processes: the real clock bounds it
         waiting = set(self._nodes)
         while waiting and time.monotonic() < deadline:
             with contextlib.suppress(queue.Empty):
@@ -142,7 +146,7 @@ class Reconciler:
                 if kind == "msg" and payload[1].get("op") == "hello":
                     waiting.discard(payload[0])
                     self._nodes[payload[0]].status = "Ready"
-                    self._nodes[payload[0]].last_hb = time.monotonic()
+                    self._nodes[payload[0]].last_hb = self._clock()
                 else:
                     self._queue.put((kind, payload))
         if waiting:
@@ -206,7 +210,7 @@ class Reconciler:
             close_fds=True,
         )
         log.close()
-        self._nodes[name] = _Node(name=name, proc=proc, last_hb=time.monotonic())
+        self._nodes[name] = _Node(name=name, proc=proc, last_hb=self._clock())
         assert proc.stdout is not None
         threading.Thread(target=self._read_agent, args=(name, proc.stdout), daemon=True).start()
 
@@ -217,7 +221,7 @@ class Reconciler:
             except json.JSONDecodeError:
                 continue
             if message.get("op") == "hb":
-                self._nodes[name].last_hb = time.monotonic()
+                self._nodes[name].last_hb = self._clock()
             self._queue.put(("msg", (name, message)))
         self._queue.put(("eof", name))
 
@@ -239,10 +243,12 @@ class Reconciler:
 
     def _loop(self) -> None:
         period = self.runtime.reconcile_period_s
-        next_pass = time.monotonic()
+        next_pass = self._clock()
         while not self._stop.is_set():
             try:
-                kind, payload = self._queue.get(timeout=max(0.0, next_pass - time.monotonic()))
+                # Clock seconds, waited as real ones (at most one period): a fake clock that stands
+                # still runs no pass on its own, and the loop still looks at it again every period.
+                kind, payload = self._queue.get(timeout=max(0.0, next_pass - self._clock()))
             except queue.Empty:
                 kind, payload = "tick", None
             if kind == "msg":
@@ -255,9 +261,9 @@ class Reconciler:
                     done.set_result(fn())
                 except Exception as exc:
                     done.set_exception(exc)
-            if time.monotonic() >= next_pass:
+            if self._clock() >= next_pass:
                 self.reconcile()
-                next_pass = time.monotonic() + period
+                next_pass = self._clock() + period
 
     def add_listener(self, listener: Listener) -> None:
         """Call ``listener(entry)`` after each entry this runtime records (runbooks, incident views, drills).
@@ -287,7 +293,7 @@ class Reconciler:
 
     def _mark_disrupted(self, slot: str, kind: str, action: str) -> None:
         # The first fault of an outage counts: a crash loop is measured from its first crash.
-        self._disrupted.setdefault(slot, (time.monotonic(), kind, action))
+        self._disrupted.setdefault(slot, (self._clock(), kind, action))
 
     def _on_message(self, node_name: str, message: dict[str, Any]) -> None:
         op = message.get("op")
@@ -348,7 +354,7 @@ class Reconciler:
     def _set_ready(self, inst: _Instance, ready: bool) -> None:
         inst.ready = ready
         if ready:
-            inst.ready_at = time.monotonic()
+            inst.ready_at = self._clock()
             cause = self._disrupted.pop(inst.slot, None)
             if cause is not None and self._slots.get(inst.slot) == inst.id:
                 since, kind, action = cause
@@ -416,7 +422,7 @@ class Reconciler:
 
     def _check_nodes(self) -> None:
         limit = self.runtime.heartbeat_period_s * self.runtime.heartbeat_misses
-        now = time.monotonic()
+        now = self._clock()
         for node in self._nodes.values():
             age = now - node.last_hb
             if node.status == "Ready" and age > limit:
@@ -475,7 +481,7 @@ class Reconciler:
             node=node,
             # A fixed port suits one replica per machine; 0 (the default) gives each replica its own.
             port=spec.ports.get("http") or free_port(),
-            created=time.monotonic(),
+            created=self._clock(),
         )
         evidence: dict[str, Any] = {"slot": slot, "node": node, "pool": self._pool(node), "instance": inst.id}
         if reason is not None:

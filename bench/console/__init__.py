@@ -1,0 +1,1 @@
+"""Benchmarks for finpilot.console: JSON on stdout, progress on stderr."""
