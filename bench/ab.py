@@ -34,11 +34,18 @@ def _dig(obj: Any, path: str) -> float:
     return float(obj)
 
 
-def _run(tree: Path, bench_root: Path, module: str, args: list[str]) -> dict[str, Any]:
-    # bench_root holds only a link to this checkout's bench/, so `bench` is ours and `finpilot` is the tree's.
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(bench_root), str(tree), str(tree / "examples/payments")])}
+def _run(tree: Path, bench_root: Path | None, module: str, args: list[str]) -> dict[str, Any]:
+    # bench_root holds only a link to this checkout's bench/, so `bench` is ours and `finpilot` is the
+    # tree's; without it each tree runs its own bench/ (when the API it measures changed shape).
+    paths = [str(tree), str(tree / "examples/payments")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(bench_root), *paths] if bench_root else paths)}
     done = subprocess.run(
-        [sys.executable, "-m", module, *args], env=env, cwd=bench_root, capture_output=True, text=True, check=False
+        [sys.executable, "-m", module, *args],
+        env=env,
+        cwd=bench_root or tree,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if done.returncode != 0:
         raise SystemExit(f"{module} failed on {tree}:\n{done.stderr[-3000:]}")
@@ -50,6 +57,11 @@ def main() -> None:
     ap.add_argument("--baseline", required=True, help="git revision to compare against (e.g. a commit before a change)")
     ap.add_argument("--rounds", type=int, default=5, help="alternating rounds (each runs both trees once)")
     ap.add_argument("--metric", action="append", required=True, help="dotted path of a figure in the bench's JSON")
+    ap.add_argument(
+        "--own-bench",
+        action="store_true",
+        help="run each tree's own bench/ module (when the measured API changed between the trees)",
+    )
     ap.add_argument("bench", nargs=argparse.REMAINDER, help="-- MODULE [ARGS...]")
     args = ap.parse_args()
     bench = [a for a in args.bench if a != "--"]
@@ -71,7 +83,7 @@ def main() -> None:
                 # Alternate who goes first, so neither tree always meets the warmer (or busier) machine.
                 order = [("baseline", base_tree), ("current", REPO)]
                 for name, tree in order if r % 2 == 0 else reversed(order):
-                    out = _run(tree, bench_root, module, bench_args)
+                    out = _run(tree, None if args.own_bench else bench_root, module, bench_args)
                     for m in args.metric:
                         values[m][name].append(_dig(out, m))
                     log(f"round {r + 1} {name}: " + ", ".join(f"{m}={values[m][name][-1]:,.1f}" for m in args.metric))
