@@ -184,7 +184,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[Path_, list[tuple[lis
         yaml.safe_dump(
             {
                 "data_dir": str(data),
-                "backup": {"key_file": str(root / "backup.key")},
+                "backup": {"key": {"file": str(root / "backup.key")}},
                 "runbooks": {"dir": str(EXAMPLES / "runbooks")},
             }
         )
