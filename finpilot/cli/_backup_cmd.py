@@ -30,7 +30,7 @@ def create(
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Take an encrypted backup now (key from backup.key_env or backup.key_file)."""
+    """Take an encrypted backup now (key from backup.key: {env: NAME} or {file: PATH})."""
     settings = settings_for(ctx)
     with busy("backing up"), ledger_for(ctx) as ledger:
         manifest = create_backup(settings, ledger, actor=cli_actor(), payments_db=payments_db)
@@ -72,7 +72,7 @@ def prune(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be deleted; delete nothing.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Delete backups outside the retention policy (backup.keep_last, backup.max_age_days)."""
+    """Delete backups outside the retention policy (backup.keep_last, backup.max_age_s)."""
     settings = settings_for(ctx)
     with ledger_for(ctx) as ledger:
         report = prune_backups(settings, ledger, actor=cli_actor(), dry_run=dry_run)
@@ -120,9 +120,10 @@ def keygen(
     ],
     as_json: JsonFlag = False,
 ) -> None:
-    """Write a fresh random 256-bit backup key to a file for backup.key_file."""
+    """Write a fresh random 256-bit backup key to a file for backup.key: {file: PATH}."""
     write_backup_key(path)
     if as_json:
         print_json({"path": str(path)})  # never the key itself
         return
-    out().print(f"wrote a new backup key to {escape(str(path))} (mode 600); set backup.key_file to it")
+    shown = escape(str(path))
+    out().print(f"wrote a new backup key to {shown} (mode 600); set backup.key: {{file: {shown}}} in finpilot.yaml")

@@ -60,11 +60,11 @@ def runbook_plan(ctx: typer.Context, settings: Settings) -> RunbookPlan:
     books = load_runbooks(directory) if directory is not None else []
     pager = Pager.from_settings(settings.runbooks)
     backups = backup_schedule_wanted(settings)
-    if backups and settings.backup.key_env is None and settings.backup.key_file is None:
+    if backups and settings.backup.key is None:
         raise ConfigError(
             "backup.interval_s is set but no backup key is configured",
-            field="backup.key_env",
-            fix="set backup.key_env or backup.key_file (see `finpilot backup --help`)",
+            field="backup.key",
+            fix="set backup.key: {file: PATH} or backup.key: {env: NAME} (see `finpilot backup --help`)",
         )
     config = cli_state(ctx).config_file()
     run_env = {"FINPILOT_DATA_DIR": str(settings.data_dir.resolve())}

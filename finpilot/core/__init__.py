@@ -29,6 +29,7 @@ from finpilot.core._http_errors import (
     validation_error,
 )
 from finpilot.core._model import StrictModel
+from finpilot.core._secret import SecretRef, resolve_secret
 from finpilot.core._settings import (
     AuditSettings,
     ConsoleSettings,
@@ -53,7 +54,6 @@ from finpilot.core._settings_runtime import (
     RestartSpec,
     RouterSpec,
     RuntimeSettings,
-    SecretRef,
     ServiceSpec,
 )
 
@@ -110,6 +110,7 @@ __all__ = [
     "load_settings",
     "parse_settings",
     "read_yaml",
+    "resolve_secret",
     "rfc3339",
     "settings_schema",
     "utc_now",

@@ -7,10 +7,13 @@ documentation of each field lives exactly once, here.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from finpilot.core._config_renames import check_renamed
+from finpilot.core._field_problem import FieldProblem
+from finpilot.core._secret import SecretRef
 from finpilot.core._settings_backup import BackupSettings
 from finpilot.core._settings_db import DbSettings
 from finpilot.core._settings_runbook import RunbookSettings
@@ -99,11 +102,10 @@ class FraudAlertSettings(_Strict):
             "console and the audit ledger only."
         ),
     )
-    secret_env: str | None = Field(
+    secret: SecretRef | None = Field(
         default=None,
-        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
         description=(
-            "Name of the environment variable holding the webhook's HMAC-SHA256 secret (never the secret itself). "
+            "The webhook's HMAC-SHA256 secret by reference, {env: NAME} or {file: PATH} (never the secret itself). "
             "Required with webhook_url."
         ),
     )
@@ -120,8 +122,12 @@ class FraudAlertSettings(_Strict):
 
     @model_validator(mode="after")
     def _signed(self) -> FraudAlertSettings:
-        if self.webhook_url is not None and self.secret_env is None:
-            raise ValueError("webhook_url needs secret_env: alerts are always signed")
+        if self.webhook_url is not None and self.secret is None:
+            raise FieldProblem(
+                "webhook_url needs secret: alerts are always signed",
+                path=("secret",),
+                fix="set secret: {env: NAME}, the variable holding the secret (or {file: PATH})",
+            )
         return self
 
 
@@ -172,6 +178,13 @@ class Settings(_Strict):
     db: DbSettings = Field(
         default_factory=DbSettings, description="The PostgreSQL primary/standby pair and its failover healer."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_old_names(cls, data: Any) -> Any:
+        # Before field validation, so an old name gets its rename and fix, not just "extra field".
+        check_renamed(data)
+        return data
 
 
 def demo_settings(data_dir: Path | None = None) -> Settings:

@@ -1,7 +1,7 @@
 """The ``backup:`` section of ``finpilot.yaml``: where encrypted backups go, the key by reference, retention.
 
-The key itself never appears here: only the name of an environment variable or the path of
-a 0600 key file that holds it, so the config can be committed, logged and audited safely.
+The key itself never appears here: only a :class:`~finpilot.core.SecretRef` to the environment
+variable or the 0600 key file that holds it, so the config can be committed, logged and audited safely.
 """
 
 from __future__ import annotations
@@ -9,7 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
+
+from finpilot.core._secret import SecretRef
 
 
 class BackupSettings(BaseModel):
@@ -22,19 +24,11 @@ class BackupSettings(BaseModel):
         default=None,
         description="Directory that holds the backups. Empty means `backups/` in the data directory.",
     )
-    key_env: str | None = Field(
-        default=None,
-        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
-        description=(
-            "Name of the environment variable holding the 256-bit backup key (64 hex digits or base64), "
-            "never the key itself. Give this or key_file."
-        ),
-    )
-    key_file: Path | None = Field(
+    key: SecretRef | None = Field(
         default=None,
         description=(
-            "Path of a file holding the 256-bit backup key (raw 32 bytes, 64 hex digits or base64); "
-            "it must not be readable by group or others (chmod 600). Give this or key_env."
+            "The 256-bit backup key by reference: {file: PATH} (raw 32 bytes, 64 hex digits or base64; "
+            "`finpilot backup keygen PATH` writes one) or {env: NAME} (64 hex digits or base64)."
         ),
     )
     keep_last: int | None = Field(
@@ -43,11 +37,13 @@ class BackupSettings(BaseModel):
         le=100_000,
         description="Retention: keep at most this many backups (newest first). Empty means no count limit.",
     )
-    max_age_days: float | None = Field(
+    max_age_s: float | None = Field(
         default=None,
         gt=0,
-        le=36500,
-        description="Retention: prune backups older than this many days (the newest is always kept).",
+        le=100 * 365 * 86400,
+        description=(
+            "Retention: prune backups older than this many seconds (30 days is 2592000; the newest is always kept)."
+        ),
     )
     interval_s: float = Field(
         default=3600,
@@ -78,9 +74,3 @@ class BackupSettings(BaseModel):
             "else pg_dump on PATH."
         ),
     )
-
-    @model_validator(mode="after")
-    def _one_key(self) -> BackupSettings:
-        if self.key_env is not None and self.key_file is not None:
-            raise ValueError("give key_env or key_file, not both")
-        return self

@@ -53,7 +53,7 @@ class DbHaSettings(BaseModel):
         pattern=r"^[a-z_][a-z0-9_]{0,62}$",
         description="Database name in the client DSN.",
     )
-    check_period_s: float = Field(
+    check_interval_s: float = Field(
         default=0.5, gt=0, le=60, description="How often the healer checks each server, in seconds."
     )
     check_timeout_s: float = Field(

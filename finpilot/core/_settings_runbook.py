@@ -2,7 +2,7 @@
 
 The runbook files themselves (trigger, actions, rate limit, escalation) are validated by
 :mod:`finpilot.heal`; this section only says where they are and how a page is delivered.
-The webhook secret is named by an environment variable, never written here.
+The webhook secret is named by reference (:class:`~finpilot.core.SecretRef`), never written here.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from finpilot.core._field_problem import FieldProblem
+from finpilot.core._secret import SecretRef
 
 
 class RunbookSettings(BaseModel):
@@ -35,11 +36,10 @@ class RunbookSettings(BaseModel):
             "kept in the audit ledger only."
         ),
     )
-    secret_env: str | None = Field(
+    secret: SecretRef | None = Field(
         default=None,
-        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
         description=(
-            "Name of the environment variable holding the webhook's HMAC-SHA256 secret (never the secret itself). "
+            "The webhook's HMAC-SHA256 secret by reference, {env: NAME} or {file: PATH} (never the secret itself). "
             "Required with webhook_url."
         ),
     )
@@ -53,10 +53,10 @@ class RunbookSettings(BaseModel):
 
     @model_validator(mode="after")
     def _signed(self) -> RunbookSettings:
-        if self.webhook_url is not None and self.secret_env is None:
+        if self.webhook_url is not None and self.secret is None:
             raise FieldProblem(
-                "webhook_url needs secret_env: pages are always signed",
-                path=("secret_env",),
-                fix="set secret_env to the name of the variable holding the secret",
+                "webhook_url needs secret: pages are always signed",
+                path=("secret",),
+                fix="set secret: {env: NAME}, the variable holding the secret (or {file: PATH})",
             )
         return self

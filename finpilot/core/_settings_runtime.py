@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from finpilot.core._field_problem import FieldProblem
+from finpilot.core._secret import SecretRef
 
 Classification = Literal["pci", "pii", "public"]
 """Data classification of a service: cardholder data (``pci``), personal data (``pii``) or neither."""
@@ -25,15 +26,6 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class SecretRef(_Strict):
-    """A secret passed to a replica by reference: the value is read from the host environment at start."""
-
-    env: str = Field(
-        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
-        description="Name of the host environment variable holding the value (the value never reaches logs or audit).",
-    )
-
-
 class ProbeSpec(_Strict):
     """One health probe; exactly one of ``http``, ``tcp`` or ``exec`` says what is probed."""
 
@@ -42,7 +34,7 @@ class ProbeSpec(_Strict):
     )
     tcp: bool = Field(default=False, description="Pass when a TCP connection to the replica's port opens.")
     exec: list[str] | None = Field(default=None, description="Command run on the node; exit status 0 passes.")
-    period_s: float = Field(default=0.5, gt=0, le=3600, description="Seconds between probes.")
+    interval_s: float = Field(default=0.5, gt=0, le=3600, description="Seconds between probes.")
     timeout_s: float = Field(default=0.5, gt=0, le=3600, description="Seconds a probe may take before it fails.")
     failure_threshold: int = Field(default=3, ge=1, le=1000, description="Consecutive failures that fail the probe.")
     initial_delay_s: float = Field(default=0.0, ge=0, le=3600, description="Seconds after start before probing.")
@@ -138,7 +130,8 @@ class ServiceSpec(_Strict):
     )
     env: dict[str, str] = Field(default_factory=dict, description="Plain environment variables for each replica.")
     secrets: dict[str, SecretRef] = Field(
-        default_factory=dict, description="Environment variables whose values come from the host, by reference."
+        default_factory=dict,
+        description="Environment variables whose values come from the host, by reference: {env: NAME} or {file: PATH}.",
     )
     ports: dict[str, int] = Field(
         default_factory=lambda: {"http": 0},
@@ -203,11 +196,11 @@ class RuntimeSettings(_Strict):
     nodes: list[NodeSpec] = Field(default_factory=list, description="Nodes the local runtime starts.")
     pools: dict[str, PoolSpec] = Field(default_factory=dict, description="Node pools by name.")
     services: dict[str, ServiceSpec] = Field(default_factory=dict, description="Services by name.")
-    heartbeat_period_s: float = Field(default=0.3, gt=0, le=60, description="Seconds between node heartbeats.")
+    heartbeat_interval_s: float = Field(default=0.3, gt=0, le=60, description="Seconds between node heartbeats.")
     heartbeat_misses: int = Field(
         default=3, ge=1, le=100, description="Missed heartbeats after which a node is NotReady."
     )
-    reconcile_period_s: float = Field(default=0.1, gt=0, le=60, description="Seconds between reconcile passes.")
+    reconcile_interval_s: float = Field(default=0.1, gt=0, le=60, description="Seconds between reconcile passes.")
     controller_port: int = Field(default=0, ge=0, le=65535, description="Controller API port (0 picks a free one).")
 
     def admits(self, node: NodeSpec, service: ServiceSpec) -> bool:

@@ -18,7 +18,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import threading
 from collections import deque
 from collections.abc import Mapping
@@ -26,7 +25,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from finpilot.core import ConfigError, FraudAlertSettings, InputError
+from finpilot.core import ConfigError, FraudAlertSettings, InputError, resolve_secret
 from finpilot.fraud._alerts import Alert
 
 _log = logging.getLogger("finpilot.fraud.alerts")
@@ -105,24 +104,22 @@ class WebhookSink:
 
     @classmethod
     def from_settings(cls, settings: FraudAlertSettings, environ: Mapping[str, str] | None = None) -> WebhookSink:
-        """A sink for ``fraud.alerts``; the secret is read from the variable ``secret_env`` names."""
-        if settings.webhook_url is None or settings.secret_env is None:
+        """A sink for ``fraud.alerts``; the secret is read from the reference ``fraud.alerts.secret`` holds."""
+        if settings.webhook_url is None or settings.secret is None:
             raise ConfigError(
                 "fraud alerts have no webhook configured",
                 field="fraud.alerts.webhook_url",
-                fix="set fraud.alerts.webhook_url and fraud.alerts.secret_env",
+                fix="set fraud.alerts.webhook_url and fraud.alerts.secret: {env: NAME}",
             )
-        env = os.environ if environ is None else environ
-        secret = env.get(settings.secret_env, "")
-        if not secret:
-            raise ConfigError(
-                f"the environment variable {settings.secret_env} (the webhook secret) is not set or empty",
-                field="fraud.alerts.secret_env",
-                fix=f"export {settings.secret_env}=<a long random secret shared with the receiver>",
-            )
+        secret = resolve_secret(
+            settings.secret,
+            field="fraud.alerts.secret",
+            environ=environ,
+            hint="a long random secret shared with the receiver",
+        )
         return cls(
             settings.webhook_url,
-            secret.encode(),
+            secret,
             timeout_s=settings.timeout_s,
             max_attempts=settings.max_attempts,
         )

@@ -47,7 +47,9 @@ def test_every_declared_kind_is_complete() -> None:
         assert issubclass(kind.evidence, Evidence), kind.name
         schema = kind.json_schema()
         assert schema["properties"]["kind"] == {"const": kind.name}
-        assert schema["properties"]["evidence"]["additionalProperties"] is False, kind.name
+        # heal.event records whatever an agent sends that the controller does not know: open on purpose.
+        closed = schema["properties"]["evidence"].get("additionalProperties") is False
+        assert closed == (kind.name != "heal.event"), kind.name
         json.dumps(kind.describe())  # the CLI prints this: it must be JSON
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 from cli_helpers import Invoke
 
@@ -83,6 +84,39 @@ def test_show_applies_data_dir_and_redacts_password(invoke: Invoke, tmp_path: Pa
     shown = yaml.safe_load(result.stdout)
     assert shown["storage"]["dsn"] == "postgresql://app:***@db.example:5432/fin"
     assert shown["data_dir"] == str(tmp_path / "elsewhere")
+
+
+def test_show_prints_secret_references_never_their_values(
+    invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    value = "alert-secret-do-not-print"
+    monkeypatch.setenv("FP_TEST_ALERT_SECRET", value)
+    key = tmp_path / "backup.key"
+    key.write_text("00" * 32 + "\n")
+    key.chmod(0o600)
+    config = tmp_path / "finpilot.yaml"
+    config.write_text(
+        "fraud:\n  alerts:\n    webhook_url: https://hooks.example/x\n    secret: {env: FP_TEST_ALERT_SECRET}\n"
+        f"backup:\n  key: {{file: {key}}}\n"
+    )
+    result = invoke("--config", str(config), "config", "show", "--json", data=False)
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)
+    assert shown["fraud"]["alerts"]["secret"] == {"env": "FP_TEST_ALERT_SECRET"}
+    assert shown["backup"]["key"] == {"file": str(key)}
+    assert value not in result.stdout
+    assert "00" * 32 not in result.stdout
+
+
+def test_check_names_a_renamed_setting_its_new_name_and_the_fix(invoke: Invoke, tmp_path: Path) -> None:
+    config = tmp_path / "old.yaml"
+    config.write_text("backup:\n  key_env: FP_BACKUP_KEY\n")
+    result = invoke("config", "check", str(config), "--json", data=False)
+    assert result.exit_code == 2
+    error = json.loads(result.stdout)
+    assert error["field"] == "backup.key_env"
+    assert "backup.key_env was renamed: use backup.key: {env: NAME}" in error["message"]
+    assert error["fix"] == "replace 'key_env: NAME' with 'key: {env: NAME}'"
 
 
 def test_show_defaults_to_demo_settings(invoke: Invoke) -> None:

@@ -76,3 +76,104 @@ def test_schema_documents_every_field() -> None:
 def test_demo_settings_turn_on_demo_token() -> None:
     assert demo_settings().console.demo_token is True
     assert Settings().console.demo_token is False
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "line", "new", "fix"),
+    [
+        (
+            "backup:\n  keep_last: 3\n  key_env: FP_BACKUP_KEY\n",
+            "backup.key_env",
+            3,
+            "backup.key: {env: NAME}",
+            "replace 'key_env: NAME' with 'key: {env: NAME}'",
+        ),
+        (
+            "backup:\n  key_file: /etc/fp/backup.key\n",
+            "backup.key_file",
+            2,
+            "backup.key: {file: PATH}",
+            "replace 'key_file: PATH' with 'key: {file: PATH}'",
+        ),
+        (
+            "backup:\n  max_age_days: 30\n",
+            "backup.max_age_days",
+            2,
+            "backup.max_age_s",
+            "write 'max_age_s: 2592000' (30 days)",
+        ),
+        (
+            "fraud:\n  alerts:\n    webhook_url: https://h.example/x\n    secret_env: FP_ALERT\n",
+            "fraud.alerts.secret_env",
+            4,
+            "fraud.alerts.secret: {env: NAME}",
+            "replace 'secret_env: NAME' with 'secret: {env: NAME}'",
+        ),
+        (
+            "runbooks:\n  secret_env: FP_PAGER\n",
+            "runbooks.secret_env",
+            2,
+            "runbooks.secret: {env: NAME}",
+            "replace 'secret_env: NAME' with 'secret: {env: NAME}'",
+        ),
+        (
+            "runtime:\n  heartbeat_period_s: 0.3\n",
+            "runtime.heartbeat_period_s",
+            2,
+            "runtime.heartbeat_interval_s",
+            "rename the key; the value is unchanged",
+        ),
+        (
+            "runtime:\n  reconcile_period_s: 0.1\n",
+            "runtime.reconcile_period_s",
+            2,
+            "runtime.reconcile_interval_s",
+            "rename the key; the value is unchanged",
+        ),
+        (
+            "db:\n  ha:\n    check_period_s: 0.5\n",
+            "db.ha.check_period_s",
+            3,
+            "db.ha.check_interval_s",
+            "rename the key; the value is unchanged",
+        ),
+        (
+            "runtime:\n  services:\n    api:\n      module: app\n      probes:\n"
+            "        readiness: {tcp: true, period_s: 1}\n",
+            "runtime.services.api.probes.readiness.period_s",
+            6,
+            "runtime.services.api.probes.readiness.interval_s",
+            "rename the key to interval_s; the value is unchanged",
+        ),
+    ],
+)
+def test_renamed_settings_fail_naming_the_old_field_the_new_one_and_the_fix(
+    text: str, field: str, line: int, new: str, fix: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_settings(text, source="old.yaml")
+    assert info.value.field == field
+    assert info.value.line == line
+    assert f"old.yaml:{line}:" in info.value.message
+    assert f"{field} was renamed: use {new}" in info.value.message
+    assert info.value.fix == fix
+
+
+def test_every_renamed_setting_is_gone_from_the_schema() -> None:
+    from finpilot.core._config_renames import RENAMED
+
+    defs = settings_schema()["$defs"]
+    assert isinstance(defs, dict)
+    properties = {name for model in defs.values() for name in model["properties"]}
+    properties |= set(Settings.model_fields)
+    for renamed in RENAMED:
+        assert renamed.old[-1] not in properties, renamed.old
+
+
+def test_durations_are_seconds_named_with_s() -> None:
+    # The one rule: a duration is a number of seconds and its name ends in _s; "how often" is interval_s.
+    defs = settings_schema()["$defs"]
+    assert isinstance(defs, dict)
+    names = {name for model in defs.values() for name in model["properties"]}
+    assert not {n for n in names if n.endswith(("_days", "_hours", "_minutes", "_ms", "period_s", "interval"))}
+    assert {"checkpoint_interval_s", "heartbeat_interval_s", "reconcile_interval_s", "check_interval_s"} <= names

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from finpilot.core import ConfigError, FraudAlertSettings
+from finpilot.core import ConfigError, FraudAlertSettings, SecretRef
 from finpilot.fraud import WebhookSink
 from finpilot.fraud._alerts import Alert
 from finpilot.fraud._webhook import SIGNATURE_HEADER
@@ -170,12 +170,12 @@ def test_a_full_queue_drops_and_counts_and_send_never_waits(receiver: Receiver) 
 
 
 def test_settings_name_the_secret_variable_never_the_secret() -> None:
-    with pytest.raises(ValidationError, match="secret_env"):
+    with pytest.raises(ValidationError, match="webhook_url needs secret"):
         FraudAlertSettings(webhook_url="https://hooks.example/x")
-    settings = FraudAlertSettings(webhook_url="https://hooks.example/x", secret_env="FP_TEST_WEBHOOK_SECRET")
+    settings = FraudAlertSettings(webhook_url="https://hooks.example/x", secret=SecretRef(env="FP_TEST_WEBHOOK_SECRET"))
     with pytest.raises(ConfigError, match="FP_TEST_WEBHOOK_SECRET") as caught:
         WebhookSink.from_settings(settings, environ={})
-    assert caught.value.field == "fraud.alerts.secret_env"
+    assert caught.value.field == "fraud.alerts.secret"
     sink = WebhookSink.from_settings(settings, environ={"FP_TEST_WEBHOOK_SECRET": SECRET})
     try:
         assert SECRET not in repr(sink)

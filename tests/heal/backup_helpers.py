@@ -19,7 +19,7 @@ from finpilot.audit import Entry, Ledger
 __all__ = ["KEY_ENV", "Traffic", "append_entries", "chunk_spans", "new_key", "payments_traffic"]
 
 KEY_ENV = "FINPILOT_TEST_BACKUP_KEY"
-"""The environment variable the tests' settings name as backup.key_env."""
+"""The environment variable the tests' settings name in backup.key: {env: NAME}."""
 
 
 def new_key() -> str:

@@ -32,8 +32,8 @@ def payments_service(data_dir: Path, **overrides: Any) -> dict[str, Any]:
         "classification": "pci",
         "probes": {
             # Timeouts allow for a loaded 2-core machine; detection still takes well under 3 s.
-            "liveness": {"http": "/healthz", "period_s": 0.25, "timeout_s": 0.5, "failure_threshold": 3},
-            "readiness": {"http": "/healthz", "period_s": 0.25, "timeout_s": 0.5, "failure_threshold": 3},
+            "liveness": {"http": "/healthz", "interval_s": 0.25, "timeout_s": 0.5, "failure_threshold": 3},
+            "readiness": {"http": "/healthz", "interval_s": 0.25, "timeout_s": 0.5, "failure_threshold": 3},
         },
         # Chaos trials kill the same replica every second or so: a short healthy period keeps
         # each trial a first crash instead of a crash loop (back-off is tested on its own).

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from finpilot.audit import Ledger, open_ledger
-from finpilot.core import BackupSettings, ConfigError, InputError, IntegrityError, Settings, StorageSettings
+from finpilot.core import BackupSettings, ConfigError, InputError, IntegrityError, SecretRef, Settings, StorageSettings
 from finpilot.heal import create_backup, list_backups, prune_backups, restore_drill
 from finpilot.heal._backup._crypto import BackupChunkError
 from finpilot.heal._backup._store import BackupScheduler, retention_plan
@@ -35,7 +35,7 @@ def key(monkeypatch: pytest.MonkeyPatch) -> str:
 @pytest.fixture
 def cfg(tmp_path: Path, key: str) -> Settings:
     """SQLite settings with small chunks, so even a small backup spans several of them."""
-    return Settings(data_dir=tmp_path / "data", backup=BackupSettings(key_env=KEY_ENV, chunk_bytes=4096))
+    return Settings(data_dir=tmp_path / "data", backup=BackupSettings(key=SecretRef(env=KEY_ENV), chunk_bytes=4096))
 
 
 @pytest.fixture
@@ -172,7 +172,7 @@ def test_wrong_key_fails_naming_the_key(
     monkeypatch.setenv(KEY_ENV, other)
     with pytest.raises(InputError, match="different key") as caught:
         restore_drill(cfg, ledger, manifest.id)
-    assert caught.value.field == "backup.key_env"
+    assert caught.value.field == "backup.key"
     assert f"env:{KEY_ENV}" in caught.value.message
     assert key not in str(caught.value)
     assert other not in str(caught.value)
@@ -212,14 +212,14 @@ def test_key_file_must_be_private_and_well_formed(tmp_path: Path) -> None:
     assert path.stat().st_mode & 0o777 == 0o600
     with pytest.raises(ConfigError, match="already exists"):
         write_backup_key(path)
-    settings = Settings(data_dir=tmp_path / "data", backup=BackupSettings(key_file=path))
+    settings = Settings(data_dir=tmp_path / "data", backup=BackupSettings(key=SecretRef(file=path)))
     with open_ledger(settings) as ledger:
         append_entries(ledger, 5)
         manifest = create_backup(settings, ledger)
         assert manifest.header["key_ref"] == f"file:{path}"
         assert restore_drill(settings, ledger).ok
         path.chmod(0o644)
-        with pytest.raises(ConfigError, match="readable by others") as caught:
+        with pytest.raises(ConfigError, match="readable by group or others") as caught:
             create_backup(settings, ledger)
         assert caught.value.fix == f"chmod 600 {path}"
         path.write_text("not a key at all\n")
@@ -384,7 +384,7 @@ def test_postgres_backend_round_trip(tmp_path: Path, key: str, pg_dsn: str, pg_s
     settings = Settings(
         data_dir=tmp_path / "data",
         storage=StorageSettings(dsn=pg_dsn, schema_name=pg_schema),
-        backup=BackupSettings(key_env=KEY_ENV),
+        backup=BackupSettings(key=SecretRef(env=KEY_ENV)),
     )
     with open_ledger(settings) as ledger:
         append_entries(ledger, 120)

@@ -22,7 +22,7 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[CliRunner, Pat
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv(KEY_ENV, new_key())
     (work / "finpilot.yaml").write_text(
-        f"data_dir: {tmp_path / 'data'}\nbackup:\n  key_env: {KEY_ENV}\n  keep_last: 1\n"
+        f"data_dir: {tmp_path / 'data'}\nbackup:\n  key: {{env: {KEY_ENV}}}\n  keep_last: 1\n"
     )
     return CliRunner(), tmp_path / "data"
 
@@ -86,7 +86,7 @@ def test_missing_key_is_a_config_error(run: tuple[CliRunner, Path], monkeypatch:
     monkeypatch.delenv(KEY_ENV)
     result = _invoke(runner, "backup", "create")
     assert result.exit_code == 2
-    assert f"{KEY_ENV} (backup.key_env) is not set" in result.stderr
+    assert f"environment variable {KEY_ENV} (backup.key) is not set" in result.stderr
 
 
 def test_keygen_writes_a_private_key(tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ def _runtime(tmp: Path) -> dict[str, Any]:
         "module": "http.server",
         "args": ["{port}", "--bind", "127.0.0.1", "--directory", str(tmp)],
         "replicas": 2,
-        "probes": {"readiness": {"tcp": True, "period_s": 0.2}},
+        "probes": {"readiness": {"tcp": True, "interval_s": 0.2}},
         "router": {"port": 0},
     }
     return {

@@ -63,7 +63,7 @@ def config(tmp_path: Path, pg_base: Path) -> Path:
                         "base_dir": str(pg_base),
                         "primary_port": primary,
                         "standby_port": standby,
-                        "check_period_s": DETECT_PERIOD_S,
+                        "check_interval_s": DETECT_PERIOD_S,
                         "failure_threshold": THRESHOLD,
                     }
                 },

@@ -59,7 +59,7 @@ def pair() -> Iterator[PgCluster]:
             base_dir=base / "pair",
             primary_port=primary,
             standby_port=standby,
-            check_period_s=0.2,
+            check_interval_s=0.2,
             failure_threshold=3,
         )
         cluster = PgCluster(ha, base / "pair")

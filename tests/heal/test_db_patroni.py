@@ -182,7 +182,7 @@ def test_patroni_failover_under_payment_traffic(tmp_path: Path, patroni_pair: di
                     "ha": {
                         "mode": "patroni",
                         "patroni_urls": patroni_pair["urls"],
-                        "check_period_s": PERIOD_S,
+                        "check_interval_s": PERIOD_S,
                         "failure_threshold": THRESHOLD,
                     }
                 },

@@ -261,7 +261,7 @@ def test_probe_kinds_and_a_lone_service() -> None:
         replicas=0,
         disruption={"min_available": 0},
         probes={
-            "liveness": {"exec": ["/bin/check", "--quick"], "period_s": 2.2, "initial_delay_s": 2.5},
+            "liveness": {"exec": ["/bin/check", "--quick"], "interval_s": 2.2, "initial_delay_s": 2.5},
             "readiness": {"tcp": True},
         },
     )

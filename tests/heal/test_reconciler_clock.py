@@ -24,7 +24,7 @@ def test_a_node_turns_not_ready_only_when_its_heartbeats_are_late_on_the_injecte
         {
             "nodes": [{"name": "n1", "pool": "private"}],
             "pools": PRIVATE_PUBLIC_POOLS,
-            "heartbeat_period_s": 0.25,
+            "heartbeat_interval_s": 0.25,
             "heartbeat_misses": 4,
         }
     )
@@ -42,7 +42,7 @@ def test_a_node_turns_not_ready_only_when_its_heartbeats_are_late_on_the_injecte
         wait_for(lambda: node_entries() == [("stop-routing", "suspect")], timeout=30)
         assert controller.status()["nodes"]["n1"]["heartbeat_age_s"] == 0
 
-        clock.advance(1.0)  # exactly heartbeat_misses x heartbeat_period_s: late is "more than"
+        clock.advance(1.0)  # exactly heartbeat_misses x heartbeat_interval_s: late is "more than"
         controller.call(controller.reconcile)
         status = controller.status()["nodes"]["n1"]
         assert (status["status"], status["heartbeat_age_s"]) == ("Ready", 1.0)

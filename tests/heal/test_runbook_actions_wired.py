@@ -191,7 +191,7 @@ def test_failover_runbook_promotes_the_standby_once_and_the_db_healer_rejoins_th
                         "base_dir": str(base / "pair"),
                         "primary_port": primary_port,
                         "standby_port": standby_port,
-                        "check_period_s": 0.2,
+                        "check_interval_s": 0.2,
                         "failure_threshold": 3,
                     }
                 },

@@ -97,7 +97,7 @@ def test_runtime_up_runs_runbooks_and_scheduled_backups(tmp_path: Path) -> None:
     web = {
         "module": "http.server",
         "args": ["{port}", "--bind", "127.0.0.1", "--directory", str(tmp_path)],
-        "probes": {"readiness": {"tcp": True, "period_s": 0.2}},
+        "probes": {"readiness": {"tcp": True, "interval_s": 0.2}},
     }
     config = tmp_path / "finpilot.yaml"
     config.write_text(
@@ -110,7 +110,7 @@ def test_runtime_up_runs_runbooks_and_scheduled_backups(tmp_path: Path) -> None:
                     "services": {"web": web},
                 },
                 "runbooks": {"dir": "books"},
-                "backup": {"key_env": KEY_ENV, "interval_s": 2, "keep_last": 1},
+                "backup": {"key": {"env": KEY_ENV}, "interval_s": 2, "keep_last": 1},
             }
         )
     )

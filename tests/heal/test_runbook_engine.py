@@ -17,7 +17,7 @@ from backup_helpers import KEY_ENV, new_key
 from heal_helpers import entries
 
 from finpilot.audit import Entry, Ledger, open_ledger
-from finpilot.core import ConfigError, RunbookSettings, Settings
+from finpilot.core import ConfigError, RunbookSettings, SecretRef, Settings
 from finpilot.heal import Pager, Runbook, RunbookEngine, scheduled_backups
 from finpilot.heal._runbook._actions import ActionRequest
 from finpilot.heal._runbook._spec import parse_runbook
@@ -222,7 +222,7 @@ def test_pages_are_signed_and_the_url_path_stays_out_of_the_ledger(
 ) -> None:
     receiver = _Receiver(b"s3cret", status=status)
     try:
-        settings = RunbookSettings(webhook_url=receiver.url("/hook/path-credential"), secret_env="RB_SECRET")
+        settings = RunbookSettings(webhook_url=receiver.url("/hook/path-credential"), secret=SecretRef(env="RB_SECRET"))
         with pytest.raises(ConfigError, match="RB_SECRET"):
             Pager.from_settings(settings, environ={})
         pager = Pager.from_settings(settings, environ={"RB_SECRET": "s3cret"})
@@ -255,7 +255,7 @@ def test_a_failed_scheduled_backup_is_recorded_and_escalated(
     engine = _engine(started, [], ledger)
     monkeypatch.delenv(KEY_ENV, raising=False)
     settings = Settings.model_validate(
-        {"data_dir": str(tmp_path / "state"), "backup": {"key_env": KEY_ENV, "interval_s": 60}}
+        {"data_dir": str(tmp_path / "state"), "backup": {"key": {"env": KEY_ENV}, "interval_s": 60}}
     )
     scheduler = scheduled_backups(settings, ledger, engine, run_at_start=True)
     assert scheduler.run_pending()

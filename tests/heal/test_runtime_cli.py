@@ -43,7 +43,7 @@ def test_runtime_up_status_chaos_drain_and_sigterm(tmp_path: Path) -> None:
         "module": "http.server",
         "args": ["{port}", "--bind", "127.0.0.1", "--directory", str(tmp_path)],
         "replicas": 2,
-        "probes": {"readiness": {"tcp": True, "period_s": 0.2}},
+        "probes": {"readiness": {"tcp": True, "interval_s": 0.2}},
         "disruption": {"min_available": 1},
         "router": {"port": 0},
     }

@@ -26,12 +26,12 @@ def test_dependency_order_and_secrets_by_reference(tmp_path: Path, monkeypatch: 
         "pools": PRIVATE_PUBLIC_POOLS,
         "services": {
             # Ready only once the test says so, through an exec probe.
-            "back": _static(tmp_path, probes={"readiness": {"exec": ["test", "-f", str(flag)], "period_s": 0.1}}),
+            "back": _static(tmp_path, probes={"readiness": {"exec": ["test", "-f", str(flag)], "interval_s": 0.1}}),
             "front": _static(
                 tmp_path,
                 depends_on=["back"],
                 secrets={"API_KEY": {"env": "HOST_API_KEY"}},
-                probes={"readiness": {"tcp": True, "period_s": 0.1}},
+                probes={"readiness": {"tcp": True, "interval_s": 0.1}},
             ),
             "broken": _static(tmp_path, secrets={"TOKEN": {"env": "HOST_MISSING_VAR"}}, restart={"backoff_max_s": 1}),
         },
@@ -53,7 +53,7 @@ def test_dependency_order_and_secrets_by_reference(tmp_path: Path, monkeypatch: 
         failed = wait_for(lambda: [e for e in entries(ledger, "heal.start") if e["outcome"] == "failed"], 30)
         status_text = json.dumps(controller.status())
         all_entries = json.dumps(entries(ledger))
-    assert "host environment variable HOST_MISSING_VAR is not set" in failed[0]["evidence"]["reason"]
+    assert "environment variable HOST_MISSING_VAR (secrets.TOKEN) is not set" in failed[0]["evidence"]["reason"]
     assert SECRET not in status_text
     assert SECRET not in all_entries
     for log in (tmp_path / "state" / "runtime" / "logs").iterdir():

@@ -87,7 +87,7 @@ def _static(directory: Path, **spec: Any) -> dict[str, Any]:
     return {
         "module": "http.server",
         "args": ["{port}", "--bind", "127.0.0.1", "--directory", str(directory)],
-        "probes": {"readiness": {"tcp": True, "period_s": 0.2, "timeout_s": 0.5}},
+        "probes": {"readiness": {"tcp": True, "interval_s": 0.2, "timeout_s": 0.5}},
         **spec,
     }
 

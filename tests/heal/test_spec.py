@@ -27,7 +27,7 @@ runtime:
       replicas: 2
       classification: pci
       probes:
-        liveness: {http: /healthz, period_s: 0.5}
+        liveness: {http: /healthz, interval_s: 0.5}
       restart: {backoff_initial_s: 0, backoff_max_s: 10}
       disruption: {min_available: 1}
 """
@@ -66,15 +66,15 @@ def test_the_base_spec_is_valid() -> None:
             "add a node in a pool whose classifications include 'pci'",
         ),
         (
-            "liveness: {http: /healthz, period_s: 0.5}",
-            "liveness: {period_s: 0.5}",
+            "liveness: {http: /healthz, interval_s: 0.5}",
+            "liveness: {interval_s: 0.5}",
             "runtime.services.payments.probes.liveness",
             16,
             "a probe needs exactly one target",
             "set one of 'http: /healthz', 'tcp: true' or 'exec: [cmd, ...]'",
         ),
         (
-            "liveness: {http: /healthz, period_s: 0.5}",
+            "liveness: {http: /healthz, interval_s: 0.5}",
             "liveness: {http: /healthz, tcp: true}",
             "runtime.services.payments.probes.liveness",
             16,
@@ -124,10 +124,18 @@ def test_the_base_spec_is_valid() -> None:
         (
             "      replicas: 2\n",
             "      replicas: 2\n      secrets: {API_KEY: {value: hunter2}}\n",
-            "runtime.services.payments.secrets.API_KEY.env",
+            "runtime.services.payments.secrets.API_KEY.value",
             None,
-            "Field required",
+            "Extra inputs are not permitted",
             None,
+        ),
+        (
+            "      replicas: 2\n",
+            "      replicas: 2\n      secrets: {API_KEY: hunter2}\n",
+            "runtime.services.payments.secrets.API_KEY",
+            None,
+            "a secret is given by reference, never inline",
+            "{env: NAME}",
         ),
     ],
 )
@@ -165,7 +173,7 @@ def test_a_rejected_spec_change_leaves_the_running_runtime_untouched(tmp_path: P
         "module": "http.server",
         "args": ["{port}", "--bind", "127.0.0.1", "--directory", str(tmp_path)],
         "replicas": 2,
-        "probes": {"readiness": {"tcp": True, "period_s": 0.2}},
+        "probes": {"readiness": {"tcp": True, "interval_s": 0.2}},
     }
     runtime = {
         "nodes": [{"name": "n1", "pool": "private"}],

@@ -19,7 +19,7 @@ import binascii
 import hashlib
 import os
 import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -27,7 +27,7 @@ from typing import BinaryIO
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from finpilot.core import BackupSettings, ConfigError, IntegrityError
+from finpilot.core import BackupSettings, ConfigError, IntegrityError, resolve_secret
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -82,39 +82,19 @@ def _decode_key(raw: bytes, where: str, field: str) -> bytes:
     )
 
 
-def load_key(settings: BackupSettings) -> BackupKey:
-    """Load the key that ``backup.key_env`` or ``backup.key_file`` names; raise ``ConfigError`` if unusable."""
-    if settings.key_env is not None:
-        value = os.environ.get(settings.key_env)
-        if not value:
-            raise ConfigError(
-                f"environment variable {settings.key_env} (backup.key_env) is not set",
-                field="backup.key_env",
-                fix=f"export {settings.key_env}=<64 hex digits>",
-            )
-        where = f"environment variable {settings.key_env}"
-        return BackupKey(f"env:{settings.key_env}", _decode_key(value.encode(), where, "backup.key_env"))
-    if settings.key_file is not None:
-        path = settings.key_file
-        try:
-            mode = path.stat().st_mode & 0o777
-        except OSError:
-            raise ConfigError(
-                f"backup key file {path} does not exist", field="backup.key_file", fix="create it with chmod 600"
-            ) from None
-        if mode & 0o077:
-            raise ConfigError(
-                f"backup key file {path} is readable by others (mode {mode:o})",
-                field="backup.key_file",
-                fix=f"chmod 600 {path}",
-            )
-        secret = _decode_key(path.read_bytes(), f"backup key file {path}", "backup.key_file")
-        return BackupKey(f"file:{path}", secret)
-    raise ConfigError(
-        "no backup key is configured",
-        field="backup.key_env",
-        fix="set backup.key_env (an environment variable's name) or backup.key_file (a chmod 600 file)",
-    )
+def load_key(settings: BackupSettings, environ: Mapping[str, str] | None = None) -> BackupKey:
+    """Load the key that ``backup.key`` refers to; raise ``ConfigError`` if it is missing or unusable."""
+    ref = settings.key
+    if ref is None:
+        raise ConfigError(
+            "no backup key is configured",
+            field="backup.key",
+            fix="set backup.key: {file: PATH} (`finpilot backup keygen PATH` writes one) or backup.key: {env: NAME}",
+        )
+    # Binary: a key file may hold the raw 32 bytes, where a trailing 0x0a is part of the key.
+    raw = resolve_secret(ref, field="backup.key", environ=environ, text=False, hint="64 hex digits")
+    where = f"environment variable {ref.env}" if ref.env is not None else f"backup key file {ref.file}"
+    return BackupKey(str(ref), _decode_key(raw, where, "backup.key"))
 
 
 def _aad(header_digest: bytes, index: int, last: bool) -> bytes:
@@ -192,7 +172,7 @@ def decrypt_chunks(key: BackupKey, header_digest: bytes, source: BinaryIO, *, ma
 
 
 def new_key_text() -> str:
-    """A fresh random key as 64 hex digits, for ``backup.key_file`` or ``backup.key_env``."""
+    """A fresh random key as 64 hex digits, for ``backup.key: {file: PATH}`` or ``{env: NAME}``."""
     return os.urandom(KEY_BYTES).hex()
 
 

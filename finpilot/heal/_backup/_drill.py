@@ -126,7 +126,7 @@ def decrypt_backup(directory: Path, key: BackupKey, target: Path) -> BackupManif
         raise InputError(
             f"backup {manifest.id} was encrypted with a different key (it expects {header.get('key_ref')}, "
             f"key id {header['key_id']}; the configured {key.ref} has key id {key.key_id})",
-            field="backup.key_env" if key.ref.startswith("env:") else "backup.key_file",
+            field="backup.key",
             fix="configure the key this backup was made with",
         )
     payload = directory / PAYLOAD

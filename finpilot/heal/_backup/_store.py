@@ -365,7 +365,7 @@ def prune_backups(
     backups = list_backups(settings)
     dated = [(b.id, b.created_at) for b in backups if b.created_at is not None]
     unreadable = [b.id for b in backups if b.created_at is None]
-    max_age = timedelta(days=cfg.max_age_days) if cfg.max_age_days is not None else None
+    max_age = timedelta(seconds=cfg.max_age_s) if cfg.max_age_s is not None else None
     keep, prune = retention_plan(dated, keep_last=cfg.keep_last, max_age=max_age, now=now or utc_now())
     report = PruneReport(keep, prune, unreadable)
     if dry_run or not prune:
@@ -380,7 +380,8 @@ def prune_backups(
                 "pruned": prune,
                 "kept": keep,
                 "keep_last": cfg.keep_last,
-                "max_age_days": cfg.max_age_days,
+                # The backup.prune kind (v1) records the age in days; the setting is in seconds.
+                "max_age_days": cfg.max_age_s / 86400 if cfg.max_age_s is not None else None,
             },
         )
     )

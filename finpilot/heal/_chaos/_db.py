@@ -99,7 +99,7 @@ class DrillDbPair:
         ha = self.cluster.ha
         return {
             "pair": "primary + synchronous standby (initdb, pg_basebackup)",
-            "check": f"every {ha.check_period_s:g} s, timeout {ha.check_timeout_s:g} s, "
+            "check": f"every {ha.check_interval_s:g} s, timeout {ha.check_timeout_s:g} s, "
             f"threshold {ha.failure_threshold}",
             "client": "multi-host DSN, target_session_attrs=read-write; "
             f"resend with the same key for {CLIENT_RETRY_S:g} s",

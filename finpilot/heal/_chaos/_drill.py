@@ -228,7 +228,7 @@ def run_chaos_drill(
         "nodes": [n.name for n in runtime.nodes],
         "restart.reset_after_s": 0.5,
         "probe": "http /healthz every 0.25 s, timeout 0.5 s, threshold 3",
-        "heartbeat": f"{runtime.heartbeat_period_s} s x {runtime.heartbeat_misses}",
+        "heartbeat": f"{runtime.heartbeat_interval_s} s x {runtime.heartbeat_misses}",
     }
     ledger = open_ledger(Settings(data_dir=work))
     try:

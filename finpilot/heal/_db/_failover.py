@@ -48,13 +48,13 @@ class FailoverReport:
 
 
 class DbHealer(Watcher):
-    """A thread that checks both servers every ``check_period_s`` and fails over after ``failure_threshold`` misses."""
+    """A thread that checks both servers every ``check_interval_s``; fails over after ``failure_threshold`` misses."""
 
     thread_name = "finpilot-db-healer"
     join_timeout_s = 120.0  # a rejoin in progress (pg_rewind or a basebackup) finishes first
 
     def __init__(self, cluster: PgCluster, ledger: Ledger, *, actor: str = ACTOR) -> None:
-        super().__init__(ledger, actor=actor, subject="db:pair", period_s=cluster.ha.check_period_s)
+        super().__init__(ledger, actor=actor, subject="db:pair", period_s=cluster.ha.check_interval_s)
         self.cluster = cluster
         self.failovers: list[FailoverReport] = []
         self._failures = 0

@@ -1,7 +1,7 @@
 """The database healer for a Patroni-managed cluster: it detects, Patroni promotes.
 
 Patroni owns leadership (its lock lives in etcd), so the healer never promotes a server
-itself: it probes the leader's PostgreSQL every ``check_period_s`` and, after
+itself: it probes the leader's PostgreSQL every ``check_interval_s`` and, after
 ``failure_threshold`` misses, asks Patroni's REST API (``POST /failover``) to hand
 leadership to the synchronous standby, well before Patroni's own TTL would expire. Patroni
 then rebuilds the old leader (pg_rewind) and the healer records what it observes in
@@ -91,7 +91,7 @@ class PatroniHealer(Watcher):
     thread_name = "finpilot-patroni-healer"
 
     def __init__(self, ha: DbHaSettings, ledger: Ledger, *, actor: str = ACTOR) -> None:
-        super().__init__(ledger, actor=actor, subject="db:patroni", period_s=ha.check_period_s)
+        super().__init__(ledger, actor=actor, subject="db:patroni", period_s=ha.check_interval_s)
         self.ha = ha
         self.client = PatroniClient(ha.patroni_urls, timeout_s=max(2.0, ha.check_timeout_s))
         self.failovers: list[dict[str, Any]] = []

@@ -97,7 +97,7 @@ def _probe(probe: ProbeSpec) -> dict[str, Any]:
         handler = {"exec": {"command": list(probe.exec or [])}}
     return {
         **handler,
-        "periodSeconds": _seconds(probe.period_s, 1),
+        "periodSeconds": _seconds(probe.interval_s, 1),
         "timeoutSeconds": _seconds(probe.timeout_s, 1),
         "failureThreshold": probe.failure_threshold,
         "initialDelaySeconds": _seconds(probe.initial_delay_s, 0),
@@ -116,14 +116,14 @@ def _env(name: str, service: ServiceSpec) -> list[dict[str, Any]]:
     env += [{"name": key, "value": value} for key, value in sorted(service.env.items())]
     # Values stay in a Secret the operator creates; the manifest names only the secret and key.
     env += [
-        {"name": key, "valueFrom": {"secretKeyRef": {"name": secret_name(name), "key": ref.env}}}
+        {"name": key, "valueFrom": {"secretKeyRef": {"name": secret_name(name), "key": ref.name}}}
         for key, ref in sorted(service.secrets.items())
     ]
     return env
 
 
 def secret_name(service: str) -> str:
-    """The Secret a service's ``secrets:`` refer to (one key per referenced host variable)."""
+    """The Secret a service's ``secrets:`` refer to (one key per reference: the variable's or file's name)."""
     return f"{service}-secrets"
 
 

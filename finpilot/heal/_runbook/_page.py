@@ -2,9 +2,10 @@
 
 The receiver checks ``X-Finpilot-Signature: sha256=<hex>``, the HMAC-SHA256 of the raw body
 under the shared secret (the same scheme as fraud alerts, written here because the heal
-capability does not import the fraud one). The secret is read from the environment variable
-the config names; neither the secret nor the URL's path or query (which often carries a
-credential) reaches a log line, an audit entry or an error: only the scheme and host do.
+capability does not import the fraud one). The secret is read through the reference the
+config holds ({env: NAME} or {file: PATH}); neither the secret nor the URL's path or query
+(which often carries a credential) reaches a log line, an audit entry or an error: only the
+scheme and host do.
 """
 
 from __future__ import annotations
@@ -12,14 +13,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from finpilot.core import ConfigError, InputError, RunbookSettings
+from finpilot.core import InputError, RunbookSettings, resolve_secret
 
 SIGNATURE_HEADER = "X-Finpilot-Signature"
 """The header carrying ``sha256=<hex HMAC-SHA256 of the body>``."""
@@ -40,7 +40,7 @@ class Pager:
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise InputError("the webhook URL must be an http(s) URL", field="runbooks.webhook_url")
             if not secret:
-                raise InputError("the webhook secret is empty", field="runbooks.secret_env")
+                raise InputError("the webhook secret is empty", field="runbooks.secret")
             self.where = f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
         self._url = url
         self._secret = secret or b""
@@ -51,19 +51,12 @@ class Pager:
 
     @classmethod
     def from_settings(cls, settings: RunbookSettings, environ: Mapping[str, str] | None = None) -> Pager:
-        """The pager ``runbooks:`` describes; the secret comes from the variable ``secret_env`` names."""
-        if settings.webhook_url is None:
+        """The pager ``runbooks:`` describes; the secret comes from the reference ``runbooks.secret`` holds."""
+        if settings.webhook_url is None or settings.secret is None:
+            # The settings refuse a webhook without a secret, so this is the no-webhook pager.
             return cls(timeout_s=settings.timeout_s)
-        env = os.environ if environ is None else environ
-        name = settings.secret_env or ""
-        secret = env.get(name, "")
-        if not secret:
-            raise ConfigError(
-                f"the environment variable {name} (the page webhook's secret) is not set or empty",
-                field="runbooks.secret_env",
-                fix=f"export {name}=<shared secret> before starting the runtime",
-            )
-        return cls(settings.webhook_url, secret.encode(), timeout_s=settings.timeout_s)
+        secret = resolve_secret(settings.secret, field="runbooks.secret", environ=environ, hint="the shared secret")
+        return cls(settings.webhook_url, secret, timeout_s=settings.timeout_s)
 
     def send(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         """POST ``payload`` once; return what happened as audit-safe evidence (never raises)."""

@@ -34,7 +34,7 @@ from typing import IO, Any, Protocol
 
 from finpilot.audit import EntryKind
 from finpilot.audit.kinds import HEAL_RESTART, HEAL_START
-from finpilot.core import ServiceSpec
+from finpilot.core import ConfigError, ServiceSpec, resolve_secret
 from finpilot.heal._runtime._backoff import Backoff
 from finpilot.heal._runtime._launch import die_with_parent
 from finpilot.heal._runtime._probe import run_probe
@@ -55,10 +55,8 @@ def replica_env(spec: ServiceSpec, base: dict[str, str]) -> dict[str, str]:
     env = dict(base)
     env.update(spec.env)
     for name, ref in spec.secrets.items():
-        if ref.env not in base:
-            # Name the variable, never a value.
-            raise LookupError(f"secret {name}: host environment variable {ref.env} is not set")
-        env[name] = base[ref.env]
+        # Errors name the setting and the variable or file, never a value.
+        env[name] = os.fsdecode(resolve_secret(ref, field=f"secrets.{name}", environ=base))
     return env
 
 
@@ -277,7 +275,7 @@ class Agent:
                     env=replica_env(inst.spec, dict(os.environ)),
                     close_fds=True,
                 )
-        except (LookupError, OSError) as exc:
+        except (ConfigError, OSError) as exc:
             inst.proc = None
             inst.state = "failed"
             self._event(inst, HEAL_START, "start", "failed", {"reason": str(exc)})
@@ -292,7 +290,7 @@ class Agent:
         first = probes.startup or probes.readiness
         # Startup: poll fast until the first pass, so a restarted replica rejoins the router at once.
         if first is not None:
-            deadline = time.monotonic() + first.initial_delay_s + first.period_s * first.failure_threshold + 30.0
+            deadline = time.monotonic() + first.initial_delay_s + first.interval_s * first.failure_threshold + 30.0
             time.sleep(first.initial_delay_s)
             while inst.gen == gen and not self._done.is_set():
                 if run_probe(first, HOST, inst.port):
@@ -314,7 +312,7 @@ class Agent:
         if readiness is None:
             return
         failures = 0
-        while inst.gen == gen and not self._done.wait(readiness.period_s):
+        while inst.gen == gen and not self._done.wait(readiness.interval_s):
             # Like liveness, one slow answer is not enough to drop a replica: it takes
             # failure_threshold in a row (a pass restores it at once).
             if run_probe(readiness, HOST, inst.port):
@@ -332,14 +330,14 @@ class Agent:
         first_failure = 0.0
         # Periods run from the start of one probe to the start of the next, as Kubernetes does,
         # so a hang is caught after failure_threshold x max(period, timeout).
-        next_at = time.monotonic() + probe.initial_delay_s + probe.period_s
+        next_at = time.monotonic() + probe.initial_delay_s + probe.interval_s
         while inst.gen == gen and not self._done.is_set():
             delay = next_at - time.monotonic()
             if delay > 0:
                 self._done.wait(min(delay, 0.1))
                 continue
             started = time.monotonic()
-            next_at = started + probe.period_s
+            next_at = started + probe.interval_s
             if run_probe(probe, HOST, inst.port):
                 failures = 0
                 continue
@@ -353,7 +351,7 @@ class Agent:
                             "probe": "liveness",
                             "failures": failures,
                             "first_failure_to_detection_s": round(time.monotonic() - first_failure, 3),
-                            "period_s": probe.period_s,
+                            "period_s": probe.interval_s,
                             "timeout_s": probe.timeout_s,
                             "failure_threshold": probe.failure_threshold,
                         }

@@ -26,7 +26,7 @@ from finpilot.heal._runtime._controller import Controller
 
 def demo_runtime(data_dir: Path) -> RuntimeSettings:
     """The built-in demo: the reference payments service, 2 replicas on 2 private nodes behind a router."""
-    probe = {"http": "/healthz", "period_s": 0.25, "timeout_s": 0.5, "failure_threshold": 3}
+    probe = {"http": "/healthz", "interval_s": 0.25, "timeout_s": 0.5, "failure_threshold": 3}
     return RuntimeSettings(
         nodes=[
             NodeSpec(name="n1", pool="private", labels={"zone": "a"}),

@@ -5,7 +5,7 @@ One thread owns all state. Agent messages (heartbeats, readiness, events) and AP
 with actual state (the agents' last heartbeats) and acts on the difference, so a lost
 message or a missed edge is corrected on the next pass rather than lost.
 
-* A node whose heartbeats stop for ``heartbeat_misses x heartbeat_period_s`` is NotReady; its
+* A node whose heartbeats stop for ``heartbeat_misses x heartbeat_interval_s`` is NotReady; its
   replicas are placed again on ready nodes whose pool admits their classification, or stay
   pending with the reason (audited).
 * A drain cordons the node, then moves its replicas one at a time: start the replacement,
@@ -199,7 +199,7 @@ class Reconciler:
                 "--node",
                 name,
                 "--heartbeat-s",
-                str(self.runtime.heartbeat_period_s),
+                str(self.runtime.heartbeat_interval_s),
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -242,7 +242,7 @@ class Reconciler:
         return done.result(timeout)
 
     def _loop(self) -> None:
-        period = self.runtime.reconcile_period_s
+        period = self.runtime.reconcile_interval_s
         next_pass = self._clock()
         while not self._stop.is_set():
             try:
@@ -421,7 +421,7 @@ class Reconciler:
         return [dep for dep in self.runtime.services[service].depends_on if self._ready_count(dep) == 0]
 
     def _check_nodes(self) -> None:
-        limit = self.runtime.heartbeat_period_s * self.runtime.heartbeat_misses
+        limit = self.runtime.heartbeat_interval_s * self.runtime.heartbeat_misses
         now = self._clock()
         for node in self._nodes.values():
             age = now - node.last_hb
@@ -434,7 +434,7 @@ class Reconciler:
                     "NotReady",
                     {
                         "last_heartbeat_age_s": round(age, 3),
-                        "heartbeat_period_s": self.runtime.heartbeat_period_s,
+                        "heartbeat_period_s": self.runtime.heartbeat_interval_s,
                         "misses": self.runtime.heartbeat_misses,
                         "replicas_lost": sorted(inst.id for inst in lost),
                         "agent_exit": node.proc.poll(),
