@@ -3,10 +3,15 @@
 Typical use::
 
     from finpilot.audit import Entry, open_ledger
+    from finpilot.audit.kinds import OPS_MANUAL_CHANGE
     with open_ledger(settings) as ledger:
-        index = ledger.append(Entry(kind="deploy", actor="pipeline:main", action="promote",
+        # Your own facts: any kind under custom.*, checked for structure only.
+        index = ledger.append(Entry(kind="custom.deploy", actor="pipeline:main", action="promote",
                                     subject="service:payments@1.4.2", outcome="ok",
                                     evidence={"canary_p": 0.41}))
+        # A declared kind: its vocabulary and evidence model are checked when it is built.
+        ledger.append(OPS_MANUAL_CHANGE.entry(actor="user:ana", action="finish", subject="db:primary",
+                                              outcome="ok", evidence={"ticket": "INC-7", "reason": "failover"}))
         proof = ledger.inclusion_proof(index)
 
 The offline verifier (:func:`verify_bundle`, :func:`verify_inclusion_proof`,
