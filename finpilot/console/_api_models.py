@@ -13,11 +13,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from finpilot.core import StrictModel
 
-class ApiModel(BaseModel):
+
+class ApiModel(StrictModel):
     """A response body: exactly these fields."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 # --- operations --------------------------------------------------------------------------------

@@ -9,14 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from finpilot.core._model import StrictModel
 
 
-class BackupSettings(BaseModel):
+class BackupSettings(StrictModel):
     """Encrypted backups of the audit ledger and the other databases, with retention and a schedule."""
-
-    # Same strictness as every other section (kept local: _settings imports this module).
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     dir: Path | None = Field(
         default=None,

@@ -3,25 +3,42 @@
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
+import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from finpilot.core import NotFoundError, StorageError, error_from_body
+import httpx
+
+from finpilot.core import NotFoundError, StorageError, error_from_body, http_client
 
 
 class RuntimeClient:
     """Talks to the runtime started with the same data directory (``<data_dir>/runtime``).
 
     Errors come back as the finpilot error types the controller raised (rebuilt from the one
-    error body every finpilot server answers with).
+    error body every finpilot server answers with). The HTTP client (core's factory) is built on
+    the first call and kept, so the console's repeated calls reuse one connection.
     """
 
     def __init__(self, state_dir: Path, *, timeout: float = 30.0) -> None:
         self.state_dir = state_dir
         self.timeout = timeout
+        self._client: httpx.Client | None = None
+        self._lock = threading.Lock()
+
+    def _http(self) -> httpx.Client:
+        with self._lock:
+            if self._client is None:
+                self._client = http_client(timeout_s=self.timeout, max_connections=4)
+            return self._client
+
+    def close(self) -> None:
+        """Close the HTTP client, if a call opened one."""
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
 
     def _endpoint(self) -> tuple[str, str]:
         try:
@@ -40,28 +57,24 @@ class RuntimeClient:
         """One API call to ``path`` (under ``/api/v1``, e.g. ``/status``)."""
         url, token = self._endpoint()
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        req = urllib.request.Request(  # noqa: S310 - the URL is our own http://127.0.0.1 endpoint
-            f"{url}/api/v1{path}", data=data, method=method, headers=headers
-        )
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as response:  # noqa: S310 - see above
-                result: dict[str, Any] = json.loads(response.read())
-                return result
-        except urllib.error.HTTPError as exc:
-            try:
-                problem = json.loads(exc.read())
-            except ValueError:
-                problem = None
-            raise error_from_body(exc.code, problem) from None
-        except OSError as exc:
+            response = self._http().request(method, f"{url}/api/v1{path}", json=body, headers=headers)
+        except httpx.HTTPError as exc:
             raise StorageError(
                 f"the runtime does not answer at {url} ({type(exc).__name__})",
                 fix="is `finpilot runtime up` still running?",
             ) from None
+        if response.status_code >= 400:
+            try:
+                problem = response.json()
+            except ValueError:
+                problem = None
+            raise error_from_body(response.status_code, problem)
+        try:
+            result: dict[str, Any] = response.json()
+        except ValueError:
+            raise StorageError(f"the runtime at {url} answered with no JSON (HTTP {response.status_code})") from None
+        return result
 
     def status(self) -> dict[str, Any]:
         """``GET /api/v1/status``: nodes, services and replicas (see :meth:`Controller.status`)."""
