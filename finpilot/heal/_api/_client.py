@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -17,28 +16,14 @@ class RuntimeClient:
     """Talks to the runtime started with the same data directory (``<data_dir>/runtime``).
 
     Errors come back as the finpilot error types the controller raised (rebuilt from the one
-    error body every finpilot server answers with). The HTTP client (core's factory) is built on
-    the first call and kept, so the console's repeated calls reuse one connection.
+    error body every finpilot server answers with). Each call opens one connection to the
+    loopback controller through a client from core's factory (about 0.2 ms to build), so a
+    ``RuntimeClient`` holds nothing that needs closing.
     """
 
     def __init__(self, state_dir: Path, *, timeout: float = 30.0) -> None:
         self.state_dir = state_dir
         self.timeout = timeout
-        self._client: httpx.Client | None = None
-        self._lock = threading.Lock()
-
-    def _http(self) -> httpx.Client:
-        with self._lock:
-            if self._client is None:
-                self._client = http_client(timeout_s=self.timeout, max_connections=4)
-            return self._client
-
-    def close(self) -> None:
-        """Close the HTTP client, if a call opened one."""
-        with self._lock:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
 
     def _endpoint(self) -> tuple[str, str]:
         try:
@@ -58,7 +43,8 @@ class RuntimeClient:
         url, token = self._endpoint()
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         try:
-            response = self._http().request(method, f"{url}/api/v1{path}", json=body, headers=headers)
+            with http_client(timeout_s=self.timeout, max_connections=1) as client:
+                response = client.request(method, f"{url}/api/v1{path}", json=body, headers=headers)
         except httpx.HTTPError as exc:
             raise StorageError(
                 f"the runtime does not answer at {url} ({type(exc).__name__})",

@@ -152,9 +152,8 @@ class RunbookEngine:
             self._thread.start()
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Finish the run in progress and stop (queued entries not yet started are dropped); close the pager."""
+        """Finish the run in progress and stop (queued entries not yet started are dropped)."""
         if self._thread is None:
-            self._pager.close()
             return
         while True:
             try:
@@ -165,7 +164,6 @@ class RunbookEngine:
         self._queue.put(_STOP)
         self._thread.join(timeout)
         self._thread = None
-        self._pager.close()
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Wait until every offered entry has been handled; return whether that happened in time."""

@@ -1,17 +1,17 @@
 """The pager runbooks use: a signed JSON POST to an optional webhook.
 
 The receiver checks ``X-Finpilot-Signature: sha256=<hex>``, the HMAC-SHA256 of the raw body
-under the shared secret: core's one webhook signer, the one fraud alerts use too. The client
-comes from core's factory (:func:`~finpilot.core.http_client`), built on the first page and
-kept. The secret is read from the environment variable the config names; neither the secret nor
-the URL's path or query (which often carries a credential) reaches a log line, an audit entry or
-an error: only the scheme and host do.
+under the shared secret: core's one webhook signer, the one fraud alerts use too. Each page
+goes through a client from core's factory (:func:`~finpilot.core.http_client`; pages are rare,
+and a client costs about 0.2 ms, so none is kept open between them). The secret is read from
+the environment variable the config names; neither the secret nor the URL's path or query
+(which often carries a credential) reaches a log line, an audit entry or an error: only the
+scheme and host do.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,8 +36,6 @@ class Pager:
         self._url = url
         self._secret = secret or b""
         self.timeout_s = timeout_s
-        self._client: httpx.Client | None = None
-        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"Pager({self.where!r})"
@@ -64,22 +62,9 @@ class Pager:
             return {"webhook": None, "delivered": False}
         body, headers = signed_json(self._secret, payload)
         try:
-            status = self._http().post(self._url, content=body, headers=headers).status_code
+            with http_client(timeout_s=self.timeout_s, max_connections=1) as client:
+                status = client.post(self._url, content=body, headers=headers).status_code
         except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
             # The exception's text can quote the URL: keep only its type.
             return {"webhook": self.where, "delivered": False, "error": type(exc).__name__}
         return {"webhook": self.where, "delivered": 200 <= status < 300, "status": status}
-
-    def _http(self) -> httpx.Client:
-        # Built on the first page, not at start: a client costs a TLS context, and most runtimes never page.
-        with self._lock:
-            if self._client is None:
-                self._client = http_client(timeout_s=self.timeout_s, max_connections=2)
-            return self._client
-
-    def close(self) -> None:
-        """Close the HTTP client, if a page opened one."""
-        with self._lock:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
