@@ -10,26 +10,28 @@ drive every schedule with a fake clock and no real sleep, and a ``sleep`` that r
 (``threading.Event.wait``) stops the retries early, for a shutdown. :meth:`Retry.acall` is the
 same for coroutines (``asyncio.sleep`` by default).
 
-Why not stamina or tenacity (both on PyPI; ``bench/core/bench_retry.py`` measured stamina
-26.1.0 and tenacity 9.2.1 against this module on 2026-12-01, on this 2-core machine under the
-load of five other jobs, median of 5 rounds, per call):
+Why not stamina or tenacity (both on PyPI): ``python -m bench.core.bench_retry --rounds 5``
+measured stamina 26.1.0 and tenacity 9.2.1 against this module on 2026-12-06 (2 cores shared
+with other jobs, load 1.7-3.9; median of 5 alternated rounds), in µs per call:
 
-============================  ===========  =========  ========  =============
-path                          bare call    this       tenacity  stamina
-============================  ===========  =========  ========  =============
-success, sync                 0.07 µs      0.6 µs     13 µs     32 µs
-success, async                0.3 µs       1.0 µs     26 µs     46 µs
-one retry (no sleep), sync    -            2.9 µs     40 µs     160 µs
-import                        -            (stdlib)   30 ms     140 ms
-============================  ===========  =========  ========  =============
+===============================  =========  ====  ========  =======
+path                             bare call  this  tenacity  stamina
+===============================  =========  ====  ========  =======
+success, sync                    0.10       0.75  34        33
+success, async                   0.25       1.0   43        40
+one retry (zero wait), sync      -          5.3   62        330
+import, ms                       -          0     51        70
+===============================  =========  ====  ========  =======
 
-The success path is the one that matters: the PostgreSQL store wraps every statement in its
-reconnect retry, and the traffic generator every request (about 56 µs of CPU each, so tenacity
-would add a fifth and stamina half). stamina's extras are a cost here: it logs every retry at
-WARNING and, with prometheus-client installed, registers a ``stamina_retries_total`` counter in
-the default registry that the console serves; its test mode is process-global. What both add
-over this module (retry-on-result, stop conditions, async, jitter, injected sleep) is all that
-finpilot's five callers use, in about a hundred lines.
+The success path is the one that matters, and there both libraries cost about 40 times this
+module: the PostgreSQL store wraps every statement in its reconnect retry, and the traffic
+generator every request, whose whole client costs about 56 µs of CPU (``RawSender``), so either
+library would add about three quarters to it. stamina's extras are costs here too: it logs every
+retry at WARNING and, with prometheus-client installed (it is), counts it in a
+``stamina_retries_total`` metric in the default registry that the console serves; its no-sleep
+test mode is process-wide. What finpilot's callers need of them (retry on error types, on a
+predicate or on an answer, attempts and a deadline, capped exponential back-off with jitter,
+async, an injected sleep and clock for tests) fits in this one module.
 """
 
 from __future__ import annotations
