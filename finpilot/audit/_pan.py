@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from finpilot.core import luhn_ok
+
 # A maximal run of digits, possibly grouped by single spaces or dashes: every window of
 # whole groups inside it is tried, so "2024 4111 1111 1111 1111" still finds the card.
 # A run never starts right after a decimal point: the digits of a fraction (a float such as
@@ -23,19 +25,6 @@ _HEX_LETTERS = frozenset(b"abcdefABCDEF")
 _DIGEST_MIN = 32  # an MD5 in hex; SHA-1 is 40, SHA-256 64
 # JSON escapes (\u0010, \n, ...) must not glue the digits around them into one number.
 _ESCAPE = re.compile(rb"\\(?:u[0-9a-fA-F]{4}|.)")
-
-
-def luhn_ok(digits: str) -> bool:
-    """True when a digit string passes the Luhn checksum."""
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = ord(ch) - 48
-        if i % 2 == 1:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return total % 10 == 0
 
 
 def digit_count(data: bytes) -> int:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -38,7 +37,7 @@ from finpilot.audit._postgres_tx import (
     lock_size,
 )
 from finpilot.audit._store import Store, StoredCheckpoint, StoredPersonal
-from finpilot.core import StorageError
+from finpilot.core import Backoff, Retry, StorageError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS log_state (id INTEGER PRIMARY KEY CHECK (id = 1), size BIGINT NOT NULL);
@@ -55,10 +54,19 @@ CREATE INDEX IF NOT EXISTS personal_subject ON personal (data_subject);
 
 RECONNECT_S = 30.0
 """How long a statement waits for a writable server after its connection was lost (a failover)."""
-_PAUSE_S = 0.05
+# A steady 50 ms between reconnects (multiplier 1): a failover's new primary is taken at once.
+_PAUSE = Backoff(first_s=0.05, multiplier=1.0, max_s=0.05)
 _RETRY = "retry; with a multi-host DSN (target_session_attrs=read-write) check that a server is writable"
 
 T = TypeVar("T")
+
+
+class _Lost(Exception):
+    """The connection was lost (not an error the server answered with): reconnect and try again."""
+
+    def __init__(self, cause: psycopg.OperationalError) -> None:
+        super().__init__(type(cause).__name__)
+        self.cause = cause
 
 
 def _redact(dsn: str) -> str:
@@ -82,6 +90,7 @@ class PostgresStore(Store):
         self._dsn = dsn
         self._schema = schema
         self._reconnect_s = reconnect_s
+        self._reconnect = Retry(attempts=None, deadline_s=reconnect_s, backoff=_PAUSE)
         self._local = threading.local()
         self._all: list[Conn] = []
         self._lock = threading.Lock()
@@ -148,11 +157,12 @@ class PostgresStore(Store):
     def _retry(self, work: Callable[[Conn], T], *, unknown: bool = False) -> T:
         """Run ``work`` on this thread's connection, on a new one each time the connection is lost.
 
-        Only a lost connection is retried, for ``reconnect_s``: an error the server answered
-        with is raised as it is. ``unknown`` says a COMMIT may have happened (for the message).
+        Only a lost connection is retried, every 50 ms for ``reconnect_s`` (core's
+        :class:`~finpilot.core.Retry`): an error the server answered with is raised as it is.
+        ``unknown`` says a COMMIT may have happened (for the message).
         """
-        deadline = time.monotonic() + self._reconnect_s
-        while True:
+
+        def attempt() -> T:
             conn: Conn | None = None
             try:
                 conn = self._connect()
@@ -162,14 +172,17 @@ class PostgresStore(Store):
                     raise
                 if conn is not None:
                     self._forget(conn)
-                if time.monotonic() >= deadline:
-                    outcome = "the outcome of the last commit is unknown" if unknown else "nothing was committed"
-                    raise StorageError(
-                        f"lost the connection to {_redact(self._dsn)} and found no writable server for "
-                        f"{self._reconnect_s:g} s ({type(exc).__name__}); {outcome}",
-                        fix=_RETRY,
-                    ) from None
-                time.sleep(_PAUSE_S)
+                raise _Lost(exc) from None
+
+        try:
+            return self._reconnect.call(attempt, retry_on=(_Lost,))
+        except _Lost as lost:
+            outcome = "the outcome of the last commit is unknown" if unknown else "nothing was committed"
+            raise StorageError(
+                f"lost the connection to {_redact(self._dsn)} and found no writable server for "
+                f"{self._reconnect_s:g} s ({type(lost.cause).__name__}); {outcome}",
+                fix=_RETRY,
+            ) from None
 
     def _run(self, work: Callable[[Conn], T], pending: Op | None = None) -> T:
         """Run ``work``; inside a write transaction, a lost connection resumes the transaction on a new one first.

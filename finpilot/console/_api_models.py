@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+from finpilot.core import StrictModel
 
 
-class ApiModel(BaseModel):
+class ApiModel(StrictModel):
     """A response body: exactly these fields."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 # --- operations --------------------------------------------------------------------------------
@@ -121,6 +121,14 @@ class VerifyProblem(ApiModel):
     checkpoint: int | None
 
 
+class KindCount(ApiModel):
+    """How many entries of one kind were read, and how many fit the kind as declared today."""
+
+    entries: int
+    conform: int
+    declared: bool = Field(description="False for custom.* and retired kinds: nothing to conform to.")
+
+
 class VerifyReport(ApiModel):
     """The outcome of a full verification; ``ok`` is false when any problem was found."""
 
@@ -132,6 +140,9 @@ class VerifyReport(ApiModel):
     first_bad_index: int | None
     problems: list[VerifyProblem]
     notes: list[str]
+    kinds: dict[str, KindCount] = Field(
+        description="Per entry kind, conformance to its declaration (filled by bundle verification)."
+    )
 
 
 class Erasure(ApiModel):

@@ -1,4 +1,5 @@
-"""Shared foundations: settings, errors and clocks that every capability builds on."""
+"""Shared foundations: settings, errors, clocks, and the one HTTP client factory, retry helper, webhook
+signer and test-card generator that every capability builds on."""
 
 from finpilot.core._clock import Clock, FakeClock, MonotonicClock, rfc3339, utc_now
 from finpilot.core._config_file import line_for, load_settings, parse_settings, read_yaml
@@ -18,6 +19,7 @@ from finpilot.core._errors import (
     UnavailableError,
 )
 from finpilot.core._field_problem import FieldProblem
+from finpilot.core._http_client import HTTP_DEFAULTS, HttpDefaults, async_http_client, http_client
 from finpilot.core._http_errors import (
     STATUS_MEANINGS,
     ErrorBody,
@@ -28,7 +30,9 @@ from finpilot.core._http_errors import (
     http_status,
     validation_error,
 )
+from finpilot.core._luhn import luhn_check_digit, luhn_ok, luhn_test_card
 from finpilot.core._model import StrictModel
+from finpilot.core._retry import Backoff, Retry
 from finpilot.core._secret import SecretRef, resolve_secret
 from finpilot.core._settings import (
     AuditSettings,
@@ -56,11 +60,15 @@ from finpilot.core._settings_runtime import (
     RuntimeSettings,
     ServiceSpec,
 )
+from finpilot.core._webhook_signature import SIGNATURE_HEADER, signed_json, webhook_signature, webhook_signature_ok
 
 __all__ = [
+    "HTTP_DEFAULTS",
+    "SIGNATURE_HEADER",
     "STATUS_MEANINGS",
     "AuditSettings",
     "AuthError",
+    "Backoff",
     "BackupSettings",
     "BadRequestError",
     "CheckFailedError",
@@ -77,6 +85,7 @@ __all__ = [
     "FinpilotError",
     "FraudAlertSettings",
     "FraudSettings",
+    "HttpDefaults",
     "InputError",
     "IntegrityError",
     "MonotonicClock",
@@ -89,6 +98,7 @@ __all__ = [
     "ProbesSpec",
     "ResourcesSpec",
     "RestartSpec",
+    "Retry",
     "RouterSpec",
     "RunbookSettings",
     "RuntimeSettings",
@@ -100,19 +110,27 @@ __all__ = [
     "StorageSettings",
     "StrictModel",
     "UnavailableError",
+    "async_http_client",
     "demo_settings",
     "error_body",
     "error_from_body",
     "error_headers",
     "error_responses",
+    "http_client",
     "http_status",
     "line_for",
     "load_settings",
+    "luhn_check_digit",
+    "luhn_ok",
+    "luhn_test_card",
     "parse_settings",
     "read_yaml",
     "resolve_secret",
     "rfc3339",
     "settings_schema",
+    "signed_json",
     "utc_now",
     "validation_error",
+    "webhook_signature",
+    "webhook_signature_ok",
 ]

@@ -26,8 +26,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from finpilot.core._errors import (
     AuthError,
     BadRequestError,
@@ -43,6 +41,7 @@ from finpilot.core._errors import (
     StorageError,
     UnavailableError,
 )
+from finpilot.core._model import StrictModel
 
 # Most specific first: the first class in an error's MRO found here wins.
 _STATUS: dict[type[FinpilotError], int] = {
@@ -71,10 +70,8 @@ STATUS_MEANINGS: dict[int, str] = {
 """What each error status means, for API documentation."""
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(StrictModel):
     """Every error response of every finpilot server: what failed, which field, and what to do."""
-
-    model_config = ConfigDict(extra="forbid")
 
     error: str
     """The error's type name, e.g. ``InputError`` or ``NotFoundError``."""

@@ -9,10 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from finpilot.core._config_renames import check_renamed
 from finpilot.core._field_problem import FieldProblem
+from finpilot.core._model import StrictModel
 from finpilot.core._secret import SecretRef
 from finpilot.core._settings_backup import BackupSettings
 from finpilot.core._settings_db import DbSettings
@@ -20,12 +21,7 @@ from finpilot.core._settings_runbook import RunbookSettings
 from finpilot.core._settings_runtime import RuntimeSettings
 
 
-class _Strict(BaseModel):
-    # Unknown keys are typos far more often than intent; reject them with the field name.
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class StorageSettings(_Strict):
+class StorageSettings(StrictModel):
     """Where finpilot keeps its state."""
 
     dsn: str | None = Field(
@@ -49,7 +45,7 @@ class StorageSettings(_Strict):
         return value
 
 
-class AuditSettings(_Strict):
+class AuditSettings(StrictModel):
     """The audit ledger."""
 
     origin: str = Field(
@@ -80,7 +76,7 @@ class AuditSettings(_Strict):
     )
 
 
-class ConsoleSettings(_Strict):
+class ConsoleSettings(StrictModel):
     """The web console and REST API."""
 
     host: str = Field(default="127.0.0.1", description="Address to listen on.")
@@ -91,7 +87,7 @@ class ConsoleSettings(_Strict):
     )
 
 
-class FraudAlertSettings(_Strict):
+class FraudAlertSettings(StrictModel):
     """Where fraud alerts go, and how often the same account may alert."""
 
     webhook_url: str | None = Field(
@@ -131,7 +127,7 @@ class FraudAlertSettings(_Strict):
         return self
 
 
-class FraudSettings(_Strict):
+class FraudSettings(StrictModel):
     """Transaction surveillance: which model scores payments and where the policy draws its lines."""
 
     model_dir: Path | None = Field(
@@ -159,7 +155,7 @@ class FraudSettings(_Strict):
         return self
 
 
-class Settings(_Strict):
+class Settings(StrictModel):
     """Everything ``finpilot.yaml`` can say."""
 
     version: Literal[1] = Field(default=1, description="Config format version.")

@@ -9,16 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from finpilot.core._model import StrictModel
 from finpilot.core._secret import SecretRef
 
 
-class BackupSettings(BaseModel):
+class BackupSettings(StrictModel):
     """Encrypted backups of the audit ledger and the other databases, with retention and a schedule."""
-
-    # Same strictness as every other section (kept local: _settings imports this module).
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     dir: Path | None = Field(
         default=None,

@@ -10,14 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from finpilot.core._model import StrictModel
 
 
-class DbHaSettings(BaseModel):
+class DbHaSettings(StrictModel):
     """High availability of the PostgreSQL database: ports, data directories and the failure detector."""
-
-    # Same strictness as every other section (kept local: _settings imports this module).
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     mode: Literal["local", "patroni"] = Field(
         default="local",
@@ -79,10 +78,8 @@ class DbHaSettings(BaseModel):
         return self
 
 
-class DbSettings(BaseModel):
+class DbSettings(StrictModel):
     """The application database finpilot keeps available (the payments ledger's PostgreSQL)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     ha: DbHaSettings = Field(
         default_factory=DbHaSettings, description="Primary/standby pair and the healer that fails it over."

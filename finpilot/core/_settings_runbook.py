@@ -9,17 +9,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from finpilot.core._field_problem import FieldProblem
+from finpilot.core._model import StrictModel
 from finpilot.core._secret import SecretRef
 
 
-class RunbookSettings(BaseModel):
+class RunbookSettings(StrictModel):
     """Runbooks as code: a directory of YAML runbooks the runtime runs on audit events, and the pager."""
-
-    # Same strictness as every other section (kept local: _settings imports this module).
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     dir: Path | None = Field(
         default=None,

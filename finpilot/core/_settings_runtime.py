@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from finpilot.core._field_problem import FieldProblem
+from finpilot.core._model import StrictModel
 from finpilot.core._secret import SecretRef
 
 Classification = Literal["pci", "pii", "public"]
@@ -22,11 +23,7 @@ Classification = Literal["pci", "pii", "public"]
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ProbeSpec(_Strict):
+class ProbeSpec(StrictModel):
     """One health probe; exactly one of ``http``, ``tcp`` or ``exec`` says what is probed."""
 
     http: str | None = Field(
@@ -52,7 +49,7 @@ class ProbeSpec(_Strict):
         return self
 
 
-class ProbesSpec(_Strict):
+class ProbesSpec(StrictModel):
     """The three probes; any may be left out."""
 
     liveness: ProbeSpec | None = Field(default=None, description="Fails -> the replica is killed and restarted.")
@@ -62,7 +59,7 @@ class ProbesSpec(_Strict):
     )
 
 
-class RestartSpec(_Strict):
+class RestartSpec(StrictModel):
     """When and how fast a replica that exits is started again."""
 
     policy: Literal["always", "on-failure", "never"] = Field(
@@ -91,20 +88,20 @@ class RestartSpec(_Strict):
         return self
 
 
-class ResourcesSpec(_Strict):
+class ResourcesSpec(StrictModel):
     """Resource requests/limits (enforced on Kubernetes; informative on the local runtime)."""
 
     cpu: str = Field(default="500m", pattern=r"^\d+(\.\d+)?m?$", description="CPU, e.g. 500m or 1.")
     memory: str = Field(default="256Mi", pattern=r"^\d+(Ki|Mi|Gi)?$", description="Memory, e.g. 256Mi.")
 
 
-class DisruptionSpec(_Strict):
+class DisruptionSpec(StrictModel):
     """Disruption budget honoured by voluntary actions (drain)."""
 
     min_available: int = Field(default=1, ge=0, le=10000, description="Ready replicas that must stay during a drain.")
 
 
-class RouterSpec(_Strict):
+class RouterSpec(StrictModel):
     """The health-aware HTTP router in front of a service (local runtime)."""
 
     host: str = Field(default="127.0.0.1", description="Address the router listens on.")
@@ -112,7 +109,7 @@ class RouterSpec(_Strict):
     retries: int = Field(default=2, ge=0, le=10, description="Further replicas tried when one fails before replying.")
 
 
-class ServiceSpec(_Strict):
+class ServiceSpec(StrictModel):
     """One service the runtime keeps running: what to run, how many, where, and how to tell it is healthy."""
 
     module: str | None = Field(
@@ -174,7 +171,7 @@ class ServiceSpec(_Strict):
         return self
 
 
-class NodeSpec(_Strict):
+class NodeSpec(StrictModel):
     """A (local) node: a supervisor of replicas, in a pool."""
 
     name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,62}$", description="Node name, unique.")
@@ -182,7 +179,7 @@ class NodeSpec(_Strict):
     labels: dict[str, str] = Field(default_factory=dict, description="Labels matched by services' node_selector.")
 
 
-class PoolSpec(_Strict):
+class PoolSpec(StrictModel):
     """A node pool and the data classifications it may hold (private pools hold cardholder data)."""
 
     classifications: list[Classification] = Field(
@@ -190,7 +187,7 @@ class PoolSpec(_Strict):
     )
 
 
-class RuntimeSettings(_Strict):
+class RuntimeSettings(StrictModel):
     """The ``runtime:`` section: nodes, pools, services and the healer's timing."""
 
     nodes: list[NodeSpec] = Field(default_factory=list, description="Nodes the local runtime starts.")

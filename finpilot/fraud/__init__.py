@@ -53,7 +53,7 @@ from finpilot.fraud._serving._stats import FraudStats
 from finpilot.fraud._serving._wire import label_from_json, payment_from_json
 from finpilot.fraud._traffic._run import TrafficConfig, run_traffic, run_traffic_async
 from finpilot.fraud._traffic._synthetic import Shift, fraud_rates_for, generate_payments, iter_payments
-from finpilot.fraud._webhook import WebhookSink, webhook_signature
+from finpilot.fraud._webhook import WebhookSink
 
 __all__ = [
     "BOOK_FEATURES",
@@ -110,6 +110,5 @@ __all__ = [
     "save_state",
     "train_artifact",
     "tune_thresholds",
-    "webhook_signature",
     "window_from_table",
 ]

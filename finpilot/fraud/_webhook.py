@@ -7,16 +7,15 @@ under the shared secret, and may use ``X-Finpilot-Alert-Id`` to drop a repeated 
 ``send`` only appends to a bounded in-memory queue, so scoring never waits on the network;
 when the queue is full the alert is dropped and counted (it is in the audit ledger either way).
 A 5xx, a 429, a timeout or a connection error is retried with exponential backoff, up to
-``max_attempts``; any other answer ends the delivery. Logs name the webhook's host only: a
-webhook URL often carries a credential in its path.
+``max_attempts`` (core's :class:`~finpilot.core.Retry`); any other answer ends the delivery.
+The body is signed by core's one webhook signer, and the client comes from core's factory
+(:func:`~finpilot.core.http_client`), which also keeps URL paths out of httpx's log lines. Logs
+name the webhook's host only: a webhook URL often carries a credential in its path.
 """
 
 from __future__ import annotations
 
 import atexit
-import hashlib
-import hmac
-import json
 import logging
 import threading
 from collections import deque
@@ -25,29 +24,21 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from finpilot.core import ConfigError, FraudAlertSettings, InputError, resolve_secret
+from finpilot.core import (
+    Backoff,
+    ConfigError,
+    FraudAlertSettings,
+    InputError,
+    Retry,
+    http_client,
+    resolve_secret,
+    signed_json,
+)
 from finpilot.fraud._alerts import Alert
 
 _log = logging.getLogger("finpilot.fraud.alerts")
 
 _THREAD_NAME = "finpilot-alert-webhook"
-
-SIGNATURE_HEADER = "X-Finpilot-Signature"
-"""The header carrying ``sha256=<hex HMAC-SHA256 of the body>``."""
-
-
-class _QuietWorker(logging.Filter):
-    # httpx logs every request with its full URL at INFO; for a webhook that URL may be a credential.
-    def filter(self, record: logging.LogRecord) -> bool:
-        return threading.current_thread().name != _THREAD_NAME
-
-
-_QUIET = _QuietWorker()
-
-
-def webhook_signature(secret: bytes, body: bytes) -> str:
-    """The signature header's value for ``body``: ``sha256=<hex>``."""
-    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
 
 
 class WebhookSink:
@@ -83,6 +74,7 @@ class WebhookSink:
         self.max_attempts = max_attempts
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
+        self._retry = Retry(attempts=max_attempts, backoff=Backoff(first_s=backoff_s, max_s=max_backoff_s))
         self._queue: deque[Alert] = deque()
         self._queue_size = queue_size
         self._transport = transport
@@ -91,9 +83,6 @@ class WebhookSink:
         self._stopping = False
         self._abort = threading.Event()
         self._counts = {"queued": 0, "sent": 0, "failed": 0, "dropped": 0, "retries": 0}
-        httpx_log = logging.getLogger("httpx")
-        if _QUIET not in httpx_log.filters:
-            httpx_log.addFilter(_QUIET)
         self._thread = threading.Thread(target=self._run, name=_THREAD_NAME, daemon=True)
         self._thread.start()
         # A daemon thread dies with the process; give what is queued a short chance to go out first.
@@ -175,7 +164,7 @@ class WebhookSink:
     # -- the worker -------------------------------------------------------------------------
 
     def _run(self) -> None:
-        with httpx.Client(timeout=self.timeout_s, follow_redirects=False, transport=self._transport) as client:
+        with http_client(timeout_s=self.timeout_s, max_connections=1, transport=self._transport) as client:
             while True:
                 with self._cond:
                     self._cond.wait_for(lambda: bool(self._queue) or self._stopping)
@@ -194,34 +183,43 @@ class WebhookSink:
                     self._cond.notify_all()
 
     def _deliver(self, client: httpx.Client, alert: Alert) -> bool:
-        body = json.dumps(alert.to_json(), sort_keys=True, separators=(",", ":")).encode()
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": "finpilot-alerts",
-            SIGNATURE_HEADER: webhook_signature(self._secret, body),
-            "X-Finpilot-Alert-Id": alert.alert_id,
-        }
-        for attempt in range(1, self.max_attempts + 1):
+        body, headers = signed_json(self._secret, alert.to_json())
+        headers |= {"User-Agent": "finpilot-alerts", "X-Finpilot-Alert-Id": alert.alert_id}
+
+        tries = 0
+
+        def post() -> httpx.Response | str:
+            nonlocal tries
+            tries += 1
             try:
-                response = client.post(self.url, content=body, headers=headers)
+                return client.post(self.url, content=body, headers=headers)
             except httpx.TransportError as exc:
-                problem = type(exc).__name__
-            else:
-                if 200 <= response.status_code < 300:
-                    return True
-                problem = f"HTTP {response.status_code}"
-                if response.status_code < 500 and response.status_code != 429:
-                    _log.warning("alert %s refused by %s: %s", alert.alert_id, self.where, problem)
-                    return False
-            if attempt == self.max_attempts or self._abort.is_set():
-                break
-            delay = min(self.backoff_s * 2 ** (attempt - 1), self.max_backoff_s)
-            _log.info("alert %s: %s from %s; retry %d in %.1fs", alert.alert_id, problem, self.where, attempt, delay)
+                return type(exc).__name__
+
+        def again(outcome: httpx.Response | str) -> bool:
+            return isinstance(outcome, str) or outcome.status_code >= 500 or outcome.status_code == 429
+
+        def retrying(attempt: int, delay: float, outcome: object) -> None:
+            if self._abort.is_set():
+                return  # the wait below ends at once: this is no retry
+            _log.info(
+                "alert %s: %s from %s; retry %d in %.1fs", alert.alert_id, _problem(outcome), self.where, attempt, delay
+            )
             with self._cond:
                 self._counts["retries"] += 1
-            if self._abort.wait(delay):
-                break
+
+        # A close() that runs out of time sets _abort: the wait ends at once and the delivery gives up.
+        outcome = self._retry.call(post, retry_if=again, on_retry=retrying, sleep=self._abort.wait)
+        if isinstance(outcome, httpx.Response) and 200 <= outcome.status_code < 300:
+            return True
+        if not again(outcome):
+            _log.warning("alert %s refused by %s: %s", alert.alert_id, self.where, _problem(outcome))
+            return False
         _log.warning(
-            "alert %s not delivered to %s after %d attempts (%s)", alert.alert_id, self.where, attempt, problem
+            "alert %s not delivered to %s after %d attempts (%s)", alert.alert_id, self.where, tries, _problem(outcome)
         )
         return False
+
+
+def _problem(outcome: object) -> str:
+    return f"HTTP {outcome.status_code}" if isinstance(outcome, httpx.Response) else str(outcome)

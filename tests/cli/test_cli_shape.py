@@ -53,7 +53,17 @@ NO_JSON: dict[Path_, str] = {
 _ERROR = frozenset({"error", "message", "field", "fix"})
 """The keys of the error object that ``--json`` prints on stdout when a command fails."""
 _VERIFY_REPORT = frozenset(
-    {"ok", "entries", "checkpoints", "first_bad_index", "problems", "notes", "tree_size", "latest_checkpoint_size", "kinds"}
+    {
+        "ok",
+        "entries",
+        "checkpoints",
+        "first_bad_index",
+        "problems",
+        "notes",
+        "tree_size",
+        "latest_checkpoint_size",
+        "kinds",
+    }
 )
 _CHECKPOINT = frozenset({"seq", "tree_size", "root_hash", "note", "created_at"})
 _REGISTRY = frozenset({"champion", "previous", "challenger", "audit_index"})

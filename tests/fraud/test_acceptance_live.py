@@ -50,7 +50,7 @@ from finpilot_payments import CallableDecider, NotFoundError, PaymentsSettings, 
 from live_helpers import PaymentsClient, serve_in_thread
 
 from finpilot.audit import open_ledger
-from finpilot.core import Settings
+from finpilot.core import Settings, luhn_test_card
 from finpilot.fraud import (
     AccountSync,
     DecisionPolicy,
@@ -61,7 +61,6 @@ from finpilot.fraud import (
     load_artifact,
     payments_decider,
 )
-from finpilot.fraud._traffic._run import luhn_test_card
 
 RATE = 200
 DURATION_S = 60

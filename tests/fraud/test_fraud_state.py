@@ -12,7 +12,7 @@ from finpilot_payments import CallableDecider, PaymentsSettings, create_app
 from live_helpers import PaymentsClient, serve_in_thread
 
 from finpilot.audit import Ledger, open_ledger
-from finpilot.core import Settings
+from finpilot.core import Settings, luhn_test_card
 from finpilot.fraud import (
     AccountSync,
     DecisionPolicy,
@@ -29,7 +29,6 @@ from finpilot.fraud import (
     save_state,
 )
 from finpilot.fraud._serving._persist import ACCOUNTS_FILE
-from finpilot.fraud._traffic._run import luhn_test_card
 
 T0 = 1_700_000_000
 POLICY = DecisionPolicy(Thresholds(review=0.5, decline=0.8, freeze=1.0))

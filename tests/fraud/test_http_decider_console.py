@@ -24,8 +24,7 @@ from starlette.testclient import TestClient
 from finpilot.audit import Ledger, open_ledger
 from finpilot.console import create_app as create_console
 from finpilot.console import open_token_store
-from finpilot.core import FraudSettings, Settings
-from finpilot.fraud._traffic._run import luhn_test_card
+from finpilot.core import FraudSettings, Settings, luhn_test_card
 
 Console = Callable[..., tuple[str, Ledger, str, Callable[[], None]]]
 

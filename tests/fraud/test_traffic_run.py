@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from finpilot.cli import app
-from finpilot.fraud._traffic._run import luhn_test_card
+from finpilot.core import luhn_test_card
 
 SEED = 1
 CUSTOMERS = 20

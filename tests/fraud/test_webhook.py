@@ -18,10 +18,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from finpilot.core import ConfigError, FraudAlertSettings, SecretRef
+from finpilot.core import SIGNATURE_HEADER, ConfigError, FraudAlertSettings, SecretRef
 from finpilot.fraud import WebhookSink
 from finpilot.fraud._alerts import Alert
-from finpilot.fraud._webhook import SIGNATURE_HEADER
 
 SECRET = "whsec-test-0123456789abcdef"
 PATH_TOKEN = "hook-path-credential-42"

@@ -29,7 +29,7 @@ from finpilot_payments._postgres import PostgresDatabase
 from heal_helpers import wait_for
 
 from finpilot.audit import Entry, Ledger, open_ledger
-from finpilot.core import AuditSettings, DbHaSettings, NotFoundError, Settings, StorageSettings
+from finpilot.core import AuditSettings, DbHaSettings, NotFoundError, Settings, StorageSettings, luhn_test_card
 from finpilot.core import StorageError as FinpilotStorageError
 from finpilot.fraud import (
     DecisionPolicy,
@@ -40,7 +40,6 @@ from finpilot.fraud import (
     load_artifact,
     payments_decider,
 )
-from finpilot.fraud._traffic._run import luhn_test_card
 from finpilot.heal import DbHealer, PgCluster
 from finpilot.heal._db._failover import kill_primary
 

@@ -9,19 +9,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from finpilot_payments import Database, luhn_ok
+from finpilot_payments import Database
 from finpilot_payments._db import TABLES, table_rows
 from starlette.testclient import TestClient
+
+from finpilot.core import luhn_test_card
 
 __all__ = ["Bank", "Funded", "all_rows_text", "random_pan", "snapshot"]
 
 
 def random_pan(rng: random.Random, length: int = 16, prefix: str = "4") -> str:
-    """A random card number that passes the Luhn check."""
-    body = prefix + "".join(rng.choice("0123456789") for _ in range(length - len(prefix) - 1))
-    pan = next(body + d for d in "0123456789" if luhn_ok(body + d))
-    assert luhn_ok(pan)
-    return pan
+    """A random card number that passes the Luhn check (finpilot's one test-card generator)."""
+    return luhn_test_card(rng, length=length, prefix=prefix)
 
 
 def snapshot(db: Database) -> dict[str, list[str]]:

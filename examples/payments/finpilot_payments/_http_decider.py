@@ -130,8 +130,20 @@ class HttpDecider:
     ) -> None:
         self.url = url.rstrip("/") + "/api/v1/fraud/scores"
         self.fail_open = fail_open
-        headers = {"Authorization": f"Bearer {token}"} if token else None
-        self._client = httpx.Client(timeout=timeout_s, transport=transport, headers=headers)
+        headers = {"User-Agent": "finpilot-payments"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        # finpilot's client defaults (finpilot.core.http_client; this app may not import finpilot, a
+        # test compares): connect within at most 5 s, TLS verified, no redirects (they would carry
+        # the bearer token elsewhere), a kept-alive pool of 32 connections idle for up to 30 s.
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0)),
+            limits=httpx.Limits(max_connections=32, max_keepalive_connections=32, keepalive_expiry=30.0),
+            verify=True,
+            follow_redirects=False,
+            transport=transport,
+            headers=headers,
+        )
 
     def __repr__(self) -> str:
         return f"HttpDecider({self.url!r}, fail_open={self.fail_open})"

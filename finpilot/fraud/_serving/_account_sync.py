@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 import httpx
 
-from finpilot.core import StorageError
+from finpilot.core import StorageError, http_client
 from finpilot.fraud._payment import Payment
 from finpilot.fraud._policy import FraudDecision
 from finpilot.fraud._scorer import Score
@@ -58,7 +58,7 @@ class HttpAccountSync:
     """
 
     def __init__(self, url: str, *, timeout_s: float = 2.0, transport: httpx.BaseTransport | None = None) -> None:
-        self._client = httpx.Client(base_url=url.rstrip("/"), timeout=timeout_s, transport=transport)
+        self._client = http_client(base_url=url.rstrip("/"), timeout_s=timeout_s, transport=transport)
 
     def __call__(self, account_id: str, frozen: bool, key: str) -> None:
         """Freeze or unfreeze ``account_id`` with the idempotency key ``key``."""

@@ -6,7 +6,10 @@ of it in httpcore's connection pool scanning its connections on every request, s
 saturated one core before the service did. :class:`RawSender` writes each request as bytes on
 an idle connection from a plain list and parses the response itself (status, Content-Length or
 chunked body), for a small fraction of that. It speaks plain ``http://`` only; an ``https://``
-URL, or a transport injected by a test, goes through :class:`HttpxSender`.
+URL, or a transport injected by a test, goes through :class:`HttpxSender`, which is built by
+core's client factory (:func:`~finpilot.core.async_http_client`). :class:`RawSender` takes the
+rest of its settings from the same place (:data:`~finpilot.core.HTTP_DEFAULTS`: the connect
+timeout, how long an idle connection is kept, the ``User-Agent``), so the two differ only in cost.
 """
 
 # Why not a library: aiohttp 3.14.5 (C parser; ClientSession, TCPConnector(limit=concurrency),
@@ -23,13 +26,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
 import orjson
 
+from finpilot.core import HTTP_DEFAULTS, async_http_client
+
 _MAX_HEAD = 64 * 1024
+_USER_AGENT = f"\r\nUser-Agent: {HTTP_DEFAULTS.user_agent}".encode()
 
 
 class SendError(Exception):
@@ -70,9 +77,8 @@ class HttpxSender:
     """Through an ``httpx.AsyncClient`` (for https, or a transport a test injects)."""
 
     def __init__(self, url: str, *, concurrency: int, timeout_s: float, transport: Any = None) -> None:
-        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-        self._http = httpx.AsyncClient(
-            base_url=url, timeout=timeout_s, limits=limits, transport=transport, follow_redirects=False
+        self._http = async_http_client(
+            base_url=url, timeout_s=timeout_s, max_connections=concurrency, transport=transport
         )
 
     async def post(self, path: str, body: dict[str, Any], key: str) -> Reply:
@@ -89,11 +95,12 @@ class HttpxSender:
 
 
 class _Connection:
-    __slots__ = ("reader", "writer")
+    __slots__ = ("idle_since", "reader", "writer")
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader = reader
         self.writer = writer
+        self.idle_since = 0.0
 
     def close(self) -> None:
         self.writer.close()
@@ -103,8 +110,10 @@ class RawSender:
     """HTTP/1.1 over asyncio streams, one request per connection at a time, idle connections reused.
 
     The caller bounds the requests in flight, which bounds the connections; a connection is
-    dropped after any error or a ``Connection: close``, and an idle one the server has closed is
-    noticed before reuse (or, at worst, answers with an error that the caller retries once).
+    dropped after any error or a ``Connection: close``, or when it has been idle longer than
+    ``HTTP_DEFAULTS.keepalive_s``, and an idle one the server has closed is noticed before reuse
+    (or, at worst, answers with an error that the caller retries once). ``timeout_s`` bounds a
+    whole request, and opening a connection at most ``HTTP_DEFAULTS.connect_timeout(timeout_s)``.
     """
 
     def __init__(self, url: str, *, timeout_s: float) -> None:
@@ -116,16 +125,19 @@ class RawSender:
         self._prefix = parts.path.rstrip("/")
         self._head_host = parts.netloc.encode()
         self._timeout_s = timeout_s
+        self._connect_s = HTTP_DEFAULTS.connect_timeout(timeout_s)
         self._idle: list[_Connection] = []
         self._open: set[_Connection] = set()
 
     async def _connection(self) -> _Connection:
+        oldest = time.monotonic() - HTTP_DEFAULTS.keepalive_s
         while self._idle:
             conn = self._idle.pop()
-            if not conn.reader.at_eof() and not conn.writer.is_closing():
+            if conn.idle_since >= oldest and not conn.reader.at_eof() and not conn.writer.is_closing():
                 return conn
             self._drop(conn)
-        reader, writer = await asyncio.open_connection(self._host, self._port, limit=_MAX_HEAD)
+        async with asyncio.timeout(self._connect_s):
+            reader, writer = await asyncio.open_connection(self._host, self._port, limit=_MAX_HEAD)
         conn = _Connection(reader, writer)
         self._open.add(conn)
         return conn
@@ -143,6 +155,7 @@ class RawSender:
                 (self._prefix + path).encode(),
                 b" HTTP/1.1\r\nHost: ",
                 self._head_host,
+                _USER_AGENT,
                 b"\r\nContent-Type: application/json\r\nIdempotency-Key: ",
                 key.encode(),
                 b"\r\nContent-Length: ",
@@ -173,6 +186,7 @@ class RawSender:
                 self._drop(conn)
             raise
         if keep:
+            conn.idle_since = time.monotonic()
             self._idle.append(conn)
         else:
             self._drop(conn)

@@ -30,7 +30,7 @@ from typing import Any
 
 import httpx
 
-from finpilot.core import InputError, StorageError
+from finpilot.core import Backoff, InputError, Retry, StorageError, luhn_test_card
 from finpilot.fraud._traffic._csv import LABELS, read_labelled
 from finpilot.fraud._traffic._http import Reply, Sender, SendError, open_sender
 from finpilot.fraud._traffic._synthetic import SCENARIOS, Shift, SyntheticPayment, fraud_rates_for, iter_payments
@@ -116,21 +116,19 @@ class _Tally:
             bucket[outcome] += 1
 
 
-def luhn_test_card(rng: random.Random) -> str:
-    """A random 16-digit test card number (prefix 4) with a valid Luhn check digit."""
-    body = "4" + "".join(rng.choice("0123456789") for _ in range(14))
-    total = 0
-    for i, ch in enumerate(reversed(body)):
-        d = int(ch) * (2 if i % 2 == 0 else 1)  # the check digit will be position 0, so body starts at 1
-        total += d - 9 if d > 9 else d
-    return body + str((10 - total % 10) % 10)
-
-
 def _percentile(values: list[float], q: float) -> float | None:
     if not values:
         return None
     ordered = sorted(values)
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
+
+
+# One resend, at once, of a request that got no response and is safe to send again (same key).
+_RESEND = Retry(attempts=2, backoff=Backoff(first_s=0.0))
+
+
+def _resendable(exc: BaseException) -> bool:
+    return isinstance(exc, SendError) and exc.retry
 
 
 class _Client:
@@ -143,12 +141,7 @@ class _Client:
 
     async def post(self, path: str, body: dict[str, Any]) -> Reply:
         key = f"traffic-{self.nonce}-{next(self.counter)}"
-        try:
-            return await self.http.post(path, body, key)
-        except SendError as exc:
-            if not exc.retry:
-                raise
-        return await self.http.post(path, body, key)
+        return await _RESEND.acall(lambda: self.http.post(path, body, key), retry_on=_resendable)
 
     async def created(self, path: str, body: dict[str, Any], what: str) -> dict[str, Any]:
         response = await self.post(path, body)

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from finpilot.core import StrictModel
 
 ACTOR_PATTERN = r"^(cli|api):\S+$"
 
 
-class Body(BaseModel):
+class Body(StrictModel):
     """A request body: these fields and no others."""
 
-    model_config = ConfigDict(extra="forbid")
 
-
-class Answer(BaseModel):
+class Answer(StrictModel):
     """A response body: these fields and no others."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 Actor = Field(
@@ -115,12 +113,10 @@ class NodeRestarted(Answer):
     t: float
 
 
-class FaultInjected(BaseModel):
+class FaultInjected(StrictModel):
     """What was done, as recorded in the ``chaos.inject`` entry. The fields present depend on the fault:
     kill and hang name the instance, pid and signal; latency the instances and ms; node-down the node,
     its agent and the replicas it ran; disk-full the node, ``disk_pressure`` and whether it ``changed``."""
-
-    model_config = ConfigDict(extra="forbid")
 
     fault: str | None = None
     instance: str | None = None
@@ -145,7 +141,8 @@ class SpecApplied(Answer):
 class SpecRolledBack(Answer):
     """The spec before the last change is the desired state again."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    # StrictModel's config, plus: fields may be filled by name as well as by alias.
+    model_config = ConfigDict(populate_by_name=True)
 
     rolled_back: bool
     from_digest: str = Field(alias="from")

@@ -3,55 +3,66 @@
 It opens a settlement, customer and merchant account and a card through the router, funds the
 customer, then sends transfers and authorizations in turn from ``_WORKERS`` keep-alive
 connections until its stdin closes; with ``--retry-s`` it resends unanswered requests with
-their key for up to that long. Talking to the parent over stdout is its interface, as for
-the node agent.
+their key for up to that long (core's :class:`~finpilot.core.Retry`, 0.05 s doubling to 0.5 s
+between resends). Talking to the parent over stdout is its interface, as for the node agent.
+
+Its connections are ``http.client`` ones, not core's httpx factory, for the traffic generator's
+reason (``finpilot.fraud``'s ``RawSender``): it is a load generator on the cores whose services
+it measures, at up to 1,000 requests a second, and httpx costs several times the CPU per request.
+It takes the factory's ``User-Agent`` and connect timeout (:data:`~finpilot.core.HTTP_DEFAULTS`).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import http.client
 import itertools
 import json
 import random
+import socket
 import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from finpilot.core import StorageError
+from finpilot.core import HTTP_DEFAULTS, Backoff, Retry, StorageError, luhn_test_card
 from finpilot.heal._chaos._traffic import RequestRecord
 
 _WORKERS = 24
 _TIMEOUT_S = 15.0
 _FUNDING = 10**11
+# The setup waits up to two minutes for the payments service behind the router to answer.
+_SETUP = Retry(attempts=None, deadline_s=120.0, backoff=Backoff(first_s=0.1, max_s=2.0))
 
 
-def _luhn_test_card(rng: random.Random) -> str:
-    body = "4" + "".join(rng.choice("0123456789") for _ in range(14))
-    total = 0
-    for i, ch in enumerate(reversed(body)):
-        d = int(ch) * (2 if i % 2 == 0 else 1)
-        total += d - 9 if d > 9 else d
-    return body + str((10 - total % 10) % 10)
+@functools.cache
+def _resend_policy(retry_s: float) -> Retry:
+    return Retry(attempts=None if retry_s > 0 else 1, deadline_s=retry_s, backoff=Backoff(first_s=0.05, max_s=0.5))
 
 
 class _Client:
     def __init__(self, host: str, port: int) -> None:
         self._host, self._port = host, port
-        self._conn = http.client.HTTPConnection(host, port, timeout=_TIMEOUT_S)
+        self._conn = self._connect()
+
+    def _connect(self) -> http.client.HTTPConnection:
+        return http.client.HTTPConnection(self._host, self._port, timeout=HTTP_DEFAULTS.connect_timeout(_TIMEOUT_S))
 
     def post(self, path: str, body: dict[str, Any], key: str) -> tuple[int, dict[str, Any]]:
         data = json.dumps(body).encode()
-        headers = {"Content-Type": "application/json", "Idempotency-Key": key}
+        headers = {"Content-Type": "application/json", "Idempotency-Key": key, "User-Agent": HTTP_DEFAULTS.user_agent}
         try:
+            if self._conn.sock is None:
+                self._conn.connect()  # under the connect timeout; then each read and write under the request's
+                cast("socket.socket", self._conn.sock).settimeout(_TIMEOUT_S)
             self._conn.request("POST", path, body=data, headers=headers)
             response = self._conn.getresponse()
             raw = response.read()
         except (OSError, http.client.HTTPException):
             self._conn.close()
-            self._conn = http.client.HTTPConnection(self._host, self._port, timeout=_TIMEOUT_S)
+            self._conn = self._connect()
             raise
         try:
             parsed = json.loads(raw) if raw else {}
@@ -65,20 +76,21 @@ class _Client:
 
 def _setup(client: _Client, run: str) -> dict[str, str]:
     def created(path: str, body: dict[str, Any], what: str) -> dict[str, Any]:
-        for attempt in range(50):
+        def post() -> tuple[int, dict[str, Any]]:
             try:
-                status, reply = client.post(path, body, f"drill-{run}-setup-{what}")
+                return client.post(path, body, f"drill-{run}-setup-{what}")
             except (OSError, http.client.HTTPException):
-                status, reply = 0, {}
-            if status in (200, 201):
-                return reply
-            time.sleep(0.1 * (attempt + 1))
-        raise StorageError(f"the payments service did not create {what} (last status {status})")
+                return 0, {}
+
+        status, reply = _SETUP.call(post, retry_if=lambda answer: answer[0] not in (200, 201))
+        if status not in (200, 201):
+            raise StorageError(f"the payments service did not create {what} (last status {status})")
+        return reply
 
     settlement = created("/v1/accounts", {"kind": "settlement", "currency": "EUR"}, "settlement")["id"]
     customer = created("/v1/accounts", {"kind": "customer", "currency": "EUR"}, "customer")["id"]
     merchant = created("/v1/accounts", {"kind": "merchant", "currency": "EUR"}, "merchant")["id"]
-    pan = _luhn_test_card(random.Random(f"drill-card-{run}"))  # noqa: S311 - a test card number, not a secret
+    pan = luhn_test_card(random.Random(f"drill-card-{run}"))  # noqa: S311 - a test card number, not a secret
     card = created("/v1/cards", {"account_id": customer, "pan": pan}, "card")["token"]
     created(
         "/v1/transfers",
@@ -104,18 +116,17 @@ def _send(client: _Client, run: str, seq: int, accounts: dict[str, str], retry_s
         body = {"card_token": accounts["card"], "merchant_id": target, "amount": amount, "currency": "EUR"}
     t0 = time.time()
     attempts = 0
-    while True:
+
+    def post() -> tuple[int | None, dict[str, Any], str | None]:
+        nonlocal attempts
         attempts += 1
-        status: int | None
         try:
             status, reply = client.post(path, body, key)
-            error = None
         except (OSError, http.client.HTTPException) as exc:
-            status, reply, error = None, {}, type(exc).__name__
-        resend = status is None or status in _RESEND
-        if not resend or time.time() - t0 >= retry_s:
-            break
-        time.sleep(min(0.5, 0.05 * attempts))
+            return None, {}, type(exc).__name__
+        return status, reply, None
+
+    status, reply, error = _resend_policy(retry_s).call(post, retry_if=lambda a: a[0] is None or a[0] in _RESEND)
     ident = reply.get("id") if status is not None and 200 <= status < 300 else None
     if error is None and ident is None:
         error = f"HTTP {status}"

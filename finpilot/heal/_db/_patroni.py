@@ -20,7 +20,7 @@ import httpx
 
 from finpilot.audit import Ledger
 from finpilot.audit.kinds import CHAOS_INJECT, DB_FAILOVER, DB_PROMOTE, DB_REJOIN, DB_SYNC
-from finpilot.core import DbHaSettings, StorageError
+from finpilot.core import DbHaSettings, StorageError, http_client
 from finpilot.heal._db._cluster import ha_dsn
 from finpilot.heal._db._node import PgNode, probe, query
 from finpilot.heal._db._watch import Watcher
@@ -35,7 +35,7 @@ class PatroniClient:
 
     def __init__(self, urls: list[str], *, timeout_s: float = 2.0) -> None:
         self.urls = [u.rstrip("/") for u in urls]
-        self._http = httpx.Client(timeout=timeout_s)
+        self._http = http_client(timeout_s=timeout_s, max_connections=max(2, len(self.urls)))
 
     def close(self) -> None:
         """Close the HTTP client."""

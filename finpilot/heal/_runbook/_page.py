@@ -1,33 +1,23 @@
 """The pager runbooks use: a signed JSON POST to an optional webhook.
 
 The receiver checks ``X-Finpilot-Signature: sha256=<hex>``, the HMAC-SHA256 of the raw body
-under the shared secret (the same scheme as fraud alerts, written here because the heal
-capability does not import the fraud one). The secret is read through the reference the
-config holds ({env: NAME} or {file: PATH}); neither the secret nor the URL's path or query
+under the shared secret: core's one webhook signer, the one fraud alerts use too. Each page
+goes through a client from core's factory (:func:`~finpilot.core.http_client`; pages are rare,
+and a client costs about 0.2 ms, so none is kept open between them). The secret is read through
+the reference the config holds ({env: NAME} or {file: PATH}); neither the secret nor the URL's path or query
 (which often carries a credential) reaches a log line, an audit entry or an error: only the
 scheme and host do.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from finpilot.core import InputError, RunbookSettings, resolve_secret
+import httpx
 
-SIGNATURE_HEADER = "X-Finpilot-Signature"
-"""The header carrying ``sha256=<hex HMAC-SHA256 of the body>``."""
-
-
-def page_signature(secret: bytes, body: bytes) -> str:
-    """The signature header's value for ``body``: ``sha256=<hex>``."""
-    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+from finpilot.core import InputError, RunbookSettings, http_client, resolve_secret, signed_json
 
 
 class Pager:
@@ -62,19 +52,11 @@ class Pager:
         """POST ``payload`` once; return what happened as audit-safe evidence (never raises)."""
         if self._url is None:
             return {"webhook": None, "delivered": False}
-        body = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode()
-        request = urllib.request.Request(  # noqa: S310 - the scheme is checked to be http(s) above
-            self._url,
-            data=body,
-            method="POST",
-            headers={"Content-Type": "application/json", SIGNATURE_HEADER: page_signature(self._secret, body)},
-        )
+        body, headers = signed_json(self._secret, payload)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:  # noqa: S310 - see above
-                status = int(response.status)
-        except urllib.error.HTTPError as exc:
-            status = int(exc.code)
-        except (OSError, ValueError) as exc:
+            with http_client(timeout_s=self.timeout_s, max_connections=1) as client:
+                status = client.post(self._url, content=body, headers=headers).status_code
+        except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
             # The exception's text can quote the URL: keep only its type.
             return {"webhook": self.where, "delivered": False, "error": type(exc).__name__}
         return {"webhook": self.where, "delivered": 200 <= status < 300, "status": status}

@@ -28,10 +28,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from finpilot.audit import CUSTOM_PREFIX, KINDS, Entry
-from finpilot.core import ConfigError, FieldProblem, line_for, read_yaml
+from finpilot.core import ConfigError, FieldProblem, StrictModel, line_for, read_yaml
 
 Op = Literal["eq", "ne", "gt", "lt", "in", "regex"]
 """How a condition compares an evidence field with its value."""
@@ -53,12 +53,7 @@ def _check_template(text: str) -> str:
     return text
 
 
-class _Strict(BaseModel):
-    # A misspelt key in a runbook would silently change what it does: reject it by name.
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Condition(_Strict):
+class Condition(StrictModel):
     """One test on the triggering entry's evidence; a missing field never matches."""
 
     field: str = Field(
@@ -131,7 +126,7 @@ def _lookup(evidence: Mapping[str, Any], path: str) -> tuple[bool, Any]:
     return True, current
 
 
-class Trigger(_Strict):
+class Trigger(StrictModel):
     """Which audit entries start the runbook."""
 
     kind: str = Field(
@@ -180,7 +175,7 @@ class Trigger(_Strict):
         return all(c.holds(entry.evidence) for c in self.when)
 
 
-class ScaleAction(_Strict):
+class ScaleAction(StrictModel):
     """``scale``: set a service's replica count (applied as a spec change, validated like one)."""
 
     service: str = Field(min_length=1, description="Service name (template allowed).")
@@ -192,7 +187,7 @@ class ScaleAction(_Strict):
         return _check_template(value)
 
 
-class FreezeAction(_Strict):
+class FreezeAction(StrictModel):
     """``freeze``: freeze an account (done by the handler the CLI registers; the fraud capability owns it)."""
 
     account: str = Field(min_length=1, description="Account id (template allowed), e.g. '{evidence.account}'.")
@@ -204,7 +199,7 @@ class FreezeAction(_Strict):
         return _check_template(value)
 
 
-class PageAction(_Strict):
+class PageAction(StrictModel):
     """``page``: tell a person (a runbook.page entry, and the webhook when one is configured)."""
 
     message: str = Field(min_length=1, max_length=500, description="What to say (template allowed).")
@@ -216,7 +211,7 @@ class PageAction(_Strict):
         return _check_template(value)
 
 
-class RunAction(_Strict):
+class RunAction(StrictModel):
     """``run``: run a command (argv, no shell) with a timeout; a non-zero exit fails the action."""
 
     argv: list[str] = Field(min_length=1, description="Program and arguments (templates allowed); no shell.")
@@ -232,7 +227,7 @@ class RunAction(_Strict):
         return argv
 
 
-class ActionSpec(_Strict):
+class ActionSpec(StrictModel):
     """One step; exactly one of its keys is set."""
 
     restart: str | None = Field(default=None, description="Replica to restart: SERVICE[/N] or '{slot}'.")
@@ -279,7 +274,7 @@ class ActionSpec(_Strict):
         return value.model_dump(mode="json") if isinstance(value, BaseModel) else {"target": value}
 
 
-class RateLimit(_Strict):
+class RateLimit(StrictModel):
     """At most ``max_actions`` actions in any ``window_s`` seconds (and ``max_per_target`` on one target)."""
 
     max_actions: int = Field(default=5, ge=1, le=10_000, description="Actions this runbook may take per window.")
@@ -292,7 +287,7 @@ class RateLimit(_Strict):
     )
 
 
-class Escalation(_Strict):
+class Escalation(StrictModel):
     """Who hears of a runbook that failed or was stopped by its rate limit."""
 
     message: str = Field(
@@ -310,7 +305,7 @@ class Escalation(_Strict):
         return _check_template(message.replace("{runbook}", "").replace("{reason}", ""))
 
 
-class Runbook(_Strict):
+class Runbook(StrictModel):
     """One runbook file."""
 
     name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,62}$", description="Unique name (a DNS label).")

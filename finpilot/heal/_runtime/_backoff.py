@@ -2,23 +2,25 @@
 
 Kubernetes' CrashLoopBackOff grows 10 s, 20 s ... 300 s; finpilot's default starts at 0 (a
 crash is restarted at once) and doubles from ``backoff_step_s``, so one crash costs nothing
-and only a crash loop slows down. The schedule is a pure function of the restart count, so it
-is tested without sleeping.
+and only a crash loop slows down. The schedule is core's one back-off
+(:class:`~finpilot.core.Backoff`, shared with every retry in finpilot), a pure function of the
+restart count, so it is tested without sleeping; what is particular here is the free first
+restart and the reset after a healthy period.
 """
 
 from __future__ import annotations
 
+from finpilot.core import Backoff as Schedule
 from finpilot.core import Clock, RestartSpec, utc_now
 
 
 def backoff_delay(spec: RestartSpec, attempt: int) -> float:
     """Delay before restart number ``attempt`` (0 = the first restart since the last reset)."""
+    if spec.backoff_initial_s > 0:
+        return Schedule(spec.backoff_initial_s, spec.backoff_multiplier, spec.backoff_max_s).delay(attempt)
     if attempt <= 0:
-        return min(spec.backoff_initial_s, spec.backoff_max_s)
-    base = spec.backoff_initial_s if spec.backoff_initial_s > 0 else spec.backoff_step_s
-    exponent = attempt if spec.backoff_initial_s > 0 else attempt - 1
-    # Cap the exponent so a long crash loop never overflows a float.
-    return float(min(spec.backoff_max_s, base * spec.backoff_multiplier ** min(exponent, 64)))
+        return 0.0  # the first restart is free; the schedule starts at backoff_step_s after it
+    return Schedule(spec.backoff_step_s, spec.backoff_multiplier, spec.backoff_max_s).delay(attempt - 1)
 
 
 class Backoff:

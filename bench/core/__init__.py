@@ -1,0 +1,1 @@
+"""Benchmarks of core's shared helpers (the retry helper against stamina and tenacity)."""
