@@ -201,3 +201,15 @@ def test_no_entry_is_built_by_hand_outside_the_audit_package() -> None:
 def test_the_kinds_reference_document_is_current() -> None:
     doc = REPO / "docs" / "audit-kinds.md"
     assert doc.read_text() == kinds_markdown(KINDS), "regenerate: finpilot audit kinds --markdown > docs/audit-kinds.md"
+
+
+_word = st.text(alphabet="abc:/* .", max_size=6)
+
+
+@given(value=st.text(alphabet="abc:/ .", max_size=8), patterns=st.lists(_word, min_size=1, max_size=4).map(tuple))
+def test_vocabulary_matching_follows_its_definition(value: str, patterns: tuple[str, ...]) -> None:
+    from finpilot.audit._kind import _matches
+
+    # The definition: '*' is anything, a trailing '*' a prefix, anything else an exact word.
+    expected = any(p == "*" or p == value or (p.endswith("*") and value.startswith(p[:-1])) for p in patterns)
+    assert _matches(value, patterns) == expected
