@@ -15,7 +15,8 @@ import pytest
 from console_helpers import MakeToken, TestClient, bearer, sample_entry
 from openapi_helpers import OpenApiCheck
 
-from finpilot.audit import Entry, Ledger
+from finpilot.audit import Ledger
+from finpilot.audit.kinds import CHAOS_INJECT, HEAL_RECOVERED
 from finpilot.console import TokenStore, create_app
 from finpilot.core import FraudSettings, Settings
 
@@ -39,12 +40,13 @@ def full(settings: Settings, tiny_fraud_model: Path, ledger: Ledger, tokens: Tok
 def _incident(ledger: Ledger) -> None:
     # A fault and its recovery, as the runtime writes them, so the incidents answer is not empty.
     ledger.append(
-        Entry(kind="chaos.inject", actor="cli:test", action="kill", subject="replica:web/0", outcome="injected",
-              evidence={"fault": "kill", "instance": "web/0@n1", "pid": 1})
+        CHAOS_INJECT.entry(actor="cli:test", action="kill", subject="replica:web/0", outcome="injected",
+                           evidence={"fault": "kill", "instance": "web/0@n1", "pid": 1})
     )  # fmt: skip
     ledger.append(
-        Entry(kind="heal.recovered", actor="finpilot:controller", action="ready", subject="replica:web/0@n1",
-              outcome="recovered", evidence={"slot": "web/0", "instance": "web/0@n1"})
+        HEAL_RECOVERED.entry(actor="finpilot:controller", action="ready", subject="replica:web/0@n1", outcome="ok",
+                             evidence={"slot": "web/0", "instance": "web/0@n1", "node": "n1", "cause": "heal.restart",
+                                       "cause_action": "restart", "since_cause_s": 0.4})
     )  # fmt: skip
 
 
