@@ -19,8 +19,8 @@ The offline verifier (:func:`verify_bundle`, :func:`verify_inclusion_proof`,
 """
 
 from finpilot.audit import kinds
-from finpilot.audit._entry import Entry
-from finpilot.audit._kind import CUSTOM_PREFIX, KINDS, EntryKind
+from finpilot.audit._entry import CUSTOM_PREFIX, Entry
+from finpilot.audit._kind import KINDS, EntryKind
 from finpilot.audit._kind_doc import kinds_markdown
 from finpilot.audit._ledger import Ledger, StoredEntry, open_ledger
 from finpilot.audit._pan import contains_pan

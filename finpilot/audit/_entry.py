@@ -25,6 +25,14 @@ from finpilot.core import InputError, SensitiveDataError, rfc3339
 LEAF_VERSION = 1
 _TEXT_FIELDS = ("kind", "actor", "action", "subject", "outcome")
 RESERVED_KIND_PREFIX = "audit."
+CUSTOM_PREFIX = "custom."
+"""Users' own kinds: checked only for structure (text fields, JSON evidence, no card numbers)."""
+DECLARED_KINDS: dict[str, Any] = {}
+"""Every declared kind by name (:class:`finpilot.audit._kind.EntryKind`), filled by the kind registry.
+
+It lives here, below the registry, so that the ledger's append loop checks an entry's kind with
+one dictionary lookup instead of a call into another module.
+"""
 """Entry kinds the ledger writes itself (erasure records); appends from outside are refused."""
 _MAX_TEXT = 512
 _COMMIT_TAG = b"finpilot/personal/v1\x00"
@@ -240,6 +248,29 @@ def prepare(entry: Entry, now: datetime | str, max_bytes: int, *, reserved_ok: b
             )
     # tuple.__new__ skips NamedTuple's Python-level constructor: a tenth of a microsecond per entry.
     return _new_tuple(Prepared, (data, _sha256(b"\x00" + data).digest(), personal_row))
+
+
+def check_kind(entry: Entry) -> None:
+    """Raise :class:`InputError` unless ``entry``'s kind may be appended as it is.
+
+    A declared kind: an entry its kind built in process passes; one that arrived as data is
+    refused for a reserved kind and checked in full otherwise. ``custom.*``: structure only.
+    Anything else is refused.
+    """
+    kind = entry.kind
+    spec = DECLARED_KINDS.get(kind)
+    if spec is not None:
+        if not entry.system:
+            spec.check_submitted(entry)
+        return
+    if kind.startswith(CUSTOM_PREFIX) and len(kind) > len(CUSTOM_PREFIX):
+        return
+    raise InputError(
+        f"entry kind '{kind}' is not declared",
+        field="kind",
+        fix=f"use a declared kind (finpilot audit kinds) or your own under '{CUSTOM_PREFIX}', "
+        f"e.g. {CUSTOM_PREFIX}{kind}",
+    )
 
 
 def _personal_row(entry: Entry) -> PersonalRow:

@@ -23,11 +23,8 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from finpilot.audit._entry import Entry
+from finpilot.audit._entry import CUSTOM_PREFIX, DECLARED_KINDS, Entry, check_kind
 from finpilot.core import InputError, StrictModel
-
-CUSTOM_PREFIX = "custom."
-"""Users' own kinds: checked only for structure (text fields, JSON evidence, no card numbers)."""
 
 
 class Evidence(StrictModel):
@@ -154,6 +151,16 @@ class EntryKind(Generic[E]):
                     fix=f"see the {self.name} schema: finpilot audit kinds --json",
                 )
 
+    def check_submitted(self, entry: Entry) -> None:
+        """The check for an entry that arrived as data (API, CLI): reserved kinds are refused."""
+        if self.reserved:
+            raise InputError(
+                f"entry kind '{self.name}' is reserved for finpilot's own writers",
+                field="kind",
+                fix=f"record your own facts under '{CUSTOM_PREFIX}*'",
+            )
+        self.check(entry)
+
     def _refuse_vocabulary(self, entry: Entry) -> None:
         for name, value, allowed in (
             ("actor", entry.actor, self.actors),
@@ -218,8 +225,9 @@ class EntryKind(Generic[E]):
 class KindRegistry:
     """Every declared kind by name. One instance, :data:`KINDS`, is filled by :mod:`finpilot.audit.kinds`."""
 
-    def __init__(self) -> None:
-        self._kinds: dict[str, EntryKind[Any]] = {}
+    def __init__(self, table: dict[str, Any] | None = None) -> None:
+        # KINDS shares its table with finpilot.audit._entry, whose prepare() looks kinds up there.
+        self._kinds: dict[str, EntryKind[Any]] = {} if table is None else table
 
     def declare(self, kind: EntryKind[E]) -> EntryKind[E]:
         """Add ``kind``; a second declaration of one name is a programming error."""
@@ -244,27 +252,21 @@ class KindRegistry:
         return name in self._kinds
 
     def check(self, entry: Entry) -> None:
-        """The ledger's gate for every entry it is given (see the module docstring)."""
+        """The ledger's gate for every entry it is given (see the module docstring).
+
+        The ledger runs the same check inline (:func:`finpilot.audit._entry.prepare`); this is
+        it for callers that want the verdict before they append.
+        """
+        if self._kinds is DECLARED_KINDS:
+            check_kind(entry)
+            return
         kind = self._kinds.get(entry.kind)
         if kind is None:
             if entry.kind.startswith(CUSTOM_PREFIX) and len(entry.kind) > len(CUSTOM_PREFIX):
                 return
-            raise InputError(
-                f"entry kind '{entry.kind}' is not declared",
-                field="kind",
-                fix=f"use a declared kind (finpilot audit kinds) or your own under '{CUSTOM_PREFIX}', "
-                f"e.g. {CUSTOM_PREFIX}{entry.kind}",
-            )
-        if entry.system:
-            # Built and checked by EntryKind.entry() in process: checking again would only cost time.
-            return
-        if kind.reserved:
-            raise InputError(
-                f"entry kind '{entry.kind}' is reserved for finpilot's own writers",
-                field="kind",
-                fix=f"record your own facts under '{CUSTOM_PREFIX}*'",
-            )
-        kind.check(entry)
+            raise InputError(f"entry kind '{entry.kind}' is not declared", field="kind")
+        if not entry.system:
+            kind.check_submitted(entry)
 
     def conformance(self, name: str, leaf: Mapping[str, Any]) -> bool:
         """Whether a stored leaf fits its declared kind today (``custom.*`` and unknown kinds do not count)."""
@@ -283,5 +285,5 @@ class KindRegistry:
         return kind.evidence_problem(leaf.get("evidence", {})) is None
 
 
-KINDS = KindRegistry()
+KINDS = KindRegistry(DECLARED_KINDS)
 """The registry of every declared entry kind."""

@@ -6,7 +6,8 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from finpilot.audit._kind import CUSTOM_PREFIX, EntryKind
+from finpilot.audit._entry import CUSTOM_PREFIX
+from finpilot.audit._kind import EntryKind
 
 _HEADER = f"""# Audit entry kinds
 

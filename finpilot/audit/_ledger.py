@@ -21,9 +21,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from finpilot.audit._entry import Entry, PersonalRow, commitment, prepare
+from finpilot.audit._entry import CUSTOM_PREFIX, DECLARED_KINDS, Entry, PersonalRow, check_kind, commitment, prepare
 from finpilot.audit._keys import load_or_create_key
-from finpilot.audit._kind import KINDS
 from finpilot.audit._merkle import (
     consistency_path,
     inclusion_path,
@@ -189,13 +188,21 @@ class Ledger:
         limit = self._settings.max_entry_bytes
         out = _Part()
         datas, hashes = out.datas, out.hashes
-        check = KINDS.check
+        declared, custom_len = DECLARED_KINDS, len(CUSTOM_PREFIX)
         for i, entry in enumerate(entries):
             if not isinstance(entry, Entry):
                 raise InputError(f"item {i} is not an Entry", field=f"entries[{i}]")
             try:
                 data, digest, personal = prepare(entry, now, limit, reserved_ok=internal)
-                check(entry)  # after prepare, which has proved the text fields are strings
+                # The kind last: prepare has proved it is text, free of card numbers and tokens,
+                # so the error may name it. Inline, since this runs for every entry appended.
+                kind = entry.kind
+                spec = declared.get(kind)
+                if spec is None:
+                    if not (kind.startswith(CUSTOM_PREFIX) and len(kind) > custom_len):
+                        check_kind(entry)  # raises, naming the kind and its custom.* spelling
+                elif not entry.system:
+                    spec.check_submitted(entry)  # arrived as data: reserved refused, the rest checked
             except InputError as exc:
                 if len(entries) > 1:
                     exc.message = f"entries[{i}]: {exc.message}"
