@@ -250,7 +250,7 @@ def prepare(entry: Entry, now: datetime | str, max_bytes: int, *, reserved_ok: b
     return _new_tuple(Prepared, (data, _sha256(b"\x00" + data).digest(), personal_row))
 
 
-def check_kind(entry: Entry, declared: Mapping[str, Any] = DECLARED_KINDS) -> None:
+def check_kind(entry: Entry) -> None:
     """Raise :class:`InputError` unless ``entry``'s kind may be appended as it is.
 
     A declared kind: an entry its kind built in process passes; one that arrived as data is
@@ -258,7 +258,7 @@ def check_kind(entry: Entry, declared: Mapping[str, Any] = DECLARED_KINDS) -> No
     Anything else is refused.
     """
     kind = entry.kind
-    spec = declared.get(kind)
+    spec = DECLARED_KINDS.get(kind)
     if spec is not None:
         if not entry.system:
             spec.check_submitted(entry)

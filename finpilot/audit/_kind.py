@@ -129,7 +129,17 @@ class EntryKind(Generic[E]):
 
     def check(self, entry: Entry, *, evidence_checked: bool = False) -> None:
         """Raise :class:`InputError` unless ``entry`` fits this kind's vocabulary and evidence model."""
-        if not self.fits(entry.actor, entry.action, entry.subject, entry.outcome):
+        actor, action, subject, outcome = entry.actor, entry.action, entry.subject, entry.outcome
+        if not (
+            type(actor) is str
+            and type(action) is str
+            and type(subject) is str
+            and type(outcome) is str
+            and _matches(actor, self.actors)
+            and _matches(action, self.actions)
+            and _matches(subject, self.subjects)
+            and _matches(outcome, self.outcomes)
+        ):
             self._refuse_vocabulary(entry)
         if not evidence_checked:
             problem = self.evidence_problem(entry.evidence)
@@ -140,19 +150,6 @@ class EntryKind(Generic[E]):
                     field=field,
                     fix=f"see the {self.name} schema: finpilot audit kinds --json",
                 )
-
-    def fits(self, actor: object, action: object, subject: object, outcome: object) -> bool:
-        """Whether the four words are text within this kind's vocabulary."""
-        return (
-            type(actor) is str
-            and type(action) is str
-            and type(subject) is str
-            and type(outcome) is str
-            and _matches(actor, self.actors)
-            and _matches(action, self.actions)
-            and _matches(subject, self.subjects)
-            and _matches(outcome, self.outcomes)
-        )
 
     def check_submitted(self, entry: Entry) -> None:
         """The check for an entry that arrived as data (API, CLI): reserved kinds are refused."""
@@ -257,18 +254,35 @@ class KindRegistry:
     def check(self, entry: Entry) -> None:
         """The ledger's gate for every entry it is given (see the module docstring).
 
-        The ledger runs the same check inline in its append loop; this is it for callers that
-        want the verdict before they append.
+        The ledger runs the same check inline (:func:`finpilot.audit._entry.prepare`); this is
+        it for callers that want the verdict before they append.
         """
-        check_kind(entry, self._kinds)
+        if self._kinds is DECLARED_KINDS:
+            check_kind(entry)
+            return
+        kind = self._kinds.get(entry.kind)
+        if kind is None:
+            if entry.kind.startswith(CUSTOM_PREFIX) and len(entry.kind) > len(CUSTOM_PREFIX):
+                return
+            raise InputError(f"entry kind '{entry.kind}' is not declared", field="kind")
+        if not entry.system:
+            kind.check_submitted(entry)
 
     def conformance(self, name: str, leaf: Mapping[str, Any]) -> bool:
         """Whether a stored leaf fits its declared kind today (``custom.*`` and unknown kinds do not count)."""
         kind = self._kinds.get(name)
         if kind is None:
             return False
-        words = (leaf.get("actor"), leaf.get("action"), leaf.get("subject"), leaf.get("outcome"))
-        return kind.fits(*words) and kind.evidence_problem(leaf.get("evidence", {})) is None
+        for field, allowed in (
+            ("actor", kind.actors),
+            ("action", kind.actions),
+            ("subject", kind.subjects),
+            ("outcome", kind.outcomes),
+        ):
+            value = leaf.get(field)
+            if not isinstance(value, str) or not _matches(value, allowed):
+                return False
+        return kind.evidence_problem(leaf.get("evidence", {})) is None
 
 
 KINDS = KindRegistry(DECLARED_KINDS)
