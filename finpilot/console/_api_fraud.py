@@ -32,7 +32,7 @@ from finpilot.console._roles import Permission
 from finpilot.console._state import ConsoleState, console_state
 from finpilot.console._tokens import Principal
 from finpilot.core import FinpilotError, InputError, NotFoundError, UnavailableError, error_responses
-from finpilot.fraud import FraudService, label_from_json, payment_from_json
+from finpilot.fraud import MAX_AMOUNT, FraudService, label_from_json, payment_from_json
 
 _BODY_LIMIT = 8 * 1024
 _REASON_LIMIT = 4 * 1024
@@ -49,7 +49,7 @@ _SCORE_SCHEMA: dict[str, Any] = {
         "time": {"oneOf": [{"type": "string", "format": "date-time"}, {"type": "number", "minimum": 0}]},
         "customer_id": {"type": "string", "maxLength": 128},
         "terminal_id": {"type": "string", "maxLength": 128},
-        "amount": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1e9},
+        "amount": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": MAX_AMOUNT},
     },
     "additionalProperties": False,
 }

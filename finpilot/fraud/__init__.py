@@ -50,7 +50,7 @@ from finpilot.fraud._serving._nats_worker import NatsWorker
 from finpilot.fraud._serving._persist import load_state, save_state
 from finpilot.fraud._serving._service import FraudService
 from finpilot.fraud._serving._stats import FraudStats
-from finpilot.fraud._serving._wire import label_from_json, payment_from_json
+from finpilot.fraud._serving._wire import MAX_AMOUNT, label_from_json, payment_from_json
 from finpilot.fraud._traffic._run import TrafficConfig, run_traffic, run_traffic_async
 from finpilot.fraud._traffic._synthetic import Shift, fraud_rates_for, generate_payments, iter_payments
 from finpilot.fraud._webhook import WebhookSink
@@ -58,6 +58,7 @@ from finpilot.fraud._webhook import WebhookSink
 __all__ = [
     "BOOK_FEATURES",
     "FEATURE_NAMES",
+    "MAX_AMOUNT",
     "AccountSync",
     "AlertManager",
     "AlertSink",

@@ -12,6 +12,7 @@ from console_helpers import MakeToken, TestClient, bearer
 from finpilot.audit import Ledger
 from finpilot.console import TokenStore, create_app
 from finpilot.core import FraudSettings, Settings
+from finpilot.fraud import MAX_AMOUNT
 
 T0 = 1_600_000_000
 
@@ -108,7 +109,7 @@ def test_strangers_get_401(scoring: TestClient) -> None:
     [
         (payment(amount=0), "amount"),
         (payment(amount=-3), "amount"),
-        (payment(amount=1e9), "amount"),
+        (payment(amount=MAX_AMOUNT), "amount"),
         (payment(amount="12"), "amount"),
         (payment(time="yesterday"), "time"),
         (payment(time="2020-09-13 12:26:40"), "time"),

@@ -11,40 +11,49 @@ import logging
 import random
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from finpilot_payments import HttpDecider, PaymentsSettings, create_app, make_decider
+from finpilot_payments import HttpDecider, PaymentContext, PaymentsSettings, create_app, make_decider
+from finpilot_payments._currency import EXPONENTS
 from finpilot_payments._http_decider import major_units, score_request
+from finpilot_payments._ledger import MAX_AMOUNT as PAYMENTS_MAX
 from live_helpers import PaymentsClient, serve_in_thread
 from starlette.testclient import TestClient
 
 from finpilot.audit import Ledger, open_ledger
 from finpilot.console import create_app as create_console
 from finpilot.console import open_token_store
-from finpilot.core import FraudSettings, Settings, luhn_test_card
+from finpilot.core import FraudSettings, InputError, Settings, luhn_test_card
+from finpilot.fraud import MAX_AMOUNT as FRAUD_MAX
+from finpilot.fraud import payment_from_json
 
 Console = Callable[..., tuple[str, Ledger, str, Callable[[], None]]]
 
 
 @pytest.fixture
 def console(tmp_path: Path, tiny_fraud_model: Path) -> Iterator[Console]:
-    """``console(**thresholds)``: the console with the tiny model on a real port.
+    """``console(behind=, model=, **thresholds)``: the console with the tiny model on a real port.
 
-    Gives its URL, ledger, an operator token and a function that stops the server.
+    ``behind`` sets its clock back (so payments look dated in the future), ``model=False`` starts
+    it without a model (scoring answers 503). Gives its URL, ledger, an operator token and a
+    function that stops the server.
     """
     stack: list[Any] = []
 
-    def start(**thresholds: float) -> tuple[str, Ledger, str, Callable[[], None]]:
-        settings = Settings(
-            data_dir=tmp_path / f"fp{len(stack)}", fraud=FraudSettings(model_dir=tiny_fraud_model, **thresholds)
-        )
+    def start(
+        *, behind: timedelta = timedelta(0), model: bool = True, **thresholds: float
+    ) -> tuple[str, Ledger, str, Callable[[], None]]:
+        fraud = FraudSettings(model_dir=tiny_fraud_model if model else None, **thresholds)
+        settings = Settings(data_dir=tmp_path / f"fp{len(stack)}", fraud=fraud)
         ledger = open_ledger(settings).__enter__()
         tokens = open_token_store(settings).__enter__()
         _info, token = tokens.create("payments-service", "operator")
-        server = serve_in_thread(create_console(settings, ledger, tokens), lifespan="off")
+        app = create_console(settings, ledger, tokens, clock=lambda: datetime.now(UTC) - behind)
+        server = serve_in_thread(app, lifespan="off")
         url = server.__enter__()
         stack.extend([ledger, tokens, server])
         return url, ledger, token, lambda: server.__exit__(None, None, None)
@@ -54,20 +63,24 @@ def console(tmp_path: Path, tiny_fraud_model: Path) -> Iterator[Console]:
         thing.__exit__(None, None, None)  # a server stopped twice stays stopped
 
 
-def payments_over(url: str, token: str, tmp_path: Path) -> Iterator[PaymentsClient]:
+def payments_over(url: str, token: str, tmp_path: Path, *, fail_open: bool = False) -> Iterator[PaymentsClient]:
     """The payments app (SQLite in tmp_path) deciding over HTTP with the console at ``url``."""
     env = {"PAYMENTS_DECIDER_URL": url, "PAYMENTS_DECIDER_TOKEN": token, "PAYMENTS_DECIDER_TIMEOUT_S": "5"}
+    if fail_open:
+        env["PAYMENTS_DECIDER_FAIL_OPEN"] = "true"
     settings = PaymentsSettings.from_env(env, data_dir=tmp_path / "payments")
     assert token not in repr(settings)
     decider = make_decider(settings)
     assert isinstance(decider, HttpDecider)
     assert token not in repr(decider)
     app = create_app(settings, decider=decider)
-    with TestClient(app) as client:
-        payments = PaymentsClient("http://testserver")
-        payments.http = client
-        yield payments
-    decider.close()
+    try:
+        with TestClient(app) as client:
+            payments = PaymentsClient("http://testserver")
+            payments.http = client
+            yield payments
+    finally:  # also when a test fails inside the loop, so its pool's sockets never leak into the next test
+        decider.close()
 
 
 def fraud_entries(ledger: Ledger) -> list[dict[str, Any]]:
@@ -137,7 +150,7 @@ def test_a_wrong_token_or_a_console_that_is_down_fails_closed(console: Console, 
         _account, card, merchant = payments.customer_with_card(luhn_test_card(random.Random(13)))
         refused = payments.authorize(card, merchant, 700)
         assert refused.status_code == 402, refused.text
-        assert refused.json()["decision"]["reasons"] == ["decider unavailable (fail-closed)"]
+        assert refused.json()["decision"]["reasons"] == ["decider refused the request (HTTP 401)"]
         assert fraud_entries(ledger) == []
     # The right token, but the console has stopped: nothing listens, refused at once, declined.
     stop()
@@ -163,10 +176,74 @@ def test_v1_score_refuses_a_time_far_in_the_future_and_changes_nothing(console: 
 
 
 def test_the_request_body_holds_no_card_data() -> None:
-    from finpilot_payments import PaymentContext
-
     context = PaymentContext("auth_1", "acct_1", "acct_2", "tok_secret", "4242", 100, "EUR", "2026-01-01T00:00:00")
     body = score_request(context)
     assert "tok_secret" not in json.dumps(body)
     assert "4242" not in json.dumps(body)
     assert body["time"] == "2026-01-01T00:00:00Z"
+
+
+# Issue 10, finding 2: the fraud API refused (422) amounts the payments service accepts, and a
+# fail-open payments service approved them unscored. The caps now agree, and a refusal declines.
+
+
+def test_every_amount_the_payments_service_takes_is_one_the_fraud_api_takes() -> None:
+    assert {0, 2, 3, 4} <= set(EXPONENTS.values())
+    for exponent in set(EXPONENTS.values()):
+        assert Decimal(PAYMENTS_MAX).scaleb(-exponent) < Decimal(FRAUD_MAX), exponent
+    for currency in EXPONENTS:  # the real request body, through the fraud API's own parser
+        context = PaymentContext("auth_1", "acct_1", "acct_2", "tok_1", "1111", PAYMENTS_MAX, currency, "2026-01-01")
+        assert payment_from_json(score_request(context)).amount == major_units(PAYMENTS_MAX, currency)
+    # The fraud cap is a real one: the next amount up in a currency without a minor unit is refused there.
+    with pytest.raises(InputError) as refused:
+        payment_from_json({**score_request(context), "amount": float(PAYMENTS_MAX + 1)})
+    assert refused.value.field == "amount"
+
+
+def test_fail_open_a_large_payment_is_scored_by_the_console_not_approved_unseen(
+    console: Console, tmp_path: Path
+) -> None:
+    url, ledger, token, _stop = console()
+    for payments in payments_over(url, token, tmp_path, fail_open=True):
+        account, card, merchant = payments.customer_with_card(luhn_test_card(random.Random(15)), funds=3 * 10**11)
+        response = payments.authorize(card, merchant, 2 * 10**11)  # 2,000,000,000.00 EUR
+        assert response.status_code in {201, 402}, response.text
+        decision = response.json()["decision"]
+        assert decision["model_version"] != "unavailable", decision
+        entry = ledger.entry(decision["audit_index"]).fields
+        assert (entry["evidence"]["customer_id"], entry["evidence"]["amount"]) == (account, 2e9)
+
+
+def test_fail_open_declines_what_the_console_refuses(console: Console, tmp_path: Path) -> None:
+    # The console's clock an hour behind: every payment is dated in its future, a 422 naming `time`.
+    url, ledger, token, _stop = console(behind=timedelta(hours=1))
+    for payments in payments_over(url, token, tmp_path, fail_open=True):
+        _account, card, merchant = payments.customer_with_card(luhn_test_card(random.Random(16)))
+        response = payments.authorize(card, merchant, 2 * 10**6)
+        assert response.status_code == 402, response.text
+        decision = response.json()["decision"]
+        assert (decision["action"], decision["reasons"]) == ("decline", ["decider refused the request (HTTP 422)"])
+        assert decision["model_version"] == "unavailable"
+    url, ledger, token, _stop = console()
+    for payments in payments_over(url, "fp_wrong_token", tmp_path / "token", fail_open=True):
+        _account, card, merchant = payments.customer_with_card(luhn_test_card(random.Random(17)))
+        response = payments.authorize(card, merchant, 700)
+        assert response.status_code == 402, response.text
+        assert response.json()["decision"]["reasons"] == ["decider refused the request (HTTP 401)"]
+    assert fraud_entries(ledger) == []
+
+
+def test_fail_open_still_approves_when_the_console_is_unavailable(console: Console, tmp_path: Path) -> None:
+    url, ledger, token, stop = console(model=False)  # up, but no model: scoring answers 503
+    for payments in payments_over(url, token, tmp_path, fail_open=True):
+        _account, card, merchant = payments.customer_with_card(luhn_test_card(random.Random(18)))
+        response = payments.authorize(card, merchant, 700)
+        assert response.status_code == 201, response.text
+        assert response.json()["decision"]["reasons"] == ["decider unavailable (fail-open)"]
+    stop()  # nothing listens: a transport error
+    for payments in payments_over(url, token, tmp_path / "down", fail_open=True):
+        _account, card, merchant = payments.customer_with_card(luhn_test_card(random.Random(19)))
+        response = payments.authorize(card, merchant, 700)
+        assert response.status_code == 201, response.text
+        assert response.json()["decision"]["reasons"] == ["decider unavailable (fail-open)"]
+    assert fraud_entries(ledger) == []

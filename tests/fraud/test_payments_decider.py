@@ -101,3 +101,22 @@ def test_the_adapter_reads_only_what_the_context_offers(ledger: Ledger, tiny_fra
     evidence = ledger.entry(0).fields["evidence"]
     assert (evidence["customer_id"], evidence["terminal_id"], evidence["amount"]) == ("acct_1", "acct_2", 5.0)
     assert set(answer.to_json()) == {"action", "reasons", "score", "model_version", "audit_index"}
+
+
+def test_the_adapter_scales_by_the_currency_and_declines_a_code_without_a_minor_unit(
+    ledger: Ledger, tiny_fraud_model: Path
+) -> None:
+    service = FraudService(Scorer(FeatureEngine(), load_artifact(tiny_fraud_model)), DecisionPolicy(), ledger)
+    decide = payments_decider(service)
+    for n, (currency, major) in enumerate([("JPY", 500.0), ("BHD", 0.5), ("EUR", 5.0), ("CLF", 0.05)]):
+        context = PaymentContext(
+            f"auth_{n}", "acct_1", "acct_2", "tok_1", "1111", 500, currency, "2026-01-01T00:00:00Z"
+        )
+        answer = decide(context)
+        assert ledger.entry(answer.audit_index).fields["evidence"]["amount"] == major, currency  # type: ignore[arg-type]
+    size = ledger.size
+    for n, currency in enumerate(["XAU", "ABC"]):
+        context = PaymentContext(f"bad_{n}", "acct_1", "acct_2", "tok_1", "1111", 500, currency, "2026-01-01T00:00:00Z")
+        answer = decide(context)
+        assert (answer.action, answer.reasons) == ("decline", ("not scored: 'currency' refused",))
+    assert ledger.size == size

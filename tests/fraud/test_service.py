@@ -13,6 +13,7 @@ from finpilot.audit import Ledger, open_ledger
 from finpilot.core import FraudSettings, InputError, NotFoundError, SensitiveDataError, Settings
 from finpilot.fraud import (
     FEATURE_NAMES,
+    MAX_AMOUNT,
     DecisionPolicy,
     FeatureEngine,
     FraudService,
@@ -134,7 +135,7 @@ def test_the_same_payment_twice_is_decided_once(service: FraudService, ledger: L
         (Payment("tx", T0, "c1", "", 1.0), "terminal_id"),
         (Payment("tx", T0, "c1", "t1", 0.0), "amount"),
         (Payment("tx", T0, "c1", "t1", -5.0), "amount"),
-        (Payment("tx", T0, "c1", "t1", 1e9), "amount"),
+        (Payment("tx", T0, "c1", "t1", MAX_AMOUNT), "amount"),
         (Payment("tx", T0, "c1", "t1", float("nan")), "amount"),
         (Payment("tx", -1, "c1", "t1", 1.0), "time"),
     ],
@@ -234,7 +235,7 @@ def test_json_bodies_parse_or_name_the_field() -> None:
         ({"time": True}, "time"),
         ({"amount": "5"}, "amount"),
         ({"amount": True}, "amount"),
-        ({"amount": 2e9}, "amount"),
+        ({"amount": 2 * MAX_AMOUNT}, "amount"),
         ({"extra": 1}, "extra"),
         ({"customer_id": 7}, "customer_id"),
     ]:

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from finpilot_payments import CallableDecider, Database, PaymentsSettings, create_app, open_database
 from finpilot_payments._db import TABLES, table_rows
+from finpilot_payments._ledger import MAX_AMOUNT
 from starlette.testclient import TestClient
 
 from finpilot.audit import Ledger, open_ledger
@@ -78,10 +79,11 @@ def test_refused_payments_change_nothing_anywhere(
         ({**good, "amount": -5}, None, 422, "amount"),
         ({**good, "amount": 0}, None, 422, "amount"),
         ({**good, "amount": 10**13}, None, 422, "amount"),
-        ({**good, "amount": 10**12}, None, 402, "amount"),  # within the API's range, beyond the funds
+        ({**good, "amount": MAX_AMOUNT}, None, 402, "amount"),  # within the API's range, beyond the funds
         ({**good, "card_token": "tok_unknown"}, None, 404, "card_token"),
         ({**good, "merchant_id": "acct_unknown"}, None, 404, "merchant_id"),
         ({**good, "currency": "USD"}, None, 422, "currency"),
+        ({**good, "currency": "ABC"}, None, 422, "currency"),
         ({**good, "amount": 1_600}, "used", 409, "Idempotency-Key"),  # same key, other body
     ]
     for body, key, status, field in cases:

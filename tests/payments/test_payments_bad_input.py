@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from finpilot_payments._ledger import MAX_AMOUNT
 from payments_helpers import Bank, snapshot
 
 
@@ -13,7 +14,7 @@ from payments_helpers import Bank, snapshot
     [
         (-5, "amount"),
         (0, "amount"),
-        (10**12 + 1, "amount"),
+        (MAX_AMOUNT + 1, "amount"),
         (10**30, "amount"),
         (12.5, "amount"),
         (100.0, "amount"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import httpx
@@ -117,6 +118,9 @@ def test_http_decider_posts_the_payment_and_parses_the_answer() -> None:
     "failure",
     [
         lambda request: httpx.Response(500),
+        lambda request: httpx.Response(502),
+        lambda request: httpx.Response(503, json={"error": "UnavailableError"}),
+        lambda request: httpx.Response(504),
         lambda request: httpx.Response(200, content=b"not json"),
         lambda request: httpx.Response(200, json={"action": "maybe"}),
         lambda request: httpx.Response(200, json={"action": "approve", "score": "high"}),
@@ -130,7 +134,34 @@ def test_http_decider_fails_closed_by_default_and_open_when_set(failure) -> None
     assert closed.reasons == ("decider unavailable (fail-closed)",)
     opened = _decider(failure, fail_open=True).decide(CONTEXT)
     assert opened.action == "approve"
+    assert opened.reasons == ("decider unavailable (fail-open)",)
     assert opened.model_version == "unavailable"
+
+
+def test_a_refused_amount_is_declined_even_when_failing_open() -> None:
+    """Issue 10, finding 2: the fraud API answered 422 to 2x10^11 cents and fail-open approved it unscored."""
+    big = dataclasses.replace(CONTEXT, amount=2 * 10**11)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if json.loads(request.content)["amount"] >= 1e9:  # the fraud API's cap before the fix
+            return httpx.Response(422, json={"error": "InputError", "message": "'amount' too large", "field": "amount"})
+        return httpx.Response(200, json={"decision": "approve"})
+
+    for fail_open in (True, False):
+        decision = _decider(handler, fail_open=fail_open).decide(big)
+        assert decision.action == "decline"
+        assert decision.reasons == ("decider refused the request (HTTP 422)",)
+        assert decision.model_version == "unavailable"
+        assert _decider(handler, fail_open=fail_open).decide(CONTEXT).action == "approve"
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 413, 422, 429, 301, 307])
+@pytest.mark.parametrize("fail_open", [True, False])
+def test_any_refusal_declines_whatever_the_failure_policy(status: int, fail_open: bool) -> None:
+    location = {"Location": "http://elsewhere.test/"} if status < 400 else {}
+    decider = _decider(lambda request: httpx.Response(status, headers=location), fail_open=fail_open)
+    decision = decider.decide(CONTEXT)
+    assert (decision.action, decision.reasons) == ("decline", (f"decider refused the request (HTTP {status})",))
 
 
 def test_http_decider_end_to_end_through_the_service(make_bank) -> None:  # type: ignore[no-untyped-def]
@@ -144,7 +175,8 @@ def test_http_decider_end_to_end_through_the_service(make_bank) -> None:  # type
     assert bank.authorize(f.card, f.merchant, 500).status_code == 201
 
 
-def test_http_decider_times_out_against_a_real_slow_server() -> None:
+@pytest.mark.parametrize("fail_open", [False, True])
+def test_http_decider_times_out_against_a_real_slow_server(fail_open: bool) -> None:
     import http.server
     import threading
     import time
@@ -164,9 +196,10 @@ def test_http_decider_times_out_against_a_real_slow_server() -> None:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        decider = HttpDecider(f"http://127.0.0.1:{server.server_address[1]}", timeout_s=0.2)
+        decider = HttpDecider(f"http://127.0.0.1:{server.server_address[1]}", timeout_s=0.2, fail_open=fail_open)
         started = time.perf_counter()
-        assert decider.decide(CONTEXT).action == "decline"
+        # A timeout is an outage, not a refusal: the failure policy decides.
+        assert decider.decide(CONTEXT).action == ("approve" if fail_open else "decline")
         assert time.perf_counter() - started < 2
         decider.close()
     finally:

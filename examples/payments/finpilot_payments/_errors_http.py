@@ -55,7 +55,9 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     # wrong, never what was sent.
     missing = first.get("type") == "missing"
     message = f"'{name}' is required" if missing else f"'{name}': {first.get('msg', 'invalid')}"
-    return _respond(request, InputError(message, field=name))
+    # A model's own check (the currency's) puts what to do in its error's context.
+    fix = first.get("ctx", {}).get("fix")
+    return _respond(request, InputError(message, field=name, fix=fix if isinstance(fix, str) else None))
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:

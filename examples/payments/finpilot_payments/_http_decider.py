@@ -14,13 +14,24 @@ The answer's ``decision`` is ``approve``, ``review``, ``decline`` or ``freeze_ac
 a decline that also freezes the paying account here (:attr:`Decision.freeze_account`). A body
 with ``action`` instead of ``decision`` (this service's own shape) is read too.
 
-When the decision service cannot be reached, times out, answers an error status or a malformed body:
+When the decision service **refuses** the request (any status that is neither 2xx nor 5xx: a
+4xx such as 422 for an amount it does not take or 401 for a wrong token, or a 3xx, as redirects
+are never followed), the payment is **declined** with the reason ``decider refused the request
+(HTTP <status>)``, whatever the failure policy: the service has looked at this payment and
+said no, which is not an outage, and approving it would let any request the service rejects
+through unscored.
+
+When the decision service is **unavailable** (it cannot be reached, times out, answers 5xx, or
+answers 2xx with a body that is not a decision, a fault of the service rather than of this
+request), the failure policy applies:
 
 - fail-closed (``fail_open=False``, the default): the payment is **declined** with the reason
   ``decider unavailable (fail-closed)``. No payment is approved without a decision.
 - fail-open (``fail_open=True``): the payment is **approved** with the reason
-  ``decider unavailable (fail-open)``, and the model version ``unavailable``, so the
-  authorizations approved unseen can be found and reviewed afterwards.
+  ``decider unavailable (fail-open)``.
+
+Either way an undecided payment carries the model version ``unavailable``, so the
+authorizations approved or declined unseen can be found and reviewed afterwards.
 """
 
 from __future__ import annotations
@@ -32,22 +43,10 @@ from typing import Any
 
 import httpx
 
-from finpilot_payments._decision import ACTIONS, Decision, PaymentContext
+from finpilot_payments._currency import currency_exponent
+from finpilot_payments._decision import ACTIONS, Action, Decision, PaymentContext
 
 _log = logging.getLogger("finpilot_payments.decider")
-
-_ZERO = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"
-_EXPONENTS: dict[str, int] = {
-    **dict.fromkeys(_ZERO.split(), 0),
-    **dict.fromkeys(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"], 3),
-    **dict.fromkeys(["CLF", "UYW"], 4),
-}
-"""ISO 4217 minor-unit exponents that are not 2 (every other currency has 2)."""
-
-
-def currency_exponent(currency: str) -> int:
-    """Digits after the decimal point in ``currency`` (ISO 4217): 2 unless listed otherwise."""
-    return _EXPONENTS.get(currency.upper(), 2)
 
 
 def major_units(amount: int, currency: str) -> float:
@@ -149,9 +148,20 @@ class HttpDecider:
         return f"HttpDecider({self.url!r}, fail_open={self.fail_open})"
 
     def decide(self, payment: PaymentContext) -> Decision:
-        """Ask the service; on any failure apply the fail-open or fail-closed policy."""
+        """Ask the service: a refusal (not 2xx nor 5xx) declines; an outage applies the failure policy."""
+        # Built outside the try: a payment this service cannot describe is its own bug, never an outage to fail open on.
+        body = score_request(payment)
         try:
-            response = self._client.post(self.url, json=score_request(payment))
+            response = self._client.post(self.url, json=body)
+            if not (response.is_success or response.is_server_error):
+                # Logged by status only, as below: the body could quote the request.
+                code = response.status_code
+                _log.warning("decision service refused payment %s (HTTP %d)", payment.payment_id, code)
+                return Decision(
+                    action="decline",
+                    reasons=(f"decider refused the request (HTTP {code})",),
+                    model_version="unavailable",
+                )
             response.raise_for_status()
             return parse_decision(response.json())
         except (httpx.HTTPError, ValueError, DeciderResponseError) as exc:
@@ -163,13 +173,9 @@ class HttpDecider:
                 type(exc).__name__,
                 "" if status is None else f" (HTTP {status})",
             )
-            if self.fail_open:
-                return Decision(
-                    action="approve", reasons=("decider unavailable (fail-open)",), model_version="unavailable"
-                )
-            return Decision(
-                action="decline", reasons=("decider unavailable (fail-closed)",), model_version="unavailable"
-            )
+            policy = "fail-open" if self.fail_open else "fail-closed"
+            action: Action = "approve" if self.fail_open else "decline"
+            return Decision(action=action, reasons=(f"decider unavailable ({policy})",), model_version="unavailable")
 
     def close(self) -> None:
         """Close the connection pool."""

@@ -21,8 +21,13 @@ from finpilot_payments._errors import AccountFrozenError, InsufficientFundsError
 KINDS = ("customer", "merchant", "settlement")
 """Account kinds. A settlement account has no overdraft limit: it is the books' source and sink."""
 
-MAX_AMOUNT = 10**12
-"""The largest amount one operation may move, in minor units."""
+MAX_AMOUNT = 10**12 - 1
+"""The largest amount one operation may move, in minor units: the one cap every request model checks.
+
+Below 10^12, so that even in a currency without a minor unit (JPY) the amount in major units is
+below the 10^12 that finpilot's fraud API (the HTTP decider's peer) accepts; a test there holds
+the two caps together, as this service may not import finpilot.
+"""
 
 
 _DIGIT_RUN = re.compile(r"[0-9]{12,}")

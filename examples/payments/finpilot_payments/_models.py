@@ -4,12 +4,28 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic_core import PydanticCustomError
 
+from finpilot_payments._currency import CURRENCY_FIX, EXPONENTS
 from finpilot_payments._ledger import MAX_AMOUNT
 
-Amount = Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT, description="Minor units (cents), 1 to 10^12.")]
-Currency = Annotated[StrictStr, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. EUR.")]
+
+def _iso4217(code: str) -> str:
+    if code not in EXPONENTS:
+        # ``fix`` travels in the error's context to the one HTTP error body (_errors_http).
+        raise PydanticCustomError(
+            "currency", "must be an ISO 4217 currency code with a minor unit", {"fix": CURRENCY_FIX}
+        )
+    return code
+
+
+Amount = Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT, description="Minor units (cents), 1 to 10^12 - 1.")]
+Currency = Annotated[
+    StrictStr,
+    Field(min_length=3, max_length=3, description="ISO 4217 code with a minor unit, e.g. EUR, USD, JPY."),
+    AfterValidator(_iso4217),
+]
 Id = Annotated[StrictStr, Field(min_length=1, max_length=64)]
 
 

@@ -97,7 +97,8 @@ def _parser() -> argparse.ArgumentParser:
         "--decider-fail-open",
         action="store_true",
         default=None,
-        help="approve when the decision service fails (default: decline, fail-closed)",
+        help="approve when the decision service is unavailable: unreachable, timeout, 5xx "
+        "(default: decline, fail-closed); a 4xx refusal always declines",
     )
     return parser
 

@@ -20,8 +20,9 @@ class PaymentsSettings:
     ``version``: reported in ``/healthz`` and the ``X-Payments-Version`` header (canary releases).
     ``decider_url``: base URL of a decision service (``POST {url}/api/v1/fraud/scores``); leave out for the
     in-process decider. ``decider_timeout_s``: how long to wait for it. ``decider_fail_open``:
-    when the decision service fails or times out, approve (``True``, fail-open) or decline
-    (``False``, fail-closed, the default: a payment is never approved unseen).
+    when the decision service is unavailable (unreachable, times out, 5xx), approve (``True``,
+    fail-open) or decline (``False``, fail-closed, the default: a payment is never approved
+    unseen). A refusal (4xx) declines either way.
     ``decider_token``: bearer token for the decision service (a finpilot token whose role may
     score); from ``PAYMENTS_DECIDER_TOKEN`` only, never a command-line flag (other users can
     read a process's arguments), and never shown in ``repr`` or logs.

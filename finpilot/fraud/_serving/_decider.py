@@ -18,7 +18,7 @@ from typing import Literal, Protocol
 from finpilot.core import InputError
 from finpilot.fraud._payment import Payment
 from finpilot.fraud._serving._service import FraudService
-from finpilot.fraud._serving._wire import parse_time
+from finpilot.fraud._serving._wire import currency_exponent, parse_time
 
 PaymentsAction = Literal["approve", "review", "decline"]
 """The actions the payments service knows."""
@@ -35,6 +35,8 @@ class PaymentLike(Protocol):
     def merchant_id(self) -> str: ...
     @property
     def amount(self) -> int: ...
+    @property
+    def currency(self) -> str: ...
     @property
     def time(self) -> str: ...
 
@@ -61,11 +63,11 @@ class PaymentsDecision:
         }
 
 
-def payments_decider(service: FraudService, *, minor_units: int = 100) -> Callable[[PaymentLike], PaymentsDecision]:
+def payments_decider(service: FraudService) -> Callable[[PaymentLike], PaymentsDecision]:
     """A decider for the payments service: the account pays (customer), the merchant is the terminal.
 
-    Amounts arrive in minor units and are divided by ``minor_units`` (cents to euros), the scale
-    the models are trained on.
+    Amounts arrive in minor units and are scaled to major units by the currency's ISO 4217
+    exponent (cents to euros, yen as they are), the scale the models are trained on.
     """
 
     def decide(payment: PaymentLike) -> PaymentsDecision:
@@ -75,7 +77,7 @@ def payments_decider(service: FraudService, *, minor_units: int = 100) -> Callab
                 parse_time(payment.time),
                 payment.account_id,
                 payment.merchant_id,
-                payment.amount / minor_units,
+                payment.amount / 10 ** currency_exponent(payment.currency),
             )
             decision, index = service.score(fraud_payment)
         except InputError as exc:  # refused before anything changed: decline, never approve unseen

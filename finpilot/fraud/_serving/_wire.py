@@ -5,8 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Literal, get_args
+
+from iso4217 import Currency
 
 from finpilot.core import InputError
 from finpilot.fraud._payment import Payment
@@ -16,8 +20,23 @@ LabelSource = Literal["chargeback", "analyst"]
 
 LABEL_SOURCES: tuple[LabelSource, ...] = get_args(LabelSource)
 
-MAX_AMOUNT = 1e9
-"""Amounts must be below this (major units)."""
+MAX_AMOUNT = 1e12
+"""Amounts must be below this (major units): the one cap the score API, its schema and the service check.
+
+At most 12 digits before the decimal point, so an amount in a ``fraud.decision``'s evidence can
+never read as a card number (the ledger refuses 13 to 19 digits that pass the Luhn check).
+The reference payments service's own cap (below 10^12 minor units) stays under it in every
+currency; ``tests/fraud/test_http_decider_console.py`` holds the two together.
+"""
+
+MINOR_UNITS: Mapping[str, int] = MappingProxyType(
+    {currency.code: currency.exponent for currency in Currency if currency.exponent is not None}
+)
+"""ISO 4217 codes with a minor unit and its exponent (``iso4217``'s table): EUR 2, JPY 0, BHD 3.
+
+Codes whose minor unit is "N.A." (XAU and the other metals, XBA to XBD, XDR, XSU, XUA, XTS,
+XXX) are not here: an amount in integer minor units means nothing for them.
+"""
 
 _MAX_ID = 128
 _CONTROL = re.compile(r"[\x00-\x1f]")
@@ -40,6 +59,17 @@ def check_amount(value: object, name: str = "amount") -> float:
     if not 0 < value < MAX_AMOUNT:
         raise InputError(f"'{name}' must be above 0 and below {MAX_AMOUNT:g}", field=name)
     return float(value)
+
+
+def currency_exponent(value: object, name: str = "currency") -> int:
+    """The minor-unit exponent of ISO 4217 code ``value``; :class:`InputError` for any other value."""
+    if not isinstance(value, str) or value not in MINOR_UNITS:
+        raise InputError(
+            f"'{name}' must be an ISO 4217 currency code with a minor unit",
+            field=name,
+            fix="send a code in capitals such as EUR, USD or JPY",
+        )
+    return MINOR_UNITS[value]
 
 
 def parse_time(value: object, name: str = "time") -> int:
