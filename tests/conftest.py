@@ -96,3 +96,13 @@ def tiny_fraud_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     generate_payments(csv_path, customers=100, terminals=200, days=30, seed=1)
     train_artifact(read_payments(csv_path)).save(root / "model")
     return root / "model"
+
+
+@pytest.fixture
+def umask_022() -> Iterator[None]:
+    """The usual umask, under which files are created 0644 unless asked otherwise (restored afterwards)."""
+    old = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(old)

@@ -50,7 +50,9 @@ from finpilot.core import (
     NotFoundError,
     Settings,
     StorageError,
+    private_dir,
     rfc3339,
+    tighten_tree,
     utc_now,
 )
 
@@ -653,7 +655,10 @@ def open_ledger(settings: Settings, *, clock: Clock = utc_now) -> Ledger:
     """Open (creating if needed) the ledger the settings name: PostgreSQL with a DSN, else SQLite."""
     data_dir = Path(settings.data_dir)
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(data_dir)
+        # Checked at every start, before SQLite opens anything: a database's -wal and -shm take
+        # its mode. The signing key is spared: its own check refuses a loose key.
+        tighten_tree(data_dir, spare=("keys",))
     except OSError as exc:
         raise StorageError(
             f"cannot create data directory {data_dir}: {exc}", fix="choose a writable --data-dir"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from finpilot.audit._entry import PersonalRow
 from finpilot.audit._store import Store, StoredCheckpoint, StoredPersonal
-from finpilot.core import IntegrityError, StorageError
+from finpilot.core import IntegrityError, StorageError, private_dir, private_file
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS log_state (id INTEGER PRIMARY KEY CHECK (id = 1), size INTEGER NOT NULL);
@@ -55,7 +55,7 @@ class SQLiteStore(Store):
 
     def __init__(self, path: Path) -> None:
         self._path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(private_dir(path.parent) / path.name)
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()

@@ -20,7 +20,7 @@ from finpilot.audit._kind import KINDS
 from finpilot.audit._merkle import verify_consistency, verify_inclusion
 from finpilot.audit._note import Verifier, open_checkpoint
 from finpilot.audit._tiles import HASH, HEIGHT, WIDTH, TreeState, split_hashes
-from finpilot.core import InputError
+from finpilot.core import InputError, safe_child
 
 _MAX_PROBLEMS = 100
 BUNDLE_FORMAT = "finpilot-audit-bundle/1"
@@ -470,7 +470,13 @@ def verify_bundle(directory: Path, public_key: str | None = None) -> VerifyRepor
     for name, digest in dict(manifest.get("files", {})).items():
         if name in ("entries.jsonl", "checkpoints.jsonl"):
             continue
-        path = directory / name
+        try:
+            # Names come from the bundle: "../../etc/shadow" must not make us hash (and so
+            # confirm the contents of) a file outside it.
+            path = safe_child(directory, name, field="files")
+        except InputError:
+            report.add(Problem("bundle", 0, "manifest.json lists a file outside the bundle"))
+            continue
         actual = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
         if actual != digest:
             report.add(Problem("bundle", 0, f"{name} differs from the digest in manifest.json"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -92,4 +93,8 @@ def _root(
 
 def main() -> None:
     """Entry point of the ``finpilot`` console script."""
+    # Everything this process and its children write (databases, backups, models, runtime logs
+    # and state) is private. Set here, at the entry point, never in the library: a umask is
+    # process-wide, and an application embedding finpilot keeps its own.
+    os.umask(0o077)
     app(prog_name="finpilot")

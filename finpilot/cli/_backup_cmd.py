@@ -81,6 +81,8 @@ def prune(
         return
     verb = "would prune" if dry_run else "pruned"
     out().print(f"kept {len(report.kept)}, {verb} {len(report.pruned)}: {', '.join(report.pruned) or 'none'}")
+    for name, problem in report.problems.items():
+        out().print(f"skipped {escape(name)} (never deleted): {escape(problem)}")
 
 
 @backup_app.command("restore-drill")

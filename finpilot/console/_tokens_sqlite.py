@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 from finpilot.console._token_backend import COLUMNS, TABLE, DuplicateTokenError, TokenBackend, TokenRow, row_from
-from finpilot.core import StorageError
+from finpilot.core import StorageError, private_dir, private_file
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS {TABLE} (
@@ -29,7 +29,7 @@ class SQLiteTokenBackend(TokenBackend):
         self._path = path
         self._lock = threading.Lock()
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(private_dir(path.parent) / path.name)
             # Autocommit: every statement here is a single-row change.
             self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=60)
             self._conn.execute("PRAGMA journal_mode=WAL")

@@ -1,5 +1,6 @@
 """Shared foundations: settings, errors, clocks, and the one HTTP client factory, retry helper, webhook
-signer and test-card generator that every capability builds on."""
+signer, test-card generator, path gate (``safe_child``) and private-file helpers that every capability
+builds on."""
 
 from finpilot.core._clock import Clock, FakeClock, MonotonicClock, rfc3339, utc_now
 from finpilot.core._config_file import line_for, load_settings, parse_settings, read_yaml
@@ -32,6 +33,8 @@ from finpilot.core._http_errors import (
 )
 from finpilot.core._luhn import luhn_check_digit, luhn_ok, luhn_test_card
 from finpilot.core._model import StrictModel
+from finpilot.core._paths import safe_child
+from finpilot.core._private import private_dir, private_file, tighten_tree
 from finpilot.core._retry import Backoff, Retry
 from finpilot.core._secret import SecretRef, resolve_secret
 from finpilot.core._settings import (
@@ -124,11 +127,15 @@ __all__ = [
     "luhn_ok",
     "luhn_test_card",
     "parse_settings",
+    "private_dir",
+    "private_file",
     "read_yaml",
     "resolve_secret",
     "rfc3339",
+    "safe_child",
     "settings_schema",
     "signed_json",
+    "tighten_tree",
     "utc_now",
     "validation_error",
     "webhook_signature",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -375,3 +376,20 @@ def test_not_a_bundle(tmp_path: Path) -> None:
     (tmp_path / "manifest.json").write_text('{"format": "something/else"}')
     with pytest.raises(InputError):
         verify_bundle(tmp_path)
+
+
+@pytest.mark.parametrize("absolute", [False, True])
+def test_bundle_file_list_cannot_reach_outside_the_bundle(
+    signed_each: tuple[Ledger, Path], tmp_path: Path, absolute: bool
+) -> None:
+    """Finding 3's class: the manifest's file names must not make verification hash (and so confirm) any file."""
+    _ledger, bundle = signed_each
+    outside = tmp_path / "outside.txt"
+    outside.write_text("a secret the bundle's author may not read")
+    name = str(outside) if absolute else "../outside.txt"
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest["files"][name] = hashlib.sha256(outside.read_bytes()).hexdigest()
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    report = verify_bundle(bundle)
+    assert not report.ok
+    assert any("outside the bundle" in p.detail for p in report.problems)

@@ -92,7 +92,7 @@ SHAPES: dict[Path_, frozenset[str]] = {
     ("audit", "erase"): frozenset({"erased_indices", "record_index"}),
     ("backup", "create"): frozenset({"format", "header", "ciphertext"}),
     ("backup", "list"): frozenset({"backups"}),
-    ("backup", "prune"): frozenset({"kept", "pruned", "unreadable", "dry_run"}),
+    ("backup", "prune"): frozenset({"kept", "pruned", "unreadable", "problems", "dry_run"}),
     ("backup", "restore-drill"): frozenset(
         {
             "ok",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import os
 import signal
 import socket
 import sys
@@ -105,6 +106,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """The command line: parse, serve, map errors to exit status 2."""
+    os.umask(0o077)  # the process's own files are private; set at the entry point, not in the app factory
     args = _parser().parse_args(argv)
     overrides = {k: v for k, v in vars(args).items() if k not in {"host", "port"}}
     try:

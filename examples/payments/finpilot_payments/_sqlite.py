@@ -25,9 +25,10 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import stat
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,25 @@ class _SqliteTx:
         self._conn.execute(sql, tuple(params))
 
 
+def _make_private(path: Path) -> None:
+    """The data directory 0700 and ``payments.db`` 0600 before SQLite opens it, checked at every start.
+
+    SQLite gives ``-wal``, ``-shm`` and ``-journal`` the database file's mode, so creating the
+    file 0600 first keeps them private under any umask. Anything found readable by others
+    (the directory and the files directly in it, as releases before this one left them) is
+    repaired with a warning rather than refused: the service made that state itself.
+    """
+    directory = path.parent
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with suppress(FileExistsError):  # an existing database is never opened here (POSIX locks)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    loose = [p for p in (directory, *directory.iterdir()) if not p.is_symlink() and p.stat().st_mode & 0o077]
+    for item in loose:
+        item.chmod(stat.S_IMODE(item.stat().st_mode) & 0o700)
+    if loose:
+        _log.warning("removed group and other access from %s (was readable by other users)", ", ".join(map(str, loose)))
+
+
 class SqliteDatabase(Database):
     """The ledger in a SQLite file; one connection, used by one thread at a time."""
 
@@ -70,7 +90,7 @@ class SqliteDatabase(Database):
         self._synced = 0  # commits known to be on disk
         self._syncing = False
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            _make_private(path)
             self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")  # made durable by _durable (module docstring)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from finpilot.core import InputError, IntegrityError, NotFoundError
+from finpilot.core import InputError, IntegrityError, NotFoundError, private_file
 
 if TYPE_CHECKING:
     # LightGBM pulls in scikit-learn: seconds of import time that every CLI command would pay.
@@ -126,7 +126,7 @@ class ModelArtifact:
         """Write ``model.txt`` and ``manifest.json`` into ``directory`` (created if needed)."""
         directory.mkdir(parents=True, exist_ok=True)
         text = self.booster.model_to_string().encode()
-        (directory / MODEL_FILE).write_bytes(text)
+        private_file(directory / MODEL_FILE).write_bytes(text)
         manifest = {
             "format": "lightgbm-text",
             "sha256": hashlib.sha256(text).hexdigest(),
@@ -135,7 +135,7 @@ class ModelArtifact:
             "params": dict(self.params),
             "metrics": dict(self.metrics),
         }
-        (directory / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, sort_keys=True))
+        private_file(directory / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, sort_keys=True))
         return directory
 
 

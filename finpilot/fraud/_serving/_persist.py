@@ -27,7 +27,7 @@ from pathlib import Path
 
 from finpilot.audit import Ledger
 from finpilot.audit.kinds import FRAUD_ACCOUNT
-from finpilot.core import InputError, StorageError
+from finpilot.core import InputError, StorageError, private_file
 from finpilot.fraud._serving._service import FraudService
 
 FEATURES_FILE = "features.snapshot"
@@ -48,7 +48,7 @@ class RestoredState:
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = private_file(path.with_name(path.name + ".tmp"))  # frozen accounts are nobody else's business
     with tmp.open("wb") as fh:
         fh.write(data)
         fh.flush()

@@ -45,6 +45,7 @@ from finpilot.core import (
     Settings,
     StorageError,
     StorageSettings,
+    safe_child,
     utc_now,
 )
 from finpilot.heal._backup._crypto import BackupKey, decrypt_chunks, load_key
@@ -163,7 +164,9 @@ def _extract(manifest: BackupManifest, archive: Path, root: Path) -> dict[str, P
             member = wanted.get(info.name)
             if member is None or not info.isfile():
                 raise IntegrityError(f"backup {manifest.id}: the archive holds {info.name!r}, which the manifest lacks")
-            target = root / member.name
+            # The name is authenticated by now, but whoever holds the key could still write
+            # "../x" into a manifest: the restore stays under its scratch directory regardless.
+            target = safe_child(root, member.name, field="members", nested=True)
             target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             source = tar.extractfile(info)
             assert source is not None  # a regular file always has a stream

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +22,12 @@ from finpilot.core import IntegrityError
 FORMAT = "finpilot-backup/1"
 MANIFEST = "manifest.json"
 PAYLOAD = "payload.bin"
+BACKUP_ID = re.compile(r"[0-9]{8}T[0-9]{9}Z-[0-9a-f]{8}")
+"""What ``create_backup`` names a backup (UTC time to the millisecond, then 8 random hex digits).
+
+A manifest's ``id`` must match it in full and equal its directory's name: the id is not
+authenticated until the payload is decrypted, and prune and restore act on the directory.
+"""
 
 
 @dataclass(frozen=True)
@@ -75,7 +83,9 @@ class BackupManifest:
 
     def write(self, directory: Path) -> None:
         """Write ``manifest.json`` into ``directory``."""
-        (directory / MANIFEST).write_text(json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n")
+        text = json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n"
+        with os.fdopen(os.open(directory / MANIFEST, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as fh:
+            fh.write(text)
 
 
 def header_digest(header: dict[str, Any]) -> bytes:
@@ -86,6 +96,12 @@ def header_digest(header: dict[str, Any]) -> bytes:
 def read_manifest(directory: Path) -> BackupManifest:
     """Read and shape-check a backup's manifest; raise ``IntegrityError`` naming what is wrong."""
     path = directory / MANIFEST
+    if directory.is_symlink():
+        raise IntegrityError(
+            f"{directory} is a symbolic link, not a backup directory",
+            field="id",
+            fix="backups are plain directories under the backup root; remove the link",
+        )
     try:
         raw = json.loads(path.read_text())
     except FileNotFoundError:
@@ -101,6 +117,15 @@ def read_manifest(directory: Path) -> BackupManifest:
     missing = [name for name in needed if name not in header]
     if missing:
         raise IntegrityError(f"{path}: header field {missing[0]!r} is missing")
+    backup_id = header["id"]
+    if not isinstance(backup_id, str) or not BACKUP_ID.fullmatch(backup_id) or backup_id != directory.name:
+        raise IntegrityError(
+            # The value is not echoed: it is unauthenticated and could hold anything.
+            f"{path}: header field 'id' is not a backup id equal to its directory's name {directory.name!r} "
+            "(ids look like 20250101T120000000Z-0123abcd)",
+            field="id",
+            fix="this is not a backup finpilot wrote: move it out of the backup directory",
+        )
     try:
         manifest = BackupManifest(header, ciphertext)
         manifest.created_at  # noqa: B018 -- parse now, so a bad timestamp is reported here

@@ -20,14 +20,25 @@ import time
 import uuid
 import zlib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from finpilot.audit import Ledger
 from finpilot.audit.kinds import BACKUP_CREATE, BACKUP_PRUNE
-from finpilot.core import Clock, InputError, IntegrityError, NotFoundError, Settings, StorageError, rfc3339, utc_now
+from finpilot.core import (
+    Clock,
+    InputError,
+    IntegrityError,
+    NotFoundError,
+    Settings,
+    StorageError,
+    private_dir,
+    rfc3339,
+    safe_child,
+    utc_now,
+)
 from finpilot.heal._backup._crypto import BackupKey, encrypt_chunks, load_key
 from finpilot.heal._backup._manifest import PAYLOAD, BackupManifest, Member, header_digest, read_manifest
 from finpilot.heal._backup._sources import (
@@ -162,8 +173,7 @@ def create_backup(
     cfg = settings.backup
     key = key or load_key(cfg)
     payments_db = payments_db if payments_db is not None else cfg.payments_db
-    root = backup_dir(settings)
-    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    root = private_dir(backup_dir(settings))
     started = clock()
     backup_id = _new_id(started)
     scratch = root / f".scratch-{backup_id}"
@@ -197,7 +207,7 @@ def create_backup(
             "key_id": key.key_id,
         }
         payload = partial / PAYLOAD
-        with plain.open("rb") as src, payload.open("wb") as out:
+        with plain.open("rb") as src, os.fdopen(os.open(payload, os.O_WRONLY | os.O_CREAT, 0o600), "wb") as out:
             count = encrypt_chunks(
                 key, header_digest(header), _chunks(src, compressor(cfg.compression), cfg.chunk_bytes), out
             )
@@ -341,15 +351,20 @@ def retention_plan(
 
 @dataclass(frozen=True)
 class PruneReport:
-    """What a prune kept and removed (ids, newest first); ``unreadable`` backups are never removed."""
+    """What a prune kept and removed (ids, newest first).
+
+    ``unreadable`` backups (directory names) are never removed; ``problems`` says why each is
+    unreadable: a damaged manifest, or one whose ``id`` is not its directory's name.
+    """
 
     kept: list[str]
     pruned: list[str]
     unreadable: list[str]
+    problems: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {"kept": self.kept, "pruned": self.pruned, "unreadable": self.unreadable}
+        return {"kept": self.kept, "pruned": self.pruned, "unreadable": self.unreadable, "problems": self.problems}
 
 
 def prune_backups(
@@ -364,10 +379,10 @@ def prune_backups(
     cfg = settings.backup
     backups = list_backups(settings)
     dated = [(b.id, b.created_at) for b in backups if b.created_at is not None]
-    unreadable = [b.id for b in backups if b.created_at is None]
+    unreadable = [b for b in backups if b.created_at is None]
     max_age = timedelta(seconds=cfg.max_age_s) if cfg.max_age_s is not None else None
     keep, prune = retention_plan(dated, keep_last=cfg.keep_last, max_age=max_age, now=now or utc_now())
-    report = PruneReport(keep, prune, unreadable)
+    report = PruneReport(keep, prune, [b.id for b in unreadable], {b.id: b.problem or "" for b in unreadable})
     if dry_run or not prune:
         return report
     ledger.append(
@@ -386,9 +401,13 @@ def prune_backups(
         )
     )
     root = backup_dir(settings)
+    listed = {b.id: b.path for b in backups}
     for backup_id in prune:
+        # The directory that was listed, checked again (read_manifest tied its name to the id):
+        # never a path rebuilt from what a manifest says.
+        path = safe_child(root, listed[backup_id].name, field="id")
         try:
-            shutil.rmtree(root / backup_id)
+            shutil.rmtree(path)
         except OSError as exc:
             raise StorageError(f"cannot delete backup {backup_id}: {exc}") from None
     return report

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from finpilot.core import InputError, ProbeSpec, RuntimeSettings, ServiceSpec
+from finpilot.core import InputError, ProbeSpec, RuntimeSettings, ServiceSpec, safe_child
 
 Manifest = dict[str, Any]
 
@@ -351,7 +351,7 @@ def write_manifests(groups: Mapping[str, list[Manifest]], directory: Path) -> li
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
     for group, objects in groups.items():
-        path = directory / f"{group}.yaml"
+        path = safe_child(directory, f"{group}.yaml", field="runtime.services")
         path.write_text(yaml.safe_dump_all(objects, sort_keys=False, default_flow_style=False))
         paths.append(path)
     return paths

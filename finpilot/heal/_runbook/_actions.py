@@ -28,7 +28,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from finpilot.audit import Entry, Ledger
-from finpilot.core import CheckFailedError, InputError, NotFoundError, RuntimeSettings, StorageError
+from finpilot.core import CheckFailedError, InputError, NotFoundError, RuntimeSettings, StorageError, safe_child
 from finpilot.heal._db._cluster import PgCluster
 from finpilot.heal._db._switch import requested_failover
 from finpilot.heal._runbook._spec import TEMPLATE
@@ -229,7 +229,7 @@ def run_action(
         program = shutil.which(argv[0], path=environ["PATH"])
         if program is None:
             raise NotFoundError(f"program '{argv[0]}' is not on PATH", fix="give an absolute path in argv")
-        log_path = log_dir / f"runbook-{req.runbook}.log" if log_dir is not None else None
+        log_path = safe_child(log_dir, f"runbook-{req.runbook}.log", field="runbook") if log_dir is not None else None
         started = time.monotonic()
         sink: Any = subprocess.DEVNULL
         if log_path is not None:

@@ -45,7 +45,7 @@ from finpilot.audit.kinds import (
     HEAL_START,
     HEAL_STOP,
 )
-from finpilot.core import MonotonicClock, RuntimeSettings, StorageError
+from finpilot.core import MonotonicClock, RuntimeSettings, StorageError, safe_child
 from finpilot.heal._router._balancer import Backend, RouterThread
 from finpilot.heal._runtime._placement import choose_node, place, replica_slots, unplaceable_reason
 
@@ -190,7 +190,7 @@ class Reconciler:
         self._routers[service] = router
 
     def _spawn_agent(self, name: str) -> None:
-        log = (self.state_dir / "logs" / f"agent-{name}.log").open("ab")
+        log = safe_child(self.state_dir / "logs", f"agent-{name}.log", field="runtime.nodes").open("ab")
         proc = subprocess.Popen(
             [
                 self._python,
@@ -497,7 +497,7 @@ class Reconciler:
         else:
             self._slots[slot] = inst.id
         self._sync_router(service)
-        log = self.state_dir / "logs" / f"{inst.id.replace('/', '-')}.log"
+        log = safe_child(self.state_dir / "logs", f"{inst.id.replace('/', '-')}.log", field="runtime.services")
         self._send(
             node,
             {
