@@ -18,7 +18,7 @@ import httpx
 import pytest
 from finpilot_payments import HttpDecider, PaymentsSettings, create_app, make_decider
 from finpilot_payments._http_decider import major_units, score_request
-from live_helpers import PaymentsClient, serve_in_thread
+from live_helpers import PAYMENTS_TOKEN, PaymentsClient, bearer, serve_in_thread
 from starlette.testclient import TestClient
 
 from finpilot.audit import Ledger, open_ledger
@@ -57,13 +57,13 @@ def console(tmp_path: Path, tiny_fraud_model: Path) -> Iterator[Console]:
 def payments_over(url: str, token: str, tmp_path: Path) -> Iterator[PaymentsClient]:
     """The payments app (SQLite in tmp_path) deciding over HTTP with the console at ``url``."""
     env = {"PAYMENTS_DECIDER_URL": url, "PAYMENTS_DECIDER_TOKEN": token, "PAYMENTS_DECIDER_TIMEOUT_S": "5"}
-    settings = PaymentsSettings.from_env(env, data_dir=tmp_path / "payments")
+    settings = PaymentsSettings.from_env(env, data_dir=tmp_path / "payments", bootstrap_token=PAYMENTS_TOKEN)
     assert token not in repr(settings)
     decider = make_decider(settings)
     assert isinstance(decider, HttpDecider)
     assert token not in repr(decider)
     app = create_app(settings, decider=decider)
-    with TestClient(app) as client:
+    with TestClient(app, headers=bearer()) as client:
         payments = PaymentsClient("http://testserver")
         payments.http = client
         yield payments
