@@ -24,6 +24,7 @@ import datetime as dt
 import gc
 import json
 import os
+import secrets
 import statistics
 import subprocess
 import sys
@@ -133,7 +134,9 @@ def run_once(
             ledger,
         )
         meter = _Meter(payments_decider(fraud))
-        app = create_app(PaymentsSettings(data_dir=work / "payments"), decider=CallableDecider(meter))
+        token = secrets.token_urlsafe(32)  # the payments API's bootstrap token, handed to the traffic by env
+        payments_settings = PaymentsSettings(data_dir=work / "payments", bootstrap_token=token)
+        app = create_app(payments_settings, decider=CallableDecider(meter))
         service = app.state.service
 
         def set_frozen(account_id: str, frozen: bool, key: str) -> None:
@@ -149,7 +152,8 @@ def run_once(
             argv += ["--customers", "500", "--terminals", "1000"]
             before = os.getloadavg()[0]
             child = os.times()
-            run = subprocess.run(argv, capture_output=True, text=True, timeout=900, check=False)
+            env = {**os.environ, "FINPILOT_PAYMENTS_TOKEN": token}  # `traffic run`'s default --token-env
+            run = subprocess.run(argv, capture_output=True, text=True, timeout=900, check=False, env=env)
             child_cpu = (os.times().children_user - child.children_user) + (
                 os.times().children_system - child.children_system
             )

@@ -91,12 +91,13 @@ def _summary(values: list[float]) -> dict[str, float]:
 def router_added_latency(args: argparse.Namespace) -> dict[str, Any]:
     from finpilot.audit import open_ledger
     from finpilot.core import Settings
-    from finpilot.heal import LocalRuntime, drill_runtime
+    from finpilot.heal import LocalRuntime, drill_runtime, mint_demo_payments_token
 
     with tempfile.TemporaryDirectory(prefix="bench-drill-router-") as tmp:
         work = Path(tmp)
         ledger = open_ledger(Settings(data_dir=work))
         try:
+            mint_demo_payments_token(work)  # the replicas' API token (this bench only probes /healthz)
             with LocalRuntime(drill_runtime(work), work, ledger) as rt:
                 deadline = time.monotonic() + 60
                 while rt.controller.status()["services"]["payments"]["ready"] < 2:

@@ -31,7 +31,7 @@ import uvicorn
 
 from finpilot.audit import Ledger
 from finpilot.console import tcp_nodelay
-from finpilot.core import FinpilotError, InputError, Settings
+from finpilot.core import FinpilotError, InputError, SecretRef, Settings, resolve_secret
 from finpilot.fraud import (
     AccountSync,
     FraudService,
@@ -47,6 +47,7 @@ from finpilot.fraud import (
     save_state,
     train_artifact,
 )
+from finpilot.heal import mint_demo_payments_token
 
 _log = logging.getLogger("finpilot.demo")
 
@@ -125,9 +126,10 @@ class _ThreadServer(uvicorn.Server):
 class DemoTraffic:
     """Generated payments with injected fraud, sent to ``url`` from a thread of its own until :meth:`stop`."""
 
-    def __init__(self, url: str, *, rate: float) -> None:
+    def __init__(self, url: str, *, rate: float, token: SecretRef) -> None:
         self.url = url
         self.rate = rate
+        self.token = token
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_traffic: asyncio.Event | None = None
@@ -149,6 +151,7 @@ class DemoTraffic:
             terminals=DEMO_TERMINALS,
             fraud_rate=DEMO_FRAUD_RATE,
             concurrency=16,
+            token=self.token,
         )
 
         async def main() -> None:
@@ -200,13 +203,17 @@ class PaymentsDemo:
         self._thread: threading.Thread | None = None
         self._traffic: DemoTraffic | None = None
         self._database: object = None
+        self._token: SecretRef | None = None
 
     def start(self) -> str:
         """Serve the payments service; its URL. The traffic waits for :meth:`start_traffic`."""
         # Imported here: the payments service is a separate application that only the demo needs.
         from finpilot_payments import CallableDecider, NotFoundError, PaymentsSettings, create_app, open_database
 
-        payments_settings = PaymentsSettings(data_dir=self.settings.data_dir / "payments")
+        # The traffic's token, minted for this run, by reference (a chmod 600 file in the data directory).
+        self._token = mint_demo_payments_token(self.settings.data_dir)
+        secret = resolve_secret(self._token, field="payments token").decode()
+        payments_settings = PaymentsSettings(data_dir=self.settings.data_dir / "payments", bootstrap_token=secret)
         payments_settings.data_dir.mkdir(parents=True, exist_ok=True)
         database = open_database(payments_settings)
         self._database = database
@@ -250,8 +257,8 @@ class PaymentsDemo:
 
     def start_traffic(self) -> None:
         """Start the generated traffic (once the console answers, so nothing waits on it)."""
-        if self._traffic is None and self.url:
-            self._traffic = DemoTraffic(self.url, rate=self.traffic_rate)
+        if self._traffic is None and self.url and self._token is not None:
+            self._traffic = DemoTraffic(self.url, rate=self.traffic_rate, token=self._token)
             self._traffic.start()
 
     def stop(self) -> None:

@@ -3,7 +3,9 @@
 ``finpilot up`` with no config runs :class:`RuntimeDemo` in its own process: the controller,
 the node agents (n1 and n2, private; p1, public and idle, since payments is ``pci``), the
 router and the controller API. The replicas decide over HTTP against the console's
-``POST /api/v1/fraud/scores``, with a scoring token issued at start and revoked at stop. The token
+``POST /api/v1/fraud/scores``, with a scoring token issued at start and revoked at stop. The
+payments API's own token (for the traffic and the freeze sync) is minted at each start into a
+chmod 600 file of the runtime's state directory (:func:`~finpilot.heal.mint_demo_payments_token`). The token
 reaches them by reference only: it is put in an environment variable of this process
 (:data:`SCORER_TOKEN_ENV`), which the agents inherit, and the service spec names that variable
 in ``secrets``; it is never on a command line, in a log or in an audit entry.
@@ -25,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from finpilot.audit import Ledger
 from finpilot.audit.kinds import CONSOLE_TOKEN
 from finpilot.core import FinpilotError, InputError, RouterSpec, RuntimeSettings, SecretRef, Settings
-from finpilot.heal import LocalRuntime, demo_runtime, state_dir_for
+from finpilot.heal import LocalRuntime, demo_runtime, mint_demo_payments_token, state_dir_for
 
 if TYPE_CHECKING:
     from finpilot.cli._demo import DemoTraffic
@@ -134,6 +136,7 @@ class RuntimeDemo:
         self._token: TokenInfo | None = None
         self._sync: HttpAccountSync | None = None
         self._traffic: DemoTraffic | None = None
+        self._payments_token: SecretRef | None = None
 
     def start(self) -> str:
         """Issue the scoring token, start the runtime and wait for the replicas; the router's URL."""
@@ -147,6 +150,8 @@ class RuntimeDemo:
         os.environ[SCORER_TOKEN_ENV] = secret
         del secret
         (self.settings.data_dir / "payments").mkdir(parents=True, exist_ok=True)
+        # The payments API token: minted for this run, read by the replicas and the clients by reference.
+        self._payments_token = mint_demo_payments_token(self.settings.data_dir)
         local = LocalRuntime(self.runtime, self.settings.data_dir, self.ledger)
         try:
             local.__enter__()
@@ -163,7 +168,7 @@ class RuntimeDemo:
         host, port = status["services"]["payments"]["router"]
         self.url = local_url(str(host), int(port))
         self.nodes = sorted({r["node"] for r in status["replicas"].values() if r["service"] == "payments"})
-        self._sync = HttpAccountSync(self.url)
+        self._sync = HttpAccountSync(self.url, token=self._payments_token)
         self.fraud.add_observer(AccountSync(self._sync))
         info = {"console": self.decider_url, "payments": self.url, "pid": os.getpid(), "controller": local.api.url}
         path = demo_info_path(self.settings.data_dir)
@@ -195,8 +200,8 @@ class RuntimeDemo:
         """Start the generated traffic at the router."""
         from finpilot.cli._demo import DemoTraffic
 
-        if self._traffic is None and self.url:
-            self._traffic = DemoTraffic(self.url, rate=self.traffic_rate)
+        if self._traffic is None and self.url and self._payments_token is not None:
+            self._traffic = DemoTraffic(self.url, rate=self.traffic_rate, token=self._payments_token)
             self._traffic.start()
 
     def stop(self) -> None:

@@ -16,7 +16,7 @@ from finpilot.cli._context import cli_actor, ledger_for, settings_for
 from finpilot.cli._output import JsonFlag, err, out, print_json, table
 from finpilot.cli._runbook_runtime import runbook_plan, runbooks_running
 from finpilot.core import CheckFailedError, ConfigError
-from finpilot.heal import LocalRuntime, RuntimeClient, demo_runtime, state_dir_for
+from finpilot.heal import LocalRuntime, RuntimeClient, demo_runtime, mint_demo_payments_token, state_dir_for
 
 runtime_app = typer.Typer(
     help="The local self-healing runtime: node agents, routers, reconciler.", no_args_is_help=True
@@ -43,6 +43,8 @@ def runtime_up(ctx: typer.Context) -> None:
     settings = settings_for(ctx)
     runtime = settings.runtime if settings.runtime.services else demo_runtime(settings.data_dir)
     plan = runbook_plan(ctx, settings)  # bad runbooks or backup settings stop here, before anything starts
+    if not settings.runtime.services:  # the demo's payments API token, for its replicas and its clients
+        mint_demo_payments_token(settings.data_dir)
     stop = threading.Event()
 
     def on_signal(_sig: int, _frame: FrameType | None) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from finpilot.cli._output import JsonFlag, busy, out, print_json, table
+from finpilot.core import SecretRef
 from finpilot.fraud import Shift, TrafficConfig, fraud_rates_for, generate_payments, run_traffic
 
 traffic_app = typer.Typer(
@@ -104,11 +106,20 @@ def run_cmd(
             help="Write JSON mapping CUSTOMER_ID/TERMINAL_ID to the service's account ids (no card data).",
         ),
     ] = None,
+    token_env: Annotated[
+        str,
+        typer.Option("--token-env", help="Environment variable holding the payments API token (admin scope)."),
+    ] = "FINPILOT_PAYMENTS_TOKEN",  # noqa: S107 - a variable's name, not a secret
+    token_file: Annotated[
+        Path | None,
+        typer.Option("--token-file", dir_okay=False, help="A chmod 600 file holding the token instead."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Open accounts and cards, then send authorizations (and captures) at a rate; report the outcomes.
 
-    Card numbers are generated test numbers, tokenised by the service and never shown.
+    Card numbers are generated test numbers, tokenised by the service and never shown. The
+    payments API token is taken by reference, never as a flag's value.
     """
     if not url.startswith(("http://", "https://")):
         raise typer.BadParameter("use an http:// or https:// base URL", param_hint="--url")
@@ -126,6 +137,7 @@ def run_cmd(
         population_out=population_out,
         csv_path=csv_file,
         concurrency=concurrency,
+        token=_token_ref(token_env, token_file),
     )
     with busy(f"sending {rate:g} payments/s to {url} for {duration:g} s"):
         report = run_traffic(config)
@@ -142,3 +154,10 @@ def run_cmd(
     for name, row in report["scenarios"].items():
         grid.add_row(name, *(str(row[k]) for k in ("sent", "approved", "reviewed", "declined", "errors")))
     console.print(grid)
+
+
+def _token_ref(env: str, file: Path | None) -> SecretRef | None:
+    """The token's reference: the file when given, else the variable when it is set (else none)."""
+    if file is not None:
+        return SecretRef(file=file)
+    return SecretRef(env=env) if os.environ.get(env) else None

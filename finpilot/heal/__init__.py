@@ -25,7 +25,13 @@ from finpilot.heal._runbook._engine import RunbookEngine
 from finpilot.heal._runbook._page import Pager
 from finpilot.heal._runbook._spec import Runbook, load_runbooks
 from finpilot.heal._runtime._controller import Controller
-from finpilot.heal._runtime._local import LocalRuntime, demo_runtime, state_dir_for
+from finpilot.heal._runtime._local import (
+    LocalRuntime,
+    demo_payments_token,
+    demo_runtime,
+    mint_demo_payments_token,
+    state_dir_for,
+)
 
 __all__ = [
     "Backend",
@@ -51,6 +57,7 @@ __all__ = [
     "build_incidents",
     "create_backup",
     "default_faults",
+    "demo_payments_token",
     "demo_runtime",
     "drill_runtime",
     "ha_dsn",
@@ -59,6 +66,7 @@ __all__ = [
     "kube_api_client",
     "list_backups",
     "load_runbooks",
+    "mint_demo_payments_token",
     "patroni_dsn",
     "pg_cluster_for",
     "prune_backups",

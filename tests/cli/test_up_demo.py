@@ -16,8 +16,8 @@ import pytest
 from up_process import running_up
 
 from finpilot.audit import open_ledger
-from finpilot.core import demo_settings
-from finpilot.heal import RuntimeClient, state_dir_for
+from finpilot.core import demo_settings, resolve_secret
+from finpilot.heal import RuntimeClient, demo_payments_token, state_dir_for
 
 DECISIONS_TIMEOUT_S = 90
 _TOKEN_SHAPE = re.compile(r"fp_[0-9a-f]{8}_")
@@ -33,17 +33,28 @@ def _replica_urls(status: dict[str, object]) -> list[str]:
     return [f"http://127.0.0.1:{rep['port']}" for rep in replicas.values() if rep["ready"]]
 
 
-def _assert_freeze_reaches_payments(console: str, payments: str, admin_token: str) -> None:
+def _payments_token(data_dir: Path) -> str:
+    """The payments API token the demo minted at start: by reference, a chmod 600 file of its data directory."""
+    ref = demo_payments_token(data_dir)
+    assert Path(str(ref.file)).stat().st_mode & 0o777 == 0o600
+    return resolve_secret(ref, field="payments token").decode()
+
+
+def _assert_freeze_reaches_payments(console: str, payments: str, admin_token: str, payments_token: str) -> None:
     """A freeze made in the console reaches the payments service (through the router in runtime mode)."""
+    body = {"kind": "customer", "currency": "EUR"}
+    refused = httpx.post(f"{payments}/v1/accounts", json=body, headers={"Idempotency-Key": "anonymous"}, timeout=10)
+    assert refused.status_code == 401, refused.text
+    auth = {"Authorization": f"Bearer {payments_token}"}
     created = httpx.post(
         f"{payments}/v1/accounts",
-        json={"kind": "customer", "currency": "EUR"},
-        headers={"Idempotency-Key": f"freeze-test-{time.time_ns()}"},
+        json=body,
+        headers={"Idempotency-Key": f"freeze-test-{time.time_ns()}", **auth},
         timeout=10,
     )
     assert created.status_code == 201, created.text
     account = created.json()["id"]
-    assert httpx.get(f"{payments}/v1/accounts/{account}", timeout=10).json()["frozen"] is False
+    assert httpx.get(f"{payments}/v1/accounts/{account}", timeout=10, headers=auth).json()["frozen"] is False
     frozen = httpx.post(
         f"{console}/api/v1/fraud/accounts/{account}/freeze",
         json={"reason": "test"},
@@ -51,7 +62,7 @@ def _assert_freeze_reaches_payments(console: str, payments: str, admin_token: st
         timeout=10,
     )
     assert frozen.status_code == 200, frozen.text
-    assert httpx.get(f"{payments}/v1/accounts/{account}", timeout=10).json()["frozen"] is True
+    assert httpx.get(f"{payments}/v1/accounts/{account}", timeout=10, headers=auth).json()["frozen"] is True
 
 
 @pytest.mark.slow
@@ -60,6 +71,7 @@ def test_the_demo_runs_payments_with_live_traffic_and_stops_clean(tmp_path: Path
     args = ["--traffic-rate", "20"] + (["--no-runtime"] if mode == "no-runtime" else [])
     state = state_dir_for(tmp_path / "data")
     with running_up(tmp_path, *args) as up:
+        payments_token = _payments_token(up.data_dir)
         first = httpx.get(f"{up.console}/healthz", timeout=10).json()["ledger_size"]
         urls = [up.payments]
         if mode == "runtime":
@@ -78,6 +90,7 @@ def test_the_demo_runs_payments_with_live_traffic_and_stops_clean(tmp_path: Path
             for rep in status["replicas"].values():
                 cmdline = Path(f"/proc/{rep['pid']}/cmdline").read_bytes().decode(errors="replace")
                 assert not _TOKEN_SHAPE.search(cmdline), cmdline
+                assert payments_token not in cmdline
             urls = _replica_urls(status)  # each replica counts its own decisions
         deadline = time.monotonic() + DECISIONS_TIMEOUT_S
         decided = 0.0
@@ -86,8 +99,11 @@ def test_the_demo_runs_payments_with_live_traffic_and_stops_clean(tmp_path: Path
             decided = sum(_decisions(httpx.get(f"{url}/metrics", timeout=10).text) for url in urls)
         assert decided >= 20, f"only {decided} decisions in {DECISIONS_TIMEOUT_S}s"
         assert httpx.get(f"{up.console}/healthz", timeout=10).json()["ledger_size"] > first
-        assert httpx.get(f"{up.payments}/v1/ledger/check", timeout=10).json()["balanced"]
-        _assert_freeze_reaches_payments(up.console, up.payments, up.admin_token)
+        books = httpx.get(
+            f"{up.payments}/v1/ledger/check", timeout=10, headers={"Authorization": f"Bearer {payments_token}"}
+        )
+        assert books.json()["balanced"]
+        _assert_freeze_reaches_payments(up.console, up.payments, up.admin_token, payments_token)
     assert up.returncode == 0, up.stderr
     assert "Traceback" not in up.stderr, up.stderr
     assert "Task exception" not in up.stderr, up.stderr

@@ -15,7 +15,7 @@ from console_helpers import MakeToken, TestClient, bearer
 
 from finpilot.audit import Ledger
 from finpilot.core import Settings
-from finpilot.heal import LocalRuntime, demo_runtime, state_dir_for
+from finpilot.heal import LocalRuntime, demo_runtime, mint_demo_payments_token, state_dir_for
 
 ORIGIN = {"Origin": "http://testserver"}
 
@@ -74,6 +74,7 @@ def test_no_runtime_is_shown_cleanly(client: TestClient, make_token: MakeToken, 
 @pytest.fixture
 def local(settings: Settings, ledger: Ledger, tmp_path: Path) -> Iterator[LocalRuntime]:
     """The built-in demo runtime (payments on n1 and n2, public p1 idle), auditing to the console ledger."""
+    mint_demo_payments_token(tmp_path / "demo")  # the replicas read it at start
     with LocalRuntime(demo_runtime(tmp_path / "demo"), settings.data_dir, ledger) as runtime:
         wait_for(lambda: runtime.controller.status()["services"]["payments"]["ready"] == 2, timeout=60)
         yield runtime

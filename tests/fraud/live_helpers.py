@@ -3,20 +3,43 @@
 from __future__ import annotations
 
 import itertools
+import os
+import secrets
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
 from server_helpers import serve_in_thread
 
-__all__ = ["PaymentsClient", "serve_in_thread"]
+from finpilot.core import SecretRef
+
+__all__ = ["PAYMENTS_TOKEN", "PaymentsClient", "bearer", "serve_in_thread", "token_file"]
+
+PAYMENTS_TOKEN = secrets.token_urlsafe(32)
+"""The payments apps' bootstrap (admin) token in these tests: ``PaymentsSettings(bootstrap_token=...)``."""
+
+
+def bearer(token: str = PAYMENTS_TOKEN) -> dict[str, str]:
+    """The ``Authorization`` header for ``token``."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+def token_file(directory: Path) -> SecretRef:
+    """:data:`PAYMENTS_TOKEN` in a chmod 600 file under ``directory``, by reference (as clients get it)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "payments-token"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(PAYMENTS_TOKEN + "\n")
+    return SecretRef(file=path)
 
 
 class PaymentsClient:
-    """The payments API over HTTP, with a fresh idempotency key per POST unless one is given."""
+    """The payments API over HTTP with the test token, and a fresh idempotency key per POST unless one is given."""
 
     def __init__(self, url: str) -> None:
-        self.http = httpx.Client(base_url=url, timeout=30)
+        self.http = httpx.Client(base_url=url, timeout=30, headers=bearer())
         self._keys = itertools.count()
 
     def post(self, path: str, body: dict[str, Any] | None = None, *, key: str | None = None) -> httpx.Response:

@@ -38,6 +38,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
+import os
 import random
 import subprocess
 import sys
@@ -47,7 +48,7 @@ from typing import Any
 
 import pytest
 from finpilot_payments import CallableDecider, NotFoundError, PaymentsSettings, create_app, settle_heap
-from live_helpers import PaymentsClient, serve_in_thread
+from live_helpers import PAYMENTS_TOKEN, PaymentsClient, serve_in_thread
 
 from finpilot.audit import open_ledger
 from finpilot.core import Settings, luhn_test_card
@@ -112,7 +113,7 @@ def test_live_traffic_is_decided_in_line_and_the_books_balance(
             ledger,
         )
         app = create_app(
-            PaymentsSettings(data_dir=tmp_path / "payments"),
+            PaymentsSettings(data_dir=tmp_path / "payments", bootstrap_token=PAYMENTS_TOKEN),
             decider=CallableDecider(payments_decider(fraud)),  # type: ignore[arg-type]
         )
         service = app.state.service
@@ -130,7 +131,8 @@ def test_live_traffic_is_decided_in_line_and_the_books_balance(
             argv = [sys.executable, "-m", "finpilot.cli", "traffic", "run", "--url", url, "--json"]
             argv += ["--rate", str(RATE), "--duration", str(DURATION_S), "--seed", str(SEED)]
             argv += ["--customers", str(CUSTOMERS), "--terminals", str(TERMINALS)]
-            run = subprocess.run(argv, capture_output=True, text=True, timeout=900, check=False)
+            env = {**os.environ, "FINPILOT_PAYMENTS_TOKEN": PAYMENTS_TOKEN}  # the CLI's default reference
+            run = subprocess.run(argv, capture_output=True, text=True, timeout=900, check=False, env=env)
             assert run.returncode == 0, run.stderr[-3000:]
             report = json.loads(run.stdout)
 

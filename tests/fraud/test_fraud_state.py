@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from finpilot_payments import CallableDecider, PaymentsSettings, create_app
-from live_helpers import PaymentsClient, serve_in_thread
+from live_helpers import PAYMENTS_TOKEN, PaymentsClient, serve_in_thread, token_file
 
 from finpilot.audit import Ledger, open_ledger
 from finpilot.core import Settings, luhn_test_card
@@ -111,11 +111,11 @@ def test_a_frozen_account_cannot_pay_on_the_payments_side(
 ) -> None:
     fraud = service(ledger, tiny_fraud_model)
     app = create_app(
-        PaymentsSettings(data_dir=tmp_path / "payments"),
+        PaymentsSettings(data_dir=tmp_path / "payments", bootstrap_token=PAYMENTS_TOKEN),
         decider=CallableDecider(payments_decider(fraud)),  # type: ignore[arg-type]
     )
     with serve_in_thread(app) as url:
-        sync = HttpAccountSync(url)
+        sync = HttpAccountSync(url, token=token_file(tmp_path / "secrets"))
         fraud.add_observer(AccountSync(sync))
         payments = PaymentsClient(url)
         try:
@@ -143,7 +143,7 @@ def test_a_freezing_decision_in_process_freezes_the_payments_account(
         Scorer(FeatureEngine(), load_artifact(tiny_fraud_model)), DecisionPolicy(Thresholds(0, 0, 0)), ledger
     )
     app = create_app(
-        PaymentsSettings(data_dir=tmp_path / "payments"),
+        PaymentsSettings(data_dir=tmp_path / "payments", bootstrap_token=PAYMENTS_TOKEN),
         decider=CallableDecider(payments_decider(fraud)),  # type: ignore[arg-type]
     )
     with serve_in_thread(app) as url:

@@ -21,7 +21,7 @@ from finpilot_payments import HttpDecider, PaymentContext, PaymentsSettings, cre
 from finpilot_payments._currency import EXPONENTS
 from finpilot_payments._http_decider import major_units, score_request
 from finpilot_payments._ledger import MAX_AMOUNT as PAYMENTS_MAX
-from live_helpers import PaymentsClient, serve_in_thread
+from live_helpers import PAYMENTS_TOKEN, PaymentsClient, bearer, serve_in_thread
 from starlette.testclient import TestClient
 
 from finpilot.audit import Ledger, open_ledger
@@ -68,14 +68,14 @@ def payments_over(url: str, token: str, tmp_path: Path, *, fail_open: bool = Fal
     env = {"PAYMENTS_DECIDER_URL": url, "PAYMENTS_DECIDER_TOKEN": token, "PAYMENTS_DECIDER_TIMEOUT_S": "5"}
     if fail_open:
         env["PAYMENTS_DECIDER_FAIL_OPEN"] = "true"
-    settings = PaymentsSettings.from_env(env, data_dir=tmp_path / "payments")
+    settings = PaymentsSettings.from_env(env, data_dir=tmp_path / "payments", bootstrap_token=PAYMENTS_TOKEN)
     assert token not in repr(settings)
     decider = make_decider(settings)
     assert isinstance(decider, HttpDecider)
     assert token not in repr(decider)
     app = create_app(settings, decider=decider)
     try:
-        with TestClient(app) as client:
+        with TestClient(app, headers=bearer()) as client:
             payments = PaymentsClient("http://testserver")
             payments.http = client
             yield payments

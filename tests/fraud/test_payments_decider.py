@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from finpilot_payments import CallableDecider, PaymentContext, PaymentsSettings, create_app, open_database
+from live_helpers import PAYMENTS_TOKEN, bearer
 from starlette.testclient import TestClient
 
 from finpilot.audit import Ledger, open_ledger
@@ -40,10 +41,9 @@ def payments(tmp_path: Path, ledger: Ledger, tiny_fraud_model: Path) -> Iterator
     service = FraudService(scorer, DecisionPolicy(Thresholds(review=0.5, decline=0.8, freeze=1.5)), ledger)
     # Structural typing: the adapter's answers have the attributes and to_json of the service's Decision.
     decider = CallableDecider(payments_decider(service))  # type: ignore[arg-type]
-    database = open_database(PaymentsSettings(data_dir=tmp_path / "payments"))
-    with TestClient(
-        create_app(PaymentsSettings(data_dir=tmp_path / "payments"), database=database, decider=decider)
-    ) as client:
+    settings = PaymentsSettings(data_dir=tmp_path / "payments", bootstrap_token=PAYMENTS_TOKEN)
+    database = open_database(settings)
+    with TestClient(create_app(settings, database=database, decider=decider), headers=bearer()) as client:
         yield client
     database.close()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from live_helpers import PAYMENTS_TOKEN, bearer, token_file
 from typer.testing import CliRunner
 
 from finpilot.cli import app
@@ -23,15 +25,20 @@ CUSTOMERS = 20
 
 @pytest.fixture(scope="module")
 def payments_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """The payments service in a subprocess on 127.0.0.1, port 0; its URL and its log file."""
+    """The payments service in a subprocess on 127.0.0.1, port 0; its URL and its log file.
+
+    Its bootstrap token is in ``work/secrets/payments-token`` (chmod 600), named by reference on both sides.
+    """
     work = tmp_path_factory.mktemp("payments")
     log = work / "server.log"
+    ref = token_file(work / "secrets")
     with log.open("w") as log_fh:
         proc = subprocess.Popen(
             [sys.executable, "-m", "finpilot_payments", "--port", "0", "--data-dir", str(work / "data")],
             stdout=subprocess.PIPE,
             stderr=log_fh,
             text=True,
+            env={**os.environ, "PAYMENTS_BOOTSTRAP_TOKEN_FILE": str(ref.file)},
         )
         try:
             assert proc.stdout is not None
@@ -65,6 +72,8 @@ def test_run_sends_at_the_rate_counts_add_up_and_shows_no_pan(
             "1",
             "--population-out",
             str(tmp_path / "pop.json"),
+            "--token-file",
+            str(log.parent / "secrets" / "payments-token"),
             "--json",
         ],
     )
@@ -88,7 +97,7 @@ def test_run_sends_at_the_rate_counts_add_up_and_shows_no_pan(
     assert len(population["customers"]) == CUSTOMERS
     assert len(population["terminals"]) == 40
 
-    books = httpx.get(f"{url}/v1/ledger/check", timeout=10).json()
+    books = httpx.get(f"{url}/v1/ledger/check", timeout=10, headers=bearer()).json()
     assert books["balanced"], books
 
     cards = random.Random(f"cards-{SEED}")
@@ -96,6 +105,15 @@ def test_run_sends_at_the_rate_counts_add_up_and_shows_no_pan(
     texts = [result.output, log.read_text(), caplog.text, (tmp_path / "pop.json").read_text()]
     for pan in pans:
         assert all(pan not in text and pan[-12:] not in text for text in texts)
+    assert all(PAYMENTS_TOKEN not in text for text in texts)
+
+
+def test_run_without_a_token_is_refused_by_the_service(payments_url: tuple[str, Path]) -> None:
+    url, _ = payments_url
+    result = CliRunner().invoke(app, ["traffic", "run", "--url", url, "--duration", "1", "--token-env", "NO_SUCH_VAR"])
+    assert result.exit_code == 1, result.output
+    assert "HTTP 401" in result.output
+    assert "admin scope" in result.output
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ import pytest
 from finpilot_payments import CallableDecider, Database, PaymentsSettings, create_app, open_database
 from finpilot_payments._db import TABLES, table_rows
 from finpilot_payments._ledger import MAX_AMOUNT
+from live_helpers import PAYMENTS_TOKEN, bearer
 from starlette.testclient import TestClient
 
 from finpilot.audit import Ledger, open_ledger
@@ -42,10 +43,10 @@ def wired(tmp_path: Path, tiny_fraud_model: Path) -> Iterator[tuple[TestClient, 
         fraud = FraudService(
             Scorer(FeatureEngine(), load_artifact(tiny_fraud_model)), DecisionPolicy(Thresholds()), ledger
         )
-        settings = PaymentsSettings(data_dir=tmp_path / "payments")
+        settings = PaymentsSettings(data_dir=tmp_path / "payments", bootstrap_token=PAYMENTS_TOKEN)
         database = open_database(settings)
         app = create_app(settings, database=database, decider=CallableDecider(payments_decider(fraud)))  # type: ignore[arg-type]
-        with TestClient(app) as client:
+        with TestClient(app, headers=bearer()) as client:
             yield client, database, fraud
         database.close()
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from finpilot_payments import AllowAllDecider, Database, DecisionClient, PaymentsSettings, create_app, open_database
-from payments_helpers import Bank
+from payments_helpers import ADMIN_TOKEN, Bank, bearer
 from starlette.testclient import TestClient
 
 
@@ -20,14 +20,14 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> PaymentsSettings:
     if request.param == "postgres":
         dsn = request.getfixturevalue("pg_dsn")
         schema = request.getfixturevalue("pg_schema")
-        return PaymentsSettings(data_dir=tmp_path / "data", dsn=dsn, schema_name=schema)
-    return PaymentsSettings(data_dir=tmp_path / "data")
+        return PaymentsSettings(data_dir=tmp_path / "data", dsn=dsn, schema_name=schema, bootstrap_token=ADMIN_TOKEN)
+    return PaymentsSettings(data_dir=tmp_path / "data", bootstrap_token=ADMIN_TOKEN)
 
 
 @pytest.fixture
 def sqlite_settings(tmp_path: Path) -> PaymentsSettings:
     """SQLite only (for tests that are about the app, not the storage)."""
-    return PaymentsSettings(data_dir=tmp_path / "data")
+    return PaymentsSettings(data_dir=tmp_path / "data", bootstrap_token=ADMIN_TOKEN)
 
 
 @pytest.fixture
@@ -49,7 +49,8 @@ def make_bank(backend: PaymentsSettings, database: Database) -> Iterator[MakeBan
 
     def make(decider: DecisionClient | None = None, **settings: Any) -> Bank:
         cfg = dataclasses.replace(backend, **settings)
-        client = TestClient(create_app(cfg, database=database, decider=decider or AllowAllDecider()))
+        app = create_app(cfg, database=database, decider=decider or AllowAllDecider())
+        client = TestClient(app, headers=bearer(ADMIN_TOKEN))
         clients.append(client)
         return Bank(client, database, counter)
 

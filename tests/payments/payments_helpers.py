@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +16,15 @@ from starlette.testclient import TestClient
 
 from finpilot.core import luhn_test_card
 
-__all__ = ["Bank", "Funded", "all_rows_text", "random_pan", "snapshot"]
+__all__ = ["ADMIN_TOKEN", "Bank", "Funded", "all_rows_text", "bearer", "random_pan", "snapshot"]
+
+ADMIN_TOKEN = secrets.token_urlsafe(32)
+"""The test apps' bootstrap token (``admin``): what the :class:`Bank` sends unless a test says otherwise."""
+
+
+def bearer(token: str) -> dict[str, str]:
+    """The ``Authorization`` header for ``token``."""
+    return {"Authorization": f"Bearer {token}"}
 
 
 def random_pan(rng: random.Random, length: int = 16, prefix: str = "4") -> str:

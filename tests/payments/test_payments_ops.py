@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 from finpilot_payments import PaymentsSettings, __version__, create_app
-from payments_helpers import Bank
+from payments_helpers import ADMIN_TOKEN, Bank, bearer
 from starlette.testclient import TestClient
 
 
@@ -58,8 +59,12 @@ def test_metrics_count_requests_latency_errors_and_decisions(bank: Bank) -> None
     other.close()
 
 
-def test_the_entrypoint_serves_and_prints_its_url(tmp_path: Path) -> None:
-    env = {**os.environ, "PAYMENTS_VERSION": "9.9.9"}
+def test_the_entrypoint_serves_and_prints_its_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The token by reference (a chmod 600 file), never on the command line.
+    (tmp_path / "token").write_text(ADMIN_TOKEN + "\n")
+    (tmp_path / "token").chmod(0o600)
+    monkeypatch.delenv("PAYMENTS_BOOTSTRAP_TOKEN", raising=False)
+    env = {**os.environ, "PAYMENTS_VERSION": "9.9.9", "PAYMENTS_BOOTSTRAP_TOKEN_FILE": str(tmp_path / "token")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "finpilot_payments", "--port", "0", "--data-dir", str(tmp_path / "d")],
         stdout=subprocess.PIPE,
@@ -75,9 +80,13 @@ def test_the_entrypoint_serves_and_prints_its_url(tmp_path: Path) -> None:
         response = httpx.get(f"{url}/healthz", timeout=10)
         assert response.json() == {"status": "ok", "version": "9.9.9"}
         created = httpx.post(
-            f"{url}/v1/accounts", json={"kind": "customer", "currency": "EUR"}, headers={"Idempotency-Key": "1"}
+            f"{url}/v1/accounts",
+            json={"kind": "customer", "currency": "EUR"},
+            headers={"Idempotency-Key": "1", **bearer(ADMIN_TOKEN)},
         )
         assert created.status_code == 201
+        refused = httpx.post(f"{url}/v1/accounts", json={"kind": "customer", "currency": "EUR"})
+        assert refused.status_code == 401
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=15)

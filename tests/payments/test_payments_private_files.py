@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 from finpilot_payments import PaymentsSettings, create_app
+from payments_helpers import ADMIN_TOKEN, bearer
 from starlette.testclient import TestClient
 
 
 def _start(data_dir: Path) -> dict[str, int]:
     """Start the app, write through it, and return the modes in the data directory while it runs."""
-    with TestClient(create_app(PaymentsSettings(data_dir=data_dir))) as client:
+    settings = PaymentsSettings(data_dir=data_dir, bootstrap_token=ADMIN_TOKEN)
+    with TestClient(create_app(settings), headers=bearer(ADMIN_TOKEN)) as client:
         created = client.post(
             "/v1/accounts",
             json={"kind": "customer", "currency": "EUR", "overdraft_limit": 0},

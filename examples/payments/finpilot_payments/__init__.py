@@ -6,11 +6,13 @@ It is a separate application that finpilot runs and guards: it imports nothing f
 """
 
 from finpilot_payments._app import create_app
+from finpilot_payments._auth import SCOPES, Principal, TokenInfo, TokenStore
 from finpilot_payments._card import TokenisedCard, luhn_ok, tokenise
 from finpilot_payments._db import Database
 from finpilot_payments._decision import AllowAllDecider, CallableDecider, Decision, DecisionClient, PaymentContext
 from finpilot_payments._errors import (
     AccountFrozenError,
+    AuthenticationError,
     CardError,
     ConflictError,
     IdempotencyConflictError,
@@ -19,6 +21,7 @@ from finpilot_payments._errors import (
     NotFoundError,
     PaymentRefusedError,
     PaymentsError,
+    ScopeError,
     StorageError,
 )
 from finpilot_payments._http_decider import HttpDecider
@@ -30,8 +33,10 @@ from finpilot_payments._settings import PaymentsSettings
 from finpilot_payments._version import __version__
 
 __all__ = [
+    "SCOPES",
     "AccountFrozenError",
     "AllowAllDecider",
+    "AuthenticationError",
     "CallableDecider",
     "CardError",
     "ConflictError",
@@ -49,7 +54,11 @@ __all__ = [
     "PaymentsError",
     "PaymentsService",
     "PaymentsSettings",
+    "Principal",
+    "ScopeError",
     "StorageError",
+    "TokenInfo",
+    "TokenStore",
     "TokenisedCard",
     "__version__",
     "create_app",

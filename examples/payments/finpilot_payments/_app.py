@@ -1,4 +1,10 @@
-"""The FastAPI application: the API, health and readiness probes, and metrics."""
+"""The FastAPI application: the API, health and readiness probes, and metrics.
+
+Every ``/v1/`` route needs a bearer token (:mod:`finpilot_payments._api`). ``/healthz``,
+``/readyz`` and ``/metrics`` stay open for probes and scrapers: they show the version, whether
+the database answers, and request counts by route template, status and error type, never an
+id, an amount, a card or a token.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from finpilot_payments._api import router
+from finpilot_payments._auth import TokenStore
 from finpilot_payments._db import Database
 from finpilot_payments._decision import DecisionClient
 from finpilot_payments._errors import StorageError
@@ -47,6 +54,7 @@ def create_app(
     app = FastAPI(title="finpilot reference payments service", version=settings.version, lifespan=lifespan)
     app.state.settings = settings
     app.state.service = PaymentsService(db, chosen, clock=clock)
+    app.state.tokens = TokenStore(db, bootstrap=settings.bootstrap_token)
     app.state.metrics = metrics = PaymentsMetrics()
     install_error_handlers(app)
     app.include_router(router)
@@ -59,13 +67,13 @@ def create_app(
 
     @app.get("/readyz")
     def readyz(request: Request) -> JSONResponse:
-        """Readiness: the database answers."""
+        """Readiness: the database answers (where it lives is not said: this probe needs no token)."""
         service: PaymentsService = request.app.state.service
         try:
             service.db.ping()
         except StorageError as exc:
             return JSONResponse({"status": "unavailable", "reason": exc.message}, status_code=503)
-        return JSONResponse({"status": "ready", "storage": service.db.description})
+        return JSONResponse({"status": "ready"})
 
     @app.get("/metrics")
     def prometheus() -> Response:

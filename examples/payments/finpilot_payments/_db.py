@@ -37,10 +37,13 @@ SCHEMA = [
     """CREATE TABLE IF NOT EXISTS idempotency (
         key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, status INTEGER NOT NULL, body TEXT NOT NULL,
         created_at TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS api_tokens (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, scopes TEXT NOT NULL, secret_sha256 TEXT NOT NULL,
+        created_at TEXT NOT NULL, revoked_at TEXT)""",
 ]
 """The tables, in creation order (both engines)."""
 
-TABLES = ("meta", "accounts", "cards", "transactions", "postings", "authorizations", "idempotency")
+TABLES = ("meta", "accounts", "cards", "transactions", "postings", "authorizations", "idempotency", "api_tokens")
 """Every table the service owns."""
 
 

@@ -3,6 +3,8 @@
 ::
 
     PaymentsError                       root; never raised itself
+    ├── AuthenticationError             401  no valid API token (WWW-Authenticate: Bearer)
+    ├── ScopeError                      403  the token lacks the scope the call needs
     ├── InputError                      422  bad input; names the field; nothing changed
     │   └── CardError                   422  the card number is malformed (never echoed)
     ├── NotFoundError                   404  unknown account, card or authorization
@@ -34,6 +36,22 @@ class PaymentsError(Exception):
     def to_dict(self) -> dict[str, str | None]:
         """The JSON error body."""
         return {"error": type(self).__name__, "message": self.message, "field": self.field, "fix": self.fix}
+
+
+class AuthenticationError(PaymentsError):
+    """No API token was sent, or it is malformed, unknown or revoked. The message never holds the token."""
+
+    status = 401
+
+
+class ScopeError(PaymentsError):
+    """The API token is valid but lacks the scope the call needs; ``scope`` names it."""
+
+    status = 403
+
+    def __init__(self, message: str, *, scope: str, fix: str | None = None) -> None:
+        super().__init__(message, field="Authorization", fix=fix)
+        self.scope = scope
 
 
 class InputError(PaymentsError):

@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from finpilot_payments._errors import InputError, NotFoundError, PaymentsError
+from finpilot_payments._errors import AuthenticationError, InputError, NotFoundError, PaymentsError, ScopeError
 from finpilot_payments._metrics import PaymentsMetrics, route_label
 
 _log = logging.getLogger("finpilot_payments")
@@ -30,7 +30,13 @@ def _respond(request: Request, exc: PaymentsError) -> JSONResponse:
     if exc.status >= 500:
         _log.warning("request failed: %s: %s", type(exc).__name__, scrub(exc.message))
     body = {key: None if value is None else scrub(value) for key, value in exc.to_dict().items()}
-    return JSONResponse(body, status_code=exc.status)
+    headers = None
+    if isinstance(exc, AuthenticationError):  # RFC 6750: say how to authenticate
+        headers = {"WWW-Authenticate": 'Bearer realm="finpilot_payments"'}
+    elif isinstance(exc, ScopeError):
+        challenge = f'Bearer realm="finpilot_payments", error="insufficient_scope", scope="{exc.scope}"'
+        headers = {"WWW-Authenticate": challenge}
+    return JSONResponse(body, status_code=exc.status, headers=headers)
 
 
 async def _payments_error(request: Request, exc: Exception) -> JSONResponse:

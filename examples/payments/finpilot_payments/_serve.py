@@ -85,7 +85,10 @@ def serve(
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m finpilot_payments", description="The reference payments service.")
+    parser = argparse.ArgumentParser(
+        prog="python -m finpilot_payments",
+        description="The reference payments service. `python -m finpilot_payments tokens --help`: its API tokens.",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8080, help="port to listen on; 0 picks a free one (default 8080)")
     parser.add_argument("--data-dir", type=Path, help="where the SQLite database lives (env PAYMENTS_DATA_DIR)")
@@ -105,8 +108,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """The command line: parse, serve, map errors to exit status 2."""
+    """The command line: parse, serve (or ``tokens ...``), map errors to exit status 2."""
     os.umask(0o077)  # the process's own files are private; set at the entry point, not in the app factory
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["tokens"]:
+        from finpilot_payments._tokens_cmd import tokens_main
+
+        return tokens_main(argv[1:])
     args = _parser().parse_args(argv)
     overrides = {k: v for k, v in vars(args).items() if k not in {"host", "port"}}
     try:

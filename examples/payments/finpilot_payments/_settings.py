@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from finpilot_payments._auth import MIN_BOOTSTRAP_LENGTH
 from finpilot_payments._errors import InputError
 from finpilot_payments._version import __version__
 
@@ -26,6 +27,10 @@ class PaymentsSettings:
     ``decider_token``: bearer token for the decision service (a finpilot token whose role may
     score); from ``PAYMENTS_DECIDER_TOKEN`` only, never a command-line flag (other users can
     read a process's arguments), and never shown in ``repr`` or logs.
+    ``bootstrap_token``: an API token with the ``admin`` scope, for a launcher that mints its own
+    at start (finpilot's demo, drill and tests); from ``PAYMENTS_BOOTSTRAP_TOKEN`` or the file
+    named by ``PAYMENTS_BOOTSTRAP_TOKEN_FILE`` (chmod 600) only, at least 32 characters; kept in
+    memory as its SHA-256. Other tokens live hashed in the database (``tokens create``).
     """
 
     data_dir: Path = Path(".payments")
@@ -36,6 +41,17 @@ class PaymentsSettings:
     decider_timeout_s: float = 0.5
     decider_fail_open: bool = False
     decider_token: str | None = field(default=None, repr=False)
+    bootstrap_token: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.bootstrap_token is not None and (
+            len(self.bootstrap_token) < MIN_BOOTSTRAP_LENGTH or not self.bootstrap_token.isascii()
+        ):
+            raise InputError(
+                f"the bootstrap token must be at least {MIN_BOOTSTRAP_LENGTH} ASCII characters",
+                field="PAYMENTS_BOOTSTRAP_TOKEN",
+                fix="use e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'",
+            )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> PaymentsSettings:
@@ -61,7 +77,22 @@ class PaymentsSettings:
                 ) from None
         if env.get("PAYMENTS_DECIDER_TOKEN"):
             values["decider_token"] = env["PAYMENTS_DECIDER_TOKEN"]
+        if env.get("PAYMENTS_BOOTSTRAP_TOKEN"):
+            values["bootstrap_token"] = env["PAYMENTS_BOOTSTRAP_TOKEN"]
+        elif env.get("PAYMENTS_BOOTSTRAP_TOKEN_FILE"):
+            values["bootstrap_token"] = _read_secret_file(Path(env["PAYMENTS_BOOTSTRAP_TOKEN_FILE"]))
         if env.get("PAYMENTS_DECIDER_FAIL_OPEN"):
             values["decider_fail_open"] = env["PAYMENTS_DECIDER_FAIL_OPEN"].lower() in {"1", "true", "yes", "on"}
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
+
+
+def _read_secret_file(path: Path) -> str:
+    """A secret file's text without its trailing newline; refused unless only its owner may read it."""
+    name = "PAYMENTS_BOOTSTRAP_TOKEN_FILE"
+    try:
+        if path.stat().st_mode & 0o077:
+            raise InputError(f"{path} ({name}) is readable by group or others", field=name, fix=f"chmod 600 {path}")
+        return path.read_text(encoding="ascii").rstrip("\r\n")
+    except (OSError, UnicodeDecodeError):
+        raise InputError(f"cannot read {path} ({name})", field=name, fix="write the token there, chmod 600") from None

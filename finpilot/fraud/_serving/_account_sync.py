@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 import httpx
 
-from finpilot.core import StorageError, http_client
+from finpilot.core import SecretRef, StorageError, http_client, resolve_secret
 from finpilot.fraud._payment import Payment
 from finpilot.fraud._policy import FraudDecision
 from finpilot.fraud._scorer import Score
@@ -54,11 +54,23 @@ class HttpAccountSync:
 
     An account the payments service does not know (404) is skipped: the fraud engine also
     scores payments from elsewhere. Any other failure raises :class:`StorageError`. Close it
-    when done (it holds a connection pool).
+    when done (it holds a connection pool). ``token`` is the payments API token by reference (it
+    needs the ``accounts:write`` scope), resolved once here and sent as a bearer token.
     """
 
-    def __init__(self, url: str, *, timeout_s: float = 2.0, transport: httpx.BaseTransport | None = None) -> None:
-        self._client = http_client(base_url=url.rstrip("/"), timeout_s=timeout_s, transport=transport)
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout_s: float = 2.0,
+        transport: httpx.BaseTransport | None = None,
+        token: SecretRef | None = None,
+    ) -> None:
+        headers = {}
+        if token is not None:
+            secret = resolve_secret(token, field="payments_token", hint="a payments API token").decode()
+            headers["Authorization"] = f"Bearer {secret}"
+        self._client = http_client(base_url=url.rstrip("/"), timeout_s=timeout_s, transport=transport, headers=headers)
 
     def __call__(self, account_id: str, frozen: bool, key: str) -> None:
         """Freeze or unfreeze ``account_id`` with the idempotency key ``key``."""

@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 
-from finpilot.core import HTTP_DEFAULTS, async_http_client
+from finpilot.core import HTTP_DEFAULTS, InputError, async_http_client
 
 _MAX_HEAD = 64 * 1024
 _USER_AGENT = f"\r\nUser-Agent: {HTTP_DEFAULTS.user_agent}".encode()
@@ -76,15 +76,18 @@ class Sender(Protocol):
 class HttpxSender:
     """Through an ``httpx.AsyncClient`` (for https, or a transport a test injects)."""
 
-    def __init__(self, url: str, *, concurrency: int, timeout_s: float, transport: Any = None) -> None:
+    def __init__(
+        self, url: str, *, concurrency: int, timeout_s: float, transport: Any = None, token: str | None = None
+    ) -> None:
         self._http = async_http_client(
             base_url=url, timeout_s=timeout_s, max_connections=concurrency, transport=transport
         )
+        self._auth = {} if token is None else {"Authorization": f"Bearer {_header_safe(token)}"}
 
     async def post(self, path: str, body: dict[str, Any], key: str) -> Reply:
         """POST through httpx."""
         try:
-            response = await self._http.post(path, json=body, headers={"Idempotency-Key": key})
+            response = await self._http.post(path, json=body, headers={"Idempotency-Key": key, **self._auth})
         except httpx.HTTPError as exc:
             raise SendError(type(exc).__name__, retry=isinstance(exc, httpx.TransportError)) from None
         return Reply(response.status_code, response.content)
@@ -116,7 +119,7 @@ class RawSender:
     whole request, and opening a connection at most ``HTTP_DEFAULTS.connect_timeout(timeout_s)``.
     """
 
-    def __init__(self, url: str, *, timeout_s: float) -> None:
+    def __init__(self, url: str, *, timeout_s: float, token: str | None = None) -> None:
         parts = urlsplit(url)
         if parts.scheme != "http" or parts.hostname is None:
             raise ValueError(f"RawSender speaks plain http only, not {url!r}")
@@ -124,6 +127,7 @@ class RawSender:
         self._port = parts.port or 80
         self._prefix = parts.path.rstrip("/")
         self._head_host = parts.netloc.encode()
+        self._auth = b"" if token is None else b"\r\nAuthorization: Bearer " + _header_safe(token).encode()
         self._timeout_s = timeout_s
         self._connect_s = HTTP_DEFAULTS.connect_timeout(timeout_s)
         self._idle: list[_Connection] = []
@@ -155,6 +159,7 @@ class RawSender:
                 (self._prefix + path).encode(),
                 b" HTTP/1.1\r\nHost: ",
                 self._head_host,
+                self._auth,
                 _USER_AGENT,
                 b"\r\nContent-Type: application/json\r\nIdempotency-Key: ",
                 key.encode(),
@@ -242,9 +247,21 @@ async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
         await reader.readexactly(2)
 
 
-def open_sender(url: str, *, concurrency: int, timeout_s: float, transport: Any = None) -> Sender:
-    """The lean client for a plain ``http://`` URL, httpx for anything else or an injected transport."""
+def _header_safe(token: str) -> str:
+    # Written into a header verbatim: a line break would let it forge headers. Never echoed.
+    if not token or not token.isascii() or not token.isprintable():
+        raise InputError("the payments API token must be printable ASCII", field="token", fix="check its secret")
+    return token
+
+
+def open_sender(
+    url: str, *, concurrency: int, timeout_s: float, transport: Any = None, token: str | None = None
+) -> Sender:
+    """The lean client for a plain ``http://`` URL, httpx for anything else or an injected transport.
+
+    ``token`` is sent as ``Authorization: Bearer`` on every request (the payments API needs one).
+    """
     if transport is None and url.startswith("http://"):
         with contextlib.suppress(ValueError):
-            return RawSender(url, timeout_s=timeout_s)
-    return HttpxSender(url, concurrency=concurrency, timeout_s=timeout_s, transport=transport)
+            return RawSender(url, timeout_s=timeout_s, token=token)
+    return HttpxSender(url, concurrency=concurrency, timeout_s=timeout_s, transport=transport, token=token)

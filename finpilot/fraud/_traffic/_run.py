@@ -30,7 +30,7 @@ from typing import Any
 
 import httpx
 
-from finpilot.core import Backoff, InputError, Retry, StorageError, luhn_test_card
+from finpilot.core import Backoff, InputError, Retry, SecretRef, StorageError, luhn_test_card, resolve_secret
 from finpilot.fraud._traffic._csv import LABELS, read_labelled
 from finpilot.fraud._traffic._http import Reply, Sender, SendError, open_sender
 from finpilot.fraud._traffic._synthetic import SCENARIOS, Shift, SyntheticPayment, fraud_rates_for, iter_payments
@@ -76,6 +76,9 @@ class TrafficConfig:
     customers and terminals replace ``customers`` and ``terminals``."""
     population_out: Path | None = None
     """Where to write the generator-id to account-id map as JSON (to join a CSV history)."""
+    token: SecretRef | None = None
+    """The payments API token, by reference (an environment variable or a chmod 600 file); it needs
+    ``admin`` (the setup opens a settlement account and funds customers) and is resolved at start."""
 
     def check(self) -> None:
         """Raise :class:`InputError` naming the option when a value is out of range."""
@@ -150,7 +153,7 @@ class _Client:
             raise StorageError(
                 f"setting up traffic: creating {what} got HTTP {response.status_code}: {_error_text(response)}",
                 field="--url",
-                fix="check that --url points at a healthy payments service",
+                fix="check that --url points at a healthy payments service and the token has the admin scope",
             )
         result: dict[str, Any] = response.json()
         return result
@@ -289,8 +292,15 @@ async def run_traffic_async(
         stream = iter(labelled.payments)
     else:
         stream = _stream(config)
+    token = None
+    if config.token is not None:
+        token = resolve_secret(config.token, field="token", hint="a payments API token").decode()
     http = open_sender(
-        config.url.rstrip("/"), concurrency=config.concurrency, timeout_s=config.request_timeout_s, transport=transport
+        config.url.rstrip("/"),
+        concurrency=config.concurrency,
+        timeout_s=config.request_timeout_s,
+        transport=transport,
+        token=token,
     )
     try:
         client = _Client(http, secrets.token_hex(6))

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any, cast
 
-from finpilot.core import HTTP_DEFAULTS, Backoff, Retry, StorageError, luhn_test_card
+from finpilot.core import HTTP_DEFAULTS, Backoff, Retry, SecretRef, StorageError, luhn_test_card, resolve_secret
 from finpilot.heal._chaos._traffic import RequestRecord
 
 _WORKERS = 24
@@ -43,8 +43,9 @@ def _resend_policy(retry_s: float) -> Retry:
 
 
 class _Client:
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, token: str | None = None) -> None:
         self._host, self._port = host, port
+        self._auth = {} if token is None else {"Authorization": f"Bearer {token}"}
         self._conn = self._connect()
 
     def _connect(self) -> http.client.HTTPConnection:
@@ -53,6 +54,7 @@ class _Client:
     def post(self, path: str, body: dict[str, Any], key: str) -> tuple[int, dict[str, Any]]:
         data = json.dumps(body).encode()
         headers = {"Content-Type": "application/json", "Idempotency-Key": key, "User-Agent": HTTP_DEFAULTS.user_agent}
+        headers.update(self._auth)
         try:
             if self._conn.sock is None:
                 self._conn.connect()  # under the connect timeout; then each read and write under the request's
@@ -142,8 +144,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--run", required=True)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--retry-s", type=float, default=0.0)
+    ap.add_argument("--token-file", type=Path, help="chmod 600 file holding the payments API token (admin)")
     args = ap.parse_args(argv)
-    setup_client = _Client(args.host, args.port)
+    token = None
+    if args.token_file is not None:  # by reference: the token itself is never an argument
+        token = resolve_secret(SecretRef(file=args.token_file), field="--token-file").decode()
+    setup_client = _Client(args.host, args.port, token)
     accounts = _setup(setup_client, args.run)
     setup_client.close()
     seqs = itertools.count()
@@ -153,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     interval = _WORKERS / args.rate
 
     def worker(offset: float) -> None:
-        client = _Client(args.host, args.port)
+        client = _Client(args.host, args.port, token)
         next_at = time.monotonic() + offset
         while not stop.is_set():
             time.sleep(max(0.0, next_at - time.monotonic()))

@@ -53,7 +53,7 @@ from finpilot.heal._chaos._report import ChaosDrillReport, FaultResult
 from finpilot.heal._chaos._traffic import TrafficRun
 from finpilot.heal._db._cluster import PgCluster
 from finpilot.heal._runtime._controller import Controller
-from finpilot.heal._runtime._local import LocalRuntime, demo_runtime
+from finpilot.heal._runtime._local import LocalRuntime, demo_payments_token, demo_runtime, mint_demo_payments_token
 
 _WARMUP_S = 0.5
 _GAP_S = 0.7  # after a recovery, past reset_after_s (0.5 s): the next crash is a first crash
@@ -107,6 +107,7 @@ class _Stack:
         return self._work
 
     def __enter__(self) -> _Stack:
+        mint_demo_payments_token(self._work)  # before the replicas start: they read it at spawn
         self.local.__enter__()
         return self
 
@@ -135,7 +136,8 @@ def _traffic(
     stack: _Stack, rate: float, run: str, work: Path, result: FaultResult, retry_s: float = 0.0
 ) -> Iterator[TrafficRun]:
     address = stack.wait_ready()
-    traffic = TrafficRun(address, rate=rate, run=run, out=work / "traffic" / f"{run}.jsonl", retry_s=retry_s)
+    out, token = work / "traffic" / f"{run}.jsonl", Path(str(demo_payments_token(stack.data_dir).file))
+    traffic = TrafficRun(address, rate=rate, run=run, out=out, retry_s=retry_s, token_file=token)
     traffic.out.parent.mkdir(parents=True, exist_ok=True)
     traffic.start()
     try:

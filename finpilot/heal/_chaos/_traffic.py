@@ -84,10 +84,21 @@ class TrafficRun:
     """Start payment traffic against ``address`` at ``rate`` per second; :meth:`stop` returns every record.
 
     ``retry_s`` > 0 makes the client resend unanswered requests with the same key (module docstring).
+    ``token_file`` is the payments API token by reference (a chmod 600 file), passed on as a path.
     """
 
-    def __init__(self, address: tuple[str, int], *, rate: float, run: str, out: Path, retry_s: float = 0.0) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        *,
+        rate: float,
+        run: str,
+        out: Path,
+        retry_s: float = 0.0,
+        token_file: Path | None = None,
+    ) -> None:
         self.address, self.rate, self.run, self.out, self.retry_s = address, rate, run, out, retry_s
+        self.token_file = token_file
         self.accounts: dict[str, str] = {}
         self.started = 0.0
         self.elapsed = 0.0
@@ -98,6 +109,8 @@ class TrafficRun:
         argv = [sys.executable, "-m", "finpilot.heal._chaos._client", "--host", self.address[0]]
         argv += ["--port", str(self.address[1]), "--rate", str(self.rate), "--run", self.run, "--out", str(self.out)]
         argv += ["--retry-s", str(self.retry_s)]
+        if self.token_file is not None:
+            argv += ["--token-file", str(self.token_file)]
         self._proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         stdout = self._proc.stdout
         assert stdout is not None

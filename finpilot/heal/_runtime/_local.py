@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from pathlib import Path
 from types import TracebackType
 
@@ -18,14 +20,45 @@ from finpilot.core import (
     RestartSpec,
     RouterSpec,
     RuntimeSettings,
+    SecretRef,
     ServiceSpec,
 )
 from finpilot.heal._api import ControllerApi
 from finpilot.heal._runtime._controller import Controller
 
+DEMO_TOKEN_FILE = "payments-token"  # noqa: S105 - a file name, not a secret
+"""In the runtime's state directory: the demo payments service's bootstrap API token (chmod 600)."""
+
+
+def demo_payments_token(data_dir: Path) -> SecretRef:
+    """Where the demo's payments API token lives, by reference (made by :func:`mint_demo_payments_token`)."""
+    return SecretRef(file=state_dir_for(data_dir) / DEMO_TOKEN_FILE)
+
+
+def mint_demo_payments_token(data_dir: Path) -> SecretRef:
+    """A fresh ``admin`` token for the demo's payments service, written chmod 600; its reference.
+
+    Called by whoever starts the demo runtime, before its replicas start (they read it through
+    their ``PAYMENTS_BOOTSTRAP_TOKEN`` secret) and before any client needs it. A new one each
+    start, so a token copied from an earlier run stops working.
+    """
+    ref = demo_payments_token(data_dir)
+    path = Path(str(ref.file))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staged = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as out:
+        out.write(secrets.token_urlsafe(32) + "\n")
+    staged.replace(path)
+    return ref
+
 
 def demo_runtime(data_dir: Path) -> RuntimeSettings:
-    """The built-in demo: the reference payments service, 2 replicas on 2 private nodes behind a router."""
+    """The built-in demo: the reference payments service, 2 replicas on 2 private nodes behind a router.
+
+    Its replicas take their API token from :func:`demo_payments_token`'s file: mint it first
+    (:func:`mint_demo_payments_token`).
+    """
     probe = {"http": "/healthz", "interval_s": 0.25, "timeout_s": 0.5, "failure_threshold": 3}
     return RuntimeSettings(
         nodes=[
@@ -41,6 +74,7 @@ def demo_runtime(data_dir: Path) -> RuntimeSettings:
             "payments": ServiceSpec(
                 module="finpilot_payments",
                 args=["--port", "{port}", "--data-dir", str(data_dir / "payments")],
+                secrets={"PAYMENTS_BOOTSTRAP_TOKEN": demo_payments_token(data_dir)},
                 replicas=2,
                 classification="pci",
                 probes=ProbesSpec(liveness=ProbeSpec(**probe), readiness=ProbeSpec(**probe)),
