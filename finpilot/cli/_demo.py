@@ -31,7 +31,7 @@ import uvicorn
 
 from finpilot.audit import Ledger
 from finpilot.console import tcp_nodelay
-from finpilot.core import FinpilotError, InputError, SecretRef, Settings, resolve_secret
+from finpilot.core import FinpilotError, InputError, SecretRef, Settings, proxy_options, resolve_secret
 from finpilot.fraud import (
     AccountSync,
     FraudService,
@@ -239,7 +239,10 @@ class PaymentsDemo:
             ) from None
         host, port = sock.getsockname()[:2]
         self.url = f"http://{host}:{port}"
-        config = uvicorn.Config(app, log_level="warning", access_log=False, server_header=False, lifespan="on")
+        # Served on 127.0.0.1 with no proxy before it: X-Forwarded-For is never believed.
+        config = uvicorn.Config(
+            app, log_level="warning", access_log=False, server_header=False, lifespan="on", **proxy_options(())
+        )
         server = self._server = _ThreadServer(config)
 
         def run_server() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -12,7 +13,7 @@ from finpilot import __version__
 from finpilot.audit import Ledger
 from finpilot.console import _api_audit, _api_fraud, _api_incidents, _api_runtime, _api_tokens, _ops, _pages
 from finpilot.console._api_fraud import ScoreFastPath
-from finpilot.console._headers import SecurityHeadersMiddleware
+from finpilot.console._headers import ConsoleApp
 from finpilot.console._http import install_error_handlers
 from finpilot.console._metrics import ConsoleMetrics, MetricsMiddleware
 from finpilot.console._page_fraud import PAGE as FRAUD_PAGE
@@ -23,10 +24,11 @@ from finpilot.console._page_incidents import router as incidents_page_router
 from finpilot.console._page_runtime import PAGE as RUNTIME_PAGE
 from finpilot.console._page_runtime import router as runtime_page_router
 from finpilot.console._pages import register_page, template_environment
+from finpilot.console._refusals import RefusalGuard, RefusalWindows
 from finpilot.console._request_audit import RequestAuditMiddleware
 from finpilot.console._state import ConsoleState, NavItem
 from finpilot.console._tokens import TokenStore
-from finpilot.core import Clock, FinpilotError, Settings, utc_now
+from finpilot.core import Clock, FinpilotError, MonotonicClock, Settings, utc_now
 from finpilot.fraud import FraudService
 
 _STATIC = Path(__file__).with_name("static")
@@ -66,14 +68,18 @@ def create_app(
     token_store: TokenStore,
     *,
     clock: Clock = utc_now,
+    monotonic: MonotonicClock = time.monotonic,
     fraud: FraudService | None = None,
 ) -> FastAPI:
     """Build the console app over an open ledger and token store; the caller keeps ownership of both.
 
     ``fraud`` serves ``/api/v1/fraud/scores`` and ``/labels``; without it the model in
     ``settings.fraud.model_dir`` is loaded, and without that those calls answer 503.
+    ``monotonic`` times the refusal limits and windows. Refusal windows still open when the
+    app is done are written by ``app.state.console.refusals.flush(everything=True)``
+    (:func:`finpilot.console.serve` does it at shutdown).
     """
-    app = FastAPI(
+    app = ConsoleApp(
         title="finpilot console",
         version=__version__,
         description="Operations console and REST API; every mutating request is recorded in the audit ledger.",
@@ -82,7 +88,10 @@ def create_app(
         redoc_url=None,
         openapi_url="/openapi.json",
     )
+    app.max_body_bytes = settings.console.max_body_bytes
     metrics = ConsoleMetrics(ledger, clock)
+    limits = settings.console.auth_failures
+    refusals = RefusalWindows(ledger, limits.window_s, clock=clock, monotonic=monotonic)
     problem = None
     if fraud is None:
         fraud, problem = _fraud_service(settings, ledger)
@@ -94,6 +103,7 @@ def create_app(
         templates=template_environment(),
         metrics=metrics,
         fraud=fraud,
+        refusals=refusals,
     )
     if problem is not None:
         app.state.console.fraud_problem = problem
@@ -107,9 +117,11 @@ def create_app(
     register_page(app, FRAUD_PAGE, fraud_page_router)
     register_page(app, RUNTIME_PAGE, runtime_page_router)
     register_page(app, INCIDENTS_PAGE, incidents_page_router)
-    # Last added runs first: metrics time everything, including the audit append.
+    # Last added runs first: metrics time everything, including the audit append; a client over
+    # its refusal limit is answered before the audit, the routes and the token check see it.
+    # The security headers and the body limit sit outside all of these (ConsoleApp).
     app.add_middleware(ScoreFastPath)
     app.add_middleware(RequestAuditMiddleware, ledger=ledger)
-    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(RefusalGuard, limits=limits, windows=refusals, metrics=metrics, monotonic=monotonic)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

@@ -1,9 +1,17 @@
-"""Security headers on every response: nothing but this origin may supply scripts, styles or frames."""
+"""The console's edge: security headers on every response, a body limit on every request.
+
+Nothing but this origin may supply scripts, styles or frames. :class:`ConsoleApp` puts
+:func:`finpilot.core.edge` outside Starlette's own error middleware, so a 500 from the
+last-resort handler carries the headers too, and an oversized body is refused (413) before
+routing, authentication or form parsing see it.
+"""
 
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from fastapi import FastAPI
+from starlette.types import ASGIApp
+
+from finpilot.core import edge
 
 # 'self' only: the console ships one stylesheet and one script and loads nothing from elsewhere.
 # Inline scripts are refused too, so an escaping mistake in a template cannot run code.
@@ -13,36 +21,32 @@ CONTENT_SECURITY_POLICY = (
 )
 """The console's Content-Security-Policy."""
 
-_HEADERS = {
+SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     # same-origin keeps Referer on our own requests (a CSRF fallback) and off everyone else's.
     "Referrer-Policy": "same-origin",
 }
+"""Every console response carries these; all but static files also ``Cache-Control: no-store``
+(pages and API answers carry audit data and tokens' names)."""
+
+LOGIN_BODY_LIMIT = 4096
+"""``POST /login`` takes a token and a path: anything bigger is refused (413) unread."""
 
 
-class SecurityHeadersMiddleware:
-    """Adds :data:`CONTENT_SECURITY_POLICY` and friends; responses other than static files are not cached."""
+class ConsoleApp(FastAPI):
+    """FastAPI with the console's edge outside everything else, its error middleware included."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    max_body_bytes = 32 * 1024 * 1024
+    """Set from ``console.max_body_bytes`` before the first request."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Serve one request with the headers added."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        static = str(scope.get("path", "")).startswith("/static/")
-
-        async def add_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in _HEADERS.items():
-                    headers.setdefault(name, value)
-                if not static:
-                    # Pages and API answers carry audit data and tokens' names; keep them out of caches.
-                    headers.setdefault("Cache-Control", "no-store")
-            await send(message)
-
-        await self.app(scope, receive, add_headers)
+    def build_middleware_stack(self) -> ASGIApp:
+        """Starlette's stack (error handling, user middleware, router), behind the edge."""
+        return edge(
+            super().build_middleware_stack(),
+            max_body_bytes=self.max_body_bytes,
+            body_limits={"/login": LOGIN_BODY_LIMIT},
+            headers=SECURITY_HEADERS,
+            cacheable_prefix="/static/",
+        )

@@ -56,7 +56,7 @@ class _LedgerCollector:
 
 
 class ConsoleMetrics:
-    """The console's registry: request counts and latency by route, and ledger gauges."""
+    """The console's registry: request counts and latency by route, refusals, and ledger gauges."""
 
     def __init__(self, ledger: Ledger, clock: Clock) -> None:
         self.registry = CollectorRegistry()
@@ -70,6 +70,12 @@ class ConsoleMetrics:
             "finpilot_console_request_seconds",
             "Time to serve an HTTP request, by method and route template.",
             ["method", "route"],
+            registry=self.registry,
+        )
+        self.refusals = Counter(
+            "finpilot_console_refusals",
+            "Requests refused as not authenticated (401) or not allowed (403), or rate-limited (429), by status.",
+            ["status"],
             registry=self.registry,
         )
         self.registry.register(_LedgerCollector(ledger, clock))

@@ -4,23 +4,25 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 import jinja2
-from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from finpilot import __version__
 from finpilot.console._auth import COOKIE_NAME, authenticate_request, check_same_origin, remember_principal, require
 from finpilot.console._roles import Permission
 from finpilot.console._state import ConsoleState, NavItem, console_state
 from finpilot.console._tokens import Principal
-from finpilot.core import AuthError
+from finpilot.core import AuthError, BadRequestError
 
 _TEMPLATES = Path(__file__).with_name("templates")
 # Long enough for a working day; the token itself may be revoked at any time.
 _COOKIE_MAX_AGE = 12 * 3600
 _PAGE_ENTRIES = 50
+_FORM = "application/x-www-form-urlencoded"
 
 router = APIRouter(include_in_schema=False)
 
@@ -89,17 +91,37 @@ def login_form(request: Request, next_path: Annotated[str, Query(alias="next")] 
     return render(request, "login.html", {"error": None, "next": safe_next(next_path)}, principal=None)
 
 
+async def _login_fields(request: Request) -> tuple[str, str]:
+    """``token`` and ``next`` from a small url-encoded form; anything else is refused unparsed.
+
+    Only ``application/x-www-form-urlencoded``: a multipart body would be spooled to disk by the
+    form parser before the token is even looked at. Its size is capped (413) by the edge
+    (``LOGIN_BODY_LIMIT``) before this runs.
+    """
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    body = b"" if ctype not in ("", _FORM) else await request.body()
+    if ctype != _FORM and (ctype or body):  # no type and no body: an empty form, a wrong token
+        raise BadRequestError(
+            f"the login form must be sent as {_FORM}",
+            field="Content-Type",
+            fix="submit the console's login form, or use 'Authorization: Bearer' from scripts",
+        )
+    try:
+        fields = parse_qs(body.decode(), keep_blank_values=True, max_num_fields=8)
+    except ValueError:  # not UTF-8 (UnicodeDecodeError is one), or too many fields
+        raise BadRequestError("the login form is not a token and a path", field="$") from None
+    return fields.get("token", [""])[0], fields.get("next", ["/"])[0]
+
+
 @router.post("/login")
-def login(
-    request: Request,
-    token: Annotated[str, Form()] = "",
-    next_path: Annotated[str, Form(alias="next")] = "/",
-) -> Response:
+async def login(request: Request) -> Response:
     """Check the token; on success set the session cookie (which holds the token) and go on."""
     # No session yet, so no cookie to abuse; still refuse a login posted from another site.
     check_same_origin(request, required=False)
+    token, next_path = await _login_fields(request)
     try:
-        principal = console_state(request).tokens.authenticate(token.strip())
+        # The token table is read from disk or the database: off the event loop.
+        principal = await run_in_threadpool(console_state(request).tokens.authenticate, token.strip())
     except AuthError as exc:
         context = {"error": exc.message, "next": safe_next(next_path)}
         return render(request, "login.html", context, principal=None, status_code=401)

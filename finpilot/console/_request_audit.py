@@ -1,15 +1,17 @@
 """Every mutating request leaves an audit entry, written before the client sees the response.
 
-Audited: successful mutations (2xx, 3xx) and refusals (401, 403). Not audited: validation
-errors (400, 404, 409, 413, 422), because bad input must change nothing, and server errors.
-The entry records who, what route, the status and the client address; never a body, a
-cookie or a token.
+Audited: successful mutations (2xx, 3xx). Refusals (401, 403, 429) are not audited here, one
+by one, but counted per client and window in one ``console.refusals`` entry (see
+:mod:`finpilot.console._refusals`), so that a flood of them cannot flood the ledger. Not
+audited: validation errors (400, 404, 409, 413, 422), because bad input must change nothing,
+and server errors. The entry records who, what route, the status and the client address;
+never a body, a cookie or a token.
 
 Self-auditing routes (:data:`SELF_AUDITING`) are the one exception: their handler writes an
 entry of its own that already records the caller (actor, token id, client and route) and the
 outcome, and marks the request with :func:`mark_self_audited`. A second, generic entry would
-cost a durable append per call and say nothing new. A refusal (401, 403), an error, or a call
-that wrote nothing (a repeated score answered from memory) is still a ``console.request``.
+cost a durable append per call and say nothing new. A call that wrote nothing (a repeated
+score answered from memory) is still a ``console.request``.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ def _self_audited(scope: Scope, status: int) -> bool:
 
 def should_audit(status: int) -> bool:
     """Whether a mutating request that ended with ``status`` is recorded."""
-    return 200 <= status < 400 or status in (401, 403)
+    return 200 <= status < 400
 
 
 def request_entry(scope: Scope, status: int) -> Entry:

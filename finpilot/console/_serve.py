@@ -17,8 +17,9 @@ from finpilot import __version__
 from finpilot.audit import Entry, Ledger
 from finpilot.audit.kinds import CONSOLE_LIFECYCLE
 from finpilot.console._app import create_app
+from finpilot.console._refusals import RefusalWindows
 from finpilot.console._tokens import TokenStore
-from finpilot.core import ConfigError, Settings
+from finpilot.core import ConfigError, Settings, proxy_options
 from finpilot.fraud import FraudService
 
 _ACTOR = "finpilot:console"
@@ -61,9 +62,16 @@ def _listen(host: str, port: int) -> socket.socket:
 class _Server(uvicorn.Server):
     """uvicorn, reporting readiness and stopping on signals without re-raising them afterwards."""
 
-    def __init__(self, config: uvicorn.Config, on_started: Callable[[], None]) -> None:
+    def __init__(self, config: uvicorn.Config, on_started: Callable[[], None], refusals: RefusalWindows) -> None:
         super().__init__(config)
         self._on_started = on_started
+        self._refusals = refusals
+
+    async def on_tick(self, counter: int) -> bool:
+        """uvicorn's tick (10 a second); once a second, write the refusal windows that have ended."""
+        if counter % 10 == 0 and self._refusals.due():
+            await asyncio.to_thread(self._refusals.flush)
+        return await super().on_tick(counter)
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         """Start listening, then report."""
@@ -106,7 +114,9 @@ def serve(
     """Serve the console until SIGINT or SIGTERM, then return normally.
 
     ``on_ready`` receives the real URL once the server accepts connections (useful with port 0).
-    A ``console.lifecycle`` entry is appended at start and at stop. The caller closes the ledger
+    A ``console.lifecycle`` entry is appended at start and at stop, after the refusal windows
+    still open (``console.refusals``). ``X-Forwarded-For`` is believed only from
+    ``console.trusted_proxies``. The caller closes the ledger
     and the token store. ``fraud`` serves ``/api/v1/fraud/scores`` (see :func:`create_app`).
     """
     sock = _listen(settings.console.host, settings.console.port)
@@ -118,7 +128,15 @@ def serve(
     # objects a gen-2 pass took 30-300 ms, which is the p99 of a scoring request.
     gc.collect()
     gc.freeze()
-    config = uvicorn.Config(app, lifespan="off", log_level="warning", access_log=False, server_header=False)
+    refusals: RefusalWindows = app.state.console.refusals
+    config = uvicorn.Config(
+        app,
+        lifespan="off",
+        log_level="warning",
+        access_log=False,
+        server_header=False,
+        **proxy_options(settings.console.trusted_proxies),
+    )
     started = False
 
     def on_started() -> None:
@@ -129,8 +147,9 @@ def serve(
             on_ready(url)
 
     try:
-        _Server(config, on_started).run(sockets=[sock])
+        _Server(config, on_started, refusals).run(sockets=[sock])
     finally:
         sock.close()
         if started:
+            refusals.flush(everything=True)
             ledger.append(_lifecycle("stop", url))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import jinja2
 from starlette.requests import HTTPConnection
@@ -14,6 +14,9 @@ from finpilot.console._roles import Permission
 from finpilot.console._tokens import TokenStore
 from finpilot.core import Clock, Settings
 from finpilot.fraud import AlertManager, FraudService, FraudStats
+
+if TYPE_CHECKING:
+    from finpilot.console._refusals import RefusalWindows
 
 
 class Summarized(Protocol):
@@ -50,6 +53,8 @@ class ConsoleState:
     fraud_alerts: AlertManager | None = None
     fraud_drift: Summarized | None = None
     """A drift monitor (anything with ``summary() -> dict``) for the Fraud page, when one watches the service."""
+    refusals: RefusalWindows | None = None
+    """The open windows of refused requests, summarised in the ledger as each ends (and at shutdown)."""
 
 
 def console_state(conn: HTTPConnection) -> ConsoleState:

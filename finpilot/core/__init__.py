@@ -2,6 +2,7 @@
 signer, test-card generator, path gate (``safe_child``) and private-file helpers that every capability
 builds on."""
 
+from finpilot.core._asgi_edge import API_SECURITY_HEADERS, BodyLimit, SecurityHeaders, edge, proxy_options, send_json
 from finpilot.core._clock import Clock, FakeClock, MonotonicClock, rfc3339, utc_now
 from finpilot.core._config_file import line_for, load_settings, parse_settings, read_yaml
 from finpilot.core._errors import (
@@ -15,6 +16,7 @@ from finpilot.core._errors import (
     NotFoundError,
     PayloadTooLargeError,
     PermissionDeniedError,
+    RateLimitedError,
     SensitiveDataError,
     StorageError,
     UnavailableError,
@@ -39,6 +41,7 @@ from finpilot.core._retry import Backoff, Retry
 from finpilot.core._secret import SecretRef, resolve_secret
 from finpilot.core._settings import (
     AuditSettings,
+    AuthFailureSettings,
     ConsoleSettings,
     FraudAlertSettings,
     FraudSettings,
@@ -63,17 +66,21 @@ from finpilot.core._settings_runtime import (
     RuntimeSettings,
     ServiceSpec,
 )
+from finpilot.core._token_bucket import TokenBuckets
 from finpilot.core._webhook_signature import SIGNATURE_HEADER, signed_json, webhook_signature, webhook_signature_ok
 
 __all__ = [
+    "API_SECURITY_HEADERS",
     "HTTP_DEFAULTS",
     "SIGNATURE_HEADER",
     "STATUS_MEANINGS",
     "AuditSettings",
     "AuthError",
+    "AuthFailureSettings",
     "Backoff",
     "BackupSettings",
     "BadRequestError",
+    "BodyLimit",
     "CheckFailedError",
     "Classification",
     "Clock",
@@ -99,6 +106,7 @@ __all__ = [
     "PoolSpec",
     "ProbeSpec",
     "ProbesSpec",
+    "RateLimitedError",
     "ResourcesSpec",
     "RestartSpec",
     "Retry",
@@ -106,15 +114,18 @@ __all__ = [
     "RunbookSettings",
     "RuntimeSettings",
     "SecretRef",
+    "SecurityHeaders",
     "SensitiveDataError",
     "ServiceSpec",
     "Settings",
     "StorageError",
     "StorageSettings",
     "StrictModel",
+    "TokenBuckets",
     "UnavailableError",
     "async_http_client",
     "demo_settings",
+    "edge",
     "error_body",
     "error_from_body",
     "error_headers",
@@ -129,10 +140,12 @@ __all__ = [
     "parse_settings",
     "private_dir",
     "private_file",
+    "proxy_options",
     "read_yaml",
     "resolve_secret",
     "rfc3339",
     "safe_child",
+    "send_json",
     "settings_schema",
     "signed_json",
     "tighten_tree",

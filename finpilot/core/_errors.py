@@ -13,6 +13,7 @@
     │   └── PermissionDeniedError     known credentials, wrong role (HTTP 403)
     ├── CheckFailedError              a check ran and failed (CLI exit 1)
     ├── IntegrityError                stored state contradicts what was signed (refuse to go on)
+    ├── RateLimitedError              too many refused attempts from one client: wait and retry (HTTP 429)
     ├── StorageError                  the storage backend failed (retry may help)
     └── UnavailableError              something the call needs is not there now: no model loaded (HTTP 503)
 
@@ -100,6 +101,16 @@ class CheckFailedError(FinpilotError):
 
 class IntegrityError(FinpilotError):
     """Stored state contradicts what was signed earlier; finpilot refuses to continue."""
+
+
+class RateLimitedError(FinpilotError):
+    """Too many refused attempts came from one client; ``retry_after_s`` says when to try again."""
+
+    def __init__(
+        self, message: str, *, retry_after_s: float = 1.0, field: str | None = None, fix: str | None = None
+    ) -> None:
+        super().__init__(message, field=field, fix=fix)
+        self.retry_after_s = retry_after_s
 
 
 class StorageError(FinpilotError):

@@ -12,6 +12,7 @@ whichever server raised it::
     └── PermissionDeniedError                      403  authenticated, not allowed
     NotFoundError                                  404
     CheckFailedError, IntegrityError               409  the state forbids it
+    RateLimitedError                               429  too many refusals from this client (with Retry-After)
     StorageError, UnavailableError                 503  try again later
     any other error                                500
 
@@ -37,6 +38,7 @@ from finpilot.core._errors import (
     NotFoundError,
     PayloadTooLargeError,
     PermissionDeniedError,
+    RateLimitedError,
     SensitiveDataError,
     StorageError,
     UnavailableError,
@@ -53,6 +55,7 @@ _STATUS: dict[type[FinpilotError], int] = {
     NotFoundError: 404,
     IntegrityError: 409,
     CheckFailedError: 409,
+    RateLimitedError: 429,
     StorageError: 503,
     UnavailableError: 503,
 }
@@ -65,6 +68,7 @@ STATUS_MEANINGS: dict[int, str] = {
     409: "the current state forbids it",
     413: "the body is too large",
     422: "invalid input (names the field)",
+    429: "too many refused requests from this client; wait for Retry-After seconds",
     503: "unavailable now (storage, or a component this call needs); try again later",
 }
 """What each error status means, for API documentation."""

@@ -6,6 +6,7 @@ documentation of each field lives exactly once, here.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Any, Literal
 
@@ -76,6 +77,26 @@ class AuditSettings(StrictModel):
     )
 
 
+class AuthFailureSettings(StrictModel):
+    """How many refused requests (401, 403) one client address may make, and how they are recorded."""
+
+    rate_per_s: float = Field(
+        default=1.0, gt=0, le=1000, description="Refusals a client regains per second once it has spent its burst."
+    )
+    burst: int = Field(
+        default=20, ge=1, le=10000, description="Refusals a client may run into at once before it is answered 429."
+    )
+    window_s: float = Field(
+        default=60,
+        gt=0,
+        le=86400,
+        description=(
+            "Refusals are counted, per client, over windows of this many seconds: one console.refusals "
+            "ledger entry per window and client, never one per refusal."
+        ),
+    )
+
+
 class ConsoleSettings(StrictModel):
     """The web console and REST API."""
 
@@ -85,6 +106,34 @@ class ConsoleSettings(StrictModel):
         default=False,
         description="Create and print an admin token at start-up when none exists (demo only).",
     )
+    max_body_bytes: int = Field(
+        default=32 * 1024 * 1024,
+        ge=4096,
+        le=1024 * 1024 * 1024,
+        description="Largest request body accepted; a larger one is refused with 413 before anything reads it.",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Addresses or networks (10.0.0.0/8) of reverse proxies whose X-Forwarded-For and "
+            "X-Forwarded-Proto are believed. Empty: those headers are ignored and the client is the TCP peer."
+        ),
+    )
+    auth_failures: AuthFailureSettings = Field(
+        default_factory=AuthFailureSettings, description="Rate limit and ledger summary of refused requests."
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for at, text in enumerate(value):
+            try:
+                ipaddress.ip_network(text, strict=False)
+            except ValueError:
+                raise FieldProblem(
+                    "not an IP address or network", path=(at,), fix="name each proxy as 10.0.0.5 or 10.0.0.0/24"
+                ) from None
+        return value
 
 
 class FraudAlertSettings(StrictModel):

@@ -26,6 +26,7 @@ __all__ = [
     "bearer",
     "console_entries",
     "need",
+    "refusals",
     "running_server",
     "sample_entry",
 ]
@@ -71,6 +72,12 @@ def console_entries(ledger: Ledger, kind: str = "console.request") -> list[dict[
     return [e.fields for e in reversed(ledger.tail(size)) if e.fields["kind"] == kind]
 
 
+def refusals(app: Any, ledger: Ledger) -> list[dict[str, Any]]:
+    """Close every open refusal window, as the console does at shutdown; the ``console.refusals`` entries."""
+    app.state.console.refusals.flush(everything=True)
+    return console_entries(ledger, "console.refusals")
+
+
 @dataclass
 class ServerProcess:
     """A console served by ``serve_main.py`` in a child process."""
@@ -87,7 +94,9 @@ class ServerProcess:
 
 
 @contextmanager
-def running_server(data_dir: Path, work: Path, *, start_timeout: float = 60) -> Iterator[ServerProcess]:
+def running_server(
+    data_dir: Path, work: Path, *, start_timeout: float = 60, trusted_proxies: tuple[str, ...] = ()
+) -> Iterator[ServerProcess]:
     """Start the console on a free port over ``data_dir``; kill it on the way out if still running."""
     url_file = work / "server.url"
     log = work / "server.log"
@@ -95,7 +104,7 @@ def running_server(data_dir: Path, work: Path, *, start_timeout: float = 60) -> 
     with (
         log.open("wb") as sink,
         subprocess.Popen(
-            [sys.executable, str(SERVE_MAIN), str(data_dir), str(url_file)],
+            [sys.executable, str(SERVE_MAIN), str(data_dir), str(url_file), *trusted_proxies],
             stdout=sink,
             stderr=subprocess.STDOUT,
             env=env,

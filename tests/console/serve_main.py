@@ -1,6 +1,6 @@
 """Run ``finpilot.console.serve`` as a process of its own, so tests can use real signals.
 
-Usage: ``python serve_main.py DATA_DIR URL_FILE``. The URL is written to URL_FILE once the
+Usage: ``python serve_main.py DATA_DIR URL_FILE [TRUSTED_PROXY...]``. The URL is written to URL_FILE once the
 server accepts connections; "stopped cleanly" is printed if ``serve`` returned normally.
 """
 
@@ -17,7 +17,8 @@ from finpilot.core import ConsoleSettings, Settings
 def main() -> None:
     """Serve on a free port until SIGINT or SIGTERM."""
     data_dir, url_file = Path(sys.argv[1]), Path(sys.argv[2])
-    settings = Settings(data_dir=data_dir, console=ConsoleSettings(port=0))
+    proxies = {"trusted_proxies": sys.argv[3:]} if sys.argv[3:] else {}
+    settings = Settings(data_dir=data_dir, console=ConsoleSettings(port=0, **proxies))
 
     def on_ready(url: str) -> None:
         # Write then rename, so the test never reads half a URL.

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from console_helpers import MakeToken, TestClient, bearer, console_entries, sample_entry
+from console_helpers import MakeToken, TestClient, bearer, console_entries, refusals, sample_entry
+from fastapi import FastAPI
 
 from finpilot.audit import Entry, Ledger, verify_bundle, verify_consistency_proof, verify_inclusion_proof
 from finpilot.console import TokenStore
@@ -73,41 +74,47 @@ def test_each_role_may_do_exactly_what_it_should(
 
 
 def test_a_refused_append_is_audited_and_changes_nothing_else(
-    client: TestClient, make_token: MakeToken, ledger: Ledger, tokens: TokenStore
+    app: FastAPI, client: TestClient, make_token: MakeToken, ledger: Ledger
 ) -> None:
     token = make_token("auditor")
     before = ledger.size
     response = client.post("/api/v1/audit/entries", json=sample_entry(), headers=bearer(token))
     assert response.status_code == 403
-    assert ledger.size == before + 1, "only the audit record of the refusal was added"
-    record = ledger.entry(before).fields
-    assert record["kind"] == "console.request"
-    assert record["actor"] == "token:auditor-user"
-    assert record["action"] == "POST /api/v1/audit/entries"
-    assert record["outcome"] == "403"
-    assert record["subject"] == "console"
-    assert record["evidence"] == {"client": "testclient", "token_id": tokens.list()[0].id}
+    assert ledger.size == before, "a refusal is counted in its window, not appended on its own"
+    [record] = refusals(app, ledger)
+    assert ledger.size == before + 1, "only the summary of the refusal was added"
+    assert (record["actor"], record["action"], record["subject"]) == (
+        "finpilot:console",
+        "summarise",
+        "client:testclient",
+    )
+    assert record["outcome"] == "refused"
+    evidence = record["evidence"]
+    assert (evidence["refused_401"], evidence["refused_403"], evidence["limited_429"]) == (0, 1, 0)
+    assert evidence["routes"] == {"POST /api/v1/audit/entries": 1}
+    assert evidence["actors"] == ["token:auditor-user"]
 
 
-def test_a_wrong_token_is_401_and_audited_as_anonymous(client: TestClient, ledger: Ledger) -> None:
+def test_a_wrong_token_is_401_and_audited_as_anonymous(app: FastAPI, client: TestClient, ledger: Ledger) -> None:
     wrong = "fp_0123abcd_" + "x" * 43
     response = client.post("/api/v1/audit/entries", json=sample_entry(), headers=bearer(wrong))
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Bearer"
     assert wrong not in response.text
-    [record] = console_entries(ledger)
-    assert record["actor"] == "anonymous"
-    assert record["outcome"] == "401"
-    assert record["evidence"] == {"client": "testclient", "token_id": None}
+    [record] = refusals(app, ledger)
+    assert record["evidence"]["refused_401"] == 1
+    assert record["evidence"]["actors"] == [], "nobody authenticated"
     for entry in ledger.tail(ledger.size):
         assert wrong.encode() not in entry.data
 
 
-def test_no_credentials_at_all(client: TestClient, ledger: Ledger) -> None:
+def test_no_credentials_at_all(app: FastAPI, client: TestClient, ledger: Ledger) -> None:
     assert client.get("/api/v1/audit/entries").status_code == 401
     assert client.post("/api/v1/audit/verify").status_code == 401
     assert client.post("/api/v1/audit/verify", headers={"Authorization": "Basic Zm9vOmJhcg=="}).status_code == 401
-    assert [r["outcome"] for r in console_entries(ledger)] == ["401", "401"], "reads are not audited"
+    assert console_entries(ledger) == [], "refusals are not audited one by one"
+    [record] = refusals(app, ledger)
+    assert record["evidence"]["routes"] == {"GET /api/v1/audit/entries": 1, "POST /api/v1/audit/verify": 2}
 
 
 def test_successful_mutations_are_audited_with_the_route_template(
@@ -133,16 +140,17 @@ def _login(client: TestClient, token: str) -> None:
     ids=["no-origin", "foreign-origin", "foreign-referer", "null-origin"],
 )
 def test_cookie_writes_from_another_origin_are_refused(
-    client: TestClient, make_token: MakeToken, ledger: Ledger, headers: dict[str, str]
+    app: FastAPI, client: TestClient, make_token: MakeToken, ledger: Ledger, headers: dict[str, str]
 ) -> None:
     _login(client, make_token("operator"))
     before = ledger.size
     response = client.post("/api/v1/audit/entries", json=sample_entry(), headers=headers)
     assert response.status_code == 403
     assert "cross-site" in response.json()["message"]
-    assert ledger.size == before + 1
-    assert ledger.entry(before).fields["outcome"] == "403"
-    assert ledger.entry(before).fields["kind"] == "console.request"
+    assert ledger.size == before
+    [record] = refusals(app, ledger)
+    assert record["evidence"]["refused_403"] == 1
+    assert record["evidence"]["actors"] == ["token:operator-user"]
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from console_helpers import MakeToken, TestClient, bearer
+from console_helpers import MakeToken, TestClient, bearer, refusals
 
 from finpilot.audit import Ledger
 from finpilot.console import TokenStore, create_app
@@ -96,8 +96,11 @@ def test_other_roles_are_refused_and_the_refusal_is_audited(
     ):
         response = scoring.post(path, json=body, headers=bearer(token))
         assert response.status_code == 403, response.text
-    assert kinds(ledger) == ["console.request", "console.request"]
-    assert [e.fields["outcome"] for e in ledger.tail(2)] == ["403", "403"]
+    assert kinds(ledger) == [], "refusals are counted, not appended one by one"
+    [summary] = refusals(scoring.app, ledger)
+    assert summary["evidence"]["refused_403"] == 2
+    assert summary["evidence"]["routes"] == {"POST /api/v1/fraud/scores": 1, "POST /api/v1/fraud/labels": 1}
+    assert summary["evidence"]["actors"] == [f"token:{role}-user"]
 
 
 def test_strangers_get_401(scoring: TestClient) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from console_helpers import MakeToken, TestClient, bearer, console_entries
+from console_helpers import MakeToken, TestClient, bearer, console_entries, refusals
 from drift_helpers import drifted_monitor
 
 from finpilot.audit import Ledger
@@ -137,11 +137,15 @@ def test_operators_freeze_and_unfreeze_viewers_may_not_and_all_is_audited(
         if r["action"].startswith("POST /api/v1/fraud/accounts")
     ]
     assert requests == [
-        ("POST /api/v1/fraud/accounts/{customer_id}/freeze", "token:viewer-user", "403"),
         ("POST /api/v1/fraud/accounts/{customer_id}/freeze", "token:operator-user", "200"),
-        ("POST /api/v1/fraud/accounts/{customer_id}/unfreeze", "token:operator-user", "403"),
         ("POST /api/v1/fraud/accounts/{customer_id}/unfreeze", "token:operator-user", "200"),
     ]
+    [summary] = refusals(fraud_client.app, ledger)
+    assert summary["evidence"]["routes"] == {
+        "POST /api/v1/fraud/accounts/{customer_id}/freeze": 1,
+        "POST /api/v1/fraud/accounts/{customer_id}/unfreeze": 1,
+    }
+    assert summary["evidence"]["actors"] == ["token:operator-user", "token:viewer-user"]
     assert [e["action"] for e in console_entries(ledger, "fraud.account")] == ["freeze", "unfreeze"]
 
 

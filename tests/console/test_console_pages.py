@@ -6,7 +6,7 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
-from console_helpers import MakeToken, TestClient
+from console_helpers import MakeToken, TestClient, refusals
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import HTMLResponse
 
@@ -43,8 +43,9 @@ def test_login_form_and_wrong_token(client: TestClient, ledger: Ledger) -> None:
     assert 'id="login-error"' in response.text
     assert wrong not in response.text
     assert "finpilot_session" not in client.cookies
-    record = ledger.entry(ledger.size - 1).fields
-    assert (record["action"], record["actor"], record["outcome"]) == ("POST /login", "anonymous", "401")
+    [record] = refusals(client.app, ledger)
+    assert record["evidence"]["routes"] == {"POST /login": 1}
+    assert wrong.encode() not in ledger.entry(ledger.size - 1).data
 
 
 def test_login_sets_a_strict_httponly_cookie_and_is_audited(

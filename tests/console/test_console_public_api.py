@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 
 import pytest
-from console_helpers import TestClient
+from console_helpers import TestClient, refusals
 from fastapi.routing import APIRoute
 
 import finpilot.console
@@ -41,8 +41,9 @@ def test_every_mutating_route_refuses_strangers(client: TestClient, ledger: Ledg
         path = template.replace("{index}", "0").replace("{token_id}", "0badf00d")
         response = client.request(method, path, headers={"Origin": "http://testserver"})
         assert response.status_code == 401, (method, template, response.text)
-    outcomes = [e.fields["outcome"] for e in ledger.tail(ledger.size)]
-    assert outcomes == ["401"] * len(mutating), "each refusal is audited"
+    [summary] = refusals(client.app, ledger)
+    assert summary["evidence"]["refused_401"] == len(mutating), "each refusal is counted"
+    assert sum(summary["evidence"]["routes"].values()) == len(mutating)
 
 
 @pytest.mark.parametrize("name", ["create_app", "serve", "open_token_store"])

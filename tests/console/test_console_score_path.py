@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from console_helpers import MakeToken, TestClient, bearer, console_entries
+from console_helpers import MakeToken, TestClient, bearer, console_entries, refusals
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -95,9 +95,11 @@ def test_refusals_and_conflicts_on_the_score_route(scoring: TestClient, make_tok
     assert scoring.post("/api/v1/fraud/scores", json=payment(), headers=bearer(operator)).status_code == 200
     clash = scoring.post("/api/v1/fraud/scores", json=payment(amount=99.0), headers=bearer(operator))
     assert (clash.status_code, clash.json()["field"]) == (422, "transaction_id")
-    # 403 and 401 are audited as requests; the 422 changed nothing and is not.
-    assert kinds(ledger) == ["console.request", "console.request", "fraud.decision"]
-    assert [e["outcome"] for e in console_entries(ledger)] == ["403", "401"]
+    # 403 and 401 are counted in the client's refusal window; the 422 changed nothing and is not.
+    assert kinds(ledger) == ["fraud.decision"]
+    [summary] = refusals(scoring.app, ledger)
+    assert (summary["evidence"]["refused_401"], summary["evidence"]["refused_403"]) == (1, 1)
+    assert summary["evidence"]["routes"] == {"POST /api/v1/fraud/scores": 2}
 
 
 def test_the_lean_path_answers_like_any_route(scoring: TestClient, make_token: MakeToken, ledger: Ledger) -> None:

@@ -20,6 +20,7 @@ from finpilot_payments._api import router
 from finpilot_payments._auth import TokenStore
 from finpilot_payments._db import Database
 from finpilot_payments._decision import DecisionClient
+from finpilot_payments._edge import PaymentsApp
 from finpilot_payments._errors import StorageError
 from finpilot_payments._errors_http import install_error_handlers
 from finpilot_payments._http_decider import HttpDecider
@@ -51,13 +52,14 @@ def create_app(
         if decider is None and isinstance(chosen, HttpDecider):
             chosen.close()
 
-    app = FastAPI(title="finpilot reference payments service", version=settings.version, lifespan=lifespan)
+    app = PaymentsApp(title="finpilot reference payments service", version=settings.version, lifespan=lifespan)
     app.state.settings = settings
     app.state.service = PaymentsService(db, chosen, clock=clock)
     app.state.tokens = TokenStore(db, bootstrap=settings.bootstrap_token)
     app.state.metrics = metrics = PaymentsMetrics()
     install_error_handlers(app)
     app.include_router(router)
+    app.max_body_bytes = settings.max_body_bytes
     app.add_middleware(MetricsMiddleware, metrics=metrics, version=settings.version)
 
     @app.get("/healthz")

@@ -13,7 +13,8 @@
     ├── AccountFrozenError              403  the paying account is frozen
     ├── ConflictError                   409  the object's state forbids the operation
     │   └── IdempotencyConflictError    409  the key was used with a different request
-    └── StorageError                    503  the database failed (a retry may help)
+    ├── StorageError                    503  the database failed (a retry may help)
+    └── PayloadTooLargeError            413  the request body is over max_body_bytes (refused unread)
 
 Errors carry ``field`` (what was wrong) and ``fix`` (what to do). No error message ever holds
 what the client sent: a body may hold a card number.
@@ -100,3 +101,9 @@ class StorageError(PaymentsError):
     """The database could not be reached or failed; a retry may help."""
 
     status = 503
+
+
+class PayloadTooLargeError(PaymentsError):
+    """The request body is larger than the service reads; nothing was read past the limit."""
+
+    status = 413

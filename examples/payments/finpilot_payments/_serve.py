@@ -15,6 +15,7 @@ from pathlib import Path
 from types import FrameType
 
 import uvicorn
+from fastapi import FastAPI
 
 from finpilot_payments._app import create_app
 from finpilot_payments._errors import PaymentsError
@@ -61,6 +62,24 @@ def settle_heap() -> None:
     gc.freeze()
 
 
+def uvicorn_config(app: FastAPI, settings: PaymentsSettings) -> uvicorn.Config:
+    """How uvicorn serves ``app``: X-Forwarded-For is believed only from ``settings.trusted_proxies``
+    (uvicorn's default trusts 127.0.0.1, so anything local could choose the client address)."""
+    trusted = list(settings.trusted_proxies)
+    # "auto" takes uvloop and httptools (dependencies of finpilot: they cut the server's CPU per
+    # request by about a fifth) and falls back to asyncio and h11 where they are missing.
+    return uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        server_header=False,
+        loop="auto",
+        http="auto",
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or None,
+    )
+
+
 def serve(
     settings: PaymentsSettings, *, host: str = "127.0.0.1", port: int = 8080, on_ready: Callable[[str], None]
 ) -> None:
@@ -72,11 +91,7 @@ def serve(
     sock = socket.socket(listener.family, listener.type, socket.IPPROTO_TCP, fileno=listener.detach())
     try:
         app = create_app(settings)
-        # "auto" takes uvloop and httptools (dependencies of finpilot: they cut the server's CPU per
-        # request by about a fifth) and falls back to asyncio and h11 where they are missing.
-        config = uvicorn.Config(
-            app, log_level="warning", access_log=False, server_header=False, loop="auto", http="auto"
-        )
+        config = uvicorn_config(app, settings)
         settle_heap()
         on_ready(_url(sock))
         _Server(config).run(sockets=[sock])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,6 +20,9 @@ class PaymentsSettings:
     ``data_dir``: where the SQLite database ``payments.db`` lives (ignored with ``dsn``).
     ``dsn``: a PostgreSQL DSN; leave out for SQLite. ``schema_name``: the PostgreSQL schema.
     ``version``: reported in ``/healthz`` and the ``X-Payments-Version`` header (canary releases).
+    ``max_body_bytes``: a larger request body is refused (413) unread. ``trusted_proxies``: the
+    addresses or networks whose ``X-Forwarded-For`` is believed (none by default: the client is
+    the TCP peer). From ``PAYMENTS_MAX_BODY_BYTES`` and ``PAYMENTS_TRUSTED_PROXIES`` (comma-separated).
     ``decider_url``: base URL of a decision service (``POST {url}/api/v1/fraud/scores``); leave out for the
     in-process decider. ``decider_timeout_s``: how long to wait for it. ``decider_fail_open``:
     when the decision service is unavailable (unreachable, times out, 5xx), approve (``True``,
@@ -36,6 +40,8 @@ class PaymentsSettings:
     data_dir: Path = Path(".payments")
     dsn: str | None = None
     schema_name: str = "payments"
+    max_body_bytes: int = 1024 * 1024
+    trusted_proxies: tuple[str, ...] = ()
     version: str = __version__
     decider_url: str | None = None
     decider_timeout_s: float = 0.5
@@ -66,6 +72,7 @@ class PaymentsSettings:
             values["schema_name"] = env["PAYMENTS_SCHEMA"]
         if env.get("PAYMENTS_VERSION"):
             values["version"] = env["PAYMENTS_VERSION"]
+        values.update(_edge_settings(env))
         if env.get("PAYMENTS_DECIDER_URL"):
             values["decider_url"] = env["PAYMENTS_DECIDER_URL"]
         if env.get("PAYMENTS_DECIDER_TIMEOUT_S"):
@@ -96,3 +103,27 @@ def _read_secret_file(path: Path) -> str:
         return path.read_text(encoding="ascii").rstrip("\r\n")
     except (OSError, UnicodeDecodeError):
         raise InputError(f"cannot read {path} ({name})", field=name, fix="write the token there, chmod 600") from None
+
+
+def _edge_settings(env: Mapping[str, str]) -> dict[str, object]:
+    values: dict[str, object] = {}
+    if env.get("PAYMENTS_MAX_BODY_BYTES"):
+        text = env["PAYMENTS_MAX_BODY_BYTES"]
+        if not text.isdigit() or int(text) < 1024:
+            raise InputError(
+                "PAYMENTS_MAX_BODY_BYTES must be a whole number of bytes, 1024 or more", field="PAYMENTS_MAX_BODY_BYTES"
+            )
+        values["max_body_bytes"] = int(text)
+    if env.get("PAYMENTS_TRUSTED_PROXIES"):
+        proxies = tuple(p.strip() for p in env["PAYMENTS_TRUSTED_PROXIES"].split(",") if p.strip())
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise InputError(
+                    "PAYMENTS_TRUSTED_PROXIES holds something that is not an IP address or network",
+                    field="PAYMENTS_TRUSTED_PROXIES",
+                    fix="list addresses or networks, comma-separated: 10.0.0.5,10.1.0.0/16",
+                ) from None
+        values["trusted_proxies"] = proxies
+    return values

@@ -27,9 +27,11 @@ from finpilot.audit.kinds._chaos import (
 )
 from finpilot.audit.kinds._console import (
     CONSOLE_LIFECYCLE,
+    CONSOLE_REFUSALS,
     CONSOLE_REQUEST,
     CONSOLE_TOKEN,
     ConsoleLifecycleEvidence,
+    ConsoleRefusalsEvidence,
     ConsoleRequestEvidence,
     ConsoleTokenEvidence,
 )
@@ -118,6 +120,7 @@ __all__ = [
     "CHAOS_DRILL",
     "CHAOS_INJECT",
     "CONSOLE_LIFECYCLE",
+    "CONSOLE_REFUSALS",
     "CONSOLE_REQUEST",
     "CONSOLE_TOKEN",
     "DB_FAILOVER",
@@ -160,6 +163,7 @@ __all__ = [
     "ChaosDrillEvidence",
     "ChaosInjectEvidence",
     "ConsoleLifecycleEvidence",
+    "ConsoleRefusalsEvidence",
     "ConsoleRequestEvidence",
     "ConsoleTokenEvidence",
     "DbFailoverEvidence",

@@ -10,7 +10,9 @@
     POST /api/v1/spec/rollbacks              the spec before the last change (404 when there is none)
 
 Errors get the status and body of every finpilot server (:mod:`finpilot.core._http_errors`):
-a missing or wrong token is 401, an unknown node or service 404, bad input 422.
+a missing or wrong token is 401, an unknown node or service 404, bad input 422. A body over
+``max_body_bytes`` is refused (413) before it is parsed or the token is checked, and every
+response, a 500 included, carries the JSON API's security headers (:func:`finpilot.core.edge`).
 ``/openapi.json`` describes every route; it needs no token and holds none.
 """
 
@@ -24,6 +26,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp
 
 from finpilot import __version__
 from finpilot.core import (
@@ -31,6 +34,7 @@ from finpilot.core import (
     FinpilotError,
     InputError,
     NotFoundError,
+    edge,
     error_body,
     error_headers,
     error_responses,
@@ -149,9 +153,23 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
-def create_controller_app(controller: Controller, token: str) -> FastAPI:
+MAX_BODY_BYTES = 1024 * 1024
+"""The largest request body the controller reads (a finpilot.yaml text is far smaller)."""
+
+
+class _ControllerApp(FastAPI):
+    """FastAPI behind the edge: outside its error middleware, so a 500 carries the headers too."""
+
+    max_body_bytes = MAX_BODY_BYTES
+
+    def build_middleware_stack(self) -> ASGIApp:
+        """Starlette's stack behind the body limit and the security headers."""
+        return edge(super().build_middleware_stack(), max_body_bytes=self.max_body_bytes)
+
+
+def create_controller_app(controller: Controller, token: str, *, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
     """The controller API over ``controller``, answering only requests that bear ``token``."""
-    app = FastAPI(
+    app = _ControllerApp(
         title="finpilot runtime controller",
         version=__version__,
         description="The local runtime's controller: status, node actions, chaos and spec changes.",
@@ -159,6 +177,7 @@ def create_controller_app(controller: Controller, token: str) -> FastAPI:
         redoc_url=None,
         openapi_url="/openapi.json",
     )
+    app.max_body_bytes = max_body_bytes
     app.state.controller = controller
     app.state.token = token
     app.add_exception_handler(FinpilotError, _finpilot_error)

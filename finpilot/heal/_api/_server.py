@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import uvicorn
 
-from finpilot.core import ConfigError, StorageError
+from finpilot.core import ConfigError, StorageError, proxy_options
 from finpilot.heal._api._app import create_controller_app
 
 if TYPE_CHECKING:
@@ -64,7 +64,10 @@ class ControllerApi:
                 fix="choose a free port (0 picks one) or stop whatever holds it",
             ) from None
         app = create_controller_app(controller, self._token)
-        config = uvicorn.Config(app, lifespan="off", log_level="warning", access_log=False, server_header=False)
+        # On 127.0.0.1 with no proxy before it: X-Forwarded-For is never believed.
+        config = uvicorn.Config(
+            app, lifespan="off", log_level="warning", access_log=False, server_header=False, **proxy_options(())
+        )
         self._server = _ThreadServer(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._sock]}, name="heal-api", daemon=True
