@@ -45,10 +45,9 @@ def need(reason: str) -> None:
 
 
 def sample_entry(**overrides: Any) -> dict[str, Any]:
-    """A valid body for ``POST /api/v1/audit/entries``."""
+    """A valid body for ``POST /api/v1/audit/entries`` (no actor: the API records the caller's token)."""
     body: dict[str, Any] = {
         "kind": "custom.deploy",
-        "actor": "pipeline:main",
         "action": "promote",
         "subject": "service:payments@1.4.2",
         "outcome": "ok",
@@ -87,15 +86,20 @@ class ServerProcess:
 
 
 @contextmanager
-def running_server(data_dir: Path, work: Path, *, start_timeout: float = 60) -> Iterator[ServerProcess]:
-    """Start the console on a free port over ``data_dir``; kill it on the way out if still running."""
+def running_server(
+    data_dir: Path, work: Path, *, start_timeout: float = 60, model_dir: Path | None = None
+) -> Iterator[ServerProcess]:
+    """Start the console on a free port over ``data_dir``; kill it on the way out if still running.
+
+    With ``model_dir`` it serves the fraud service too, restoring its state as ``finpilot up`` does.
+    """
     url_file = work / "server.url"
     log = work / "server.log"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(SOURCE_ROOT), os.environ.get("PYTHONPATH")]))}
     with (
         log.open("wb") as sink,
         subprocess.Popen(
-            [sys.executable, str(SERVE_MAIN), str(data_dir), str(url_file)],
+            [sys.executable, str(SERVE_MAIN), str(data_dir), str(url_file), *([str(model_dir)] if model_dir else [])],
             stdout=sink,
             stderr=subprocess.STDOUT,
             env=env,

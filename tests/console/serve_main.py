@@ -1,7 +1,9 @@
 """Run ``finpilot.console.serve`` as a process of its own, so tests can use real signals.
 
-Usage: ``python serve_main.py DATA_DIR URL_FILE``. The URL is written to URL_FILE once the
-server accepts connections; "stopped cleanly" is printed if ``serve`` returned normally.
+Usage: ``python serve_main.py DATA_DIR URL_FILE [MODEL_DIR]``. The URL is written to URL_FILE
+once the server accepts connections; "stopped cleanly" is printed if ``serve`` returned normally.
+With MODEL_DIR the fraud service is served too, its state restored from ``DATA_DIR/fraud`` and
+the ledger as ``finpilot up`` restores it.
 """
 
 from __future__ import annotations
@@ -11,13 +13,15 @@ from pathlib import Path
 
 from finpilot.audit import open_ledger
 from finpilot.console import open_token_store, serve
-from finpilot.core import ConsoleSettings, Settings
+from finpilot.core import ConsoleSettings, FraudSettings, Settings
+from finpilot.fraud import FraudService, load_state
 
 
 def main() -> None:
     """Serve on a free port until SIGINT or SIGTERM."""
     data_dir, url_file = Path(sys.argv[1]), Path(sys.argv[2])
-    settings = Settings(data_dir=data_dir, console=ConsoleSettings(port=0))
+    model_dir = Path(sys.argv[3]) if len(sys.argv) > 3 else None
+    settings = Settings(data_dir=data_dir, console=ConsoleSettings(port=0), fraud=FraudSettings(model_dir=model_dir))
 
     def on_ready(url: str) -> None:
         # Write then rename, so the test never reads half a URL.
@@ -26,7 +30,11 @@ def main() -> None:
         partial.replace(url_file)
 
     with open_ledger(settings) as ledger, open_token_store(settings) as tokens:
-        serve(settings, ledger, tokens, on_ready=on_ready)
+        fraud = None
+        if model_dir is not None:
+            fraud = FraudService.from_settings(settings.fraud, ledger)
+            load_state(fraud, data_dir / "fraud")
+        serve(settings, ledger, tokens, on_ready=on_ready, fraud=fraud)
     print("stopped cleanly", flush=True)
 
 
