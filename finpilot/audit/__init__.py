@@ -20,21 +20,25 @@ The offline verifier (:func:`verify_bundle`, :func:`verify_inclusion_proof`,
 
 from finpilot.audit import kinds
 from finpilot.audit._entry import CUSTOM_PREFIX, Entry
-from finpilot.audit._kind import KINDS, EntryKind
+from finpilot.audit._kind import KINDS, EntryKind, is_system_entry
 from finpilot.audit._kind_doc import kinds_markdown
 from finpilot.audit._ledger import Ledger, StoredEntry, open_ledger
 from finpilot.audit._pan import contains_pan
+from finpilot.audit._system import SYSTEM_ACTORS, SYSTEM_NAMESPACES
 from finpilot.audit._verifier import VerifyReport, verify_bundle, verify_consistency_proof, verify_inclusion_proof
 
 __all__ = [
     "CUSTOM_PREFIX",
     "KINDS",
+    "SYSTEM_ACTORS",
+    "SYSTEM_NAMESPACES",
     "Entry",
     "EntryKind",
     "Ledger",
     "StoredEntry",
     "VerifyReport",
     "contains_pan",
+    "is_system_entry",
     "kinds",
     "kinds_markdown",
     "open_ledger",

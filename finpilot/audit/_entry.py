@@ -20,6 +20,7 @@ import orjson
 
 from finpilot.audit._canonical import canonical_fragment, canonical_json, dumps_sorted
 from finpilot.audit._pan import contains_pan, has_digit_run
+from finpilot.audit._system import refuse_system_actor, refuse_system_namespace
 from finpilot.core import InputError, SensitiveDataError, rfc3339
 
 LEAF_VERSION = 1
@@ -254,7 +255,8 @@ def check_kind(entry: Entry) -> None:
     """Raise :class:`InputError` unless ``entry``'s kind may be appended as it is.
 
     A declared kind: an entry its kind built in process passes; one that arrived as data is
-    refused for a reserved kind and checked in full otherwise. ``custom.*``: structure only.
+    refused for a reserved kind and checked in full otherwise. ``custom.*``: structure only, and
+    no system actor. A kind in a system namespace, declared or not, never arrives as data.
     Anything else is refused.
     """
     kind = entry.kind
@@ -264,7 +266,9 @@ def check_kind(entry: Entry) -> None:
             spec.check_submitted(entry)
         return
     if kind.startswith(CUSTOM_PREFIX) and len(kind) > len(CUSTOM_PREFIX):
+        refuse_system_actor(entry.actor)
         return
+    refuse_system_namespace(kind)
     raise InputError(
         f"entry kind '{kind}' is not declared",
         field="kind",

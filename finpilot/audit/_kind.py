@@ -10,6 +10,12 @@ Reserved kinds are the ones finpilot reads back to rebuild its state (frozen acc
 registry, healer history) or that speak for it: only an entry built by the kind itself, in
 process, may carry one. An entry that arrives as JSON (API, CLI) never can.
 
+The registry also owns what only finpilot writes (:mod:`finpilot.audit._system`):
+:data:`SYSTEM_NAMESPACES` (``fraud.``, ``heal.``, ``console.`` ...), where every kind is
+reserved, declared or not, and :data:`SYSTEM_ACTORS`, which an appended entry may never carry.
+:meth:`KindRegistry.written_by_system` is the one test a reader applies before it rebuilds
+state from a stored entry.
+
 Patterns in the vocabularies: ``*`` alone means anything; a trailing ``*`` is a prefix
 (``token:*``); anything else must match exactly.
 """
@@ -24,6 +30,13 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from finpilot.audit._entry import CUSTOM_PREFIX, DECLARED_KINDS, Entry, check_kind
+from finpilot.audit._system import (
+    SYSTEM_ACTORS,
+    SYSTEM_NAMESPACES,
+    in_system_namespace,
+    refuse_system_actor,
+    refuse_system_namespace,
+)
 from finpilot.core import InputError, StrictModel
 
 
@@ -152,13 +165,15 @@ class EntryKind(Generic[E]):
                 )
 
     def check_submitted(self, entry: Entry) -> None:
-        """The check for an entry that arrived as data (API, CLI): reserved kinds are refused."""
+        """The check for an entry that arrived as data (API, CLI): reserved kinds and system actors are refused."""
         if self.reserved:
             raise InputError(
                 f"entry kind '{self.name}' is reserved for finpilot's own writers",
                 field="kind",
                 fix=f"record your own facts under '{CUSTOM_PREFIX}*'",
             )
+        if type(entry.actor) is str:
+            refuse_system_actor(entry.actor)
         self.check(entry)
 
     def _refuse_vocabulary(self, entry: Entry) -> None:
@@ -214,6 +229,7 @@ class EntryKind(Generic[E]):
             "version": self.version,
             "meaning": self.meaning,
             "reserved": self.reserved,
+            "system_namespace": in_system_namespace(self.name),
             "actors": list(self.actors),
             "actions": list(self.actions),
             "subjects": list(self.subjects),
@@ -225,6 +241,11 @@ class EntryKind(Generic[E]):
 class KindRegistry:
     """Every declared kind by name. One instance, :data:`KINDS`, is filled by :mod:`finpilot.audit.kinds`."""
 
+    system_namespaces: tuple[str, ...] = SYSTEM_NAMESPACES
+    """Kind namespaces only finpilot's own writers use: every kind in them is reserved, declared or not."""
+    system_actors: tuple[str, ...] = SYSTEM_ACTORS
+    """Actors of finpilot's own components; an entry appended over the API or the CLI never carries one."""
+
     def __init__(self, table: dict[str, Any] | None = None) -> None:
         # KINDS shares its table with finpilot.audit._entry, whose prepare() looks kinds up there.
         self._kinds: dict[str, EntryKind[Any]] = {} if table is None else table
@@ -235,6 +256,10 @@ class KindRegistry:
             raise ValueError(f"entry kind {kind.name} is declared twice")
         if kind.name.startswith(CUSTOM_PREFIX):
             raise ValueError(f"{CUSTOM_PREFIX}* is the users' namespace; finpilot declares no kind there")
+        if in_system_namespace(kind.name) and not kind.reserved:
+            # finpilot reads these namespaces back to rebuild its state: an open kind there
+            # would let an API caller write what the system later believes it wrote itself.
+            raise ValueError(f"entry kind {kind.name} is in a system namespace and must be reserved")
         self._kinds[kind.name] = kind
         return kind
 
@@ -263,10 +288,27 @@ class KindRegistry:
         kind = self._kinds.get(entry.kind)
         if kind is None:
             if entry.kind.startswith(CUSTOM_PREFIX) and len(entry.kind) > len(CUSTOM_PREFIX):
+                refuse_system_actor(entry.actor)
                 return
+            refuse_system_namespace(entry.kind)
             raise InputError(f"entry kind '{entry.kind}' is not declared", field="kind")
         if not entry.system:
             kind.check_submitted(entry)
+
+    def written_by_system(self, fields: Mapping[str, Any]) -> bool:
+        """Whether a stored entry's fields are ones finpilot's own writers wrote, so state may be rebuilt from it.
+
+        The kind must be declared, reserved and in a system namespace (no append over the API or
+        the CLI can write one since this check exists), and the actor must fit the kind's
+        declared actors: what its writers use. A ledger written by an older finpilot may hold
+        entries forged through the API; this refuses those whose kind is undeclared (or not
+        reserved) or whose actor the kind does not know, but not a perfect copy of a real one.
+        """
+        name, actor = fields.get("kind"), fields.get("actor")
+        if type(name) is not str or type(actor) is not str:
+            return False
+        kind = self._kinds.get(name)
+        return kind is not None and kind.reserved and in_system_namespace(name) and _matches(actor, kind.actors)
 
     def conformance(self, name: str, leaf: Mapping[str, Any]) -> bool:
         """Whether a stored leaf fits its declared kind today (``custom.*`` and unknown kinds do not count)."""
@@ -287,3 +329,12 @@ class KindRegistry:
 
 KINDS = KindRegistry(DECLARED_KINDS)
 """The registry of every declared entry kind."""
+
+
+def is_system_entry(fields: Mapping[str, Any]) -> bool:
+    """Whether stored entry ``fields`` were written by finpilot itself (:meth:`KindRegistry.written_by_system`).
+
+    Every reader that rebuilds state from the ledger (frozen accounts, decisions to republish,
+    the healer's history) skips entries for which this is false.
+    """
+    return KINDS.written_by_system(fields)

@@ -8,6 +8,10 @@ from typing import Any
 
 from finpilot.audit._entry import CUSTOM_PREFIX
 from finpilot.audit._kind import EntryKind
+from finpilot.audit._system import SYSTEM_ACTORS, SYSTEM_NAMESPACES
+
+_SYSTEM = ", ".join(f"`{name}.*`" for name in SYSTEM_NAMESPACES)
+_ACTORS = ", ".join(f"`{actor}`" for actor in SYSTEM_ACTORS)
 
 _HEADER = f"""# Audit entry kinds
 
@@ -23,6 +27,13 @@ is a prefix.
 accounts, the model registry, the healer's history) or they speak for it. An entry sent over the
 API or the CLI can never carry one. Your own facts go under `{CUSTOM_PREFIX}*`
 (`{CUSTOM_PREFIX}deploy`, `{CUSTOM_PREFIX}approval`, ...), which the ledger checks only for structure.
+
+**System namespaces** belong to finpilot's own writers: every kind in {_SYSTEM} is reserved,
+declared or not (`fraud.account_v2` is refused as surely as `fraud.account`), and a kind declared
+there must be reserved. **System actors** ({_ACTORS}) are the identities finpilot's components
+write under; an entry sent over the API or the CLI can never carry one (the API records its
+caller's token, `token:<name>`, as the actor). State is rebuilt only from entries of a reserved
+kind in a system namespace whose actor fits the kind's declared actors.
 
 `finpilot audit verify-export` counts, per kind, how many entries of a bundle conform to their
 declared kind today. Entries written before a kind was declared keep their hashes and still verify.

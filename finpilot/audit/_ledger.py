@@ -32,6 +32,7 @@ from finpilot.audit._merkle import (
 )
 from finpilot.audit._note import Verifier, checkpoint_body, open_checkpoint, sign_note, verifier_key
 from finpilot.audit._store import Store, StoredCheckpoint
+from finpilot.audit._system import ACTOR_EXACT, ACTOR_PREFIXES
 from finpilot.audit._tiles import HEIGHT, WIDTH, TileReader, TreeState
 from finpilot.audit._verifier import (
     ConsistencyProof,
@@ -191,6 +192,7 @@ class Ledger:
         out = _Part()
         datas, hashes = out.datas, out.hashes
         declared, custom_len = DECLARED_KINDS, len(CUSTOM_PREFIX)
+        system_actors, system_prefixes = ACTOR_EXACT, ACTOR_PREFIXES
         for i, entry in enumerate(entries):
             if not isinstance(entry, Entry):
                 raise InputError(f"item {i} is not an Entry", field=f"entries[{i}]")
@@ -201,8 +203,13 @@ class Ledger:
                 kind = entry.kind
                 spec = declared.get(kind)
                 if spec is None:
-                    if not (kind.startswith(CUSTOM_PREFIX) and len(kind) > custom_len):
-                        check_kind(entry)  # raises, naming the kind and its custom.* spelling
+                    actor = entry.actor
+                    if (
+                        not (kind.startswith(CUSTOM_PREFIX) and len(kind) > custom_len)
+                        or actor in system_actors
+                        or actor.startswith(system_prefixes)
+                    ):
+                        check_kind(entry)  # raises, naming the kind (or the system actor) and the fix
                 elif not entry.system:
                     spec.check_submitted(entry)  # arrived as data: reserved refused, the rest checked
             except InputError as exc:

@@ -19,6 +19,7 @@ import orjson
 from finpilot.audit._kind import KINDS
 from finpilot.audit._merkle import verify_consistency, verify_inclusion
 from finpilot.audit._note import Verifier, open_checkpoint
+from finpilot.audit._system import in_system_namespace
 from finpilot.audit._tiles import HASH, HEIGHT, WIDTH, TreeState, split_hashes
 from finpilot.core import InputError, safe_child
 
@@ -56,7 +57,9 @@ class VerifyReport:
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     kinds: dict[str, list[int]] = field(default_factory=dict)
-    """Per entry kind, ``[entries, conforming]``: how many of its entries fit the kind as declared today."""
+    """Per entry kind, ``[entries, conforming, not_by_finpilot]``: how many of its entries fit the kind as
+    declared today, and, in finpilot's system namespaces, how many finpilot did not write
+    (:meth:`KindRegistry.written_by_system` is false: it rebuilds no state from them)."""
 
     @property
     def ok(self) -> bool:
@@ -85,7 +88,13 @@ class VerifyReport:
             "problems": [p.to_json() for p in sorted(self.problems, key=lambda p: p.index)],
             "notes": self.notes,
             "kinds": {
-                name: {"entries": counts[0], "conform": counts[1], "declared": name in KINDS}
+                name: {
+                    "entries": counts[0],
+                    "conform": counts[1],
+                    "declared": name in KINDS,
+                    "system_namespace": in_system_namespace(name),
+                    "not_by_finpilot": counts[2],
+                }
                 for name, counts in sorted(self.kinds.items())
             },
         }
@@ -408,7 +417,9 @@ def _kind_counter(report: VerifyReport) -> Callable[[int, bytes], None]:
     """An ``on_leaf`` that counts, per kind, the entries that conform to their declared kind.
 
     Conformance is information for the auditor, not a verification failure: an entry written
-    before its kind was declared, or under ``custom.*``, keeps its hash and still verifies.
+    before its kind was declared, or under ``custom.*``, keeps its hash and still verifies. So is
+    an entry in a system namespace that finpilot did not write (one forged over the API of an
+    older version): it verifies, is counted, and finpilot rebuilds no state from it.
     """
     counts = report.kinds
 
@@ -421,10 +432,12 @@ def _kind_counter(report: VerifyReport) -> Callable[[int, bytes], None]:
             leaf = None
         slot = counts.get(name)
         if slot is None:
-            slot = counts[name] = [0, 0]
+            slot = counts[name] = [0, 0, 0]
         slot[0] += 1
         if leaf is not None and KINDS.conformance(name, leaf):
             slot[1] += 1
+        if in_system_namespace(name) and not (isinstance(leaf, dict) and KINDS.written_by_system(leaf)):
+            slot[2] += 1
 
     return on_leaf
 
@@ -456,6 +469,12 @@ def verify_bundle(directory: Path, public_key: str | None = None) -> VerifyRepor
     checkpoints = _read_checkpoints(report, _bundle_file(directory, "checkpoints.jsonl"))
     tree = TreeVerifier(report, (c[1] for c in checkpoints))
     verified = feed_entries(report, tree, _read_lines(entries_path), _kind_counter(report))
+    suspect = sum(counts[2] for counts in report.kinds.values())
+    if suspect:
+        report.notes.append(
+            f"entries in finpilot's own namespaces that finpilot did not write: {suspect} (an undeclared kind,"
+            " or an actor the kind does not know); they verify, but finpilot rebuilds no state from them"
+        )
     root = tree.finish()
     report.tree_size = int(manifest.get("tree_size", verified))
     if report.entries != report.tree_size:

@@ -28,7 +28,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from finpilot.audit import Ledger
+from finpilot.audit import Ledger, is_system_entry
 from finpilot.audit.kinds import DB_FAILOVER, DB_REJOIN, HEAL_NODE, HEAL_RECOVERED
 from finpilot.cli._context import cli_actor, ledger_for, settings_for
 from finpilot.cli._output import JsonFlag, err, out, print_json, table
@@ -89,7 +89,7 @@ def _entries_since(ledger: Ledger, start: int, kinds: set[str]) -> list[dict[str
         page = ledger.tail(min(10_000, end - start), before=end)
         for stored in page:
             fields = stored.fields
-            if fields.get("kind") in kinds:
+            if fields.get("kind") in kinds and is_system_entry(fields):
                 found.append({"index": stored.index, **fields})
         end = page[-1].index if page else start
     return sorted(found, key=lambda e: int(e["index"]))

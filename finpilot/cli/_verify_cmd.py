@@ -42,10 +42,13 @@ def show_report(report: VerifyReport, *, as_json: bool) -> None:
                     soft_wrap=True,
                 )
         if report.kinds:
-            grid = table("kind", "entries", "conform", title="entries per kind")
-            for name, (count, fit) in sorted(report.kinds.items()):
-                # custom.* and retired kinds have no declaration to conform to.
-                grid.add_row(Text(name), str(count), str(fit) if name in KINDS else "not declared")
+            grid = table("kind", "entries", "conform", "not by finpilot", title="entries per kind")
+            for name, (count, fit, foreign) in sorted(report.kinds.items()):
+                # custom.* and retired kinds have no declaration to conform to; only finpilot's own
+                # namespaces can hold an entry it did not write but might have read back.
+                system = name.partition(".")[0] in KINDS.system_namespaces
+                conform = str(fit) if name in KINDS else "not declared"
+                grid.add_row(Text(name), str(count), conform, str(foreign) if system else "-")
             console.print(grid)
         for note in report.notes:
             console.print(f"note: {escape(note)}", soft_wrap=True)

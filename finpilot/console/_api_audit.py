@@ -1,4 +1,10 @@
-"""REST API over the audit ledger: ``/api/v1/audit/...``."""
+"""REST API over the audit ledger: ``/api/v1/audit/...``.
+
+An appended entry's actor is the caller's token (``token:<name>``): it cannot be chosen. A body
+may leave ``actor`` out or repeat that value; any other is refused (422, field ``actor``), so an
+API client can never write as ``finpilot:*`` or as another token. Kinds in finpilot's system
+namespaces (``fraud.*``, ``heal.*`` ...) are refused by the ledger for every appended entry.
+"""
 
 from __future__ import annotations
 
@@ -40,7 +46,7 @@ _ERASURE_BODY = 64 * 1024
 
 _ENTRY_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "required": ["kind", "actor", "action", "subject", "outcome"],
+    "required": ["kind", "action", "subject", "outcome"],
     "properties": {
         **{name: {"type": "string", "maxLength": 512} for name in ("kind", "actor", "action", "subject", "outcome")},
         "evidence": {"type": "object"},
@@ -70,9 +76,23 @@ def _is_batch(body: Any) -> bool:
     return isinstance(body, dict) and "entries" in body
 
 
-def _entries_from(body: Any, max_batch: int) -> list[Entry] | Entry:
+def _stamped(item: Any, actor: str) -> Any:
+    # Who appended is who holds the token: a body that names anyone else is refused rather than
+    # silently rewritten, so the client learns its entry would not have said what it meant.
+    if not isinstance(item, dict):
+        return item  # Entry.from_json names the problem
+    if item.get("actor", actor) != actor:
+        raise InputError(
+            f"entry field 'actor' must be left out or be '{actor}': an appended entry is recorded as its token",
+            field="actor",
+            fix=f"leave 'actor' out; the API records {actor} as the actor",
+        )
+    return {**item, "actor": actor}
+
+
+def _entries_from(body: Any, max_batch: int, actor: str) -> list[Entry] | Entry:
     if not _is_batch(body):
-        return Entry.from_json(body)
+        return Entry.from_json(_stamped(body, actor))
     extra = sorted(set(body) - {"entries"})
     if extra:
         raise InputError(f"unknown field '{extra[0]}' beside 'entries'", field=extra[0])
@@ -86,7 +106,7 @@ def _entries_from(body: Any, max_batch: int) -> list[Entry] | Entry:
     entries = []
     for i, item in enumerate(items):
         try:
-            entries.append(Entry.from_json(item))
+            entries.append(Entry.from_json(_stamped(item, actor)))
         except InputError as exc:
             # The same shape the ledger gives errors in a batch it validates itself.
             exc.message = f"entries[{i}]: {exc.message}"
@@ -122,9 +142,12 @@ def get_entry(request: Request, _who: Reader, index: int) -> dict[str, Any]:
     openapi_extra=_json_body({"oneOf": [_ENTRY_SCHEMA, _BATCH_SCHEMA]}),
 )
 async def append_entries(
-    request: Request, _who: Annotated[Principal, Depends(require(Permission.APPEND))]
+    request: Request, who: Annotated[Principal, Depends(require(Permission.APPEND))]
 ) -> dict[str, Any]:
-    """Append and return ``{"index": i}``, or ``{"indices": [...]}`` for a batch; durable on return."""
+    """Append and return ``{"index": i}``, or ``{"indices": [...]}`` for a batch; durable on return.
+
+    Every entry's actor is the caller's token (see the module docstring).
+    """
     state = console_state(request)
     audit = state.settings.audit
     single_limit = audit.max_entry_bytes * 2
@@ -132,7 +155,7 @@ async def append_entries(
     body = parse_json(raw)
     if not _is_batch(body) and len(raw) > single_limit:
         raise PayloadTooLargeError(f"a single-entry body is at most {single_limit} bytes", field="$")
-    parsed = _entries_from(body, audit.max_batch)
+    parsed = _entries_from(body, audit.max_batch, who.actor)
     if isinstance(parsed, Entry):
         return {"index": await run_in_threadpool(state.ledger.append, parsed)}
     return {"indices": await run_in_threadpool(state.ledger.append_many, parsed)}

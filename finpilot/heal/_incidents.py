@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from finpilot.audit import StoredEntry
+from finpilot.audit import StoredEntry, is_system_entry
 from finpilot.audit.kinds import CHAOS_INJECT, HEAL_NODE, HEAL_RECOVERED, HEAL_RESTART
 
 PhaseName = Literal["fault", "detection", "action", "recovery"]
@@ -272,10 +272,14 @@ def _records(entries: Iterable[AuditRecord]) -> list[tuple[int, Mapping[str, Any
     rows: list[tuple[int, Mapping[str, Any]]] = []
     for e in entries:
         if not isinstance(e, StoredEntry):
-            rows.append((int(e[0]), e[1]))
+            index, fields = int(e[0]), e[1]
         elif _RELEVANT.search(e.data):
             # Most of a busy ledger is payments and requests: skip them before parsing any JSON.
-            rows.append((e.index, e.fields))
+            index, fields = e.index, e.fields
+        else:
+            continue
+        if is_system_entry(fields):  # an incident is only what finpilot itself recorded
+            rows.append((index, fields))
     return sorted(rows, key=lambda row: row[0])
 
 

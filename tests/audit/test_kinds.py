@@ -11,7 +11,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from finpilot.audit import CUSTOM_PREFIX, KINDS, Entry, EntryKind, kinds_markdown, open_ledger
+from finpilot.audit import (
+    CUSTOM_PREFIX,
+    KINDS,
+    SYSTEM_NAMESPACES,
+    Entry,
+    EntryKind,
+    is_system_entry,
+    kinds_markdown,
+    open_ledger,
+)
 from finpilot.audit._kind import Evidence, KindRegistry
 from finpilot.audit.kinds import OPS_MANUAL_CHANGE
 from finpilot.core import InputError, Settings
@@ -150,9 +159,13 @@ def test_verify_export_counts_conforming_entries_per_kind(tmp_path: Path) -> Non
     assert report.ok
     out = report.to_json()["kinds"]
     assert out == {
-        "custom.deploy": {"entries": 1, "conform": 0, "declared": False},
-        "ops.manual_change": {"entries": 2, "conform": 2, "declared": True},
-    }
+        "custom.deploy": {
+            "entries": 1, "conform": 0, "declared": False, "system_namespace": False, "not_by_finpilot": 0,
+        },
+        "ops.manual_change": {
+            "entries": 2, "conform": 2, "declared": True, "system_namespace": False, "not_by_finpilot": 0,
+        },
+    }  # fmt: skip
 
 
 def _string_constants(path: Path) -> list[tuple[int, str]]:
@@ -213,3 +226,79 @@ def test_vocabulary_matching_follows_its_definition(value: str, patterns: tuple[
     # The definition: '*' is anything, a trailing '*' a prefix, anything else an exact word.
     expected = any(p == "*" or p == value or (p.endswith("*") and value.startswith(p[:-1])) for p in patterns)
     assert _matches(value, patterns) == expected
+
+
+# --- finding 5 of issue 10: what only finpilot writes -----------------------------------------
+
+
+@pytest.mark.parametrize("namespace", SYSTEM_NAMESPACES)
+def test_a_kind_in_a_system_namespace_must_be_reserved(namespace: str) -> None:
+    open_kind = EntryKind(
+        name=f"{namespace}.open", version=1, meaning="m", evidence=Evidence,
+        actors=("*",), actions=("do",), subjects=("*",), outcomes=("ok",), reserved=False,
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="system namespace and must be reserved"):
+        KindRegistry().declare(open_kind)
+    KindRegistry().declare(EntryKind(**{**_fields(open_kind), "reserved": True}))
+
+
+def test_every_declared_kind_in_a_system_namespace_is_reserved_and_the_rest_are_not() -> None:
+    for kind in KINDS:
+        in_system = kind.name.partition(".")[0] in SYSTEM_NAMESPACES
+        assert kind.reserved == in_system, kind.name
+        assert kind.describe()["system_namespace"] == in_system
+
+
+@pytest.mark.parametrize("kind", ["fraud.account_v2", "deliver.webhook", "watch.probe", "runbook.custom"])
+def test_an_undeclared_kind_in_a_system_namespace_is_refused_as_reserved(tmp_path: Path, kind: str) -> None:
+    with open_ledger(settings(tmp_path)) as ledger:
+        with pytest.raises(InputError, match="reserved for finpilot's own writers") as err:
+            ledger.append(Entry.from_json(manual(kind=kind)))
+        assert err.value.field == "kind"
+        assert kind not in str(err.value)  # only our own namespace is named
+        with pytest.raises(InputError, match="reserved for finpilot's own writers"):
+            KINDS.check(Entry.from_json(manual(kind=kind)))
+        assert ledger.size == 0
+
+
+@pytest.mark.parametrize("actor", ["finpilot:fraud", "finpilot:console", "healer:local", "fraud-engine", "runbook:x"])
+@pytest.mark.parametrize("kind", ["custom.deploy", "ops.manual_change"])
+def test_an_appended_entry_never_carries_a_system_actor(tmp_path: Path, kind: str, actor: str) -> None:
+    with open_ledger(settings(tmp_path)) as ledger:
+        with pytest.raises(InputError) as err:
+            ledger.append(Entry.from_json(manual(kind=kind, actor=actor)))
+        assert err.value.field == "actor"
+        assert actor not in str(err.value)
+        with pytest.raises(InputError):
+            KINDS.check(Entry.from_json(manual(kind=kind, actor=actor)))
+        assert ledger.size == 0
+
+
+def test_only_what_finpilot_wrote_counts_as_written_by_the_system() -> None:
+    real = {"kind": "fraud.account", "actor": "fraud-engine", "action": "freeze", "subject": "account:c1"}
+    assert is_system_entry(real)
+    assert is_system_entry({**real, "actor": "token:ops"})
+    assert not is_system_entry({**real, "actor": "finpilot:fraud"})  # the reviewer's forgery
+    assert not is_system_entry({**real, "kind": "fraud.account_v2"})  # undeclared
+    assert not is_system_entry({**real, "kind": "custom.fraud.account"})
+    assert not is_system_entry({**manual()})  # declared, but open to appends
+    assert not is_system_entry({"kind": 1, "actor": "fraud-engine"})
+    assert not is_system_entry({})
+
+
+def test_verify_export_counts_entries_in_system_namespaces_that_finpilot_did_not_write(tmp_path: Path) -> None:
+    from finpilot.audit import verify_bundle
+
+    forged = {"action": "freeze", "subject": "account:c2", "outcome": "ok", "evidence": {"customer_id": "c2"}}
+    with open_ledger(settings(tmp_path)) as ledger:
+        ledger.append(Entry(kind="fraud.account", actor="fraud-engine", **forged, system=True))
+        # What an older finpilot's API stored when asked to: past every gate of today.
+        ledger.append(Entry(kind="fraud.account", actor="finpilot:fraud", **forged, system=True))
+        ledger.export(tmp_path / "bundle")
+    report = verify_bundle(tmp_path / "bundle")
+    assert report.ok
+    kinds = report.to_json()["kinds"]
+    assert isinstance(kinds, dict)
+    assert (kinds["fraud.account"]["entries"], kinds["fraud.account"]["not_by_finpilot"]) == (2, 1)
+    assert kinds["fraud.account"]["system_namespace"] is True
+    assert any("namespaces that finpilot did not write: 1 " in note for note in report.notes)

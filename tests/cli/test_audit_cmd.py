@@ -84,6 +84,10 @@ BAD_INPUTS: list[tuple[str, str, str]] = [
     ("empty", "", "no entry given"),
     ("empty-array", "[]", "no entry given"),
     ("not-an-object", "[1]", "JSON object"),
+    # Finding 5 of issue 10: the CLI may name its actor, but never as one of finpilot's own.
+    ("system-actor", json.dumps(entry(actor="finpilot:fraud")), "finpilot's own components"),
+    ("system-actor-in-batch", json.dumps([entry(), entry(actor="healer:local")]), "entries[1]: entry field 'actor'"),
+    ("system-namespace", json.dumps(entry(kind="fraud.account_v2")), "reserved for finpilot's own writers"),
 ]
 
 

@@ -87,7 +87,7 @@ SHAPES: dict[Path_, frozenset[str]] = {
     ("audit", "consistency"): frozenset({"type", "old_size", "new_size", "old_root", "new_root", "hashes"}),
     ("audit", "checkpoint", "sign"): _CHECKPOINT,
     ("audit", "checkpoint", "list"): frozenset({"checkpoints"}),
-    ("audit", "kinds"): frozenset({"kinds"}),
+    ("audit", "kinds"): frozenset({"kinds", "system_namespaces", "system_actors"}),
     ("audit", "public-key"): frozenset({"verifier_key", "pem"}),
     ("audit", "erase"): frozenset({"erased_indices", "record_index"}),
     ("backup", "create"): frozenset({"format", "header", "ciphertext"}),

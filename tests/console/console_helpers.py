@@ -46,10 +46,9 @@ def need(reason: str) -> None:
 
 
 def sample_entry(**overrides: Any) -> dict[str, Any]:
-    """A valid body for ``POST /api/v1/audit/entries``."""
+    """A valid body for ``POST /api/v1/audit/entries`` (no actor: the API records the caller's token)."""
     body: dict[str, Any] = {
         "kind": "custom.deploy",
-        "actor": "pipeline:main",
         "action": "promote",
         "subject": "service:payments@1.4.2",
         "outcome": "ok",
@@ -95,16 +94,32 @@ class ServerProcess:
 
 @contextmanager
 def running_server(
-    data_dir: Path, work: Path, *, start_timeout: float = 60, trusted_proxies: tuple[str, ...] = ()
+    data_dir: Path,
+    work: Path,
+    *,
+    start_timeout: float = 60,
+    model_dir: Path | None = None,
+    trusted_proxies: tuple[str, ...] = (),
 ) -> Iterator[ServerProcess]:
-    """Start the console on a free port over ``data_dir``; kill it on the way out if still running."""
+    """Start the console on a free port over ``data_dir``; kill it on the way out if still running.
+
+    With ``model_dir`` it serves the fraud service too, restoring its state as ``finpilot up`` does;
+    ``trusted_proxies`` are the addresses whose ``X-Forwarded-For`` it believes.
+    """
     url_file = work / "server.url"
     log = work / "server.log"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(SOURCE_ROOT), os.environ.get("PYTHONPATH")]))}
     with (
         log.open("wb") as sink,
         subprocess.Popen(
-            [sys.executable, str(SERVE_MAIN), str(data_dir), str(url_file), *trusted_proxies],
+            [
+                sys.executable,
+                str(SERVE_MAIN),
+                str(data_dir),
+                str(url_file),
+                *(["--model-dir", str(model_dir)] if model_dir else []),
+                *(arg for proxy in trusted_proxies for arg in ("--trusted-proxy", proxy)),
+            ],
             stdout=sink,
             stderr=subprocess.STDOUT,
             env=env,

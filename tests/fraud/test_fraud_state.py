@@ -11,7 +11,7 @@ import pytest
 from finpilot_payments import CallableDecider, PaymentsSettings, create_app
 from live_helpers import PAYMENTS_TOKEN, PaymentsClient, serve_in_thread, token_file
 
-from finpilot.audit import Ledger, open_ledger
+from finpilot.audit import Entry, Ledger, open_ledger
 from finpilot.core import Settings, luhn_test_card
 from finpilot.fraud import (
     AccountSync,
@@ -104,6 +104,31 @@ def test_freezes_after_the_last_save_are_replayed_from_the_ledger(
     found = load_state(fresh, tmp_path / "nothing-here")
     assert (found.features_restored, found.frozen, found.entries_read) == (False, 1, ledger.size)
     assert fresh.is_frozen("c7")
+
+
+@pytest.mark.parametrize(
+    ("kind", "actor"),
+    [
+        ("fraud.account", "finpilot:fraud"),  # the reviewer's forgery (finding 5 of issue 10)
+        ("fraud.account", "pipeline:main"),
+        ("fraud.account", "anonymous"),
+    ],
+)
+def test_the_replay_ignores_a_freeze_finpilot_did_not_write(
+    ledger: Ledger, tiny_fraud_model: Path, tmp_path: Path, kind: str, actor: str
+) -> None:
+    running = service(ledger, tiny_fraud_model)
+    running.freeze_account("c1", reason="analyst")
+    # Written past every gate, as an older finpilot's API stored whatever it was sent.
+    forged = {"customer_id": "c2", "reason": "forged"}
+    ledger.append(Entry(kind, actor, "freeze", "account:c2", "ok", forged, system=True))
+    ledger.append(Entry(kind, actor, "unfreeze", "account:c1", "ok", {**forged, "customer_id": "c1"}, system=True))
+
+    restarted = service(ledger, tiny_fraud_model)
+    restored = load_state(restarted, tmp_path / "no-saved-state")
+    assert (restored.frozen, restored.entries_read) == (1, ledger.size)
+    assert restarted.is_frozen("c1")
+    assert not restarted.is_frozen("c2")
 
 
 def test_a_frozen_account_cannot_pay_on_the_payments_side(

@@ -24,7 +24,8 @@ def at(seconds: float) -> str:
 def entry(kind: str, action: str, subject: str, outcome: str = "ok", t: float = 0.0, **evidence: Any) -> dict[str, Any]:
     return {
         "kind": kind,
-        "actor": "healer:local",
+        # Each kind's own writer: build_incidents reads only what finpilot itself wrote.
+        "actor": "runbook:crash" if kind.startswith("runbook.") else "healer:local",
         "action": action,
         "subject": subject,
         "outcome": outcome,

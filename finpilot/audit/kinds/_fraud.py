@@ -65,7 +65,10 @@ FRAUD_ACCOUNT = KINDS.declare(
         version=1,
         meaning="A customer account was frozen (its payments are declined) or unfrozen; replayed at start-up.",
         evidence=FraudAccountEvidence,
-        actors=("*",),
+        # Who may freeze: the engine on a freeze_account decision, a runbook, an operator through the
+        # console's fraud API (token:*), an analyst or a CLI user through the library. The
+        # replay at start-up trusts no other actor (see KindRegistry.written_by_system).
+        actors=("fraud-engine", "runbook:*", "token:*", "analyst:*", "cli:*"),
         actions=("freeze", "unfreeze"),
         subjects=("account:*",),
         outcomes=("ok",),

@@ -36,7 +36,7 @@ from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError, NoKeysEr
 from nats.js.kv import KeyValue
 from nats.js.object_store import ObjectStore
 
-from finpilot.audit import Ledger
+from finpilot.audit import Ledger, is_system_entry
 from finpilot.audit.kinds import FRAUD_DECISION, FRAUD_REJECT
 from finpilot.core import FinpilotError, InputError
 from finpilot.fraud._features._engine import FeatureEngine
@@ -427,7 +427,7 @@ def _find_decisions(ledger: Ledger, txs: set[str], start: int) -> dict[str, tupl
         for stored in chunk:
             fields = stored.fields
             tx = wanted.get(fields.get("subject", ""))
-            if tx is not None and fields.get("kind") == FRAUD_DECISION.name:
+            if tx is not None and fields.get("kind") == FRAUD_DECISION.name and is_system_entry(fields):
                 found.setdefault(tx, (stored.index, fields))
         end -= len(chunk)
         if not chunk:

@@ -16,6 +16,10 @@ checkpoint rather than a scan from entry 0: at 200 decisions a second a ledger g
 17 M entries a day, and a full scan at start-up would grow with it. A separate state table
 would be a second copy of the same facts that can disagree with the ledger; this file is
 only a hint of where to start reading.
+
+Only entries finpilot itself wrote count (:func:`finpilot.audit.is_system_entry`): no append
+over the API or the CLI can write a ``fraud.*`` kind, and a forged entry left in a ledger by an
+older version is skipped when its actor is not one the kind declares.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from finpilot.audit import Ledger
+from finpilot.audit import Ledger, is_system_entry
 from finpilot.audit.kinds import FRAUD_ACCOUNT
 from finpilot.core import InputError, StorageError, private_file
 from finpilot.fraud._serving._service import FraudService
@@ -91,7 +95,9 @@ def frozen_from_ledger(ledger: Ledger, frozen: set[str], start: int = 0) -> int:
             if _ACCOUNT_KIND not in stored.data:
                 continue
             fields = stored.fields
-            if fields.get("kind") != FRAUD_ACCOUNT.name:
+            if fields.get("kind") != FRAUD_ACCOUNT.name or not is_system_entry(fields):
+                # Only what the fraud service wrote: an entry forged into an older ledger over
+                # the API (an actor the kind does not know) never freezes anyone.
                 continue
             customer = str(fields.get("subject", "")).removeprefix("account:")
             if fields.get("action") == "freeze":

@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from finpilot.audit import Ledger
+from finpilot.audit import Ledger, is_system_entry
 from finpilot.audit.kinds import HEAL_NODE, HEAL_RECOVERED, HEAL_RESTART
 from finpilot.heal._runtime._controller import Controller
 
@@ -269,6 +269,8 @@ def ledger_entries(ledger: Ledger, start: int, end: int) -> list[dict[str, Any]]
     found: list[dict[str, Any]] = []
     for _, data in ledger.store.entries(start, end):
         fields: dict[str, Any] = json.loads(data)
+        if not is_system_entry(fields):
+            continue  # a drill's verdict rests only on what finpilot itself recorded
         fields["_t"] = datetime.fromisoformat(str(fields["time"])).timestamp()
         found.append(fields)
     return found
