@@ -7,12 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
 
+from finpilot_payments._errors_http import ERRORS
 from finpilot_payments._idempotency import Outcome, check_key
 from finpilot_payments._metrics import PaymentsMetrics
 from finpilot_payments._models import AccountIn, AmountIn, AuthorizeIn, CardIn, TransferIn
 from finpilot_payments._service import PaymentsService
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", responses=ERRORS)
 
 KeyHeader = Annotated[
     str | None,
@@ -68,7 +69,7 @@ def add_card(body: CardIn, request: Request, service: Service, key: KeyHeader = 
     return _respond(request, service.add_card(check_key(key), body.model_dump()))
 
 
-@router.post("/authorizations", status_code=201, responses={402: {"description": "declined (recorded)"}})
+@router.post("/authorizations", status_code=201)
 def authorize(body: AuthorizeIn, request: Request, service: Service, key: KeyHeader = None) -> JSONResponse:
     """Authorize a card payment: the decider is asked first; decline is 402, review is flagged."""
     return _respond(request, service.authorize(check_key(key), body.model_dump()))
