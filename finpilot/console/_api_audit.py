@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
@@ -33,22 +34,25 @@ from finpilot.console._api_models import (
     VerifyReport,
 )
 from finpilot.console._auth import require
-from finpilot.console._http import ERRORS, parse_json, read_body, read_json
+from finpilot.console._http import ERRORS, JSON_ERRORS_BESIDE_TEXT, parse_json, read_body, read_json
 from finpilot.console._roles import Permission
 from finpilot.console._state import console_state
 from finpilot.console._tokens import Principal
-from finpilot.core import InputError, NotFoundError, PayloadTooLargeError
+from finpilot.core import MAX_REQUEST_INT, InputError, NotFoundError, PayloadTooLargeError
 
 # Bodies over this are refused whatever their shape; a single entry gets a tighter limit.
 _MAX_BATCH_BODY = 32 * 1024 * 1024
 _ERASURE_BODY = 64 * 1024
 
 
+# Non-blank text: what Entry.from_json and the ledger enforce, declared.
+_NON_BLANK = r"\S"
+_TEXT: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": 512, "pattern": _NON_BLANK}
 _ENTRY_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["kind", "action", "subject", "outcome"],
     "properties": {
-        **{name: {"type": "string", "maxLength": 512} for name in ("kind", "actor", "action", "subject", "outcome")},
+        **dict.fromkeys(("kind", "actor", "action", "subject", "outcome"), _TEXT),
         "evidence": {"type": "object"},
         "personal": {"type": "object"},
         "data_subject": {"type": "string"},
@@ -58,7 +62,8 @@ _ENTRY_SCHEMA: dict[str, Any] = {
 _BATCH_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["entries"],
-    "properties": {"entries": {"type": "array", "items": _ENTRY_SCHEMA}},
+    "properties": {"entries": {"type": "array", "minItems": 1, "items": _ENTRY_SCHEMA}},
+    "additionalProperties": False,
 }
 
 
@@ -70,6 +75,9 @@ def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"], responses=ERRORS)
 
 Reader = Annotated[Principal, Depends(require(Permission.READ))]
+
+# Every integer a client sends is bounded by what the database stores: a bigger one is a 422, not a 500.
+Index = Annotated[int, PathParam(ge=0, le=MAX_REQUEST_INT, description="an entry's index")]
 
 
 def _is_batch(body: Any) -> bool:
@@ -120,7 +128,9 @@ def list_entries(
     request: Request,
     _who: Reader,
     limit: Annotated[int, Query(ge=1, le=1000)] = 20,
-    before: Annotated[int | None, Query(ge=0, description="only entries with index below this")] = None,
+    before: Annotated[
+        int | None, Query(ge=0, le=MAX_REQUEST_INT, description="only entries with index below this")
+    ] = None,
 ) -> dict[str, Any]:
     """Entries newest first; page back with ``before`` set to the last index seen."""
     ledger = console_state(request).ledger
@@ -129,7 +139,7 @@ def list_entries(
 
 
 @router.get("/entries/{index}", response_model=AuditEntry, summary="One entry")
-def get_entry(request: Request, _who: Reader, index: int) -> dict[str, Any]:
+def get_entry(request: Request, _who: Reader, index: Index) -> dict[str, Any]:
     """One entry by index."""
     return console_state(request).ledger.entry(index).to_json()
 
@@ -165,7 +175,7 @@ async def append_entries(
 def list_checkpoints(
     request: Request,
     _who: Reader,
-    after: Annotated[int, Query(ge=0, description="only checkpoints with seq above this")] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_REQUEST_INT, description="only checkpoints with seq above this")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     """Checkpoints with ``seq > after``."""
@@ -197,8 +207,10 @@ def make_checkpoint(
 def inclusion_proof(
     request: Request,
     _who: Reader,
-    index: int,
-    tree_size: Annotated[int | None, Query(ge=1, description="default: the latest checkpoint")] = None,
+    index: Index,
+    tree_size: Annotated[
+        int | None, Query(ge=1, le=MAX_REQUEST_INT, description="default: the latest checkpoint")
+    ] = None,
     download: Annotated[bool, Query(description="serve as a file attachment")] = False,
 ) -> JSONResponse:
     """Proof that entry ``index`` is in the tree of ``tree_size`` entries."""
@@ -211,8 +223,8 @@ def inclusion_proof(
 def consistency_proof(
     request: Request,
     _who: Reader,
-    old: Annotated[int, Query(ge=1)],
-    new: Annotated[int | None, Query(ge=1, description="default: the latest checkpoint")] = None,
+    old: Annotated[int, Query(ge=1, le=MAX_REQUEST_INT)],
+    new: Annotated[int | None, Query(ge=1, le=MAX_REQUEST_INT, description="default: the latest checkpoint")] = None,
 ) -> dict[str, object]:
     """Proof that the tree of ``new`` entries extends the tree of ``old``."""
     return console_state(request).ledger.consistency_proof(old, new).to_json()
@@ -259,7 +271,12 @@ def export(request: Request, _who: Annotated[Principal, Depends(require(Permissi
     )
 
 
-@router.get("/public-key", summary="The log's public key", response_class=PlainTextResponse)
+@router.get(
+    "/public-key",
+    summary="The log's public key",
+    response_class=PlainTextResponse,
+    responses=JSON_ERRORS_BESIDE_TEXT,
+)
 def public_key(
     request: Request,
     _who: Reader,
@@ -276,7 +293,12 @@ def public_key(
     response_model=Erasure,
     summary="Erase one data subject's personal data",
     openapi_extra=_json_body(
-        {"type": "object", "required": ["data_subject"], "properties": {"data_subject": {"type": "string"}}}
+        {
+            "type": "object",
+            "required": ["data_subject"],
+            "properties": {"data_subject": {"type": "string", "minLength": 1, "pattern": _NON_BLANK}},
+            "additionalProperties": False,
+        }
     ),
 )
 async def erase(request: Request, who: Annotated[Principal, Depends(require(Permission.ERASE))]) -> dict[str, Any]:

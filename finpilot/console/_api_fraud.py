@@ -41,14 +41,22 @@ _REASON_MAX = 200
 MAX_FUTURE_S = 300
 """How far ahead of the console's clock a payment's ``time`` may be (clock skew), in seconds."""
 
+# What check_id enforces, declared: non-blank, at most 128 characters, no control characters.
+_ID: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": 128, "pattern": r"^[^\x00-\x1f]*\S[^\x00-\x1f]*$"}
+_TIME: dict[str, Any] = {
+    "oneOf": [
+        {"type": "string", "format": "date-time", "minLength": 1, "maxLength": 40},
+        {"type": "number", "minimum": 0, "maximum": 253_402_300_799},
+    ]
+}
 _SCORE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["transaction_id", "time", "customer_id", "terminal_id", "amount"],
     "properties": {
-        "transaction_id": {"type": "string", "maxLength": 128},
-        "time": {"oneOf": [{"type": "string", "format": "date-time"}, {"type": "number", "minimum": 0}]},
-        "customer_id": {"type": "string", "maxLength": 128},
-        "terminal_id": {"type": "string", "maxLength": 128},
+        "transaction_id": _ID,
+        "time": _TIME,
+        "customer_id": _ID,
+        "terminal_id": _ID,
         "amount": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": MAX_AMOUNT},
     },
     "additionalProperties": False,
@@ -57,10 +65,10 @@ _LABEL_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["transaction_id", "fraud", "source"],
     "properties": {
-        "transaction_id": {"type": "string", "maxLength": 128},
+        "transaction_id": _ID,
         "fraud": {"type": "boolean"},
         "source": {"enum": ["chargeback", "analyst"]},
-        "known_at": {"oneOf": [{"type": "string", "format": "date-time"}, {"type": "number", "minimum": 0}]},
+        "known_at": _TIME,
     },
     "additionalProperties": False,
 }

@@ -14,7 +14,7 @@ from finpilot.console._auth import require
 from finpilot.console._http import ERRORS, read_json
 from finpilot.console._roles import ROLES, Permission
 from finpilot.console._state import console_state
-from finpilot.console._tokens import Principal, TokenInfo
+from finpilot.console._tokens import NAME_PATTERN, Principal, TokenInfo
 from finpilot.core import InputError
 
 _BODY_LIMIT = 4096
@@ -56,7 +56,11 @@ def list_tokens(request: Request, _who: Admin) -> dict[str, Any]:
                     "schema": {
                         "type": "object",
                         "required": ["name", "role"],
-                        "properties": {"name": {"type": "string"}, "role": {"type": "string", "enum": list(ROLES)}},
+                        "properties": {
+                            "name": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": NAME_PATTERN},
+                            "role": {"type": "string", "enum": list(ROLES)},
+                        },
+                        "additionalProperties": False,
                     }
                 }
             },

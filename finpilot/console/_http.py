@@ -8,7 +8,6 @@ hold card numbers or tokens.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -16,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from finpilot.core import (
     BadRequestError,
@@ -26,13 +26,26 @@ from finpilot.core import (
     error_headers,
     error_responses,
     http_status,
+    parse_json_body,
     validation_error,
 )
 
 _log = logging.getLogger("finpilot.console")
 
-ERRORS: dict[int | str, dict[str, Any]] = error_responses(400, 401, 403, 404, 413, 422, 503)
+ERRORS: dict[int | str, dict[str, Any]] = error_responses(400, 401, 403, 404, 413, 422, 429, 503)
 """OpenAPI documentation of the error responses every API route may give."""
+
+JSON_ERRORS_BESIDE_TEXT: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": response["description"],
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+    }
+    for status, response in ERRORS.items()
+}
+""":data:`ERRORS` for a route whose own answer is not JSON (``response_class=PlainTextResponse``).
+
+FastAPI files a response ``model`` under the route's media type, so ERRORS there would say
+a 401 is ``text/plain``; the errors are JSON like everywhere else, and say so by reference."""
 
 
 def error_response(exc: FinpilotError) -> JSONResponse:
@@ -55,13 +68,31 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(validation_error(exc.errors()))
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 404:
         body = error_body(NotFoundError("no such page or endpoint", fix="see /openapi.json for the API"))
     else:
         body = {"error": "HTTPError", "message": str(exc.detail), "field": None, "fix": None}
-    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed(request) or headers.get("Allow", "")
+    return JSONResponse(body, status_code=exc.status_code, headers=headers or None)
+
+
+def _allowed(request: Request) -> str:
+    # Starlette's Allow names only the first route whose path matched; a path served by two
+    # routes (GET and POST /api/v1/audit/entries) allows the methods of both. Asking the
+    # router about each method needs no knowledge of how routers nest.
+    routes = request.app.router.routes
+    return ", ".join(
+        method
+        for method in _METHODS
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)
+    )
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -69,10 +100,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(FinpilotError, _finpilot_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-
-
-def _no_constants(name: str) -> float:
-    raise ValueError(f"{name} is not JSON")
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -104,13 +131,8 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def parse_json(raw: bytes) -> Any:
-    """Decode a JSON body; :class:`BadRequestError` (400) when it is not JSON."""
-    try:
-        return json.loads(raw, parse_constant=_no_constants)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequestError(
-            "the request body is not valid JSON", field="$", fix="send one JSON object encoded as UTF-8"
-        ) from None
+    """Decode a JSON body; :class:`BadRequestError` (400) when it is not JSON or nests too deep."""
+    return parse_json_body(raw)
 
 
 async def read_json(request: Request, limit: int) -> Any:

@@ -16,7 +16,7 @@ from finpilot.console._auth import COOKIE_NAME, authenticate_request, check_same
 from finpilot.console._roles import Permission
 from finpilot.console._state import ConsoleState, NavItem, console_state
 from finpilot.console._tokens import Principal
-from finpilot.core import AuthError, BadRequestError
+from finpilot.core import MAX_REQUEST_INT, AuthError, BadRequestError
 
 _TEMPLATES = Path(__file__).with_name("templates")
 # Long enough for a working day; the token itself may be revoked at any time.
@@ -164,7 +164,7 @@ def home(request: Request) -> Response:
 
 
 @router.get("/audit", name="audit")
-def audit_page(request: Request, before: Annotated[int | None, Query(ge=0)] = None) -> Response:
+def audit_page(request: Request, before: Annotated[int | None, Query(ge=0, le=MAX_REQUEST_INT)] = None) -> Response:
     """The ledger's newest entries, latest checkpoint, verification and downloads."""
     principal = page_principal(request)
     if principal is None:

@@ -31,7 +31,9 @@ _TOKEN = re.compile(r"fp_([0-9a-f]{8})_([A-Za-z0-9_-]{43})")
 _TOKEN_ID = re.compile(r"[0-9a-f]{8}")
 # The ledger refuses anything shaped like a token or a card number; a name becomes the actor
 # of every entry its token causes, so such a name would make every audited request fail.
-_NAME = re.compile(r"[A-Za-z][A-Za-z0-9._@-]{0,63}")
+NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9._@-]{0,63}$"
+"""What a token's name must match (the API's schema declares it too)."""
+_NAME = re.compile(NAME_PATTERN)
 _TOKENISH = re.compile(r"fp_[0-9a-f]{8}_")
 _MAX_NAME_DIGITS = 12
 # Writing last_used_at on every request would turn each read into a write; minute precision is plenty.

@@ -37,6 +37,8 @@ from finpilot.core._luhn import luhn_check_digit, luhn_ok, luhn_test_card
 from finpilot.core._model import StrictModel
 from finpilot.core._paths import safe_child
 from finpilot.core._private import private_dir, private_file, tighten_tree
+from finpilot.core._redact import REDACTED, redact_digit_runs
+from finpilot.core._request_bounds import MAX_JSON_DEPTH, MAX_REQUEST_INT, parse_json_body
 from finpilot.core._retry import Backoff, Retry
 from finpilot.core._secret import SecretRef, resolve_secret
 from finpilot.core._settings import (
@@ -72,6 +74,9 @@ from finpilot.core._webhook_signature import SIGNATURE_HEADER, signed_json, webh
 __all__ = [
     "API_SECURITY_HEADERS",
     "HTTP_DEFAULTS",
+    "MAX_JSON_DEPTH",
+    "MAX_REQUEST_INT",
+    "REDACTED",
     "SIGNATURE_HEADER",
     "STATUS_MEANINGS",
     "AuditSettings",
@@ -137,11 +142,13 @@ __all__ = [
     "luhn_check_digit",
     "luhn_ok",
     "luhn_test_card",
+    "parse_json_body",
     "parse_settings",
     "private_dir",
     "private_file",
     "proxy_options",
     "read_yaml",
+    "redact_digit_runs",
     "resolve_secret",
     "rfc3339",
     "safe_child",

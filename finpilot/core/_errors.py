@@ -24,15 +24,53 @@ CLI and the console can show a useful message without parsing strings.
 
 from __future__ import annotations
 
+from finpilot.core._redact import redact_digit_runs
+
+
+def _redacted(text: str | None) -> str | None:
+    return None if text is None else redact_digit_runs(text)
+
 
 class FinpilotError(Exception):
-    """Root of every error finpilot raises on purpose."""
+    """Root of every error finpilot raises on purpose.
+
+    ``message``, ``field`` and ``fix`` never hold a card-number-shaped digit run: they are
+    scrubbed on every assignment (:func:`~finpilot.core.redact_digit_runs`), because a field
+    name or value in them may have come from a client.
+    """
 
     def __init__(self, message: str, *, field: str | None = None, fix: str | None = None) -> None:
-        super().__init__(message)
+        super().__init__(redact_digit_runs(message))
         self.message = message
         self.field = field
         self.fix = fix
+
+    @property
+    def message(self) -> str:
+        """What went wrong."""
+        return self._message
+
+    @message.setter
+    def message(self, value: str) -> None:
+        self._message = redact_digit_runs(value)
+
+    @property
+    def field(self) -> str | None:
+        """The field that was wrong, when one was."""
+        return self._field
+
+    @field.setter
+    def field(self, value: str | None) -> None:
+        self._field = _redacted(value)
+
+    @property
+    def fix(self) -> str | None:
+        """What to do about it."""
+        return self._fix
+
+    @fix.setter
+    def fix(self, value: str | None) -> None:
+        self._fix = _redacted(value)
 
     def __str__(self) -> str:
         parts = [self.message]

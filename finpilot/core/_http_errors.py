@@ -44,6 +44,7 @@ from finpilot.core._errors import (
     UnavailableError,
 )
 from finpilot.core._model import StrictModel
+from finpilot.core._request_bounds import MAX_REQUEST_INT
 
 # Most specific first: the first class in an error's MRO found here wins.
 _STATUS: dict[type[FinpilotError], int] = {
@@ -143,4 +144,8 @@ def validation_error(problems: Sequence[Mapping[str, Any]]) -> InputError:
         )
     loc = [str(part) for part in first.get("loc", ())]
     where, name = (loc[0], ".".join(loc[1:])) if len(loc) > 1 else ("request", ".".join(loc))
-    return InputError(f"{where} parameter '{name}': {first.get('msg', 'invalid')}", field=name or None)
+    message = first.get("msg", "invalid")
+    if (first.get("ctx") or {}).get("le") == MAX_REQUEST_INT:
+        # Spelled out: the bound's 19 digits would read as a card number and be redacted.
+        message = "Input should be at most 2**63 - 1 (a 64-bit integer)"
+    return InputError(f"{where} parameter '{name}': {message}", field=name or None)

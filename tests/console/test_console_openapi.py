@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from console_helpers import MakeToken, TestClient, bearer, sample_entry
@@ -113,3 +114,54 @@ def test_no_model_is_503_with_the_one_error_body(client: TestClient, make_token:
     assert answer.status_code == 503
     assert answer.json()["error"] == "UnavailableError"
     assert answer.json()["field"] == "fraud.model_dir"
+
+
+def _document(client: TestClient) -> dict[str, Any]:
+    document: dict[str, Any] = client.get("/openapi.json").json()
+    return document
+
+
+def test_a_plain_text_route_documents_its_errors_as_json(client: TestClient) -> None:
+    answer = client.get("/api/v1/audit/public-key")
+    assert answer.status_code == 401
+    assert answer.headers["content-type"] == "application/json"
+    documented = _document(client)["paths"]["/api/v1/audit/public-key"]["get"]["responses"]
+    assert set(documented["401"]["content"]) == {"application/json"}
+    assert set(documented["200"]["content"]) == {"text/plain"}
+
+
+def test_enforced_minimum_lengths_are_declared(client: TestClient) -> None:
+    paths = _document(client)["paths"]
+
+    def body(path: str) -> dict[str, Any]:
+        schema: dict[str, Any] = paths[path]["post"]["requestBody"]["content"]["application/json"]["schema"]
+        return schema
+
+    for name in ("transaction_id", "customer_id", "terminal_id"):
+        assert body("/api/v1/fraud/scores")["properties"][name]["minLength"] == 1, name
+    assert body("/api/v1/fraud/labels")["properties"]["transaction_id"]["minLength"] == 1
+    assert body("/api/v1/audit/erasures")["properties"]["data_subject"]["minLength"] == 1
+    assert body("/api/v1/tokens")["properties"]["name"]["minLength"] == 1
+    entry = body("/api/v1/audit/entries")["oneOf"][0]
+    assert all(entry["properties"][name]["minLength"] == 1 for name in entry["required"])
+
+
+@pytest.mark.parametrize("action", ["freeze", "unfreeze"])
+def test_freeze_and_unfreeze_document_their_body(client: TestClient, action: str) -> None:
+    operation = _document(client)["paths"][f"/api/v1/fraud/accounts/{{customer_id}}/{action}"]["post"]
+    body = operation["requestBody"]
+    assert body["required"] is True
+    schema = body["content"]["application/json"]["schema"]
+    assert set(schema["properties"]) == {"reason"}
+    assert schema["additionalProperties"] is False
+
+
+def test_a_405_names_the_allowed_methods(client: TestClient) -> None:
+    for path, item in _document(client)["paths"].items():
+        if "{" in path:
+            continue
+        allowed = {method.upper() for method in item}
+        wrong = next(m for m in ("PATCH", "PUT", "DELETE", "POST") if m not in allowed)
+        answer = client.request(wrong, path)
+        assert answer.status_code == 405, (wrong, path, answer.status_code)
+        assert allowed <= {m.strip() for m in answer.headers["allow"].split(",")}, (path, answer.headers)

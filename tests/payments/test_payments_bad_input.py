@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -114,3 +115,30 @@ def test_bad_requests_name_the_field_and_change_nothing(bank: Bank) -> None:
     )
     assert not_json.status_code == 422
     assert snapshot(bank.db) == before
+
+
+PAYMENTS_JSON_ROUTES = [
+    "/v1/accounts",
+    "/v1/cards",
+    "/v1/authorizations",
+    "/v1/authorizations/auth_x/capture",
+    "/v1/authorizations/auth_x/refunds",
+    "/v1/transfers",
+]
+"""Every payments route that reads a JSON body."""
+
+
+@pytest.mark.parametrize("route", PAYMENTS_JSON_ROUTES)
+def test_a_card_number_as_a_field_name_is_never_echoed(bank: Bank, route: str) -> None:
+    for body in ({"4111111111111111": 1}, {"4111 1111 1111 1111": 1}):
+        response = bank.post(route, body)
+        assert 400 <= response.status_code < 500, response.text
+        assert not re.search(r"\d(?:[ -]?\d){12,}", response.text), response.text
+
+
+@pytest.mark.parametrize("route", PAYMENTS_JSON_ROUTES)
+def test_deeply_nested_json_is_a_4xx(bank: Bank, route: str) -> None:
+    headers = {"Idempotency-Key": f"deep-{route}", "Content-Type": "application/json"}
+    response = bank.client.post(route, content=b"[" * 4000, headers=headers)
+    assert response.status_code == 400, response.text
+    assert set(response.json()) == {"error", "message", "field", "fix"}

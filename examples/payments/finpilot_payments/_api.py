@@ -12,27 +12,18 @@ from fastapi import APIRouter, Depends, Header, Request, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
 
 from finpilot_payments._auth import ADMIN, Principal, TokenStore
+from finpilot_payments._errors_http import ERRORS
 from finpilot_payments._idempotency import Outcome, check_key
 from finpilot_payments._metrics import PaymentsMetrics
-from finpilot_payments._models import AccountIn, AmountIn, AuthorizeIn, CardIn, TransferIn
+from finpilot_payments._models import AccountIn, AmountIn, AuthorizeIn, CardIn, ErrorOut, TransferIn
 from finpilot_payments._service import PaymentsService
-
-
-class ErrorOut(BaseModel):
-    """The error body of every refusal."""
-
-    error: str
-    message: str
-    field: str | None
-    fix: str | None
-
 
 router = APIRouter(
     prefix="/v1",
     responses={
+        **ERRORS,
         401: {"model": ErrorOut, "description": "no valid bearer token (`WWW-Authenticate: Bearer`)"},
         403: {"model": ErrorOut, "description": "the token lacks the scope named (or the account is frozen)"},
     },
@@ -133,7 +124,7 @@ def add_card(
     return _respond(request, service.add_card(check_key(key), body.model_dump()))
 
 
-@router.post("/authorizations", status_code=201, responses={402: {"description": "declined (recorded)"}})
+@router.post("/authorizations", status_code=201)
 def authorize(
     body: AuthorizeIn, request: Request, service: Service, _caller: Authorizer, key: KeyHeader = None
 ) -> JSONResponse:

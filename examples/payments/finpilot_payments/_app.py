@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from finpilot_payments._api import router
 from finpilot_payments._auth import TokenStore
@@ -67,7 +67,7 @@ def create_app(
         """Liveness: the process answers; reports the version."""
         return {"status": "ok", "version": settings.version}
 
-    @app.get("/readyz")
+    @app.get("/readyz", responses={503: {"description": "the database does not answer"}})
     def readyz(request: Request) -> JSONResponse:
         """Readiness: the database answers (where it lives is not said: this probe needs no token)."""
         service: PaymentsService = request.app.state.service
@@ -77,7 +77,7 @@ def create_app(
             return JSONResponse({"status": "unavailable", "reason": exc.message}, status_code=503)
         return JSONResponse({"status": "ready"})
 
-    @app.get("/metrics")
+    @app.get("/metrics", response_class=PlainTextResponse)
     def prometheus() -> Response:
         """Prometheus text exposition of this app's registry."""
         return Response(metrics.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8")

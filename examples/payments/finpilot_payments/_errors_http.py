@@ -13,10 +13,26 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from finpilot_payments._errors import AuthenticationError, InputError, NotFoundError, PaymentsError, ScopeError
 from finpilot_payments._metrics import PaymentsMetrics, route_label
+from finpilot_payments._models import ErrorOut
 
 _log = logging.getLogger("finpilot_payments")
 # Thirteen or more digits (spaces or dashes between them) could be a card number: never repeat them.
 _DIGIT_RUN = re.compile(r"\d(?:[ -]?\d){12,}")
+
+
+_MEANINGS = {
+    400: "the body is not JSON",
+    402: "the payment was refused (recorded)",
+    403: "the paying account is frozen",
+    404: "no such account, card or authorization",
+    409: "the object's state forbids it, or the Idempotency-Key was used for another request",
+    422: "invalid input (names the field)",
+    503: "the database failed; a retry may help",
+}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": meaning} for status, meaning in _MEANINGS.items()
+}
+"""OpenAPI documentation of the error answers an API route may give."""
 
 
 def scrub(text: str) -> str:
@@ -70,7 +86,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 404:
         return _respond(request, NotFoundError("no such endpoint", fix="see /openapi.json"))
-    body = {"error": "HTTPError", "message": str(exc.detail), "field": None, "fix": None}
+    body = {"error": "HTTPError", "message": scrub(str(exc.detail)), "field": None, "fix": None}
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 

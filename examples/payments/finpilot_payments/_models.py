@@ -29,6 +29,15 @@ Currency = Annotated[
 Id = Annotated[StrictStr, Field(min_length=1, max_length=64)]
 
 
+class ErrorOut(BaseModel):
+    """Every error answer: what failed, which field, and what to do (never what the client sent)."""
+
+    error: str
+    message: str
+    field: str | None
+    fix: str | None
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
