@@ -36,9 +36,9 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger("finpilot.demo")
 
-SCORER_TOKEN_ENV = "FINPILOT_DEMO_SCORER_TOKEN"  # noqa: S105 - a variable name, not a secret
+SCORER_TOKEN_ENV = "FINPILOT_DEMO_SCORER_TOKEN"  # nosec B105  # noqa: S105 - a variable name, not a secret
 """Environment variable of the ``up`` process that holds the replicas' scoring token."""
-SCORER_TOKEN_NAME = "demo-payments-scorer"  # noqa: S105 - a name, not a secret
+SCORER_TOKEN_NAME = "demo-payments-scorer"  # nosec B105  # noqa: S105 - a name, not a secret
 """Name of the scoring token (``-2``, ``-3``... on later runs: token names are never reused)."""
 DEMO_INFO_FILE = "demo.json"
 """In the runtime's state directory while the demo runs: the console's and the router's URLs."""
@@ -83,7 +83,7 @@ def demo_payments_runtime(data_dir: Path, decider_url: str, *, router_port: int 
 
 def local_url(host: str, port: int) -> str:
     """A URL for this machine's processes to reach a server listening on ``host:port``."""
-    if host in {"", "0.0.0.0", "::"}:  # noqa: S104 - the console's bind address, not ours: reach it on loopback
+    if host in {"", "0.0.0.0", "::"}:  # nosec B104  # noqa: S104 - the console's bind address, not ours: reach it on loopback
         host = "127.0.0.1"
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 

@@ -190,7 +190,7 @@ class PaymentsService:
     def _record_authorization(self, tx: Tx, ctx: PaymentContext, decision: Decision) -> Outcome:
         status = "declined" if decision.action == "decline" else "authorized"
         tx.run(
-            f"INSERT INTO authorizations ({_AUTH_COLUMNS}, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?)",  # noqa: S608
+            f"INSERT INTO authorizations ({_AUTH_COLUMNS}, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?)",  # nosec B608  # noqa: S608
             (
                 ctx.payment_id,
                 ctx.account_id,
@@ -215,7 +215,7 @@ class PaymentsService:
         return Outcome(402 if status == "declined" else 201, body, decision=decision.action)
 
     def _load_authorization(self, tx: Tx, auth_id: str, *, field: str = "authorization_id") -> dict[str, Any]:
-        row = tx.one(f"SELECT {_AUTH_COLUMNS} FROM authorizations WHERE id = ?", (auth_id,))  # noqa: S608
+        row = tx.one(f"SELECT {_AUTH_COLUMNS} FROM authorizations WHERE id = ?", (auth_id,))  # nosec B608  # noqa: S608
         if row is None:
             raise NotFoundError("no authorization with that id", field=field)
         return _authorization_json(row)

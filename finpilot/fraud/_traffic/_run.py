@@ -190,7 +190,7 @@ async def _setup(client: _Client, config: TrafficConfig) -> _Population:
     settlement = (await client.created("/v1/accounts", {"kind": "settlement", "currency": currency}, "an account"))[
         "id"
     ]
-    pans = random.Random(f"cards-{config.seed}")  # noqa: S311 - test card numbers, not secrets
+    pans = random.Random(f"cards-{config.seed}")  # nosec B311  # noqa: S311 - test card numbers, not secrets
     gate = asyncio.Semaphore(min(config.concurrency, 32))
 
     async def customer(pan: str) -> tuple[str, str]:
@@ -330,7 +330,7 @@ async def run_traffic_async(
         start = loop.time()
         last_dispatch = start
         late = 0
-        captures = random.Random(f"captures-{config.seed}")  # noqa: S311 - sampling, not secrets
+        captures = random.Random(f"captures-{config.seed}")  # nosec B311  # noqa: S311 - sampling, not secrets
         try:
             for i, payment in enumerate(itertools.islice(stream, total)):
                 delay = start + i / config.rate - loop.time()

@@ -143,7 +143,7 @@ def iter_payments(
     """
     if customers < 1 or terminals < 1:
         raise InputError("need at least one customer and one terminal", field="customers", fix="e.g. 200 and 400")
-    rng = random.Random(seed)  # noqa: S311 - a reproducible simulation, not cryptography
+    rng = random.Random(seed)  # nosec B311  # noqa: S311 - a reproducible simulation, not cryptography
     profiles = [
         (rng.uniform(5, 100), rng.uniform(0, 4), rng.sample(range(terminals), k=min(terminals, 20)))
         for _ in range(customers)

@@ -91,7 +91,13 @@ def redact_dsn(dsn: str) -> str:
 def pg_env(dsn: str) -> dict[str, str]:
     """The environment that points libpq tools at ``dsn``, so no password ever shows in a command line."""
     info = psycopg.conninfo.conninfo_to_dict(dsn)
-    names = {"host": "PGHOST", "port": "PGPORT", "user": "PGUSER", "password": "PGPASSWORD", "dbname": "PGDATABASE"}
+    names = {
+        "host": "PGHOST",
+        "port": "PGPORT",
+        "user": "PGUSER",
+        "password": "PGPASSWORD",  # libpq's variable name, not a secret  # nosec B105
+        "dbname": "PGDATABASE",
+    }
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     for key, value in info.items():
         if key in names and value is not None:

@@ -92,7 +92,7 @@ def _setup(client: _Client, run: str) -> dict[str, str]:
     settlement = created("/v1/accounts", {"kind": "settlement", "currency": "EUR"}, "settlement")["id"]
     customer = created("/v1/accounts", {"kind": "customer", "currency": "EUR"}, "customer")["id"]
     merchant = created("/v1/accounts", {"kind": "merchant", "currency": "EUR"}, "merchant")["id"]
-    pan = luhn_test_card(random.Random(f"drill-card-{run}"))  # noqa: S311 - a test card number, not a secret
+    pan = luhn_test_card(random.Random(f"drill-card-{run}"))  # nosec B311  # noqa: S311 - a test card number, not a secret
     card = created("/v1/cards", {"account_id": customer, "pan": pan}, "card")["token"]
     created(
         "/v1/transfers",

@@ -108,7 +108,9 @@ class DrillDbPair:
 
     def __enter__(self) -> DrillDbPair:
         # Under root PostgreSQL runs as `postgres`, which cannot enter the drill's 0700 scratch tree.
-        self.base = Path(tempfile.mkdtemp(prefix="finpilot-drill-pg-", dir="/tmp"))
+        # mkdtemp's name is unpredictable and it creates the folder itself; /tmp, not TMPDIR, because
+        # the postgres user must be able to traverse every folder above it.
+        self.base = Path(tempfile.mkdtemp(prefix="finpilot-drill-pg-", dir="/tmp"))  # nosec B108
         self.base.chmod(0o755)
         try:
             primary, standby = _free_ports(2)

@@ -167,7 +167,7 @@ def _deployment(name: str, service: ServiceSpec, runtime: RuntimeSettings, optio
             "allowPrivilegeEscalation": False,
             "capabilities": {"drop": ["ALL"]},
         },
-        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108 -- inside the pod, on an emptyDir
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # nosec B108  # noqa: S108 -- inside the pod, on an emptyDir
     }
     for kind in ("liveness", "readiness", "startup"):
         probe: ProbeSpec | None = getattr(service.probes, kind)

@@ -90,7 +90,7 @@ def preload(module: str) -> None:
     for name in [module, *_main_imports(module), *_package_modules(module)]:
         try:
             importlib.import_module(name)
-        except Exception:  # noqa: S112 - the replica's own start reports the error properly
+        except Exception:  # nosec B112  # noqa: S112 - the replica's own start reports the error properly
             continue
 
 
@@ -184,7 +184,7 @@ def main(argv: list[str]) -> int:
     die_with_parent()
     if argv[:1] == ["--exec"]:
         _redirect(argv[1])
-        os.execvp(argv[3], argv[3:])  # noqa: S606 - argv comes from the validated service spec
+        os.execvp(argv[3], argv[3:])  # nosec B606  # noqa: S606 - argv comes from the validated service spec
     return zygote(argv[1])
 
 

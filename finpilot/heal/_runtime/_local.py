@@ -26,7 +26,7 @@ from finpilot.core import (
 from finpilot.heal._api import ControllerApi
 from finpilot.heal._runtime._controller import Controller
 
-DEMO_TOKEN_FILE = "payments-token"  # noqa: S105 - a file name, not a secret
+DEMO_TOKEN_FILE = "payments-token"  # nosec B105  # noqa: S105 - a file name, not a secret
 """In the runtime's state directory: the demo payments service's bootstrap API token (chmod 600)."""
 
 
