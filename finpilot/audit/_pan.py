@@ -100,6 +100,22 @@ class _Fold(dict[int, str]):
 
 
 _FOLD = _Fold()
+# UTF-8 never uses an ASCII byte inside a multi-byte character, so a run of bytes >= 0x80 is
+# whole characters: only those runs leave C (text with a few accents stays cheap).
+_NON_ASCII = re.compile(rb"[\x80-\xff]+")
+
+
+_RUNS: dict[bytes, bytes] = {}  # the same few runs (an accented letter, a dash) come back again and again
+
+
+def _fold_run(match: re.Match[bytes]) -> bytes:
+    run = match.group()
+    folded = _RUNS.get(run)
+    if folded is None:
+        folded = run.decode("utf-8", "replace").translate(_FOLD).encode("utf-8", "surrogatepass")
+        if len(_RUNS) < _CACHE_MAX and len(run) <= 16:
+            _RUNS[run] = folded
+    return folded
 
 
 def _unescape(match: re.Match[bytes]) -> bytes:
@@ -122,7 +138,7 @@ def contains_pan(data: bytes | str) -> bool:
     else:
         json = data[:1] in (b"{", b"[")
     if not data.isascii():
-        data = data.decode("utf-8", "replace").translate(_FOLD).encode("utf-8", "surrogatepass")
+        data = _NON_ASCII.sub(_fold_run, data)
     if b"\\" in data:
         data = _ESCAPE.sub(_unescape, data)
     # Two C-speed filters first: most entries with many digits (versions, ids, times) have no
