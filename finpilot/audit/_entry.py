@@ -233,9 +233,11 @@ def prepare(entry: Entry, now: datetime | str, max_bytes: int, *, reserved_ok: b
             field="evidence",
             fix="store large artefacts elsewhere and record their hash in evidence",
         )
-    # A PAN needs a run of 13 digits/separators somewhere; our own time stamp never has one
-    # ("2026-11-28T..." breaks at the T), so one C-speed test clears almost every entry.
-    if has_digit_run(data) or b"fp_" in data:
+    # An ASCII PAN needs a run of 13 digits/separators somewhere; our own time stamp never has
+    # one ("2026-11-28T..." breaks at the T), so one C-speed test clears almost every entry.
+    # Canonical JSON escapes only control characters, so only non-ASCII text can spell digits
+    # otherwise (fullwidth, Arabic-Indic): that goes to the full scan too.
+    if has_digit_run(data) or b"fp_" in data or not data.isascii():
         # Keys are sorted, so "time" and "v" close the leaf: scan only what precedes them,
         # and not our own commitment, whose random hex digits could pass for a card number.
         head = data[: data.rindex(b',"time":"')]

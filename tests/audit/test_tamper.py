@@ -702,7 +702,7 @@ def test_regression_commitment_is_not_taken_for_a_card_number(tmp_path: Path, mo
     personal, subject = {"name": "Zoë"}, "customer:1"
     payload = canonical_json({"data_subject": subject, "personal": personal})
     with monkeypatch.context() as old_rule:
-        old_rule.setattr(_pan_module, "_DIGEST_MIN", 10**9)
+        old_rule.setattr(_pan_module, "_DIGEST_LENGTHS", frozenset())
         salt = next(
             s
             for s in (hashlib.sha256(b"salt %d" % k).digest() for k in range(100_000))

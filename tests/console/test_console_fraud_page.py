@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from console_helpers import MakeToken, TestClient, bearer, console_entries, refusals
 from drift_helpers import drifted_monitor
 
-from finpilot.audit import Ledger
+from finpilot.audit import Ledger, contains_pan
 from finpilot.console import TokenStore, create_app
 from finpilot.core import FraudSettings, Settings
 from finpilot.fraud import generate_payments, holdout_reference, read_payments, train_artifact
@@ -274,3 +276,22 @@ def test_a_model_with_a_drift_reference_is_monitored_from_start_up(
     (model_dir / "reference.json").unlink()
     plain = create_app(settings.model_copy(update={"fraud": FraudSettings(model_dir=model_dir)}), ledger, tokens)
     assert plain.state.console.fraud_drift is None
+
+
+@pytest.mark.parametrize(
+    "account", ["card.4111111111111111", "card_4111_1111_1111_1111", "\uff14" + "\uff11" * 15, "4111111111111111"]
+)
+def test_freeze_with_a_card_number_in_the_account_id_is_refused_before_anything_is_stored(
+    account: str, fraud_client: TestClient, make_token: MakeToken, ledger: Ledger
+) -> None:
+    """Regression (issue 10, finding 6): POST .../accounts/card.4111111111111111/freeze answered 200 and
+    stored the number in the entry's subject. It is refused with 422, naming the path parameter."""
+    operator, viewer = make_token("operator"), make_token("viewer")
+    refused = fraud_client.post(f"/api/v1/fraud/accounts/{quote(account)}/freeze", json={}, headers=bearer(operator))
+    assert refused.status_code == 422, refused.text
+    assert (refused.json()["error"], refused.json()["field"]) == ("SensitiveDataError", "customer_id")
+    assert "1111" not in refused.text
+    assert console_entries(ledger, "fraud.account") == []
+    summary = fraud_client.get("/api/v1/fraud/summary", headers=bearer(viewer)).json()
+    assert summary["stats"]["frozen_accounts"] == []
+    assert not any(contains_pan(json.dumps(e)) for e in console_entries(ledger))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import random
 import re
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -94,3 +95,25 @@ def test_pans_never_reach_the_database_logs_or_responses(
         for secret in secrets:
             assert secret.encode() not in raw
             assert secret.encode("utf-16-le") not in raw
+
+
+@pytest.mark.parametrize(
+    "spelled",
+    [
+        "card_4111_1111_1111_1111",
+        "card.4111.1111.1111.1111",
+        "4111 - 1111 - 1111 - 1111",
+        "card \u2074" + "\u00b9" * 15,  # superscript digits: NFKC makes them 4111...
+        "card \u2463" + "\u2460" * 15,  # circled digits
+        "4111\u200b1111\u200b1111\u200b1111",  # zero-width spaces between the groups
+    ],
+)
+def test_a_card_number_in_any_spelling_is_never_echoed(bank: Bank, spelled: str) -> None:
+    """Regression (issue 10, finding 6): the error bodies' scrub knew only spaces and dashes between
+    digits and only what \\d matches, so a card grouped by underscores or dots, or written in
+    digits NFKC maps, came back in the 422 that named the unknown field it was sent as."""
+    f = bank.funded()
+    response = bank.post("/v1/cards", {"account_id": f.customer, "pan": "4111 1111 1111 1111", spelled: 1})
+    assert response.status_code == 422
+    shown = re.sub(r"\D", "", unicodedata.normalize("NFKC", response.text))
+    assert "41111111" not in shown, response.text

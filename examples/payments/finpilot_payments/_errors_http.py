@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -16,8 +17,10 @@ from finpilot_payments._metrics import PaymentsMetrics, route_label
 from finpilot_payments._models import ErrorOut
 
 _log = logging.getLogger("finpilot_payments")
-# Thirteen or more digits (spaces or dashes between them) could be a card number: never repeat them.
-_DIGIT_RUN = re.compile(r"\d(?:[ -]?\d){12,}")
+# Thirteen or more digits could be a card number: never repeat them. Digits of any script count
+# (\d is Unicode; NFKC first turns superscript, circled and similar forms into digits), and so
+# does any mix of spaces, dots, dashes, underscores and invisible characters between them.
+_DIGIT_RUN = re.compile(r"\d(?:[\s._\-\u2010-\u2015\u2212\u00ad\u200b-\u200d\u2060\ufeff]*\d){12,}")
 
 
 _MEANINGS = {
@@ -36,8 +39,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def scrub(text: str) -> str:
-    """``text`` with any run of 13 or more digits replaced."""
-    return _DIGIT_RUN.sub("[redacted]", text)
+    """``text`` (NFKC-normalised) with any run of 13 or more digits replaced."""
+    return _DIGIT_RUN.sub("[redacted]", unicodedata.normalize("NFKC", text))
 
 
 def _respond(request: Request, exc: PaymentsError) -> JSONResponse:

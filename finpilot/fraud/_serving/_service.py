@@ -233,6 +233,7 @@ class FraudService:
     def freeze_account(self, customer_id: str, *, actor: str = ACTOR, reason: str = "") -> int:
         """Freeze an account: its next payments are declined. Audited on its own; the entry's index."""
         customer_id = check_id(customer_id, "customer_id")
+        _refuse_pan("customer_id", customer_id, "frozen")
         entry = self._account_entry(customer_id, "freeze", check_id(actor, "actor"), reason)
         index = self.ledger.append(entry)
         with self._lock:
@@ -243,6 +244,7 @@ class FraudService:
     def unfreeze_account(self, customer_id: str, *, actor: str = ACTOR, reason: str = "") -> int:
         """Lift a freeze. Audited on its own; the entry's index."""
         customer_id = check_id(customer_id, "customer_id")
+        _refuse_pan("customer_id", customer_id, "unfrozen")
         entry = self._account_entry(customer_id, "unfreeze", check_id(actor, "actor"), reason)
         index = self.ledger.append(entry)
         with self._lock:
@@ -317,15 +319,17 @@ def _checked(payment: Payment) -> Payment:
     if isinstance(payment.time, bool) or not isinstance(payment.time, int) or payment.time < 0:
         raise InputError("'time' must be epoch seconds", field="time")
     # The ledger would refuse the decision entry; refuse the payment before any state changes.
-    for name, value in (
-        ("transaction_id", payment.tx_id),
-        ("customer_id", payment.customer),
-        ("terminal_id", payment.terminal),
-    ):
-        if contains_pan(value.encode()):
-            raise SensitiveDataError(
-                f"'{name}' looks like a full card number; it was not scored",
-                field=name,
-                fix="send the card's token or a pseudonymous customer id, never the PAN",
-            )
+    _refuse_pan("transaction_id", payment.tx_id, "scored")
+    _refuse_pan("customer_id", payment.customer, "scored")
+    _refuse_pan("terminal_id", payment.terminal, "scored")
     return payment
+
+
+def _refuse_pan(name: str, value: str, done: str) -> None:
+    # The ledger refuses the entry too, but naming its own field ('subject'): name the caller's.
+    if contains_pan(value):  # a str is scanned as text: a dot is a separator, never a decimal point
+        raise SensitiveDataError(
+            f"'{name}' looks like a full card number; it was not {done}",
+            field=name,
+            fix="send the card's token or a pseudonymous customer id, never the PAN",
+        )
