@@ -35,6 +35,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from finpilot_payments._ledger import MAX_AMOUNT
+
 _TICK_S = 1 / os.sysconf("SC_CLK_TCK")
 
 
@@ -150,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
                 settlement = server.post("/v1/accounts", {"kind": "settlement", "currency": "EUR"}, admin)["id"]
                 customer = server.post("/v1/accounts", {"kind": "customer", "currency": "EUR"}, admin)["id"]
                 merchant = server.post("/v1/accounts", {"kind": "merchant", "currency": "EUR"}, admin)["id"]
-                funding = {"from_account": settlement, "to_account": customer, "amount": 10**12, "currency": "EUR"}
+                funding = {"from_account": settlement, "to_account": customer, "amount": MAX_AMOUNT, "currency": "EUR"}
                 server.post("/v1/transfers", funding, admin)
                 card = server.post("/v1/cards", {"account_id": customer, "pan": "4111 1111 1111 1111"}, admin)
                 setup[mode] = (card["token"], merchant)
