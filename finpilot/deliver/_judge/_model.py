@@ -1,0 +1,184 @@
+"""The judge's inputs and outputs: per-request samples of one arm, the config, the judgement."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict, Field
+
+from finpilot.core import InputError
+
+Verdict = Literal["pass", "fail", "inconclusive"]
+Outcome = Literal["pass", "marginal", "fail", "no_data"]
+HEADER = ("timestamp", "latency_ms", "error")
+
+
+@dataclass(frozen=True)
+class Samples:
+    """One arm's requests over a window: one row per request, in time order.
+
+    ``extra`` holds optional per-request 0/1 columns beyond the three required ones (for example
+    ``declined`` for the fraud engine's decline rate), keyed by column name.
+    """
+
+    timestamp: npt.NDArray[np.float64]
+    latency_ms: npt.NDArray[np.float64]
+    error: npt.NDArray[np.bool_]
+    extra: Mapping[str, npt.NDArray[np.float64]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.timestamp.shape[0])
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[tuple[float, float, bool]]) -> Samples:
+        """Samples from ``(timestamp, latency_ms, error)`` tuples, checked like a CSV."""
+        items = list(rows)
+        ts = np.array([r[0] for r in items], dtype=np.float64)
+        lat = np.array([r[1] for r in items], dtype=np.float64)
+        err = np.array([bool(r[2]) for r in items], dtype=np.bool_)
+        return cls._checked(ts, lat, err, {}, "rows")
+
+    @classmethod
+    def from_csv(cls, path: Path) -> Samples:
+        """Read ``timestamp,latency_ms,error`` rows; a bad header, NaN or a row out of order is an InputError."""
+        import csv
+
+        with path.open(newline="", encoding="utf-8") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, None)
+            if header is None or tuple(h.strip() for h in header[:3]) != HEADER:
+                raise InputError(
+                    f"{path}: the header is {','.join(header or [])!r}",
+                    field="header",
+                    fix="start the file with the line 'timestamp,latency_ms,error'",
+                )
+            names = [h.strip() for h in header[3:]]
+            ts: list[float] = []
+            lat: list[float] = []
+            err: list[bool] = []
+            extra: dict[str, list[float]] = {n: [] for n in names}
+            for line, row in enumerate(reader, start=2):
+                if len(row) != len(header):
+                    raise InputError(f"{path}:{line}: {len(row)} fields, expected {len(header)}", field=f"line {line}")
+                t, latency, error = (
+                    _number(path, line, name, value) for name, value in zip(HEADER, row[:3], strict=True)
+                )
+                if error not in (0.0, 1.0):
+                    raise InputError(f"{path}:{line}: error is {row[2]!r}", field="error", fix="write 0 or 1")
+                ts.append(t)
+                lat.append(latency)
+                err.append(error == 1.0)
+                for name, value in zip(names, row[3:], strict=True):
+                    extra[name].append(_number(path, line, name, value))
+        arrays = {n: np.array(v, dtype=np.float64) for n, v in extra.items()}
+        return cls._checked(
+            np.array(ts, dtype=np.float64),
+            np.array(lat, dtype=np.float64),
+            np.array(err, dtype=np.bool_),
+            arrays,
+            str(path),
+        )
+
+    @classmethod
+    def _checked(
+        cls,
+        ts: npt.NDArray[np.float64],
+        lat: npt.NDArray[np.float64],
+        err: npt.NDArray[np.bool_],
+        extra: Mapping[str, npt.NDArray[np.float64]],
+        where: str,
+    ) -> Samples:
+        if ts.size and not bool(np.all(np.diff(ts) >= 0)):
+            row = int(np.argmax(np.diff(ts) < 0)) + 2
+            raise InputError(
+                f"{where}: row {row} goes back in time", field="timestamp", fix="sort the rows by timestamp"
+            )
+        if bool(np.any(lat < 0)):
+            raise InputError(f"{where}: a negative latency", field="latency_ms", fix="latencies are >= 0")
+        return cls(ts, lat, err, dict(extra))
+
+    def window(self, start: float, end: float) -> Samples:
+        """The requests with ``start <= timestamp < end``."""
+        lo, hi = np.searchsorted(self.timestamp, [start, end], side="left")
+        return Samples(
+            self.timestamp[lo:hi],
+            self.latency_ms[lo:hi],
+            self.error[lo:hi],
+            {k: v[lo:hi] for k, v in self.extra.items()},
+        )
+
+
+def _number(path: Path, line: int, name: str, value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise InputError(f"{path}:{line}: {name} is {value!r}", field=name, fix="write a number") from None
+    if not math.isfinite(number):
+        raise InputError(f"{path}:{line}: {name} is {value!r}", field=name, fix="write a finite number (no NaN or inf)")
+    return number
+
+
+class JudgeConfig(BaseModel):
+    """How the judge decides; every field has a default that suits a payments API."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_requests: int = Field(200, ge=1, description="Fewer requests in either arm is 'not enough data'.")
+    alpha: float = Field(0.01, gt=0, lt=1, description="Significance level of each test.")
+    error_rate_floor: float = Field(0.01, ge=0, description="An error-rate rise below this (absolute) is ignored.")
+    latency_ratio_floor: float = Field(
+        1.25, ge=1, description="A latency percentile rising by less than this ratio is ignored."
+    )
+
+    @classmethod
+    def load(cls, path: Path) -> JudgeConfig:
+        """Read a YAML or JSON judge config; unknown or bad fields are an InputError naming them."""
+        import yaml
+        from pydantic import ValidationError
+
+        try:
+            raw: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise InputError(f"{path}: cannot read the judge config: {exc}", field="config") from None
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            name = ".".join(str(p) for p in first["loc"]) or "config"
+            raise InputError(f"{path}: {name}: {first['msg']}", field=name) from None
+
+
+class MetricResult(BaseModel):
+    """One metric compared: both arms' values, the test's statistic and p-value, the effect size."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    baseline: float | None
+    canary: float | None
+    statistic: float | None
+    p_value: float | None
+    effect_size: float | None
+    outcome: Outcome
+    critical: bool = False
+    reason: str = ""
+
+
+class Judgement(BaseModel):
+    """The verdict over one window, with every metric's evidence."""
+
+    model_config = ConfigDict(frozen=True)
+
+    verdict: Verdict
+    enough_data: bool
+    score: float
+    reason: str
+    baseline_requests: int
+    canary_requests: int
+    metrics: list[MetricResult]
