@@ -17,11 +17,13 @@ from finpilot.cli._db_cmd import db_app
 from finpilot.cli._demo_tour_cmd import demo_tour
 from finpilot.cli._drill_cmd import chaos_drill as _chaos_drill  # noqa: F401 - registers `chaos drill`
 from finpilot.cli._errors import FinpilotGroup
+from finpilot.cli._evidence_cmd import evidence_app
 from finpilot.cli._fraud_cmd import fraud_app
 from finpilot.cli._fraud_serve_cmd import register_fraud_serve
 from finpilot.cli._k8s_cmd import k8s_app
 from finpilot.cli._runbook_cmd import runbook_app
 from finpilot.cli._runtime_cmd import chaos_app, node_app, runtime_app
+from finpilot.cli._supply_cmd import register_supply
 from finpilot.cli._token_cmd import token_app
 from finpilot.cli._traffic_cmd import traffic_app
 from finpilot.cli._up_cmd import up
@@ -51,6 +53,8 @@ app.add_typer(fraud_app, name="fraud")
 app.add_typer(traffic_app, name="traffic")
 app.command("up")(up)
 app.command("demo")(demo_tour)
+register_supply(app)
+app.add_typer(evidence_app, name="evidence")
 
 
 def _print_version(value: bool) -> None:
