@@ -208,6 +208,16 @@ def verify_evidence(bundle: Path, public_key: str | None = None) -> EvidenceRepo
     report.release = str(manifest.get("release"))
     if seal is not None and seal.get("subject") != f"release:{report.release}":
         report.add("seal/entry.json", "seals another release")
+    try:
+        _check_listed(bundle, manifest, proofs, report)
+    except (AttributeError, TypeError, ValueError, KeyError) as exc:
+        # The seal check above already failed for any manifest an edit made malformed; say so plainly too.
+        report.add("manifest.json", f"is malformed: {type(exc).__name__}")
+    return report
+
+
+def _check_listed(bundle: Path, manifest: dict[str, Any], proofs: _Proofs, report: EvidenceReport) -> None:
+    """Check every file the manifest lists, every entry with its proof, the files entries name, the envelopes."""
     listed: dict[str, str] = dict(manifest.get("files") or {})
     for name, digest in sorted(listed.items()):
         data = _read(bundle, name, report)
@@ -239,4 +249,3 @@ def verify_evidence(bundle: Path, public_key: str | None = None) -> EvidenceRepo
                 report.add(bundled, f"digest mismatch: entry {index} names {ref.digest} for it")
         if entry.get("kind") in (DELIVER_SIGN.name, DELIVER_PROVENANCE.name):
             _check_envelope(bundle, entry, index, located, report)
-    return report

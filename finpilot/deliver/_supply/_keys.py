@@ -11,6 +11,7 @@ import contextlib
 import os
 from pathlib import Path
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import (
     Encoding,
@@ -74,7 +75,7 @@ def load_signing_key(path: Path, *, create: bool) -> tuple[CryptoSigner, Path]:
         raise IntegrityError(f"signing key {path} is readable by others (mode {mode:o})", fix=f"chmod 600 {path}")
     try:
         loaded = load_pem_private_key(path.read_bytes(), password=None)
-    except ValueError:
+    except (ValueError, TypeError, UnsupportedAlgorithm):
         raise InputError(
             f"{path} is not a PEM private key", field="key", fix="pass an Ed25519 PKCS#8 PEM key"
         ) from None
@@ -96,7 +97,7 @@ def load_public_key(path: Path) -> SSlibKey:
     """The securesystemslib key of a PEM public key file (Ed25519)."""
     try:
         loaded = load_pem_public_key(path.read_bytes())
-    except (OSError, ValueError):
+    except (OSError, ValueError, UnsupportedAlgorithm):
         raise InputError(
             f"{path} is not a PEM public key", field="public_key", fix="pass release-signing.pub.pem"
         ) from None
@@ -109,6 +110,6 @@ def key_from_pem(pem: bytes) -> SSlibKey | None:
     """The securesystemslib key of PEM bytes, or ``None`` when they are not an Ed25519 public key."""
     try:
         loaded = load_pem_public_key(pem)
-    except ValueError:
+    except (ValueError, UnsupportedAlgorithm):
         return None
     return SSlibKey.from_crypto(loaded) if isinstance(loaded, Ed25519PublicKey) else None

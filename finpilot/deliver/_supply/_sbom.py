@@ -133,8 +133,8 @@ def _directory_bom(path: Path, artifact: ArtifactRef) -> tuple[dict[str, Any], i
     requirements = path / "requirements.txt"
     pyproject = path / "pyproject.toml"
     if requirements.is_file():
-        # A local index that does not exist: the tool must read the file, never ask PyPI.
-        args = ["requirements", str(requirements), "--index-url", (path / ".no-index").as_uri()]
+        # The tool only reads the file: the index URL goes into the SBOM as text, nothing is fetched.
+        args = ["requirements", str(requirements)]
         source = "requirements"
     else:
         args = ["environment", sys.executable]

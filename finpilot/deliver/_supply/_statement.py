@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from securesystemslib.dsse import Envelope
-from securesystemslib.exceptions import FormatError, VerificationError
+from securesystemslib.exceptions import Error as SSlibError
 from securesystemslib.signer import Signer, SSlibKey
 
 from finpilot.deliver._supply._files import ArtifactRef
@@ -62,7 +62,7 @@ def open_envelope(data: Any, keys: list[SSlibKey]) -> OpenedEnvelope:
     try:
         # from_dict rewrites the signature dicts it is given; hand it a copy.
         envelope = Envelope.from_dict(json.loads(json.dumps(data)))
-    except (KeyError, TypeError, ValueError, FormatError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, SSlibError) as exc:
         return OpenedEnvelope(None, "", 0, (), f"not a DSSE envelope: {type(exc).__name__} {exc}")
     try:
         body = json.loads(envelope.payload)
@@ -74,7 +74,7 @@ def open_envelope(data: Any, keys: list[SSlibKey]) -> OpenedEnvelope:
     if keys and envelope.signatures:
         try:
             verified = tuple(sorted(envelope.verify(list(keys), 1)))
-        except VerificationError:
+        except (SSlibError, ValueError):
             verified = ()
     return OpenedEnvelope(body, envelope.payload_type, len(envelope.signatures), verified, None)
 
