@@ -67,6 +67,9 @@ _VERIFY_REPORT = frozenset(
 )
 _CHECKPOINT = frozenset({"seq", "tree_size", "root_hash", "note", "created_at"})
 _REGISTRY = frozenset({"champion", "previous", "challenger", "audit_index"})
+_ATTESTATION = frozenset(
+    {"release", "artifact", "output", "key_id", "public_key", "payload_type", "predicate_type", "audit_index"}
+)
 
 SHAPES: dict[Path_, frozenset[str]] = {
     ("config", "check"): frozenset({"ok", "path"}),
@@ -122,6 +125,18 @@ SHAPES: dict[Path_, frozenset[str]] = {
         {"verdict", "reasons", "challenger", "champion", "holdout", "policy", "training_window", "audit_index", "dir"}
     ),
     ("fraud", "replay"): REPLAY_KEYS,
+    ("sbom",): frozenset(
+        {"release", "artifact", "output", "format", "spec_version", "components", "source", "audit_index"}
+    ),
+    ("sign",): _ATTESTATION,
+    ("provenance",): _ATTESTATION | {"build_type", "builder_id", "slsa_build_level", "source", "materials"},
+    ("verify-artifact",): frozenset({"ok", "artifact", "signed", "checks", "failed"}),
+    ("evidence", "pack"): frozenset(
+        {"directory", "release", "entries", "files", "missing", "complete", "seal_index", "tree_size"}
+    ),
+    ("evidence", "verify"): frozenset(
+        {"ok", "release", "entries", "files", "envelopes", "problems", "bad_files", "notes"}
+    ),
 }
 """The top-level keys of each ``--json`` command's one object (see :data:`NEEDS_SERVER` for the rest)."""
 
@@ -310,6 +325,24 @@ STEPS: list[list[str]] = [
     ["fraud", "model", "list", "--json"],
     ["fraud", "drift", "--model", "{models}/first", "--csv", "{root}/pay.csv", "--warmup-days", "7", "--json"],
     ["fraud", "replay", "--csv", "{root}/pay.csv", "--protocol", "prequential", "--warmup-days", "10", "--json"],
+    ["sbom", "{root}/k8s", "--out", "{root}/sbom.json", "--release", "shape-1", "--json"],
+    ["sign", "{root}/pay.csv", "--out", "{root}/sig.json", "--release", "shape-1", "--json"],
+    ["provenance", "{root}/pay.csv", "--out", "{root}/prov.json", "--release", "shape-1", "--json"],
+    ["verify-artifact", "{root}/pay.csv", "--signature", "{root}/sig.json", "--json"],
+    [
+        "verify-artifact",
+        "{root}/pay.csv",
+        "--provenance",
+        "{root}/prov.json",
+        "--signature",
+        "{root}/sig.json",
+        "--public-key",
+        "{root}/data/keys/release-signing.pub.pem",
+        "--require-signature",
+        "--json",
+    ],
+    ["evidence", "pack", "shape-1", "--out", "{root}/evidence", "--json"],
+    ["evidence", "verify", "{root}/evidence", "--json"],
 ]
 """One scenario, in order: each step is a command line (``{name}`` filled in) run with ``--json``."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import platform
+import shutil
 import subprocess
 import sys
 import uuid
@@ -103,10 +104,14 @@ class SourceRevision:
 def git_revision(source: Path) -> SourceRevision | None:
     """The commit checked out at ``source`` and its remote (or its path), or ``None`` outside a git repository."""
 
+    exe = shutil.which("git")
+    if exe is None:
+        return None
+
     def git(*args: str) -> str | None:
         try:
             done = subprocess.run(
-                ["git", "-C", str(source), *args], capture_output=True, text=True, timeout=30, check=False
+                [exe, "-C", str(source), *args], capture_output=True, text=True, timeout=30, check=False
             )
         except (OSError, subprocess.TimeoutExpired):
             return None

@@ -43,7 +43,11 @@ def _record_release(ledger: Ledger, work: Path, signing: tuple[CryptoSigner, Pat
     # Another subject: it stays out of the bundle.
     ledger.append(
         OPS_MANUAL_CHANGE.entry(
-            actor="user:ana", action="finish", subject="db:primary", outcome="ok", evidence={"ticket": "INC-7", "reason": "x"}
+            actor="user:ana",
+            action="finish",
+            subject="db:primary",
+            outcome="ok",
+            evidence={"ticket": "INC-7", "reason": "x"},
         )
     )
     return wheel
@@ -77,6 +81,7 @@ def test_pack_holds_the_release_entries_their_files_and_proofs(pristine: tuple[P
     assert report.notes == []
 
 
+@pytest.mark.slow  # a fresh interpreter importing the CLI: several seconds on a loaded machine
 def test_verify_runs_offline_without_a_data_dir(pristine: tuple[Path, str], tmp_path: Path) -> None:
     bundle, key = pristine
     env = {k: v for k, v in os.environ.items() if not k.startswith("FINPILOT_")}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
 from finpilot.core import InputError
-from finpilot.deliver import file_digest, write_sbom
+from finpilot.deliver import file_digest, tree_digest, write_sbom
 
 
 def _valid(path: Path) -> dict[str, object]:
@@ -70,3 +71,13 @@ def test_bad_inputs_name_the_field(make: object, field: str, tmp_path: Path) -> 
     with pytest.raises(InputError) as info:
         write_sbom(make(tmp_path), tmp_path / "out.json")  # type: ignore[operator]
     assert info.value.field == field
+
+
+def test_tree_digest_is_what_sha256sum_gives(tmp_path: Path) -> None:
+    context = tmp_path / "ctx"
+    (context / "a" / "b").mkdir(parents=True)
+    for name, text in {"Z": "2", "a/y": "3", "a/b/x": "1", "a/B": "4"}.items():
+        (context / name).write_text(text)
+    pipeline = "find . -type f -printf '%P\\n' | LC_ALL=C sort | xargs sha256sum | sha256sum"
+    done = subprocess.run(["sh", "-c", pipeline], cwd=context, capture_output=True, text=True, check=True)
+    assert tree_digest(context) == "sha256:" + done.stdout.split()[0]
