@@ -11,6 +11,6 @@ The judge stands on its own::
     verdict = judge(Samples.from_csv(Path("b.csv")), Samples.from_csv(Path("c.csv")), JudgeConfig())
 """
 
-from finpilot.deliver._judge import JudgeConfig, Judgement, MetricResult, Samples, judge
+from finpilot.deliver._judge import JudgeConfig, Judgement, MetricResult, Samples, Step, judge, next_step
 
-__all__ = ["JudgeConfig", "Judgement", "MetricResult", "Samples", "judge"]
+__all__ = ["JudgeConfig", "Judgement", "MetricResult", "Samples", "Step", "judge", "next_step"]
