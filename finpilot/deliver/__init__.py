@@ -11,6 +11,36 @@ The judge stands on its own::
     verdict = judge(Samples.from_csv(Path("b.csv")), Samples.from_csv(Path("c.csv")), JudgeConfig())
 """
 
-from finpilot.deliver._judge import JudgeConfig, Judgement, MetricResult, Samples, Step, judge, next_step
+from finpilot.deliver._judge import (
+    CsvDirectorySource,
+    JudgeConfig,
+    Judgement,
+    MetricResult,
+    Samples,
+    SampleSet,
+    SampleSource,
+    Step,
+    analysis_entry,
+    check_release,
+    config_digest,
+    file_digest,
+    judge,
+    next_step,
+)
 
-__all__ = ["JudgeConfig", "Judgement", "MetricResult", "Samples", "Step", "judge", "next_step"]
+__all__ = [
+    "CsvDirectorySource",
+    "JudgeConfig",
+    "Judgement",
+    "MetricResult",
+    "SampleSet",
+    "SampleSource",
+    "Samples",
+    "Step",
+    "analysis_entry",
+    "check_release",
+    "config_digest",
+    "file_digest",
+    "judge",
+    "next_step",
+]

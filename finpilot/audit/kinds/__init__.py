@@ -53,6 +53,7 @@ from finpilot.audit.kinds._db import (
     DbRestartEvidence,
     DbSyncEvidence,
 )
+from finpilot.audit.kinds._deliver_judge import DELIVER_ANALYSIS, AnalysisEvidence
 from finpilot.audit.kinds._fraud import (
     FRAUD_ACCOUNT,
     FRAUD_ALERT,
@@ -131,6 +132,7 @@ __all__ = [
     "DB_REJOIN",
     "DB_RESTART",
     "DB_SYNC",
+    "DELIVER_ANALYSIS",
     "FRAUD_ACCOUNT",
     "FRAUD_ALERT",
     "FRAUD_DECISION",
@@ -156,6 +158,7 @@ __all__ = [
     "RUNBOOK_PAGE",
     "RUNBOOK_RATE_LIMITED",
     "RUNBOOK_TRIGGER",
+    "AnalysisEvidence",
     "BackupCreateEvidence",
     "BackupFailedEvidence",
     "BackupPruneEvidence",

@@ -49,6 +49,21 @@ class Samples:
         """Read ``timestamp,latency_ms,error`` rows; a bad header, NaN or a row out of order is an InputError."""
         import csv
 
+        try:
+            return cls._read_csv(path)
+        except FileNotFoundError:
+            raise InputError(f"{path}: no such file", field="samples", fix="name an existing samples CSV") from None
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            raise InputError(
+                f"{path}: cannot read it as a samples CSV: {type(exc).__name__}",
+                field="samples",
+                fix="write UTF-8 text in the CSV format 'timestamp,latency_ms,error[,column...]'",
+            ) from None
+
+    @classmethod
+    def _read_csv(cls, path: Path) -> Samples:
+        import csv
+
         with path.open(newline="", encoding="utf-8") as handle:
             reader = csv.reader(handle)
             header = next(reader, None)
