@@ -109,13 +109,21 @@ class Samples:
         extra: Mapping[str, npt.NDArray[np.float64]],
         where: str,
     ) -> Samples:
+        # A CSV names the file line (the header is line 1); rows given in code name the row (from 1).
+        def place(index: int) -> str:
+            return f"{where}:{index + 2}" if where != "rows" else f"rows: row {index + 1}"
+
         if ts.size and not bool(np.all(np.diff(ts) >= 0)):
-            row = int(np.argmax(np.diff(ts) < 0)) + 2
+            offender = int(np.argmax(np.diff(ts) < 0)) + 1
             raise InputError(
-                f"{where}: row {row} goes back in time", field="timestamp", fix="sort the rows by timestamp"
+                f"{place(offender)}: timestamp goes back in time", field="timestamp", fix="sort the rows by timestamp"
             )
         if bool(np.any(lat < 0)):
-            raise InputError(f"{where}: a negative latency", field="latency_ms", fix="latencies are >= 0")
+            raise InputError(
+                f"{place(int(np.argmax(lat < 0)))}: latency_ms is negative",
+                field="latency_ms",
+                fix="latencies are >= 0",
+            )
         return cls(ts, lat, err, dict(extra))
 
     def window(self, start: float, end: float) -> Samples:

@@ -102,7 +102,8 @@ def test_an_slo_guard_fails_a_canary_no_worse_than_its_baseline() -> None:
     assert judge(baseline, canary, JudgeConfig()).verdict == "pass"
     guarded = judge(baseline, canary, JudgeConfig(slo_max_error_rate=0.02))
     assert guarded.verdict == "fail"
-    assert guarded.slo_breaches and guarded.reason.startswith("SLO guard")
+    assert guarded.slo_breaches
+    assert guarded.reason.startswith("SLO guard")
     slow = judge(baseline, canary, JudgeConfig(slo_max_p99_ms=50.0))
     assert slow.verdict == "fail"
     assert "p99" in slow.slo_breaches[0]
@@ -110,7 +111,7 @@ def test_an_slo_guard_fails_a_canary_no_worse_than_its_baseline() -> None:
 
 def test_a_critical_failure_fails_whatever_the_score_and_scores_decide_the_rest() -> None:
     baseline, canary = arm(11, 3000, error_rate=0.01), arm(12, 3000, error_rate=0.08)
-    lenient = dict(critical=(), pass_score=70.0, marginal_score=50.0)
+    lenient = {"critical": (), "pass_score": 70.0, "marginal_score": 50.0}
     assert judge(baseline, canary, JudgeConfig(**lenient)).verdict == "pass"  # 3 of 4 metrics pass: 75
     assert judge(baseline, canary, JudgeConfig(**{**lenient, "critical": ("error_rate",)})).verdict == "fail"
     between = JudgeConfig(critical=(), pass_score=95.0, marginal_score=50.0)
