@@ -8,12 +8,13 @@ requests/s each; every ``--interval`` seconds a rollout would analyse, and here 
   the analysis time), ``pause`` for not enough data waits, ``continue`` goes on; at the end of the
   window an inconclusive verdict extends it by one interval up to ``max_extensions`` times, and
   is then counted as *paused* (a person decides).
-* **the static anchor**: each interval's canary requests only, as an Argo ``AnalysisTemplate``
-  or a Flagger ``metricTemplate`` would query them: error rate < 1 % (Flagger's usual
-  request-success-rate >= 99 %), p99 and decline rate below the 99th percentile of their
-  per-interval values over 10 calibration baselines (good releases with their own seeds: the
-  "normal worst" a user reads off the dashboards); a check fails when any is broken, and the canary is rolled back at
-  the third failed check (``failureLimit: 2``).
+* **the static anchor**, twice: each interval's canary requests only, as an Argo
+  ``AnalysisTemplate`` or a Flagger ``metricTemplate`` would query them. ``static``: error rate
+  < 1 % (Flagger's usual request-success-rate >= 99 %), p99 and decline rate below the 99th
+  percentile of their per-interval values over 10 calibration baselines (good releases with
+  their own seeds: the "normal worst" a user reads off the dashboards). ``static_tuned``: the
+  error-rate limit also at its normal worst (above the upstream bursts). A check fails when any
+  limit is broken, and the canary is rolled back at the third failed check (``failureLimit: 2``).
 
 A false rollback is a good release rolled back; a miss is a bad release not rolled back by the
 end of the window (and its extensions). Prints ONE JSON object on stdout, progress on stderr::
@@ -82,36 +83,49 @@ def interval_values(arm: Samples, start: float, end: float) -> tuple[float, floa
     )
 
 
-def calibrate(seeds: range, interval: float, window: float) -> dict[str, float]:
-    """Static thresholds as a user would set them from the dashboards of normal (good) releases."""
-    p99s, declines = [], []
+def calibrate(seeds: range, interval: float, window: float) -> dict[str, dict[str, float]]:
+    """Static thresholds as a user would set them from the dashboards of normal (good) releases.
+
+    ``usual``: error rate < 1 % (Flagger's request-success-rate >= 99 %), p99 and decline rate below
+    the 99th percentile of their per-interval values. ``tuned``: the error rate too below its
+    99th percentile, i.e. above the upstream bursts that normal days show.
+    """
+    errors, p99s, declines = [], [], []
     for seed in seeds:
         baseline, _ = release(seed, "good", window)
         for k in range(int(window / interval)):
-            _, p99, decline, _n = interval_values(baseline, k * interval, (k + 1) * interval)
+            error, p99, decline, _n = interval_values(baseline, k * interval, (k + 1) * interval)
+            errors.append(error)
             p99s.append(p99)
             declines.append(decline)
-    return {
+    usual = {
         "max_error_rate": 0.01,
         "max_p99_ms": round(pct(p99s, 99), 1),
         "max_decline_rate": round(pct(declines, 99), 4),
     }
+    return {"usual": usual, "tuned": {**usual, "max_error_rate": round(pct(errors, 99), 4)}}
 
 
 def run_static(canary: Samples, limits: dict[str, float], interval: float, window: float) -> dict[str, Any]:
-    """Stream one release through the static-threshold anchor."""
+    """Stream one release through the static anchor; ``broken`` counts the limits its failed checks broke."""
     failed = 0
+    broken = {"error_rate": 0, "p99": 0, "decline_rate": 0}
     t = interval
     while t <= window + 1e-9:
         error, p99, decline, n = interval_values(canary, t - interval, t)
-        if n and (
-            error > limits["max_error_rate"] or p99 > limits["max_p99_ms"] or decline > limits["max_decline_rate"]
-        ):
+        checks = {
+            "error_rate": error > limits["max_error_rate"],
+            "p99": p99 > limits["max_p99_ms"],
+            "decline_rate": decline > limits["max_decline_rate"],
+        }
+        if n and any(checks.values()):
             failed += 1
+            for name, hit in checks.items():
+                broken[name] += hit
             if failed > FAILURE_LIMIT:
-                return {"outcome": "rollback", "at": t}
+                return {"outcome": "rollback", "at": t, "broken": broken}
         t += interval
-    return {"outcome": "promote", "at": window}
+    return {"outcome": "promote", "at": window, "broken": broken}
 
 
 def summarise(kind: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -124,6 +138,8 @@ def summarise(kind: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
         "promoted": sum(r["outcome"] == "promote" for r in runs),
         "paused": sum(r["outcome"] == "paused" for r in runs),
     }
+    if "broken" in runs[0]:
+        out["failed_checks_by_limit"] = {k: sum(r["broken"][k] for r in runs) for k in runs[0]["broken"]}
     if kind == "good":
         out["false_rollbacks"] = len(rolled)
         out["false_rollback_rate"] = len(rolled) / n
@@ -149,6 +165,7 @@ def main() -> None:
     result = header("deliver.judge", args)
     limits = calibrate(range(100_000, 100_010), args.interval, args.window)
     result["static_thresholds"] = limits
+    tuned: dict[str, Any] = {}
     result["judge_config"] = config.model_dump(mode="json")
     horizon = args.window + config.max_extensions * args.interval
     ours: dict[str, Any] = {}
@@ -157,7 +174,7 @@ def main() -> None:
     spent = 0.0
     reasons: dict[str, list[str]] = {}
     for k, kind in enumerate(KINDS):
-        runs, anchor = [], []
+        runs, anchor, anchor_tuned = [], [], []
         for i in range(args.releases):
             # Seeds are fixed per (kind, i): the same release every run; good and bad never share one.
             baseline, canary = release(args.seed_offset + 1000 * k + i, kind, horizon)
@@ -168,19 +185,24 @@ def main() -> None:
             if outcome["outcome"] != ("promote" if kind == "good" else "rollback"):
                 seed = args.seed_offset + 1000 * k + i
                 reasons.setdefault(kind, []).append(f"seed {seed}: {outcome['outcome']}: {outcome.get('reason')}")
-            anchor.append(run_static(canary, limits, args.interval, args.window))
+            anchor.append(run_static(canary, limits["usual"], args.interval, args.window))
+            anchor_tuned.append(run_static(canary, limits["tuned"], args.interval, args.window))
         ours[kind] = summarise(kind, runs)
         static[kind] = summarise(kind, anchor)
+        tuned[kind] = summarise(kind, anchor_tuned)
         log(kind, "judge", ours[kind], "static", static[kind])
     bad = [kind for kind in KINDS if kind != "good"]
     result["judge"] = ours
     result["static"] = static
+    result["static_tuned"] = tuned
     result["not_as_expected"] = reasons
     result["totals"] = {
         "judge_false_rollbacks": ours["good"]["rollbacks"],
         "judge_min_catch_rate": min(ours[k]["catch_rate"] for k in bad),
         "static_false_rollbacks": static["good"]["rollbacks"],
         "static_min_catch_rate": min(static[k]["catch_rate"] for k in bad),
+        "static_tuned_false_rollbacks": tuned["good"]["rollbacks"],
+        "static_tuned_catch_rates": {k: tuned[k]["catch_rate"] for k in bad},
         "judge_calls": calls,
         "judge_ms_per_call": round(1000 * spent / calls, 3),
     }
