@@ -23,15 +23,23 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from finpilot.console._auth import authorised, remember_principal, require
-from finpilot.console._http import ERRORS
+from finpilot.console._http import ERRORS, read_json
 from finpilot.console._roles import Permission
 from finpilot.console._state import console_state
 from finpilot.console._tokens import Principal
-from finpilot.core import AuthError, CheckFailedError, InputError, PermissionDeniedError, error_responses
+from finpilot.core import (
+    AuthError,
+    CheckFailedError,
+    FinpilotError,
+    InputError,
+    PermissionDeniedError,
+    error_responses,
+    validation_error,
+)
 from finpilot.deliver import (
     CsvDirectorySource,
     JudgeConfig,
@@ -47,6 +55,11 @@ from finpilot.deliver import (
 router = APIRouter(prefix="/api/v1/analysis", tags=["analysis"], responses={**ERRORS, **error_responses(409)})
 
 Reader = Annotated[Principal, Depends(require(Permission.READ))]
+
+
+def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
+    # The body is read by hand, after the token in it is checked; document it anyway.
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
 class FlaggerPayload(BaseModel):
@@ -117,15 +130,26 @@ def _analyse(
     return judgement, data
 
 
-async def _flagger_principal(request: Request, payload: FlaggerPayload) -> Principal:
+_BODY_LIMIT = 64 * 1024
+_HOOKS = ("confirm-promotion", "rollback")
+
+
+async def _flagger_call(request: Request) -> tuple[Principal, FlaggerPayload]:
+    """Who calls and with what, authenticated before the body is judged: a stranger gets 401, never a 422."""
     if "authorization" in request.headers:
-        return await authorised(request, Permission.READ)
-    token = payload.metadata.get("token")
-    if not token:
+        caller = await authorised(request, Permission.READ)
+        return caller, _payload(await read_json(request, _BODY_LIMIT))
+    try:
+        raw: Any = await read_json(request, _BODY_LIMIT)
+    except FinpilotError:
+        raw = None
+    meta = raw.get("metadata") if isinstance(raw, dict) else None
+    token = meta.get("token") if isinstance(meta, dict) else None
+    if not isinstance(token, str) or not token:
         raise AuthError(
             "no console token: Flagger sends it as metadata.token",
             field="metadata.token",
-            fix="see docs/deliver-judge.md",
+            fix="add 'token: <a viewer token>' to the webhook's metadata (see docs/deliver-judge.md)",
         )
     tokens = console_state(request).tokens
     principal = tokens.cached(token)
@@ -133,22 +157,37 @@ async def _flagger_principal(request: Request, payload: FlaggerPayload) -> Princ
         principal = await run_in_threadpool(tokens.authenticate, token)
     remember_principal(request, principal)
     if not principal.can(Permission.READ):
-        raise PermissionDeniedError(f"role '{principal.role}' does not have the 'read' permission")
-    return principal
+        raise PermissionDeniedError(
+            f"role '{principal.role}' does not have the 'read' permission",
+            fix="ask an admin for a token with a role that has it",
+        )
+    return principal, _payload(raw)
+
+
+def _payload(raw: Any) -> FlaggerPayload:
+    try:
+        return FlaggerPayload.model_validate(raw)
+    except ValidationError as exc:
+        raise validation_error(exc.errors()) from None
 
 
 @router.post(
     "/flagger/{hook}",
     response_model=AnalysisResult,
     summary="Flagger webhook: confirm-promotion answers 200 on pass; rollback answers 200 on fail",
+    openapi_extra=_json_body(FlaggerPayload.model_json_schema()),
 )
 async def flagger(
     request: Request,
-    payload: FlaggerPayload,
-    hook: Annotated[Literal["confirm-promotion", "rollback"], Path(description="The webhook's type in the Canary.")],
+    hook: Annotated[str, Path(description="The webhook's type in the Canary: confirm-promotion or rollback.")],
 ) -> dict[str, Any]:
-    """Judge the Canary ``namespace/name``; any other answer than 200 is a 409 with the verdict in its message."""
-    who = await _flagger_principal(request, payload)
+    """Judge the Canary ``namespace/name``; any other answer than 200 is a 409 with the verdict in its message.
+
+    The token is ``metadata.token`` (Flagger sends no headers) or an ``Authorization: Bearer`` header.
+    """
+    who, payload = await _flagger_call(request)
+    if hook not in _HOOKS:
+        raise InputError(f"no webhook type {hook!r}", field="hook", fix="use confirm-promotion or rollback")
     meta = payload.metadata
     judgement, data = await run_in_threadpool(
         _analyse,

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from judge_helpers import arm, write_csv
+from openapi_helpers import OpenApiCheck
 from starlette.testclient import TestClient
 
 from finpilot.audit import Ledger
@@ -171,8 +172,20 @@ def test_the_csv_source_names_its_files_with_digests(settings: Settings) -> None
     assert found.files[0][0] == str(folder / "baseline.csv")
 
 
-def test_the_routes_are_in_the_openapi_document(client: TestClient) -> None:
-    paths = client.get("/openapi.json").json()["paths"]
-    assert "/api/v1/analysis/argo" in paths
-    assert "/api/v1/analysis/flagger/{hook}" in paths
-    assert "200" in paths["/api/v1/analysis/argo"]["get"]["responses"]
+def test_every_answer_matches_the_openapi_document(client: TestClient, settings: Settings, tokens: TokenStore) -> None:
+    check = OpenApiCheck(client.get("/openapi.json").json())
+    _samples(settings, "prod/payments", 0.09)
+    token = _token(tokens)
+    headers = {"Authorization": f"Bearer {token}"}
+    assert check(client.get("/api/v1/analysis/argo", params={"rollout": "prod/payments"}, headers=headers)).is_success
+    rollback = client.post("/api/v1/analysis/flagger/rollback", json=_flagger("prod/payments", token))
+    assert check(rollback).status_code == 200
+    promote = client.post("/api/v1/analysis/flagger/confirm-promotion", json=_flagger("prod/payments", token))
+    assert check(promote).status_code == 409
+    unknown = client.post("/api/v1/analysis/flagger/pre-rollout", json=_flagger("prod/payments", token))
+    assert check(unknown).status_code == 422
+    assert unknown.json()["field"] == "hook"
+    malformed = client.post("/api/v1/analysis/flagger/rollback", json={"metadata": {"token": token}})
+    assert check(malformed).status_code == 422
+    assert check(client.post("/api/v1/analysis/flagger/rollback", content=b"{")).status_code == 401
+    assert {path for _, path, _ in check.seen} == {"/api/v1/analysis/argo", "/api/v1/analysis/flagger/{hook}"}
