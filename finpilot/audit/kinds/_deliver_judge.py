@@ -48,7 +48,9 @@ class AnalysisEvidence(Evidence):
     enough_data: bool
     score: float
     reason: str
-    step: str | None = Field(default=None, description="What the config says the rollout should do next.")
+    step: str | None = Field(
+        default=None, description="What the config says a rollout does next, before any extension of the window."
+    )
     metrics: list[AnalysisMetric]
     window: AnalysisWindow
     samples: str = Field(description="Where the samples came from (a SampleSource's description).")

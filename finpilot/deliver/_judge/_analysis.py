@@ -21,7 +21,7 @@ def check_release(release: str | None) -> str | None:
     """``release`` if it is a valid release id (or None); else an :class:`InputError`."""
     if release is not None and not RELEASE_ID.fullmatch(release):
         raise InputError(
-            f"release id {release!r} is not valid",
+            "the release id is not valid",
             field="release",
             fix="use letters, digits and . _ @ + - (starting with a letter or digit), at most 128 characters",
         )

@@ -56,7 +56,8 @@ def rollout_parts(rollout: str) -> tuple[str, ...]:
     parts = tuple(rollout.split("/"))
     if not 1 <= len(parts) <= 2 or not all(_NAME.fullmatch(p) and ".." not in p for p in parts):
         raise InputError(
-            f"rollout {rollout!r} is not a name or namespace/name",
+            # Not echoed: the name may come from an HTTP client, whose input is never sent back.
+            "the rollout is not a name or namespace/name",
             field="rollout",
             fix="use letters, digits and . _ @ + - (starting with a letter or digit), at most one '/'",
         )
@@ -88,8 +89,8 @@ class CsvDirectorySource:
         missing = [p.name for p in paths if not p.is_file()]
         if missing:
             raise NotFoundError(
-                f"no samples for rollout {rollout!r}: {', '.join(missing)} missing",
-                fix=f"write baseline.csv and canary.csv under <samples dir>/{rollout}/",
+                f"no samples for this rollout: {', '.join(missing)} missing",
+                fix="write baseline.csv and canary.csv under <samples dir>/<namespace>/<name>/",
             )
         baseline, canary = last_seconds(Samples.from_csv(paths[0]), Samples.from_csv(paths[1]), window_s)
         return SampleSet(

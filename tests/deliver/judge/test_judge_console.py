@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -30,7 +31,7 @@ def _samples(settings: Settings, rollout: str, canary_errors: float) -> Path:
     return folder
 
 
-def _analyses(ledger: Ledger) -> list[dict[str, object]]:
+def _analyses(ledger: Ledger) -> list[dict[str, Any]]:
     if ledger.size == 0:
         return []
     return [e.fields for e in reversed(ledger.tail(ledger.size)) if e.fields["kind"] == "deliver.analysis"]
@@ -78,9 +79,9 @@ def test_flagger_hooks_answer_200_only_when_flagger_should_act(
         "token:viewer-flagger",
     )
     evidence = entry["evidence"]
-    assert evidence["source"] == f"flagger:{hook}"  # type: ignore[index]
-    assert evidence["rollout"] == "prod/payments"  # type: ignore[index]
-    assert len(evidence["files"]) == 2  # type: ignore[index, arg-type]
+    assert evidence["source"] == f"flagger:{hook}"
+    assert evidence["rollout"] == "prod/payments"
+    assert len(evidence["files"]) == 2
     assert token not in json.dumps(ledger.tail(ledger.size)[0].fields)
     assert token.split("_")[-1] not in json.dumps([e.fields for e in ledger.tail(ledger.size)])
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -9,14 +11,14 @@ from hypothesis import strategies as st
 from judge_helpers import arm
 
 from finpilot.core import InputError
-from finpilot.deliver import JudgeConfig, Samples, judge, next_step
+from finpilot.deliver import JudgeConfig, Judgement, MetricResult, Samples, judge, next_step
 from finpilot.deliver._judge._metrics import holm
 
 RANK = {"fail": 0, "inconclusive": 1, "pass": 2}
 
 
-def _metric(judgement: object, name: str) -> object:
-    return next(m for m in judgement.metrics if m.name == name)  # type: ignore[attr-defined]
+def _metric(judgement: Judgement, name: str) -> MetricResult:
+    return next(m for m in judgement.metrics if m.name == name)
 
 
 @settings(max_examples=25, deadline=None)
@@ -70,18 +72,18 @@ def test_a_tail_that_doubles_with_the_median_unchanged_fails_on_p99() -> None:
     canary = arm(4, 6000, slow_share=0.035, slow_factor=4.0)
     verdict = judge(baseline, canary, JudgeConfig())
     p50, p99 = _metric(verdict, "latency_p50"), _metric(verdict, "latency_p99")
-    assert abs(p50.effect_size - 1) < 0.05  # type: ignore[attr-defined]
+    assert abs(p50.effect_size - 1) < 0.05
     # The median test alone would pass it: the effect is under its floor whatever the p-value.
-    assert p50.outcome in ("pass", "marginal")  # type: ignore[attr-defined]
-    assert p99.effect_size > 1.8  # type: ignore[attr-defined]
-    assert (p99.outcome, verdict.verdict) == ("fail", "fail")  # type: ignore[attr-defined]
+    assert p50.outcome in ("pass", "marginal")
+    assert p99.effect_size > 1.8
+    assert (p99.outcome, verdict.verdict) == ("fail", "fail")
 
 
 def test_five_more_points_of_errors_fail() -> None:
     verdict = judge(arm(5, 3000, error_rate=0.01), arm(6, 3000, error_rate=0.06), JudgeConfig())
     errors = _metric(verdict, "error_rate")
-    assert errors.outcome == "fail"  # type: ignore[attr-defined]
-    assert errors.effect_size == pytest.approx(0.05, abs=0.01)  # type: ignore[attr-defined]
+    assert errors.outcome == "fail"
+    assert errors.effect_size == pytest.approx(0.05, abs=0.01)
     assert verdict.verdict == "fail"
     assert "error_rate" in verdict.reason
 
@@ -91,8 +93,8 @@ def test_a_significant_difference_under_the_floor_passes_as_marginal() -> None:
     canary = arm(8, 200_000, error_rate=0.015)
     verdict = judge(baseline, canary, JudgeConfig())
     errors = _metric(verdict, "error_rate")
-    assert errors.p_adjusted < 1e-6  # type: ignore[attr-defined]
-    assert errors.outcome == "marginal"  # type: ignore[attr-defined]
+    assert errors.p_adjusted < 1e-6
+    assert errors.outcome == "marginal"
     assert verdict.verdict == "pass"
     assert judge(baseline, canary, JudgeConfig(error_rate_floor=0.004)).verdict == "fail"
 
@@ -128,17 +130,17 @@ def test_decline_rate_is_judged_both_ways_and_payment_success_one_way() -> None:
     baseline = arm(13, 4000, decline_rate=0.08)
     fewer = arm(14, 4000, decline_rate=0.02)
     verdict = judge(baseline, fewer, JudgeConfig())
-    assert _metric(verdict, "decline_rate").outcome == "fail"  # type: ignore[attr-defined]
+    assert _metric(verdict, "decline_rate").outcome == "fail"
     # Fewer declines means more payments through: good for the success rate.
-    assert _metric(verdict, "payment_success_rate").outcome == "pass"  # type: ignore[attr-defined]
+    assert _metric(verdict, "payment_success_rate").outcome == "pass"
     assert verdict.verdict == "fail"
     assert judge(baseline, arm(15, 4000, decline_rate=0.08), JudgeConfig()).verdict == "pass"
 
 
 def test_business_metrics_without_their_columns_are_no_data() -> None:
     verdict = judge(arm(16, 1000), arm(17, 1000, decline_rate=0.05), JudgeConfig())
-    assert _metric(verdict, "decline_rate").outcome == "no_data"  # type: ignore[attr-defined]
-    assert "one arm" in _metric(verdict, "decline_rate").reason  # type: ignore[attr-defined]
+    assert _metric(verdict, "decline_rate").outcome == "no_data"
+    assert "one arm" in _metric(verdict, "decline_rate").reason
     assert verdict.verdict == "pass"
 
 
@@ -152,8 +154,8 @@ def test_a_business_column_that_is_not_zero_or_one_is_bad_input() -> None:
 
 def test_p99_needs_enough_requests_above_it_to_be_judged() -> None:
     verdict = judge(arm(19, 500), arm(20, 500, slow_share=0.05, slow_factor=10.0), JudgeConfig())
-    assert _metric(verdict, "latency_p99").outcome == "no_data"  # type: ignore[attr-defined]
-    assert _metric(verdict, "latency_p95").outcome == "fail"  # type: ignore[attr-defined]
+    assert _metric(verdict, "latency_p99").outcome == "no_data"
+    assert _metric(verdict, "latency_p95").outcome == "fail"
 
 
 def test_holm_matches_the_textbook_example() -> None:
@@ -162,10 +164,8 @@ def test_holm_matches_the_textbook_example() -> None:
     assert holm([0.2, 0.001, 0.3]) == pytest.approx([0.4, 0.003, 0.4])
 
 
-def test_config_rejects_a_marginal_score_above_the_pass_score(tmp_path: object) -> None:
-    from pathlib import Path
-
-    path = Path(str(tmp_path)) / "judge.yaml"
+def test_config_rejects_a_marginal_score_above_the_pass_score(tmp_path: Path) -> None:
+    path = tmp_path / "judge.yaml"
     path.write_text("pass_score: 60\nmarginal_score: 80\n")
     with pytest.raises(InputError):
         JudgeConfig.load(path)
