@@ -56,7 +56,7 @@ def rate(name: str, hits_b: int, n_b: int, hits_c: int, n_c: int, *, bad: str) -
         name=name,
         baseline=p_b,
         canary=p_c,
-        statistic=odds if np.isfinite(odds) else 1e300,
+        statistic=min(odds, RATIO_CAP) if np.isfinite(odds) else RATIO_CAP,
         p_value=float(result.pvalue),
         effect_size=diff,
         test=f"fisher-exact ({alternative})",
@@ -67,6 +67,9 @@ def rate(name: str, hits_b: int, n_b: int, hits_c: int, n_c: int, *, bad: str) -
 def median(baseline: npt.NDArray[np.float64], canary: npt.NDArray[np.float64]) -> Comparison:
     """Median latency by Mann-Whitney U (canary greater); the effect size is the ratio of medians."""
     result = stats.mannwhitneyu(canary, baseline, alternative="greater", method="asymptotic")
+    p_value = float(result.pvalue)
+    # Every latency equal in both arms: no rank can differ, and scipy's variance is 0 (a NaN p-value).
+    p_value = 1.0 if np.isnan(p_value) else p_value
     m_b, m_c = float(np.median(baseline)), float(np.median(canary))
     ratio = _ratio(m_c, m_b)
     return Comparison(
@@ -74,7 +77,7 @@ def median(baseline: npt.NDArray[np.float64], canary: npt.NDArray[np.float64]) -
         baseline=m_b,
         canary=m_c,
         statistic=float(result.statistic),
-        p_value=float(result.pvalue),
+        p_value=p_value,
         effect_size=ratio,
         test="mann-whitney-u (greater)",
         worse=ratio > 1,
@@ -98,7 +101,7 @@ def tail(name: str, q: float, baseline: npt.NDArray[np.float64], canary: npt.NDA
         name=name,
         baseline=q_b,
         canary=q_c,
-        statistic=share_ratio if np.isfinite(share_ratio) else 1e300,
+        statistic=share_ratio,
         p_value=float(result.pvalue),
         effect_size=ratio,
         test=f"exceedance over the pooled p{round(q * 100)}, fisher-exact (greater)",
@@ -106,10 +109,15 @@ def tail(name: str, q: float, baseline: npt.NDArray[np.float64], canary: npt.NDA
     )
 
 
+RATIO_CAP = 1e12
+"""Ratios (and odds ratios) are capped here: a ratio over a zero baseline is "huge", and JSON and the
+ledger's canonical encoding have no infinity."""
+
+
 def _ratio(top: float, bottom: float) -> float:
     if bottom > 0:
-        return top / bottom
-    return 1.0 if top == 0 else float("inf")
+        return min(top / bottom, RATIO_CAP)
+    return 1.0 if top == 0 else RATIO_CAP
 
 
 def binary_column(samples: Samples, name: str) -> npt.NDArray[np.float64] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -173,3 +174,15 @@ def test_config_rejects_a_marginal_score_above_the_pass_score(tmp_path: Path) ->
     with pytest.raises(InputError) as caught:
         JudgeConfig.load(path)
     assert caught.value.field.startswith("critical")
+
+
+def test_degenerate_arms_give_finite_json_and_an_honest_verdict() -> None:
+    n = 2000
+    zeros = Samples(np.arange(n, dtype=np.float64), np.zeros(n), np.zeros(n, dtype=np.bool_))
+    slow = Samples(np.arange(n, dtype=np.float64), np.full(n, 10.0), np.ones(n, dtype=np.bool_))
+    flat = judge(zeros, zeros, JudgeConfig())
+    assert flat.verdict == "pass"
+    worse = judge(zeros, slow, JudgeConfig())
+    assert worse.verdict == "fail"
+    for verdict in (flat, worse):
+        json.dumps(verdict.model_dump(mode="json"), allow_nan=False)
