@@ -2,7 +2,7 @@
 
 What makes it realistic enough to fool a static threshold (and a careless judge):
 
-* a load wave shared by both arms: latency rises with load (about +/-40 % over a 2-minute period);
+* a load wave shared by both arms (+/-40 % over a 2-minute period); latency follows it (+/-12 %);
 * instance-to-instance variation: each arm runs 3 replicas whose speed differs by a few percent
   (lognormal, sigma 3 %), so two arms of the *same* release are never exactly alike;
 * GC stalls: 0.3 % of requests wait an extra 100 ms + a Pareto(2.5) tail;
