@@ -11,7 +11,16 @@ from fastapi.staticfiles import StaticFiles
 
 from finpilot import __version__
 from finpilot.audit import Ledger
-from finpilot.console import _api_audit, _api_fraud, _api_incidents, _api_runtime, _api_tokens, _ops, _pages
+from finpilot.console import (
+    _api_analysis,
+    _api_audit,
+    _api_fraud,
+    _api_incidents,
+    _api_runtime,
+    _api_tokens,
+    _ops,
+    _pages,
+)
 from finpilot.console._api_fraud import ScoreFastPath
 from finpilot.console._headers import ConsoleApp
 from finpilot.console._http import install_error_handlers
@@ -40,6 +49,7 @@ ROUTERS = (
     _api_fraud.router,
     _api_incidents.router,
     _api_runtime.router,
+    _api_analysis.router,
     _pages.router,
 )
 """Every router the console serves, in the order they are matched."""

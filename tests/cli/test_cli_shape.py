@@ -137,6 +137,20 @@ SHAPES: dict[Path_, frozenset[str]] = {
     ("evidence", "verify"): frozenset(
         {"ok", "release", "entries", "files", "envelopes", "problems", "bad_files", "notes"}
     ),
+    ("rollout", "judge"): frozenset(
+        {
+            "verdict",
+            "enough_data",
+            "score",
+            "reason",
+            "baseline_requests",
+            "canary_requests",
+            "metrics",
+            "slo_breaches",
+            "correction",
+            "step",
+        }
+    ),
 }
 """The top-level keys of each ``--json`` command's one object (see :data:`NEEDS_SERVER` for the rest)."""
 
@@ -217,6 +231,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[Path_, list[tuple[lis
     bare.write_text(yaml.safe_dump({"data_dir": str(data)}))
     found: dict[Path_, list[tuple[list[str], Any]]] = {}
     names = {"root": str(root), "models": str(data / "models"), "examples": str(EXAMPLES)}
+    names["judge"] = str(EXAMPLES.parent / "deliver" / "judge")
     names |= {"config": str(config), "bare": str(bare)}
     with pytest.MonkeyPatch.context() as patch:
         # An empty working directory and no FINPILOT_* settings: only what each step says counts.
@@ -343,6 +358,19 @@ STEPS: list[list[str]] = [
     ],
     ["evidence", "pack", "shape-1", "--out", "{root}/evidence", "--json"],
     ["evidence", "verify", "{root}/evidence", "--json"],
+    ["rollout", "judge", "--baseline", "{judge}/baseline.csv", "--canary", "{judge}/canary-good.csv", "--json"],
+    ["rollout", "judge", "--baseline", "{judge}/baseline.csv", "--canary", "{judge}/canary-tail.csv", "--json"],
+    [
+        "rollout",
+        "judge",
+        "--baseline",
+        "{judge}/baseline.csv",
+        "--canary",
+        "{judge}/canary-tail.csv",
+        "--release",
+        "r-1",
+        "--json",
+    ],
 ]
 """One scenario, in order: each step is a command line (``{name}`` filled in) run with ``--json``."""
 

@@ -103,6 +103,11 @@ def test_every_route_answers_its_documented_schema(full: TestClient, make_token:
     assert incidents["incidents"], "the walk wrote a fault and its recovery"
     assert check(full.get("/api/v1/runtime/status", headers=reader)).json()["running"] is False
 
+    # canary analysis (no samples in this data directory: 404; tests/deliver/judge/ walks the 200s and 409s)
+    check(full.get("/api/v1/analysis/argo", params={"rollout": "payments"}, headers=reader))
+    flagger = {"name": "payments", "namespace": "prod", "metadata": {}}
+    check(full.post("/api/v1/analysis/flagger/confirm-promotion", json=flagger, headers=reader))
+
     assert check.unexercised() == set(), "every route of the console is called above"
     statuses = {status for _, _, status in check.seen}
     assert {200, 201, 202, 204, 400, 401, 403, 404, 422} <= statuses

@@ -53,6 +53,7 @@ from finpilot.audit.kinds._db import (
     DbRestartEvidence,
     DbSyncEvidence,
 )
+from finpilot.audit.kinds._deliver_judge import DELIVER_ANALYSIS, AnalysisEvidence
 from finpilot.audit.kinds._deliver_supply import (
     DELIVER_EVIDENCE,
     DELIVER_PROVENANCE,
@@ -141,6 +142,7 @@ __all__ = [
     "DB_REJOIN",
     "DB_RESTART",
     "DB_SYNC",
+    "DELIVER_ANALYSIS",
     "DELIVER_EVIDENCE",
     "DELIVER_PROVENANCE",
     "DELIVER_SBOM",
@@ -170,6 +172,7 @@ __all__ = [
     "RUNBOOK_PAGE",
     "RUNBOOK_RATE_LIMITED",
     "RUNBOOK_TRIGGER",
+    "AnalysisEvidence",
     "BackupCreateEvidence",
     "BackupFailedEvidence",
     "BackupPruneEvidence",

@@ -1,6 +1,23 @@
 """The canary judge: canary against baseline over the same window, per metric, then one verdict."""
 
-from finpilot.deliver._judge._judge import judge
+from finpilot.deliver._judge._analysis import analysis_entry, check_release, config_digest
+from finpilot.deliver._judge._judge import Step, judge, next_step
 from finpilot.deliver._judge._model import JudgeConfig, Judgement, MetricResult, Samples
+from finpilot.deliver._judge._source import CsvDirectorySource, SampleSet, SampleSource, file_digest
 
-__all__ = ["JudgeConfig", "Judgement", "MetricResult", "Samples", "judge"]
+__all__ = [
+    "CsvDirectorySource",
+    "JudgeConfig",
+    "Judgement",
+    "MetricResult",
+    "SampleSet",
+    "SampleSource",
+    "Samples",
+    "Step",
+    "analysis_entry",
+    "check_release",
+    "config_digest",
+    "file_digest",
+    "judge",
+    "next_step",
+]

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from finpilot.core import InputError
 
@@ -47,6 +47,21 @@ class Samples:
     @classmethod
     def from_csv(cls, path: Path) -> Samples:
         """Read ``timestamp,latency_ms,error`` rows; a bad header, NaN or a row out of order is an InputError."""
+        import csv
+
+        try:
+            return cls._read_csv(path)
+        except FileNotFoundError:
+            raise InputError(f"{path}: no such file", field="samples", fix="name an existing samples CSV") from None
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            raise InputError(
+                f"{path}: cannot read it as a samples CSV: {type(exc).__name__}",
+                field="samples",
+                fix="write UTF-8 text in the CSV format 'timestamp,latency_ms,error[,column...]'",
+            ) from None
+
+    @classmethod
+    def _read_csv(cls, path: Path) -> Samples:
         import csv
 
         with path.open(newline="", encoding="utf-8") as handle:
@@ -94,13 +109,21 @@ class Samples:
         extra: Mapping[str, npt.NDArray[np.float64]],
         where: str,
     ) -> Samples:
+        # A CSV names the file line (the header is line 1); rows given in code name the row (from 1).
+        def place(index: int) -> str:
+            return f"{where}:{index + 2}" if where != "rows" else f"rows: row {index + 1}"
+
         if ts.size and not bool(np.all(np.diff(ts) >= 0)):
-            row = int(np.argmax(np.diff(ts) < 0)) + 2
+            offender = int(np.argmax(np.diff(ts) < 0)) + 1
             raise InputError(
-                f"{where}: row {row} goes back in time", field="timestamp", fix="sort the rows by timestamp"
+                f"{place(offender)}: timestamp goes back in time", field="timestamp", fix="sort the rows by timestamp"
             )
         if bool(np.any(lat < 0)):
-            raise InputError(f"{where}: a negative latency", field="latency_ms", fix="latencies are >= 0")
+            raise InputError(
+                f"{place(int(np.argmax(lat < 0)))}: latency_ms is negative",
+                field="latency_ms",
+                fix="latencies are >= 0",
+            )
         return cls(ts, lat, err, dict(extra))
 
     def window(self, start: float, end: float) -> Samples:
@@ -124,17 +147,86 @@ def _number(path: Path, line: int, name: str, value: str) -> float:
     return number
 
 
+METRICS = ("error_rate", "latency_p50", "latency_p95", "latency_p99", "payment_success_rate", "decline_rate")
+"""Every metric the judge knows, in the order it reports them."""
+
+MetricName = Literal["error_rate", "latency_p50", "latency_p95", "latency_p99", "payment_success_rate", "decline_rate"]
+
+
 class JudgeConfig(BaseModel):
-    """How the judge decides; every field has a default that suits a payments API."""
+    """How the judge decides; every field has a default that suits a payments API.
+
+    The defaults were measured with ``bench/deliver/bench_judge.py`` (see ``docs/deliver-judge.md``).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     min_requests: int = Field(200, ge=1, description="Fewer requests in either arm is 'not enough data'.")
-    alpha: float = Field(0.01, gt=0, lt=1, description="Significance level of each test.")
-    error_rate_floor: float = Field(0.01, ge=0, description="An error-rate rise below this (absolute) is ignored.")
-    latency_ratio_floor: float = Field(
-        1.25, ge=1, description="A latency percentile rising by less than this ratio is ignored."
+    alpha: float = Field(
+        0.001,
+        gt=0,
+        lt=1,
+        description="Family-wise significance level of one analysis: Holm's step-down over its metrics.",
     )
+    error_rate_floor: float = Field(
+        0.01, ge=0, description="An error-rate rise below this (absolute, 0.01 = 1 point) is ignored."
+    )
+    median_ratio_floor: float = Field(
+        1.15, ge=1, description="A median latency rising by less than this ratio (canary/baseline) is ignored."
+    )
+    p95_ratio_floor: float = Field(1.25, ge=1, description="A p95 latency rising by less than this ratio is ignored.")
+    latency_ratio_floor: float = Field(
+        1.4,
+        ge=1,
+        description=(
+            "A p99 latency rising by less than this ratio is ignored (two arms of one release differ by up to"
+            " about 1.25x at p99 in the benchmark: replicas differ and GC stalls are rare)."
+        ),
+    )
+    tail_min_exceedances: int = Field(
+        10,
+        ge=1,
+        description=(
+            "A tail percentile q is judged only when each arm has at least this many requests expected above it"
+            " (n * (1 - q)): p99 needs 1,000 requests per arm by default; fewer is no_data for that metric."
+        ),
+    )
+    business_rate_floor: float = Field(
+        0.01,
+        ge=0,
+        description="A payment success rate falling, or a decline rate moving either way, by less than this is ignored",
+    )
+    critical: tuple[MetricName, ...] = Field(
+        ("error_rate", "latency_p99", "payment_success_rate", "decline_rate"),
+        description="Metrics whose failure fails the canary whatever the score.",
+    )
+    weights: dict[MetricName, float] = Field(
+        default_factory=dict, description="Weight of each metric in the score (1 when not named)."
+    )
+    disabled: tuple[MetricName, ...] = Field((), description="Metrics not judged at all.")
+    pass_score: float = Field(95.0, ge=0, le=100, description="A score at or above this passes.")
+    marginal_score: float = Field(75.0, ge=0, le=100, description="A score below this fails; between is inconclusive.")
+    slo_max_error_rate: float | None = Field(
+        None, ge=0, le=1, description="Hard guard: a canary error rate above this fails, whatever the baseline."
+    )
+    slo_max_p99_ms: float | None = Field(
+        None, gt=0, description="Hard guard: a canary p99 latency above this (ms) fails, whatever the baseline."
+    )
+    on_not_enough_data: Literal["pause", "extend"] = Field(
+        "pause", description="What the rollout does when an analysis has too few requests."
+    )
+    on_inconclusive: Literal["extend", "pause", "fail"] = Field(
+        "extend", description="What the rollout does with an inconclusive verdict."
+    )
+    max_extensions: int = Field(
+        3, ge=0, description="How often an inconclusive analysis may extend the window before the rollout pauses."
+    )
+
+    @model_validator(mode="after")
+    def _scores_ordered(self) -> JudgeConfig:
+        if self.marginal_score > self.pass_score:
+            raise ValueError("marginal_score must not exceed pass_score")
+        return self
 
     @classmethod
     def load(cls, path: Path) -> JudgeConfig:
@@ -168,6 +260,10 @@ class MetricResult(BaseModel):
     outcome: Outcome
     critical: bool = False
     reason: str = ""
+    test: str = Field("", description="The test that gave the p-value.")
+    p_adjusted: float | None = Field(None, description="The p-value after Holm's step-down over this analysis.")
+    floor: float | None = Field(None, description="The effect size below which a difference is ignored.")
+    weight: float = 1.0
 
 
 class Judgement(BaseModel):
@@ -182,3 +278,5 @@ class Judgement(BaseModel):
     baseline_requests: int
     canary_requests: int
     metrics: list[MetricResult]
+    slo_breaches: list[str] = Field(default_factory=list, description="Hard SLO guards the canary broke.")
+    correction: str = Field("holm", description="How the analysis controls for testing several metrics at once.")

@@ -1,0 +1,1 @@
+"""Benchmarks for finpilot.deliver: JSON on stdout, progress on stderr."""
