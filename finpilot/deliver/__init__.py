@@ -12,5 +12,37 @@ The judge stands on its own::
 """
 
 from finpilot.deliver._judge import JudgeConfig, Judgement, MetricResult, Samples, judge
+from finpilot.deliver._pipeline import (
+    Pipeline,
+    PipelineSpec,
+    RunRecord,
+    StepRecord,
+    check_release,
+    find_pipeline_file,
+    list_runs,
+    load_pipeline,
+    load_run,
+    read_log,
+    run_entry,
+    run_pipeline,
+)
 
-__all__ = ["JudgeConfig", "Judgement", "MetricResult", "Samples", "judge"]
+__all__ = [
+    "JudgeConfig",
+    "Judgement",
+    "MetricResult",
+    "Pipeline",
+    "PipelineSpec",
+    "RunRecord",
+    "Samples",
+    "StepRecord",
+    "check_release",
+    "find_pipeline_file",
+    "judge",
+    "list_runs",
+    "load_pipeline",
+    "load_run",
+    "read_log",
+    "run_entry",
+    "run_pipeline",
+]

@@ -53,6 +53,7 @@ from finpilot.audit.kinds._db import (
     DbRestartEvidence,
     DbSyncEvidence,
 )
+from finpilot.audit.kinds._deliver_pipeline import DELIVER_PIPELINE_RUN, PipelineRunEvidence
 from finpilot.audit.kinds._fraud import (
     FRAUD_ACCOUNT,
     FRAUD_ALERT,
@@ -131,6 +132,7 @@ __all__ = [
     "DB_REJOIN",
     "DB_RESTART",
     "DB_SYNC",
+    "DELIVER_PIPELINE_RUN",
     "FRAUD_ACCOUNT",
     "FRAUD_ALERT",
     "FRAUD_DECISION",
@@ -194,6 +196,7 @@ __all__ = [
     "K8sApplyEvidence",
     "K8sDeadNodeEvidence",
     "ManualChangeEvidence",
+    "PipelineRunEvidence",
     "RouterEjectionEvidence",
     "RunbookActionEvidence",
     "RunbookEscalateEvidence",
