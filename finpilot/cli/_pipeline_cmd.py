@@ -194,18 +194,24 @@ def show(
     log: Annotated[str | None, typer.Option("--log", metavar="STEP", help="Print this step's log instead.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Show one run: each step's status, duration, exit code, artifacts and JUnit counts (or one step's log)."""
+    """Show one run: each step's status, duration, exit code, artifacts and JUnit counts (or one step's log).
+
+    With ``--json`` the one object is the run record plus ``log``: null, or with ``--log STEP``
+    ``{step, size, truncated, text}``.
+    """
     data_dir = settings_for(ctx).data_dir
+    record = load_run(data_dir, run_id)
     if log is not None:
         text, size, cut = read_log(data_dir, run_id, log, tail_bytes=_WHOLE_LOG)
         if as_json:
-            print_json({"run": run_id, "step": log, "size": size, "truncated": cut, "log": text})
+            print_json(
+                {**record.model_dump(mode="json"), "log": {"step": log, "size": size, "truncated": cut, "text": text}}
+            )
         else:
             typer.echo(text, nl=False)
         return
-    record = load_run(data_dir, run_id)
     if as_json:
-        print_json(record.model_dump(mode="json"))
+        print_json({**record.model_dump(mode="json"), "log": None})
         return
     console = out()
     console.print(_steps_table(record))
