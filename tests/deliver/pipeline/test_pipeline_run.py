@@ -12,7 +12,10 @@ from pipeline_helpers import py, run, statuses, write_pipeline
 from finpilot.deliver import load_run, read_log
 
 # Two steps that each wait for the other's mark: they pass only when they run at the same time.
-_MEET = "import os, sys, time\nopen('{me}', 'w').close()\nend = time.time() + 3\nwhile not os.path.exists('{other}'):\n    time.sleep(0.01)\n    if time.time() > end: sys.exit(9)\n"
+_MEET = (
+    "import os, sys, time\nopen('{me}', 'w').close()\nend = time.time() + 3\n"
+    "while not os.path.exists('{other}'):\n    time.sleep(0.01)\n    if time.time() > end: sys.exit(9)\n"
+)
 
 
 def _meeting(tmp_path: Path, max_parallel: int) -> Path:
@@ -106,7 +109,8 @@ def test_the_command_string_is_split_without_a_shell(tmp_path: Path) -> None:
 
 def test_env_and_working_dir(tmp_path: Path) -> None:
     (tmp_path / "sub").mkdir()
-    code = "import os; print(os.getcwd(), os.environ['GREETING'], os.environ['FINPILOT_DATA_DIR'], os.environ['FINPILOT_RELEASE'])"
+    env = "os.environ['GREETING'], os.environ['FINPILOT_DATA_DIR'], os.environ['FINPILOT_RELEASE']"
+    code = f"import os; print(os.getcwd(), {env})"
     path = write_pipeline(
         tmp_path, {"a": {"type": "run", "command": py(code), "env": {"GREETING": "hi"}, "working_dir": "sub"}}
     )
@@ -129,7 +133,7 @@ def test_artifacts_are_collected_with_digests_and_referenced(tmp_path: Path) -> 
             "use": {
                 "type": "run",
                 "needs": ["build"],
-                "command": py("import sys; print(open(sys.argv[1]).read())") + ["${steps.build.artifacts.wheel}"],
+                "command": [*py("import sys; print(open(sys.argv[1]).read())"), "${steps.build.artifacts.wheel}"],
             },
         },
     )
