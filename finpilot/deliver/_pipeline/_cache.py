@@ -17,8 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from finpilot.core import private_dir
-from finpilot.deliver._pipeline._record import ArtifactRecord, cache_dir, run_dir, write_private
+from finpilot.deliver._pipeline._record import ArtifactRecord, cache_dir, private_dirs, run_dir, write_private
 from finpilot.deliver._pipeline._spec import RunStep, StepBase
 
 
@@ -58,7 +57,7 @@ def cache_key(step: StepBase, *, root: Path, release: str | None, needed_keys: S
 
 def store(data_dir: Path, key: str, *, run_id: str, step: str, outcome: dict[str, Any]) -> None:
     """Remember a passed step under ``key``."""
-    where = private_dir(cache_dir(data_dir))
+    where = private_dirs(data_dir, cache_dir(data_dir).relative_to(data_dir))
     write_private(where / f"{key}.json", json.dumps({"run_id": run_id, "step": step, **outcome}).encode())
 
 
@@ -81,7 +80,7 @@ def restore_artifacts(data_dir: Path, hit: dict[str, Any], into: Path) -> list[A
             return None
     for record in records:
         target = into / record.path
-        private_dir(target.parent)
+        private_dirs(into, Path(record.path).parent)
         shutil.copyfile(source / record.path, target)
         target.chmod(0o600)
     return records

@@ -113,6 +113,15 @@ def run_dir(data_dir: Path, run_id: str) -> Path:
     return runs_dir(data_dir) / run_id
 
 
+def private_dirs(base: Path, relative: Path | str) -> Path:
+    """Create ``base/relative`` with ``base`` and every directory below it 0700 (``mkdir -p`` would leave
+    the intermediate ones to the umask), and return it."""
+    current = private_dir(base)
+    for part in Path(relative).parts:
+        current = private_dir(current / part)
+    return current
+
+
 def write_private(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` 0600, atomically (a reader sees the old file or the new one)."""
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
@@ -124,7 +133,7 @@ def write_private(path: Path, data: bytes) -> None:
 
 def save_run(data_dir: Path, record: RunRecord) -> Path:
     """Write ``run.json`` of ``record``; return the run directory."""
-    where = private_dir(run_dir(data_dir, record.id))
+    where = private_dirs(data_dir, run_dir(data_dir, record.id).relative_to(data_dir))
     write_private(where / "run.json", record.model_dump_json(indent=2).encode())
     return where
 

@@ -25,7 +25,14 @@ from finpilot.deliver._pipeline._commands import builtin_artifacts, step_argv
 from finpilot.deliver._pipeline._dag import ancestors, topological
 from finpilot.deliver._pipeline._junit import parse_junit
 from finpilot.deliver._pipeline._load import Pipeline
-from finpilot.deliver._pipeline._record import ArtifactRecord, RunRecord, StepRecord, new_run_id, save_run
+from finpilot.deliver._pipeline._record import (
+    ArtifactRecord,
+    RunRecord,
+    StepRecord,
+    new_run_id,
+    private_dirs,
+    save_run,
+)
 from finpilot.deliver._pipeline._spec import GateStep, RunStep, StepBase
 
 OnChange = Callable[[RunRecord], None]
@@ -113,7 +120,7 @@ def run_pipeline(
     if release:
         base["FINPILOT_RELEASE"] = release
     run = _Run(pipeline, data_dir, record, release, use_cache, base, clock, monotonic, on_change)
-    private_dir(run.dir / "logs")
+    private_dirs(data_dir, run.dir.relative_to(data_dir) / "logs")
     private_dir(run.dir / "artifacts")
     t0 = monotonic()
     run.changed()
@@ -268,7 +275,7 @@ def _collect(run: _Run, name: str, step: StepBase) -> list[ArtifactRecord]:
         for path in files:
             relative = Path("artifacts") / name / path.relative_to(cwd)
             target = run.dir / relative
-            private_dir(target.parent)
+            private_dirs(run.dir, relative.parent)
             shutil.copyfile(path, target)
             target.chmod(0o600)
             records.append(

@@ -7,6 +7,7 @@ import stat
 import time
 from pathlib import Path
 
+import pytest
 from pipeline_helpers import py, run, statuses, write_pipeline
 
 from finpilot.deliver import load_run, read_log
@@ -155,7 +156,7 @@ def test_a_declared_artifact_that_is_not_made_fails_the_step(tmp_path: Path) -> 
     assert record.step("a").reason == "artifact 'wheel' (dist/*.whl) matched no file"
 
 
-def test_the_run_record_and_its_files_are_private(tmp_path: Path) -> None:
+def test_the_run_record_and_its_files_are_private(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     path = write_pipeline(
         tmp_path, {"a": {"type": "run", "command": py("open('o.txt', 'w').write('x')"), "artifacts": {"o": "o.txt"}}}
     )
@@ -167,9 +168,11 @@ def test_the_run_record_and_its_files_are_private(tmp_path: Path) -> None:
     assert stored["steps"][0]["status"] == "passed"
     assert stored["steps"][0]["log"] == "logs/a.log"
     assert load_run(data, record.id) == record
-    for item in [where, *where.rglob("*")]:
+    for item in [data / "pipelines", where.parent, where, *where.rglob("*")]:
         mode = stat.S_IMODE(item.stat().st_mode)
         assert mode == (0o700 if item.is_dir() else 0o600), f"{item}: {mode:o}"
+    # Created private, not repaired afterwards (a repair logs a warning).
+    assert not [r for r in caplog.records if "readable by other users" in r.getMessage()]
 
 
 def test_progress_is_reported_at_every_change(tmp_path: Path) -> None:
