@@ -48,12 +48,12 @@ def py(code: str) -> list[str]:
 
 
 def fake_finpilot(bin_dir: Path) -> Path:
-    """Put a fake ``finpilot`` in ``bin_dir`` and return it."""
+    """Put a fake ``finpilot`` in ``bin_dir`` and return the directory (for PATH)."""
     bin_dir.mkdir(parents=True, exist_ok=True)
     script = bin_dir / "finpilot"
     script.write_text(FAKE_FINPILOT)
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
-    return script
+    return bin_dir
 
 
 def env_with(bin_dir: Path | None = None, **extra: str) -> dict[str, str]:
