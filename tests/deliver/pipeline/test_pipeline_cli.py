@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,9 +14,11 @@ from finpilot.audit import open_ledger
 from finpilot.cli import app
 from finpilot.core import Settings
 
+Invoke = Callable[..., Result]
+
 
 @pytest.fixture
-def invoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+def invoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Invoke:
     monkeypatch.chdir(tmp_path)
     for name in ("FINPILOT_CONFIG", "FINPILOT_DATA_DIR"):
         monkeypatch.delenv(name, raising=False)
@@ -48,7 +51,7 @@ def _bad(tmp_path: Path, text: str) -> Path:
         ),
     ],
 )
-def test_bad_pipelines_exit_2_naming_the_problem(invoke, tmp_path: Path, text: str, said: str) -> None:  # type: ignore[no-untyped-def]
+def test_bad_pipelines_exit_2_naming_the_problem(invoke: Invoke, tmp_path: Path, text: str, said: str) -> None:
     result = invoke("pipeline", "run", "--file", str(_bad(tmp_path, text)))
     assert result.exit_code == 2, result.output
     assert said in result.output
@@ -59,7 +62,7 @@ def test_bad_pipelines_exit_2_naming_the_problem(invoke, tmp_path: Path, text: s
     assert not (tmp_path / "data" / "pipelines").exists()  # nothing ran
 
 
-def test_no_pipeline_and_a_bad_release_exit_2(invoke, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_no_pipeline_and_a_bad_release_exit_2(invoke: Invoke, tmp_path: Path) -> None:
     result = invoke("pipeline", "run")
     assert result.exit_code == 2
     assert "no pipeline in" in result.output
@@ -69,7 +72,7 @@ def test_no_pipeline_and_a_bad_release_exit_2(invoke, tmp_path: Path) -> None:  
     assert "--release" in result.output or "release id" in result.output
 
 
-def test_a_passing_run_is_audited_and_listed(invoke, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_passing_run_is_audited_and_listed(invoke: Invoke, tmp_path: Path) -> None:
     path = write_pipeline(tmp_path, {"a": {"type": "run", "command": py("print('hello from a')")}}, name="demo")
     result = invoke("pipeline", "run", "--file", str(path), "--release", "payments-1.4.0", "--json")
     assert result.exit_code == 0, result.output
@@ -92,7 +95,7 @@ def test_a_passing_run_is_audited_and_listed(invoke, tmp_path: Path) -> None:  #
     assert shown["steps"][0]["status"] == "passed"
 
 
-def test_a_failing_run_exits_1_with_plain_progress(invoke, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_failing_run_exits_1_with_plain_progress(invoke: Invoke, tmp_path: Path) -> None:
     path = write_pipeline(
         tmp_path,
         {"a": {"type": "run", "command": ["false"]}, "b": {"type": "run", "needs": ["a"], "command": "true"}},
@@ -109,7 +112,7 @@ def test_a_failing_run_exits_1_with_plain_progress(invoke, tmp_path: Path) -> No
     assert json.loads(as_json.stdout)["status"] == "failed"
 
 
-def test_show_refuses_what_is_not_a_run(invoke) -> None:  # type: ignore[no-untyped-def]
+def test_show_refuses_what_is_not_a_run(invoke: Invoke) -> None:
     result = invoke("pipeline", "show", "../../etc")
     assert result.exit_code == 2
     assert "is not a run id" in result.output
