@@ -49,6 +49,7 @@ def find_cycle(needs: Mapping[str, Sequence[str]]) -> list[str]:
     """One cycle as a closed walk (first name repeated last) along ``needs`` edges, or ``[]``."""
     white, grey, black = 0, 1, 2
     colour = dict.fromkeys(needs, white)
+    position = {name: i for i, name in enumerate(needs)}
     for root in needs:
         if colour[root] != white:
             continue
@@ -63,9 +64,12 @@ def find_cycle(needs: Mapping[str, Sequence[str]]) -> list[str]:
                 iters.pop()
                 continue
             if colour.get(nxt, black) == grey:
-                start = path.index(nxt)
-                # Reported in the reading order "a needs b needs c": a -> b -> c -> a.
-                return [*path[start:], nxt]
+                loop = path[path.index(nxt) :]
+                # Reported in the reading order "a needs b needs c": a -> b -> c -> a, from the
+                # cycle's first step in the file, so the same file always gives the same message.
+                first = min(range(len(loop)), key=lambda i: position[loop[i]])
+                loop = loop[first:] + loop[:first]
+                return [*loop, loop[0]]
             if colour.get(nxt) == white:
                 colour[nxt] = grey
                 path.append(nxt)

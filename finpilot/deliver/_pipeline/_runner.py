@@ -21,7 +21,7 @@ from pathlib import Path
 
 from finpilot.core import Clock, FinpilotError, InputError, MonotonicClock, private_dir, private_file, rfc3339, utc_now
 from finpilot.deliver._pipeline import _cache
-from finpilot.deliver._pipeline._commands import builtin_artifacts, step_argv
+from finpilot.deliver._pipeline._commands import builtin_artifacts, step_argv, substitute
 from finpilot.deliver._pipeline._dag import ancestors, topological
 from finpilot.deliver._pipeline._junit import parse_junit
 from finpilot.deliver._pipeline._load import Pipeline
@@ -222,7 +222,7 @@ def _from_cache(run: _Run, record: StepRecord, key: str, log: Path) -> bool:
 
 
 def _execute(run: _Run, step: StepBase, argv: list[str], log: Path) -> int:
-    env = {**run.env, **step.env}
+    env = {**run.env, **{name: substitute(value, run.resolve) for name, value in step.env.items()}}
     program = shutil.which(argv[0], path=env.get("PATH"))
     if program is None:
         raise StepFailed(f"program '{argv[0]}' not found on the step's PATH")

@@ -157,6 +157,11 @@ def test_the_digest_follows_the_pipeline_section(tmp_path: Path) -> None:
 names = st.sampled_from([f"s{i}" for i in range(8)])
 
 
+def test_a_cycle_starts_at_its_first_step_in_the_file() -> None:
+    assert find_cycle({"a": ["b"], "b": ["c"], "c": ["d"], "d": ["b"]}) == ["b", "c", "d", "b"]
+    assert find_cycle({"x": [], "c": ["a"], "a": ["b"], "b": ["c"]}) == ["c", "a", "b", "c"]
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(names, names), max_size=20))
 def test_find_cycle_finds_a_real_cycle_or_proves_an_order(edges: list[tuple[str, str]]) -> None:

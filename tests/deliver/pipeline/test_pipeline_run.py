@@ -134,7 +134,11 @@ def test_artifacts_are_collected_with_digests_and_referenced(tmp_path: Path) -> 
             "use": {
                 "type": "run",
                 "needs": ["build"],
-                "command": [*py("import sys; print(open(sys.argv[1]).read())"), "${steps.build.artifacts.wheel}"],
+                "env": {"WHEEL": "${steps.build.artifacts.wheel}"},
+                "command": [
+                    *py("import os, sys; print(open(sys.argv[1]).read(), open(os.environ['WHEEL']).read())"),
+                    "${steps.build.artifacts.wheel}",
+                ],
             },
         },
     )
@@ -146,7 +150,8 @@ def test_artifacts_are_collected_with_digests_and_referenced(tmp_path: Path) -> 
     assert artifact.path == "artifacts/build/dist/app-1.0.whl"
     assert artifact.digest == "sha256:" + __import__("hashlib").sha256(b"wheel").hexdigest()
     text, _, _ = read_log(data, record.id, "use")
-    assert text.strip() == "wheel"
+    assert text.strip() == "wheel wheel"  # through argv and through env
+    assert record.step("use").argv[-1] == str(data / "pipelines" / "runs" / record.id / artifact.path)
 
 
 def test_a_declared_artifact_that_is_not_made_fails_the_step(tmp_path: Path) -> None:
