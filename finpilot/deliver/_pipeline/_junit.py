@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from xml.etree.ElementTree import Element  # nosec B405 - the type only; parsing goes through defusedxml
+from xml.etree.ElementTree import Element  # nosec B405  # the type only: parsing goes through defusedxml
 
 from defusedxml import ElementTree as SafeTree
 from defusedxml.common import DefusedXmlException

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import subprocess  # nosec B404 - steps are commands the pipeline's author declared, run without a shell
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -231,7 +231,7 @@ def _execute(run: _Run, step: StepBase, argv: list[str], log: Path) -> int:
         raise StepFailed(f"working_dir '{step.working_dir}' is not a directory")
     with log.open("ab") as handle:
         # A new session: a timeout kills the step's whole process tree, not just its first process.
-        proc = subprocess.Popen(  # nosec B603 - argv from the pipeline file, no shell
+        proc = subprocess.Popen(  # argv from the pipeline file, no shell
             [program, *argv[1:]],
             cwd=cwd,
             env=env,
