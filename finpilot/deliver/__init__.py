@@ -9,6 +9,12 @@ The judge stands on its own::
 
     from finpilot.deliver import JudgeConfig, Samples, judge
     verdict = judge(Samples.from_csv(Path("b.csv")), Samples.from_csv(Path("c.csv")), JudgeConfig())
+
+A pipeline is read, run and recorded (the caller chooses the ledger and the actor)::
+
+    from finpilot.deliver import find_pipeline_file, load_pipeline, run_entry, run_pipeline
+    record = run_pipeline(load_pipeline(find_pipeline_file(Path.cwd())), data_dir=data, release="payments-1.4.0")
+    ledger.append(run_entry(record, data_dir=data, actor="cli:ana"))
 """
 
 from finpilot.deliver._judge import JudgeConfig, Judgement, MetricResult, Samples, judge
