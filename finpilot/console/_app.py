@@ -22,6 +22,7 @@ from finpilot.console import (
     _pages,
 )
 from finpilot.console._api_fraud import ScoreFastPath
+from finpilot.console._api_pipelines import router as pipelines_api_router
 from finpilot.console._headers import ConsoleApp
 from finpilot.console._http import install_error_handlers
 from finpilot.console._metrics import ConsoleMetrics, MetricsMiddleware
@@ -30,6 +31,8 @@ from finpilot.console._page_fraud import attach_fraud_watchers
 from finpilot.console._page_fraud import router as fraud_page_router
 from finpilot.console._page_incidents import PAGE as INCIDENTS_PAGE
 from finpilot.console._page_incidents import router as incidents_page_router
+from finpilot.console._page_pipelines import PAGE as PIPELINES_PAGE
+from finpilot.console._page_pipelines import router as pipelines_page_router
 from finpilot.console._page_runtime import PAGE as RUNTIME_PAGE
 from finpilot.console._page_runtime import router as runtime_page_router
 from finpilot.console._pages import register_page, template_environment
@@ -50,6 +53,7 @@ ROUTERS = (
     _api_incidents.router,
     _api_runtime.router,
     _api_analysis.router,
+    pipelines_api_router,
     _pages.router,
 )
 """Every router the console serves, in the order they are matched."""
@@ -127,6 +131,7 @@ def create_app(
     register_page(app, FRAUD_PAGE, fraud_page_router)
     register_page(app, RUNTIME_PAGE, runtime_page_router)
     register_page(app, INCIDENTS_PAGE, incidents_page_router)
+    register_page(app, PIPELINES_PAGE, pipelines_page_router)
     # Last added runs first: metrics time everything, including the audit append; a client over
     # its refusal limit is answered before the audit, the routes and the token check see it.
     # The security headers and the body limit sit outside all of these (ConsoleApp).

@@ -223,6 +223,11 @@ class Settings(StrictModel):
     db: DbSettings = Field(
         default_factory=DbSettings, description="The PostgreSQL primary/standby pair and its failover healer."
     )
+    pipeline: dict[str, Any] | None = Field(
+        default=None,
+        description="The delivery pipeline (named steps in a DAG). Settings carry it unread; "
+        "`finpilot pipeline run` validates it (docs/deliver-pipelines.md).",
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -9,6 +9,12 @@ The judge stands on its own::
 
     from finpilot.deliver import JudgeConfig, Samples, judge
     verdict = judge(Samples.from_csv(Path("b.csv")), Samples.from_csv(Path("c.csv")), JudgeConfig())
+
+A pipeline is read, run and recorded (the caller chooses the ledger and the actor)::
+
+    from finpilot.deliver import find_pipeline_file, load_pipeline, run_entry, run_pipeline
+    record = run_pipeline(load_pipeline(find_pipeline_file(Path.cwd())), data_dir=data, release="payments-1.4.0")
+    ledger.append(run_entry(record, data_dir=data, actor="cli:ana"))
 """
 
 from finpilot.deliver._judge import (
@@ -24,6 +30,19 @@ from finpilot.deliver._judge import (
     config_digest,
     judge,
     next_step,
+)
+from finpilot.deliver._pipeline import (
+    Pipeline,
+    PipelineSpec,
+    RunRecord,
+    StepRecord,
+    find_pipeline_file,
+    list_runs,
+    load_pipeline,
+    load_run,
+    read_log,
+    run_entry,
+    run_pipeline,
 )
 from finpilot.deliver._supply import (
     ArtifactRef,
@@ -64,23 +83,34 @@ __all__ = [
     "JudgeConfig",
     "Judgement",
     "MetricResult",
+    "Pipeline",
+    "PipelineSpec",
+    "RunRecord",
     "SampleSet",
     "SampleSource",
     "Samples",
     "SbomResult",
     "Step",
+    "StepRecord",
     "analysis_entry",
     "check_release",
     "config_digest",
     "default_key_path",
     "file_digest",
+    "find_pipeline_file",
     "judge",
+    "list_runs",
+    "load_pipeline",
     "load_public_key",
+    "load_run",
     "load_signing_key",
     "next_step",
     "pack_evidence",
+    "read_log",
     "record_attestation",
     "record_sbom",
+    "run_entry",
+    "run_pipeline",
     "sign_artifact",
     "tree_digest",
     "verify_artifact",

@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 from finpilot.cli import app
 from finpilot.cli._fraud_cmd import REPLAY_KEYS
 from finpilot.core import Settings
+from finpilot.deliver import RunRecord
 
 Path_ = tuple[str, ...]
 
@@ -151,6 +152,9 @@ SHAPES: dict[Path_, frozenset[str]] = {
             "step",
         }
     ),
+    ("pipeline", "run"): frozenset(RunRecord.model_fields),
+    ("pipeline", "list"): frozenset({"runs"}),
+    ("pipeline", "show"): frozenset({*RunRecord.model_fields, "log"}),
 }
 """The top-level keys of each ``--json`` command's one object (see :data:`NEEDS_SERVER` for the rest)."""
 
@@ -229,6 +233,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[Path_, list[tuple[lis
         )
     )
     bare.write_text(yaml.safe_dump({"data_dir": str(data)}))
+    pipeline = {"name": "shape", "steps": {"ok": {"type": "run", "command": ["true"]}}}
+    (root / "pipeline.yaml").write_text(yaml.safe_dump({"pipeline": pipeline}))
     found: dict[Path_, list[tuple[list[str], Any]]] = {}
     names = {"root": str(root), "models": str(data / "models"), "examples": str(EXAMPLES)}
     names["judge"] = str(EXAMPLES.parent / "deliver" / "judge")
@@ -278,6 +284,8 @@ def _remember(path: Path_, document: dict[str, Any]) -> dict[str, str]:
         return {"token_id": document["id"]}
     if path == ("fraud", "train"):
         return {"trained": document["version"]}
+    if path == ("pipeline", "run"):
+        return {"pipeline_run": document["id"]}
     return {}
 
 
@@ -371,6 +379,11 @@ STEPS: list[list[str]] = [
         "r-1",
         "--json",
     ],
+    ["pipeline", "run", "--file", "{root}/pipeline.yaml", "--json"],
+    ["pipeline", "run", "--file", "{root}/pipeline.yaml", "--release", "shape-1.0", "--no-cache", "--json"],
+    ["pipeline", "list", "--json"],
+    ["pipeline", "show", "{pipeline_run}", "--json"],
+    ["pipeline", "show", "{pipeline_run}", "--log", "ok", "--json"],
 ]
 """One scenario, in order: each step is a command line (``{name}`` filled in) run with ``--json``."""
 

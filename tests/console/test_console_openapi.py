@@ -20,6 +20,7 @@ from finpilot.audit import Ledger
 from finpilot.audit.kinds import CHAOS_INJECT, HEAL_RECOVERED
 from finpilot.console import TokenStore, create_app
 from finpilot.core import FraudSettings, Settings
+from finpilot.deliver import load_pipeline, run_pipeline
 
 PAYMENT = {
     "transaction_id": "tx-openapi",
@@ -51,7 +52,16 @@ def _incident(ledger: Ledger) -> None:
     )  # fmt: skip
 
 
-def test_every_route_answers_its_documented_schema(full: TestClient, make_token: MakeToken, ledger: Ledger) -> None:
+def _pipeline_run(data_dir: Path, where: Path) -> str:
+    # One finished run of a one-step pipeline in the console's data directory.
+    path = where / "pipeline.yaml"
+    path.write_text("pipeline:\n  name: walk\n  steps:\n    a: {type: run, command: 'echo hi'}\n")
+    return run_pipeline(load_pipeline(path), data_dir=data_dir).id
+
+
+def test_every_route_answers_its_documented_schema(
+    full: TestClient, make_token: MakeToken, ledger: Ledger, settings: Settings, tmp_path: Path
+) -> None:
     check = OpenApiCheck(check_document := full.get("/openapi.json").json())
     assert check_document["openapi"].startswith("3.")
     admin = bearer(make_token("admin"))
@@ -107,6 +117,12 @@ def test_every_route_answers_its_documented_schema(full: TestClient, make_token:
     check(full.get("/api/v1/analysis/argo", params={"rollout": "payments"}, headers=reader))
     flagger = {"name": "payments", "namespace": "prod", "metadata": {}}
     check(full.post("/api/v1/analysis/flagger/confirm-promotion", json=flagger, headers=reader))
+    # pipelines (runs are read from the data directory that `finpilot pipeline run` writes)
+    run_id = _pipeline_run(settings.data_dir, tmp_path)
+    check(full.get("/api/v1/pipelines/runs", headers=reader))
+    check(full.get(f"/api/v1/pipelines/runs/{run_id}", headers=reader))
+    check(full.get(f"/api/v1/pipelines/runs/{run_id}/steps/a/log", headers=reader))
+    check(full.get("/api/v1/pipelines/runs/20260101T000000Z-00000000", headers=reader))  # 404
 
     assert check.unexercised() == set(), "every route of the console is called above"
     statuses = {status for _, _, status in check.seen}

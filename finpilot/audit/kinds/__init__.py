@@ -54,6 +54,7 @@ from finpilot.audit.kinds._db import (
     DbSyncEvidence,
 )
 from finpilot.audit.kinds._deliver_judge import DELIVER_ANALYSIS, AnalysisEvidence
+from finpilot.audit.kinds._deliver_pipeline import DELIVER_PIPELINE_RUN, PipelineRunEvidence
 from finpilot.audit.kinds._deliver_supply import (
     DELIVER_EVIDENCE,
     DELIVER_PROVENANCE,
@@ -144,6 +145,7 @@ __all__ = [
     "DB_SYNC",
     "DELIVER_ANALYSIS",
     "DELIVER_EVIDENCE",
+    "DELIVER_PIPELINE_RUN",
     "DELIVER_PROVENANCE",
     "DELIVER_SBOM",
     "DELIVER_SIGN",
@@ -212,6 +214,7 @@ __all__ = [
     "K8sApplyEvidence",
     "K8sDeadNodeEvidence",
     "ManualChangeEvidence",
+    "PipelineRunEvidence",
     "ProvenanceEvidence",
     "RouterEjectionEvidence",
     "RunbookActionEvidence",
