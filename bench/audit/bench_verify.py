@@ -4,7 +4,7 @@
 compares it with the stored one, checks every checkpoint's signature and root, and checks personal
 data commitments. Target: 1M entries in < 5 s. Each repeat opens the ledger afresh (same process,
 OS page cache warm). The anchor recomputes the root of a pymerkle SqliteTree over the same 1M
-leaf bytes (``get_root()`` on a fresh tree object, i.e. from its stored leaf hashes).
+leaf bytes (``get_state()`` on a fresh tree object, i.e. from its stored leaf hashes).
 
 SQLite reuses bench/out/ledger-<n>; PostgreSQL builds into a fresh schema that is dropped after.
 Prints ONE JSON object on stdout; progress on stderr. Example:
@@ -54,11 +54,11 @@ def pymerkle_root(n: int, repeat: int) -> dict[str, Any] | None:
     for _ in range(repeat):
         t = time.perf_counter()
         tree = pymerkle.SqliteTree(str(path))
-        tree.get_root()
+        tree.get_state()
         runs.append(round(time.perf_counter() - t, 3))
         tree.close()
     return {
-        "what": "pymerkle SqliteTree(path).get_root() over stored leaf hashes (no leaf re-hash, no tiles, "
+        "what": "pymerkle SqliteTree(path).get_state() over stored leaf hashes (no leaf re-hash, no tiles, "
         "no signatures)",
         "median_s": median(runs),
         "runs_s": runs,

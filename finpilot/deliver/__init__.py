@@ -44,6 +44,7 @@ from finpilot.deliver._pipeline import (
     run_entry,
     run_pipeline,
 )
+from finpilot.deliver._release import RELEASE_ID, check_release, file_digest
 from finpilot.deliver._supply import (
     ArtifactRef,
     ArtifactVerification,
@@ -54,9 +55,7 @@ from finpilot.deliver._supply import (
     EvidenceReport,
     FileRef,
     SbomResult,
-    check_release,
     default_key_path,
-    file_digest,
     load_public_key,
     load_signing_key,
     pack_evidence,
@@ -71,6 +70,7 @@ from finpilot.deliver._supply import (
 )
 
 __all__ = [
+    "RELEASE_ID",
     "ArtifactRef",
     "ArtifactVerification",
     "Attestation",

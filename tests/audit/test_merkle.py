@@ -244,7 +244,7 @@ def test_vector_roots() -> None:
         tree.append_entry(VECTOR_LEAVES[size - 1])
         assert root_of(hashes[:size]) == want
         assert naive.root(size) == want
-        assert tree.get_root() == want
+        assert tree.get_state() == want
         state = TreeState()
         state.push_many(hashes[:size])
         assert state.root() == want

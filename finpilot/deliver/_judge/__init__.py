@@ -1,9 +1,9 @@
 """The canary judge: canary against baseline over the same window, per metric, then one verdict."""
 
-from finpilot.deliver._judge._analysis import analysis_entry, check_release, config_digest
+from finpilot.deliver._judge._analysis import analysis_entry, config_digest
 from finpilot.deliver._judge._judge import Step, judge, next_step
 from finpilot.deliver._judge._model import JudgeConfig, Judgement, MetricResult, Samples
-from finpilot.deliver._judge._source import CsvDirectorySource, SampleSet, SampleSource, file_digest
+from finpilot.deliver._judge._source import CsvDirectorySource, SampleSet, SampleSource
 
 __all__ = [
     "CsvDirectorySource",
@@ -15,9 +15,7 @@ __all__ = [
     "Samples",
     "Step",
     "analysis_entry",
-    "check_release",
     "config_digest",
-    "file_digest",
     "judge",
     "next_step",
 ]

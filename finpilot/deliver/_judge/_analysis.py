@@ -4,28 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 
 from finpilot.audit import Entry
 from finpilot.audit.kinds import DELIVER_ANALYSIS
-from finpilot.core import InputError
 from finpilot.deliver._judge._judge import next_step
 from finpilot.deliver._judge._model import JudgeConfig, Judgement
 from finpilot.deliver._judge._source import SampleSet
+from finpilot.deliver._release import check_release
 
-RELEASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")
 """What a release id looks like (the delivery capability's shared contract)."""
-
-
-def check_release(release: str | None) -> str | None:
-    """``release`` if it is a valid release id (or None); else an :class:`InputError`."""
-    if release is not None and not RELEASE_ID.fullmatch(release):
-        raise InputError(
-            "the release id is not valid",
-            field="release",
-            fix="use letters, digits and . _ @ + - (starting with a letter or digit), at most 128 characters",
-        )
-    return release
 
 
 def config_digest(config: JudgeConfig) -> str:

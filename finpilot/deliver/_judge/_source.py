@@ -12,7 +12,6 @@ histograms instead of raw requests, is planned with the watch capability (issue 
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Protocol
 
 from finpilot.core import InputError, NotFoundError
 from finpilot.deliver._judge._model import Samples
+from finpilot.deliver._release import file_digest
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")
 
@@ -44,11 +44,6 @@ class SampleSource(Protocol):
         name or its samples are bad.
         """
         ...
-
-
-def file_digest(path: Path) -> str:
-    """``sha256:<hex>`` of a file's bytes."""
-    return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def rollout_parts(rollout: str) -> tuple[str, ...]:

@@ -7,7 +7,7 @@ Typical use::
     ledger.append(run_entry(record, data_dir=settings.data_dir, actor="cli:ana"))
 """
 
-from finpilot.deliver._pipeline._audit import RELEASE_ID, check_release, run_entry
+from finpilot.deliver._pipeline._audit import run_entry
 from finpilot.deliver._pipeline._cache import cache_key
 from finpilot.deliver._pipeline._commands import step_argv
 from finpilot.deliver._pipeline._dag import find_cycle, topological
@@ -27,7 +27,6 @@ from finpilot.deliver._pipeline._runner import OnChange, run_pipeline
 from finpilot.deliver._pipeline._spec import STEP_TYPES, PipelineSpec
 
 __all__ = [
-    "RELEASE_ID",
     "STEP_TYPES",
     "ArtifactRecord",
     "JUnitFailure",
@@ -39,7 +38,6 @@ __all__ = [
     "StepRecord",
     "StepStatus",
     "cache_key",
-    "check_release",
     "find_cycle",
     "find_pipeline_file",
     "list_runs",

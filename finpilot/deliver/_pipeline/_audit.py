@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from finpilot.audit import Entry
 from finpilot.audit.kinds import DELIVER_PIPELINE_RUN
-from finpilot.core import InputError
-from finpilot.deliver._pipeline._cache import file_digest
 from finpilot.deliver._pipeline._record import RunRecord, run_dir
+from finpilot.deliver._release import file_digest
 
-RELEASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")
 """What a release id may look like (``payments-1.4.0``, ``payments@sha256-ab12``)."""
-
-
-def check_release(release: str | None) -> str | None:
-    """``release`` when it is a valid release id (or None); :class:`InputError` naming ``--release`` otherwise."""
-    if release is not None and not RELEASE_ID.match(release):
-        raise InputError(
-            "the release id is not valid",
-            field="--release",
-            fix="use letters, digits and . _ @ + - (up to 128, starting with a letter or digit), e.g. payments-1.4.0",
-        )
-    return release
 
 
 def run_entry(record: RunRecord, *, data_dir: Path, actor: str) -> Entry:

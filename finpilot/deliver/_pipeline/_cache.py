@@ -19,15 +19,7 @@ from typing import Any
 
 from finpilot.deliver._pipeline._record import ArtifactRecord, cache_dir, private_dirs, run_dir, write_private
 from finpilot.deliver._pipeline._spec import RunStep, StepBase
-
-
-def file_digest(path: Path) -> str:
-    """``sha256:<hex>`` of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return "sha256:" + digest.hexdigest()
+from finpilot.deliver._release import file_digest
 
 
 def glob_files(root: Path, pattern: str) -> list[Path]:

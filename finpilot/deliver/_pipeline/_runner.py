@@ -34,6 +34,7 @@ from finpilot.deliver._pipeline._record import (
     save_run,
 )
 from finpilot.deliver._pipeline._spec import GateStep, RunStep, StepBase
+from finpilot.deliver._release import file_digest
 
 OnChange = Callable[[RunRecord], None]
 """Called with the run record after every change of state (from the scheduling thread)."""
@@ -283,7 +284,7 @@ def _collect(run: _Run, name: str, step: StepBase) -> list[ArtifactRecord]:
                     name=artifact,
                     path=relative.as_posix(),
                     size=target.stat().st_size,
-                    digest=_cache.file_digest(target),
+                    digest=file_digest(target),
                 )
             )
     return records

@@ -4,7 +4,7 @@ artifact verification, and auditors' evidence bundles of a release."""
 from finpilot.deliver._supply._attest import Attestation, git_revision, sign_artifact, write_provenance
 from finpilot.deliver._supply._evidence_pack import EvidencePack, pack_evidence
 from finpilot.deliver._supply._evidence_verify import BundleProblem, EvidenceReport, verify_evidence
-from finpilot.deliver._supply._files import ArtifactRef, FileRef, check_release, file_digest, tree_digest
+from finpilot.deliver._supply._files import ArtifactRef, FileRef, tree_digest
 from finpilot.deliver._supply._keys import default_key_path, load_public_key, load_signing_key, public_key_path
 from finpilot.deliver._supply._record import record_attestation, record_sbom
 from finpilot.deliver._supply._sbom import SbomResult, write_sbom
@@ -20,9 +20,7 @@ __all__ = [
     "EvidenceReport",
     "FileRef",
     "SbomResult",
-    "check_release",
     "default_key_path",
-    "file_digest",
     "git_revision",
     "load_public_key",
     "load_signing_key",

@@ -27,7 +27,8 @@ from typing import Any
 from finpilot.audit import Ledger
 from finpilot.audit.kinds import DELIVER_EVIDENCE
 from finpilot.core import InputError, NotFoundError, rfc3339, utc_now
-from finpilot.deliver._supply._files import FileRef, check_release, file_digest
+from finpilot.deliver._release import check_release, file_digest
+from finpilot.deliver._supply._files import FileRef
 from finpilot.deliver._supply._refs import file_refs
 
 BUNDLE_FORMAT = "finpilot-evidence-bundle/1"

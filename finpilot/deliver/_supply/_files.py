@@ -9,25 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from finpilot.core import InputError
+from finpilot.deliver._release import file_digest, sha256_hex
 
-RELEASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")
-"""What a release id may be (``payments-1.4.0``, ``payments@sha256-ab12``)."""
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _SKIP_DIRS = frozenset({".git", "__pycache__", ".venv", ".mypy_cache", ".ruff_cache", ".pytest_cache"})
-
-
-def sha256_hex(path: Path) -> str:
-    """The hex SHA-256 of a file's bytes, read in blocks."""
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def file_digest(path: Path) -> str:
-    """``sha256:<hex>`` of a file's bytes: the form every deliver entry names files by."""
-    return f"sha256:{sha256_hex(path)}"
 
 
 def tree_digest(root: Path) -> str:
@@ -44,17 +29,6 @@ def tree_digest(root: Path) -> str:
             if path.is_file() and not path.is_symlink():
                 lines.append(f"{sha256_hex(path)}  {path.relative_to(root).as_posix()}\n")
     return "sha256:" + hashlib.sha256("".join(sorted(lines, key=lambda s: s[66:])).encode()).hexdigest()
-
-
-def check_release(release: str | None) -> str | None:
-    """Return ``release`` when it is a valid release id (or ``None``); raise :class:`InputError` otherwise."""
-    if release is not None and not RELEASE_ID.fullmatch(release):
-        raise InputError(
-            f"release id {release!r} is not valid",
-            field="release",
-            fix="use letters, digits and . _ @ + - (at most 128, starting with a letter or digit), e.g. payments-1.4.0",
-        )
-    return release
 
 
 def need_file(path: Path, field: str) -> Path:

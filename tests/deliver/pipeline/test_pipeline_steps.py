@@ -147,5 +147,5 @@ def test_without_a_release_the_subject_is_the_pipeline(tmp_path: Path) -> None:
 def test_release_ids_are_checked(bad: str) -> None:
     with pytest.raises(InputError) as caught:
         check_release(bad)
-    assert caught.value.field == "--release"
+    assert caught.value.field == "release"
     assert check_release("payments@sha256-ab12") == "payments@sha256-ab12"
