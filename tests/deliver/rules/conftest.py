@@ -64,6 +64,6 @@ def run_semgrep(targets: list[Path], config: Path | None = None) -> list[dict[st
 def fixture_findings() -> dict[str, set[tuple[int, str]]]:
     """Per fixture file name: the (line, rule id) of every finding of the pack."""
     found: dict[str, set[tuple[int, str]]] = {}
-    for result in run_semgrep(sorted(FIXTURES.glob("*.py"))):
+    for result in run_semgrep(sorted(FIXTURES.glob("*.py")) + sorted(FIXTURES.glob("*.html"))):
         found.setdefault(Path(result["path"]).name, set()).add((result["start"]["line"], result["check_id"]))
     return found

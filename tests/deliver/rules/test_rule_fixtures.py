@@ -15,7 +15,7 @@ import yaml
 from finpilot.deliver._rules import semgrep_rule_dir
 
 FIXTURES = Path(__file__).parent / "fixtures"
-_ANNOTATION = re.compile(r"#\s*(ruleid|ok):\s*([\w.-]+(?:\s*,\s*[\w.-]+)*)")
+_ANNOTATION = re.compile(r"(?:#|<!--)\s*(ruleid|ok):\s*([\w.-]+(?:\s*,\s*[\w.-]+)*)")
 
 
 def _annotations(path: Path) -> list[tuple[str, int, str]]:
@@ -28,13 +28,17 @@ def _annotations(path: Path) -> list[tuple[str, int, str]]:
             continue
         target = number + 1
         # Annotations may stack: the first code line below them is the one they point at.
-        while lines[target - 1].lstrip().startswith("#"):
+        while lines[target - 1].lstrip().startswith(("#", "<!--")):
             target += 1
         out.extend((match.group(1), target, rule.strip()) for rule in match.group(2).split(","))
     return out
 
 
-CASES = [(path.name, *annotation) for path in sorted(FIXTURES.glob("*.py")) for annotation in _annotations(path)]
+CASES = [
+    (path.name, *annotation)
+    for path in sorted([*FIXTURES.glob("*.py"), *FIXTURES.glob("*.html")])
+    for annotation in _annotations(path)
+]
 
 
 def _pack_rule_ids() -> set[str]:
