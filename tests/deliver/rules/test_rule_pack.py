@@ -88,3 +88,9 @@ def test_corpus_cases_declare_their_verdict(corpus: str) -> None:
         minimum = 6 if corpus == "cases" else 2
         assert verdicts.count("vulnerable") >= minimum, klass.name
         assert verdicts.count("safe") >= minimum, klass.name
+
+
+def test_docs_list_every_rule() -> None:
+    """docs/deliver-rules.md names each rule of the pack (the docs stay true to the code)."""
+    docs = (ROOT / "docs" / "deliver-rules.md").read_text(encoding="utf-8")
+    assert [r["id"] for r in RULES if f"`{r['id']}`" not in docs] == []
