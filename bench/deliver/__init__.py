@@ -1,1 +1,1 @@
-"""Benchmarks for finpilot.deliver: JSON on stdout, progress on stderr."""
+"""Benchmarks of the delivery capability: JSON on stdout, progress on stderr; figures in docs/benchmarks.md."""

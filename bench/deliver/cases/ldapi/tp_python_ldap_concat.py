@@ -1,0 +1,13 @@
+# expect: CWE-90 vulnerable
+import ldap
+from flask import Flask, request
+
+app = Flask(__name__)
+
+
+@app.route("/staff")
+def staff():
+    uid = request.args.get("uid", "")
+    conn = ldap.initialize("ldap://directory.internal")
+    res = conn.search_s("ou=people,dc=bank,dc=example", ldap.SCOPE_SUBTREE, "(uid=" + uid + ")")
+    return str(res)

@@ -1,0 +1,12 @@
+# expect: CWE-643 safe
+import xml.etree.ElementTree as ET
+import flask
+
+app = flask.Flask(__name__)
+ROOT = ET.parse("merchants.xml").getroot()
+
+
+@app.route("/merchant")
+def merchant():
+    mcc = flask.request.args["mcc"]
+    return str([m.get("name") for m in ROOT.findall(".//merchant") if m.get("mcc") == mcc])

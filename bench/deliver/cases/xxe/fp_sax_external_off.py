@@ -1,0 +1,9 @@
+# expect: CWE-611 safe
+import xml.sax
+from xml.sax.handler import feature_external_ges
+
+
+def parse(stream) -> None:
+    parser = xml.sax.make_parser()
+    parser.setFeature(feature_external_ges, False)
+    parser.parse(stream)

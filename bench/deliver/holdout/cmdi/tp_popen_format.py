@@ -1,0 +1,12 @@
+# expect: CWE-78 vulnerable
+import subprocess
+import flask
+
+app = flask.Flask(__name__)
+
+
+@app.route("/dns")
+def dns():
+    name = flask.request.values.get("name", "")
+    proc = subprocess.Popen("nslookup {}".format(name), shell=True, stdout=subprocess.PIPE)
+    return proc.communicate()[0]
