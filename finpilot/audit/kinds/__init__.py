@@ -53,6 +53,8 @@ from finpilot.audit.kinds._db import (
     DbRestartEvidence,
     DbSyncEvidence,
 )
+from finpilot.audit.kinds._deliver_judge import DELIVER_ANALYSIS, AnalysisEvidence
+from finpilot.audit.kinds._deliver_rollout import DELIVER_ROLLOUT, RolloutEvidence
 from finpilot.audit.kinds._fraud import (
     FRAUD_ACCOUNT,
     FRAUD_ALERT,
@@ -131,6 +133,8 @@ __all__ = [
     "DB_REJOIN",
     "DB_RESTART",
     "DB_SYNC",
+    "DELIVER_ANALYSIS",
+    "DELIVER_ROLLOUT",
     "FRAUD_ACCOUNT",
     "FRAUD_ALERT",
     "FRAUD_DECISION",
@@ -156,6 +160,7 @@ __all__ = [
     "RUNBOOK_PAGE",
     "RUNBOOK_RATE_LIMITED",
     "RUNBOOK_TRIGGER",
+    "AnalysisEvidence",
     "BackupCreateEvidence",
     "BackupFailedEvidence",
     "BackupPruneEvidence",
@@ -194,6 +199,7 @@ __all__ = [
     "K8sApplyEvidence",
     "K8sDeadNodeEvidence",
     "ManualChangeEvidence",
+    "RolloutEvidence",
     "RouterEjectionEvidence",
     "RunbookActionEvidence",
     "RunbookEscalateEvidence",
