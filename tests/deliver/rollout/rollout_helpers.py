@@ -93,7 +93,7 @@ class AuditList:
 
     def actions(self, kind: str = "deliver.rollout") -> list[str]:
         """The actions of the entries of ``kind``, in order."""
-        return [e.fields["action"] for e in self.entries if e.fields["kind"] == kind]
+        return [e.action for e in self.entries if e.kind == kind]
 
 
 @dataclass
@@ -142,7 +142,9 @@ class FakePlatform:
         """The stable env and replicas."""
         return dict(self.env), self.replicas
 
-    def add(self, group: str, start: float, end: float, rate: float, error_every: int = 0, latency: float = 10.0) -> None:
+    def add(
+        self, group: str, start: float, end: float, rate: float, error_every: int = 0, latency: float = 10.0
+    ) -> None:
         """Requests of one group at ``rate`` per second over [start, end); every ``error_every``-th an error."""
         n = int((end - start) * rate)
         rows = self.rows.setdefault(group, [])

@@ -31,7 +31,13 @@ def _rollout(stack: Stack, tmp: Path, release: str, env: dict[str, str], config:
     try:
         time.sleep(2.0)
         record = new_rollout(
-            stack.platform, stack.store, stack.ledger.append, service="payments", release=release, env=env, config=config
+            stack.platform,
+            stack.store,
+            stack.ledger.append,
+            service="payments",
+            release=release,
+            env=env,
+            config=config,
         )
         engine = RolloutEngine(record, stack.platform, stack.store, stack.ledger.append)
         deadline = time.monotonic() + 120
@@ -69,14 +75,17 @@ def test_a_release_with_five_points_more_errors_is_rolled_back_within_60_s(tmp_p
         assert (_to_verdict(record) or 99) <= 60
         assert stack.controller.arm_status("payments").keys() == {"stable"}
         failed = [e for e in entries(stack.ledger, "deliver.analysis") if e["outcome"] == "fail"]
-        assert failed and failed[-1]["evidence"]["metrics"][0]["name"] == "error_rate"
+        assert failed
+        assert failed[-1]["evidence"]["metrics"][0]["name"] == "error_rate"
         assert [e["action"] for e in entries(stack.ledger, "deliver.rollout")][-2:] == ["rollback", "finish"]
 
 
 def test_a_release_with_twice_the_p99_latency_is_rolled_back_within_60_s(tmp_path: Path) -> None:
     with demo_stack(tmp_path) as stack:
         # Warm the stable replicas, then slow every request of the release by the stable p99: its p99 doubles.
-        wait = TrafficRun(stack.address, rate=RATE, run="warm", out=tmp_path / "warm.jsonl", token_file=stack.token_file)
+        wait = TrafficRun(
+            stack.address, rate=RATE, run="warm", out=tmp_path / "warm.jsonl", token_file=stack.token_file
+        )
         wait.start()
         time.sleep(3.0)
         p99 = max(5.0, _stable_p99(stack, 2.5))
