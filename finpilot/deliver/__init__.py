@@ -12,5 +12,43 @@ The judge stands on its own::
 """
 
 from finpilot.deliver._judge import JudgeConfig, Judgement, MetricResult, Samples, judge
+from finpilot.deliver._rollout import (
+    ActionPolicy,
+    ArtifactVerifier,
+    ControllerPlatform,
+    Decision,
+    Platform,
+    RolloutConfig,
+    RolloutEngine,
+    RolloutRecord,
+    RolloutStore,
+    Step,
+    StepContext,
+    decide,
+    new_rollout,
+    render_canary,
+    store_path,
+)
 
-__all__ = ["JudgeConfig", "Judgement", "MetricResult", "Samples", "judge"]
+__all__ = [
+    "ActionPolicy",
+    "ArtifactVerifier",
+    "ControllerPlatform",
+    "Decision",
+    "JudgeConfig",
+    "Judgement",
+    "MetricResult",
+    "Platform",
+    "RolloutConfig",
+    "RolloutEngine",
+    "RolloutRecord",
+    "RolloutStore",
+    "Samples",
+    "Step",
+    "StepContext",
+    "decide",
+    "judge",
+    "new_rollout",
+    "render_canary",
+    "store_path",
+]

@@ -2,6 +2,7 @@
 
 from finpilot.deliver._rollout._config import ActionPolicy, RolloutConfig, Step, check_release
 from finpilot.deliver._rollout._engine import RolloutEngine, new_rollout
+from finpilot.deliver._rollout._k8s import render_canary
 from finpilot.deliver._rollout._platform import ArtifactVerifier, ControllerPlatform, Platform
 from finpilot.deliver._rollout._policy import Decision, StepContext, decide
 from finpilot.deliver._rollout._record import RolloutRecord
@@ -22,5 +23,6 @@ __all__ = [
     "check_release",
     "decide",
     "new_rollout",
+    "render_canary",
     "store_path",
 ]

@@ -34,7 +34,9 @@ policies = st.builds(
 
 
 @given(contexts, policies)
-def test_a_failed_canary_always_gets_the_fail_action_whatever_the_timing(ctx: StepContext, policy: ActionPolicy) -> None:
+def test_a_failed_canary_always_gets_the_fail_action_whatever_the_timing(
+    ctx: StepContext, policy: ActionPolicy
+) -> None:
     assert decide(_judgement("fail"), ctx, policy).action == policy.on_fail
 
 
