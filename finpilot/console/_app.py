@@ -11,7 +11,16 @@ from fastapi.staticfiles import StaticFiles
 
 from finpilot import __version__
 from finpilot.audit import Ledger
-from finpilot.console import _api_audit, _api_fraud, _api_incidents, _api_runtime, _api_tokens, _ops, _pages
+from finpilot.console import (
+    _api_audit,
+    _api_fraud,
+    _api_incidents,
+    _api_rollouts,
+    _api_runtime,
+    _api_tokens,
+    _ops,
+    _pages,
+)
 from finpilot.console._api_fraud import ScoreFastPath
 from finpilot.console._headers import ConsoleApp
 from finpilot.console._http import install_error_handlers
@@ -21,6 +30,8 @@ from finpilot.console._page_fraud import attach_fraud_watchers
 from finpilot.console._page_fraud import router as fraud_page_router
 from finpilot.console._page_incidents import PAGE as INCIDENTS_PAGE
 from finpilot.console._page_incidents import router as incidents_page_router
+from finpilot.console._page_rollouts import PAGE as ROLLOUTS_PAGE
+from finpilot.console._page_rollouts import router as rollouts_page_router
 from finpilot.console._page_runtime import PAGE as RUNTIME_PAGE
 from finpilot.console._page_runtime import router as runtime_page_router
 from finpilot.console._pages import register_page, template_environment
@@ -40,6 +51,7 @@ ROUTERS = (
     _api_fraud.router,
     _api_incidents.router,
     _api_runtime.router,
+    _api_rollouts.router,
     _pages.router,
 )
 """Every router the console serves, in the order they are matched."""
@@ -117,6 +129,7 @@ def create_app(
     register_page(app, FRAUD_PAGE, fraud_page_router)
     register_page(app, RUNTIME_PAGE, runtime_page_router)
     register_page(app, INCIDENTS_PAGE, incidents_page_router)
+    register_page(app, ROLLOUTS_PAGE, rollouts_page_router)
     # Last added runs first: metrics time everything, including the audit append; a client over
     # its refusal limit is answered before the audit, the routes and the token check see it.
     # The security headers and the body limit sit outside all of these (ConsoleApp).

@@ -20,6 +20,7 @@ from finpilot.audit import Ledger
 from finpilot.audit.kinds import CHAOS_INJECT, HEAL_RECOVERED
 from finpilot.console import TokenStore, create_app
 from finpilot.core import FraudSettings, Settings
+from finpilot.deliver import RolloutConfig, RolloutRecord, RolloutStore, store_path
 
 PAYMENT = {
     "transaction_id": "tx-openapi",
@@ -51,7 +52,18 @@ def _incident(ledger: Ledger) -> None:
     )  # fmt: skip
 
 
-def test_every_route_answers_its_documented_schema(full: TestClient, make_token: MakeToken, ledger: Ledger) -> None:
+def _rollout(data_dir: Path) -> None:
+    # A rollout as its loop stores it, so the rollout routes can answer 2xx.
+    store = RolloutStore(store_path(data_dir))
+    store.save(
+        RolloutRecord(id="r-openapi", service="payments", release="r-openapi", env={}, stable_env={}, stable_replicas=2,
+                      config=RolloutConfig(), created_at=1.0, updated_at=1.0, phase_since=1.0)
+    )  # fmt: skip
+
+
+def test_every_route_answers_its_documented_schema(
+    full: TestClient, make_token: MakeToken, ledger: Ledger, settings: Settings
+) -> None:
     check = OpenApiCheck(check_document := full.get("/openapi.json").json())
     assert check_document["openapi"].startswith("3.")
     admin = bearer(make_token("admin"))
@@ -102,6 +114,13 @@ def test_every_route_answers_its_documented_schema(full: TestClient, make_token:
     incidents = check(full.get("/api/v1/incidents", headers=reader)).json()
     assert incidents["incidents"], "the walk wrote a fault and its recovery"
     assert check(full.get("/api/v1/runtime/status", headers=reader)).json()["running"] is False
+
+    # rollouts
+    _rollout(settings.data_dir)
+    check(full.get("/api/v1/rollouts", headers=reader))
+    check(full.get("/api/v1/rollouts/r-openapi", headers=reader))
+    for action in ("pause", "resume", "promote", "abort"):
+        check(full.post(f"/api/v1/rollouts/r-openapi/{action}", json={}, headers=admin))
 
     assert check.unexercised() == set(), "every route of the console is called above"
     statuses = {status for _, _, status in check.seen}
