@@ -31,10 +31,9 @@ from typing import Any
 
 from finpilot.audit import Entry
 from finpilot.audit.kinds import DELIVER_ANALYSIS, DELIVER_ROLLOUT
-from finpilot.core import FinpilotError, InputError
 from finpilot.deliver._judge import JudgeConfig, Judgement, Samples, judge
-from finpilot.deliver._rollout._config import RolloutConfig, check_release
-from finpilot.deliver._rollout._platform import ArtifactVerifier, Platform
+from finpilot.deliver._rollout._config import RolloutConfig
+from finpilot.deliver._rollout._platform import Platform
 from finpilot.deliver._rollout._policy import StepContext, decide
 from finpilot.deliver._rollout._record import ActionPoint, AnalysisPoint, Manual, Phase, RolloutRecord
 from finpilot.deliver._rollout._store import RolloutStore
@@ -49,81 +48,6 @@ _SOURCE = "local-router"
 
 def _rfc3339(t: float) -> str:
     return dt.datetime.fromtimestamp(t, tz=dt.UTC).isoformat().replace("+00:00", "Z")
-
-
-def new_rollout(
-    platform: Platform,
-    store: RolloutStore,
-    audit: AuditSink,
-    *,
-    service: str,
-    release: str,
-    env: dict[str, str],
-    config: RolloutConfig,
-    actor: str = ACTOR,
-    clock: Clock = time.time,
-    verify: ArtifactVerifier | None = None,
-) -> RolloutRecord:
-    """Start a rollout of ``release`` (env overrides ``env``) on ``service``: record it, launch its arms.
-
-    With ``config.require_signature`` the ``verify`` hook (the supply chain's artifact check) must
-    pass first; without a hook the start is refused. Refused too while another rollout of the
-    service runs, or when the release already has one that runs.
-    """
-    check_release(release)
-    running = [r for r in store.all() if not r.terminal and (r.service == service or r.id == release)]
-    if running:
-        raise InputError(
-            f"rollout {running[0].id!r} of {running[0].service} is still {running[0].phase}",
-            field="release",
-            fix=f"wait for it, or `finpilot rollout abort {running[0].id}`",
-        )
-    stable_env, stable_replicas = platform.stable_spec(service)
-    now = clock()
-    env = {**env, "PAYMENTS_VERSION": env.get("PAYMENTS_VERSION", release)}
-    record = RolloutRecord(
-        id=release,
-        service=service,
-        release=release,
-        env=env,
-        stable_env=stable_env,
-        stable_replicas=stable_replicas,
-        config=config,
-        created_at=now,
-        updated_at=now,
-        phase_since=now,
-    )
-    engine = RolloutEngine(record, platform, store, audit, clock=clock)
-    if config.require_signature:
-        try:
-            if verify is None:
-                raise InputError(
-                    "the rollout config requires a verified artifact, and no verifier is set",
-                    field="require_signature",
-                    fix="sign the release (`finpilot sign`) and start the rollout with the verifier, "
-                    "or set require_signature: false",
-                )
-            verify(release, env)
-        except FinpilotError as exc:
-            engine.record_action("refuse", actor, f"artifact not verified: {exc.message}", outcome="failed")
-            raise
-    engine.record_action("start", actor, f"{config.strategy} rollout of {release} on {service}")
-    canary_replicas = stable_replicas if config.strategy == "blue-green" else config.arm_replicas
-    platform.set_arms(
-        service,
-        {
-            "baseline": ArmSpec(env={**stable_env, **_version_of(stable_env)}, replicas=config.arm_replicas),
-            "canary": ArmSpec(env=env, replicas=canary_replicas),
-        },
-    )
-    platform.set_shares(service, {"stable": 100})
-    store.save(engine.record)
-    return engine.record
-
-
-def _version_of(env: dict[str, str]) -> dict[str, str]:
-    # The baseline runs the stable version: it carries no release label of its own.
-    return {k: v for k, v in env.items() if k == "PAYMENTS_VERSION"}
 
 
 class RolloutEngine:
@@ -234,7 +158,7 @@ class RolloutEngine:
         if now < r.next_analysis_at:
             return
         r.next_analysis_at = now + self.config.analysis_interval_s
-        judgement, start = self.analyse(now)
+        judgement = self.analyse(now)
         step = self.config.steps[r.step]
         held = now - r.phase_since
         ctx = StepContext(
@@ -258,7 +182,6 @@ class RolloutEngine:
                 action=decision.action,
             ),
         ]
-        del start
         verdict = judgement.verdict
         if decision.action == "rollback":
             r.verdict_at = now
@@ -274,7 +197,7 @@ class RolloutEngine:
             r.verdict_at = now
             self.promote(ACTOR, decision.reason, verdict=verdict)
 
-    def analyse(self, now: float) -> tuple[Judgement, float]:
+    def analyse(self, now: float) -> Judgement:
         """Judge the canary against the baseline over the lookback window; audited as ``deliver.analysis``."""
         r = self.record
         start = max(r.traffic_since or now, now - self.config.lookback_s)
@@ -306,7 +229,7 @@ class RolloutEngine:
                 },
             )
         )
-        return judgement, start
+        return judgement
 
     def _tick_paused(self) -> None:
         return
