@@ -20,7 +20,15 @@ from rich.markup import escape
 from finpilot.cli._context import cli_actor, ledger_for, settings_for
 from finpilot.cli._output import JsonFlag, err, out, print_json, table
 from finpilot.core import CheckFailedError, InputError
-from finpilot.deliver import RolloutConfig, RolloutEngine, RolloutRecord, RolloutStore, new_rollout, store_path
+from finpilot.deliver import (
+    RolloutConfig,
+    RolloutEngine,
+    RolloutRecord,
+    RolloutStore,
+    adopt_rollout,
+    new_rollout,
+    store_path,
+)
 from finpilot.heal import RuntimeClient, state_dir_for
 
 
@@ -71,7 +79,10 @@ def rollout_start(
     config: Annotated[Path | None, typer.Option("--config", help="A rollout config (YAML or JSON).")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Start a rollout and run it until it is promoted (exit 0) or rolled back (exit 1); Ctrl+C aborts it."""
+    """Start a rollout and run it until it is promoted (exit 0) or rolled back (exit 1); Ctrl+C aborts it.
+
+    Run again for an unfinished rollout whose ``rollout start`` died, it takes that rollout over.
+    """
     settings = RolloutConfig.load(config) if config is not None else RolloutConfig()
     if strategy is not None:
         if strategy not in ("canary", "blue-green"):
@@ -88,7 +99,8 @@ def rollout_start(
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         with ledger_for(ctx) as ledger:
-            record = new_rollout(
+            adopted = adopt_rollout(store, ledger.append, service=service, release=release, actor=cli_actor())
+            record = adopted or new_rollout(
                 platform, store, ledger.append, service=service, release=release, env=env, config=settings,
                 actor=cli_actor(),
             )  # fmt: skip

@@ -6,7 +6,7 @@ from finpilot.deliver._rollout._k8s import render_canary
 from finpilot.deliver._rollout._platform import ArtifactVerifier, ControllerPlatform, Platform
 from finpilot.deliver._rollout._policy import Decision, StepContext, decide
 from finpilot.deliver._rollout._record import RolloutRecord
-from finpilot.deliver._rollout._start import new_rollout
+from finpilot.deliver._rollout._start import adopt_rollout, new_rollout
 from finpilot.deliver._rollout._store import RolloutStore, store_path
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "RolloutStore",
     "Step",
     "StepContext",
+    "adopt_rollout",
     "check_release",
     "decide",
     "new_rollout",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import cast
 
 from finpilot.core import FinpilotError, InputError
 from finpilot.deliver._rollout._config import RolloutConfig, check_release
@@ -81,3 +82,34 @@ def new_rollout(
     platform.set_shares(service, {"stable": 100})
     store.save(engine.record)
     return engine.record
+
+
+def adopt_rollout(
+    store: RolloutStore, audit: AuditSink, *, service: str, release: str, actor: str = ACTOR, clock: Clock = time.time
+) -> RolloutRecord | None:
+    """The unfinished rollout of ``release`` on ``service`` whose loop is gone, taken over (audited), else None.
+
+    For a ``rollout start`` run again after the process that ran the rollout died: the new loop
+    continues where the record stands (and applies the requests queued meanwhile). The caller must
+    know the old loop is gone: two loops on one rollout would both act.
+    """
+    record = store.find(release)
+    if record is None or record.terminal:
+        return None
+    if record.service != service:
+        raise InputError(
+            f"rollout {release!r} is of service {record.service}, not {service}",
+            field="release",
+            fix=f"run `finpilot rollout start {record.service} --release {release}` to take it over",
+        )
+    engine = RolloutEngine(record, cast(Platform, _NoPlatform()), store, audit, clock=clock)
+    engine.record_action("resume", actor, f"a new loop took the rollout over in phase {record.phase}")
+    store.save(engine.record)
+    return engine.record
+
+
+class _NoPlatform:
+    """Recording an action needs no platform; any call to one here is a bug."""
+
+    def __getattr__(self, name: str) -> None:
+        raise AttributeError(name)

@@ -8,7 +8,7 @@ import pytest
 from rollout_helpers import AuditList, FakeClock, FakePlatform
 
 from finpilot.core import InputError, NotFoundError
-from finpilot.deliver._rollout import RolloutConfig, RolloutEngine, RolloutStore, Step, new_rollout
+from finpilot.deliver._rollout import RolloutConfig, RolloutEngine, RolloutStore, Step, adopt_rollout, new_rollout
 
 CONFIG = RolloutConfig(
     steps=[Step(weight=10, pause_s=20), Step(weight=50, pause_s=20)], analysis_interval_s=5, drain_s=1
@@ -196,3 +196,21 @@ def test_config_is_checked(tmp_path: Path) -> None:
     with pytest.raises(InputError) as err:
         RolloutConfig.load(bad)
     assert err.value.field == "steps.0.weight"
+
+
+def test_a_new_loop_takes_over_an_unfinished_rollout_and_applies_what_was_queued(tmp_path: Path) -> None:
+    run = Run(tmp_path)
+    run.advance(3)
+    run.store.request("payments-2.0", "abort", "erin")  # queued while no loop runs
+    with pytest.raises(InputError):
+        adopt_rollout(run.store, run.audit, service="other", release="payments-2.0")
+    assert adopt_rollout(run.store, run.audit, service="payments", release="nope") is None
+    record = adopt_rollout(run.store, run.audit, service="payments", release="payments-2.0", clock=run.clock)
+    assert record is not None
+    engine = RolloutEngine(record, run.platform, run.store, run.audit, clock=run.clock)
+    engine.tick()
+    run.clock.now += 2
+    engine.tick()
+    engine.tick()
+    assert engine.record.phase == "aborted"
+    assert adopt_rollout(run.store, run.audit, service="payments", release="payments-2.0") is None
