@@ -147,10 +147,7 @@ def rollback(body: RollbackBody, controller: Ctl) -> dict[str, Any]:
 @router.get("/services/{name}/arms", response_model=ArmsState, tags=["releases"], summary="Replica groups")
 def arms(name: str, controller: Ctl) -> dict[str, Any]:
     """The service's groups (stable and release arms: wanted, running, ready) and its stable env and replicas."""
-    spec = controller.runtime.services.get(name)
-    if spec is None:
-        raise NotFoundError(f"no service named '{name}'", fix="see GET /api/v1/status")
-    return {"groups": controller.arm_status(name), "env": dict(spec.env), "replicas": spec.replicas}
+    return controller.service_arms(name)
 
 
 @router.put("/services/{name}/arms", response_model=ArmsSet, tags=["releases"], summary="Declare release arms")

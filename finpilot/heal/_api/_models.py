@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
 
@@ -169,7 +169,9 @@ class ArmsBody(Body):
 class SharesBody(Body):
     """The traffic split of a service's router by group (stable or an arm name), in percent."""
 
-    shares: dict[str, int] = Field(description="group -> percent; groups left out get none; {} = equal weights")
+    shares: dict[str, Annotated[int, Field(ge=0, le=100)]] = Field(
+        description="group -> percent; groups left out get none; {} = equal weights"
+    )
 
 
 class ArmsSet(Answer):

@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import signal
 import threading
 import time
@@ -374,6 +375,14 @@ class Controller(Reconciler):
         caller (the delivery capability) audits the rollout action that asks for this.
         """
 
+        for arm in arms:
+            if not _ARM.match(arm) or len(f"{service}-{arm}") > 63:
+                raise InputError(
+                    f"arm name {arm!r} is not a short DNS label",
+                    field=f"arms.{arm}",
+                    fix="use lower-case letters and digits, starting with a letter (e.g. canary)",
+                )
+
         def go() -> dict[str, Any]:
             base = self.runtime.services.get(service)
             if base is None or self._routed(service)[0] != service:
@@ -468,6 +477,18 @@ class Controller(Reconciler):
 
         return dict(self.call(go))
 
+    def service_arms(self, service: str) -> dict[str, Any]:
+        """``{groups: arm_status, env, replicas}``: the groups and the stable version's env and replica count."""
+
+        def go() -> dict[str, Any]:
+            spec = self.runtime.services.get(service)
+            if spec is None or self._routed(service)[0] != service:
+                raise NotFoundError(f"no service named '{service}'", fix="see `finpilot runtime status`")
+            return {"env": dict(spec.env), "replicas": spec.replicas}
+
+        view = dict(self.call(go))
+        return {"groups": self.arm_status(service), **view}
+
 
 @dataclass(frozen=True)
 class ArmSpec:
@@ -476,6 +497,8 @@ class ArmSpec:
     env: Mapping[str, str] = field(default_factory=dict)
     replicas: int = 1
 
+
+_ARM = re.compile(r"^[a-z][a-z0-9]{0,19}$")
 
 HISTORY = 10
 """How many replaced specs the controller keeps for :meth:`Controller.rollback`."""
