@@ -364,6 +364,12 @@ class RolloutEngine:
         if r.phase not in allowed:
             self.record_action(action, actor, f"refused: the rollout is {r.phase}", outcome="failed")
             return
+        if r.phase == "promoting" and r.sub >= _REPLACE_STABLE:
+            # The stable replicas are being replaced: only the canary arm can serve until they are back.
+            self.record_action(
+                action, actor, "refused: too late, the stable replicas are being replaced", outcome="failed"
+            )
+            return
         if action == "pause":
             self.pause(actor, "requested by an operator")
         elif action == "resume":

@@ -214,3 +214,16 @@ def test_a_new_loop_takes_over_an_unfinished_rollout_and_applies_what_was_queued
     engine.tick()
     assert engine.record.phase == "aborted"
     assert adopt_rollout(run.store, run.audit, service="payments", release="payments-2.0") is None
+
+
+def test_abort_is_refused_once_the_stable_replicas_are_being_replaced(tmp_path: Path) -> None:
+    run = Run(tmp_path)
+    run.advance(2)
+    run.store.request("payments-2.0", "promote", "frank")
+    run.advance(1)
+    assert run.phase == "promoting"
+    run.engine.record.sub = 7  # stable stopped, waiting for it to come back as the new version
+    run.store.request("payments-2.0", "abort", "frank")
+    run.engine.tick()
+    assert run.engine.record.actions[-1].reason.startswith("refused: too late")
+    assert run.phase == "promoting"
