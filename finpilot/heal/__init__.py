@@ -24,7 +24,8 @@ from finpilot.heal._router._balancer import Backend, Router, RouterThread
 from finpilot.heal._runbook._engine import RunbookEngine
 from finpilot.heal._runbook._page import Pager
 from finpilot.heal._runbook._spec import Runbook, load_runbooks
-from finpilot.heal._runtime._controller import ArmSpec, Controller
+from finpilot.heal._runtime._arms import ArmSpec
+from finpilot.heal._runtime._controller import Controller
 from finpilot.heal._runtime._local import (
     LocalRuntime,
     demo_payments_token,

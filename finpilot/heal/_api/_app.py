@@ -63,7 +63,7 @@ from finpilot.heal._api._models import (
     SpecBody,
     SpecRolledBack,
 )
-from finpilot.heal._runtime._controller import ArmSpec
+from finpilot.heal._runtime._arms import ArmSpec
 
 if TYPE_CHECKING:
     from finpilot.heal._runtime._controller import Controller

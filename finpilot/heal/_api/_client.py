@@ -13,7 +13,7 @@ import httpx
 from finpilot.core import NotFoundError, StorageError, error_from_body, http_client
 
 if TYPE_CHECKING:
-    from finpilot.heal._runtime._controller import ArmSpec
+    from finpilot.heal._runtime._arms import ArmSpec
 
 
 class RuntimeClient:
