@@ -49,6 +49,9 @@ class ActionPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     on_fail: Literal["rollback", "pause"] = Field("rollback", description="A failed analysis.")
+    failure_limit: int = Field(
+        1, ge=1, le=100, description="Consecutive failed analyses before on_fail (Argo's failureLimit + 1)."
+    )
     on_no_data: Action = Field(
         "pause", description="Not enough requests when a step's time is up: pause (default), extend or rollback."
     )

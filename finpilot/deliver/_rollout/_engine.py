@@ -165,6 +165,7 @@ class RolloutEngine:
             time_up=held >= step.pause_s + r.extensions * self.config.policy.extension_s,
             extensions=r.extensions,
             last_step=r.step == len(self.config.steps) - 1 or self.config.strategy == "blue-green",
+            failures_before=_failures_in_a_row(r),
         )
         decision = decide(judgement, ctx, self.config.policy)
         r.analyses = [
@@ -399,6 +400,15 @@ class RolloutEngine:
             if not self.record.terminal:
                 sleep(tick_s)
         return self.record
+
+
+def _failures_in_a_row(record: RolloutRecord) -> int:
+    count = 0
+    for point in reversed(record.analyses):
+        if point.verdict != "fail":
+            break
+        count += 1
+    return count
 
 
 _REPLACE_STABLE = 6

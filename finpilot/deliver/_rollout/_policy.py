@@ -6,7 +6,7 @@ the step's time is up and how often it was extended, and the configured :class:`
 =====================  ==========================  =========================================
 judgement              step time not up             step time up
 =====================  ==========================  =========================================
-fail                   ``on_fail`` (rollback)       ``on_fail`` (rollback)
+fail (x failure_limit)  ``on_fail`` (rollback)       ``on_fail`` (rollback)
 not enough data        wait                         ``on_no_data`` (pause)
 inconclusive           wait                         extend up to ``max_extensions``, then pause
 pass                   wait                         advance (the last step: promote)
@@ -26,11 +26,13 @@ Next = Literal["wait", "advance", "promote", "extend", "pause", "rollback"]
 
 @dataclass(frozen=True)
 class StepContext:
-    """Where the rollout stands: whether the step's time is up, extensions used, whether it is the last step."""
+    """Where the rollout stands: whether the step's time is up, extensions used, whether it is the last step,
+    and how many analyses in a row failed before this one."""
 
     time_up: bool
     extensions: int
     last_step: bool
+    failures_before: int = 0
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,10 @@ class Decision:
 def decide(judgement: Judgement, ctx: StepContext, policy: ActionPolicy) -> Decision:
     """The action for ``judgement`` at ``ctx`` under ``policy`` (see the module docstring); pure."""
     if judgement.verdict == "fail":
-        return Decision(policy.on_fail, f"the canary failed: {judgement.reason}")
+        failures = ctx.failures_before + 1
+        if failures >= policy.failure_limit:
+            return Decision(policy.on_fail, f"the canary failed: {judgement.reason}")
+        return Decision("wait", f"failed analysis {failures} of {policy.failure_limit} in a row: {judgement.reason}")
     if not ctx.time_up:
         return Decision("wait", "the step's time is not up")
     if not judgement.enough_data:

@@ -65,3 +65,10 @@ def test_the_defaults() -> None:
     assert decide(_judgement("inconclusive"), up, policy).action == "extend"
     assert decide(_judgement("inconclusive"), StepContext(True, 2, False), policy).action == "pause"
     assert decide(_judgement("fail"), StepContext(False, 0, False), policy).action == "rollback"
+
+
+@given(st.integers(1, 5), st.integers(0, 6), st.booleans())
+def test_failure_limit_counts_failed_analyses_in_a_row(limit: int, before: int, time_up: bool) -> None:
+    policy = ActionPolicy(failure_limit=limit)
+    action = decide(_judgement("fail"), StepContext(time_up, 0, False, failures_before=before), policy).action
+    assert action == ("rollback" if before + 1 >= limit else "wait")
