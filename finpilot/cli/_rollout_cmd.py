@@ -20,6 +20,7 @@ from rich.markup import escape
 from finpilot.cli._context import cli_actor, ledger_for
 from finpilot.cli._errors import EXIT_FAILED, EXIT_OK
 from finpilot.cli._output import JsonFlag, out, print_json, table
+from finpilot.cli._rollout_ops_cmd import add_rollout_ops
 from finpilot.deliver import (
     JudgeConfig,
     Judgement,
@@ -121,3 +122,7 @@ def _show(judgement: Judgement) -> None:
         f"{judgement.baseline_requests} baseline, {judgement.canary_requests} canary requests): "
         f"{escape(judgement.reason)}"
     )
+
+
+# Registered last so that ``judge`` comes first in ``finpilot rollout --help``.
+add_rollout_ops(rollout_app)

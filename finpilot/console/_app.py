@@ -16,6 +16,7 @@ from finpilot.console import (
     _api_audit,
     _api_fraud,
     _api_incidents,
+    _api_rollouts,
     _api_runtime,
     _api_tokens,
     _ops,
@@ -33,6 +34,8 @@ from finpilot.console._page_incidents import PAGE as INCIDENTS_PAGE
 from finpilot.console._page_incidents import router as incidents_page_router
 from finpilot.console._page_pipelines import PAGE as PIPELINES_PAGE
 from finpilot.console._page_pipelines import router as pipelines_page_router
+from finpilot.console._page_rollouts import PAGE as ROLLOUTS_PAGE
+from finpilot.console._page_rollouts import router as rollouts_page_router
 from finpilot.console._page_runtime import PAGE as RUNTIME_PAGE
 from finpilot.console._page_runtime import router as runtime_page_router
 from finpilot.console._pages import register_page, template_environment
@@ -54,6 +57,7 @@ ROUTERS = (
     _api_runtime.router,
     _api_analysis.router,
     pipelines_api_router,
+    _api_rollouts.router,
     _pages.router,
 )
 """Every router the console serves, in the order they are matched."""
@@ -132,6 +136,7 @@ def create_app(
     register_page(app, RUNTIME_PAGE, runtime_page_router)
     register_page(app, INCIDENTS_PAGE, incidents_page_router)
     register_page(app, PIPELINES_PAGE, pipelines_page_router)
+    register_page(app, ROLLOUTS_PAGE, rollouts_page_router)
     # Last added runs first: metrics time everything, including the audit append; a client over
     # its refusal limit is answered before the audit, the routes and the token check see it.
     # The security headers and the body limit sit outside all of these (ConsoleApp).

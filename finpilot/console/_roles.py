@@ -37,6 +37,8 @@ class Permission(StrEnum):
     """Score payments and submit late fraud labels."""
     FREEZE = "freeze"
     """Freeze and unfreeze fraud accounts by hand."""
+    RELEASE = "release"
+    """Promote, abort, pause and resume rollouts."""
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -50,6 +52,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CHECKPOINT,
             Permission.FRAUD,
             Permission.FREEZE,
+            Permission.RELEASE,
         }
     ),
     "admin": frozenset(Permission),

@@ -24,6 +24,7 @@ from finpilot.heal._router._balancer import Backend, Router, RouterThread
 from finpilot.heal._runbook._engine import RunbookEngine
 from finpilot.heal._runbook._page import Pager
 from finpilot.heal._runbook._spec import Runbook, load_runbooks
+from finpilot.heal._runtime._arms import ArmSpec
 from finpilot.heal._runtime._controller import Controller
 from finpilot.heal._runtime._local import (
     LocalRuntime,
@@ -34,6 +35,7 @@ from finpilot.heal._runtime._local import (
 )
 
 __all__ = [
+    "ArmSpec",
     "Backend",
     "Controller",
     "DbHealer",

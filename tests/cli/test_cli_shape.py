@@ -114,6 +114,7 @@ SHAPES: dict[Path_, frozenset[str]] = {
     ("k8s", "render"): frozenset({"objects", "files"}),
     ("runbook", "check"): frozenset({"dir", "runbooks"}),
     ("runbook", "list"): frozenset({"dir", "runbooks"}),
+    ("rollout", "list"): frozenset({"rollouts"}),
     ("traffic", "csv"): frozenset({"path", "payments", "days", "seed"}),
     ("fraud", "train"): frozenset({"path", "version", "sha256", "training_window", "metrics", "audit_index"}),
     ("fraud", "model", "list"): frozenset({"models", "registry"}),
@@ -178,6 +179,12 @@ NEEDS_SERVER: dict[Path_, str] = {
     ("fraud", "serve"): "NATS, and runs until stopped (tests/fraud/test_nats_*.py)",
     ("fraud", "publish"): "NATS (tests/fraud/test_nats_cli.py)",
     ("traffic", "run"): "the payments service (tests/fraud/test_traffic_run.py)",
+    ("rollout", "start"): "a running runtime under traffic (tests/deliver/rollout/test_cli.py)",
+    ("rollout", "status"): "a rollout (tests/deliver/rollout/test_cli.py)",
+    ("rollout", "promote"): "a running rollout (tests/deliver/rollout/test_cli.py)",
+    ("rollout", "abort"): "a running rollout (tests/deliver/rollout/test_cli.py)",
+    ("rollout", "pause"): "a running rollout (tests/deliver/rollout/test_cli.py)",
+    ("rollout", "resume"): "a running rollout (tests/deliver/rollout/test_cli.py)",
 }
 """``--json`` commands not run here, and what they need; ``_ERROR_STEPS`` checks their failure shape."""
 
@@ -338,6 +345,7 @@ STEPS: list[list[str]] = [
     ["k8s", "render", "--config", "{examples}/finpilot.yaml", "--out", "{root}/k8s", "--json"],
     ["runbook", "check", "{examples}/runbooks", "--json"],
     ["runbook", "list", "--json"],
+    ["rollout", "list", "--json"],
     ["--config", "{bare}", "runbook", "list", "--json"],  # no runbooks.dir: the same keys, an empty list
     ["traffic", "csv", "--out", "{root}/pay.csv", "--days", "24", "--customers", "40", "--terminals", "80", "--json"],
     ["fraud", "train", "--csv", "{root}/pay.csv", "--to", "2018-04-20", "--out", "{models}/first", "--json"],
@@ -421,6 +429,12 @@ FAILING: dict[Path_, list[str] | None] = {
     ("fraud", "serve"): ["--nats", "nats://127.0.0.1:1", "--worker-id", "w1"],  # no model: refused first
     ("fraud", "publish"): ["--csv", "{csv}", "--nats", "nats://127.0.0.1:1"],
     ("traffic", "run"): ["--url", "http://127.0.0.1:9", "--duration", "1"],  # port 9: refused at once
+    ("rollout", "start"): ["payments", "--release", "r1"],  # no runtime runs for this data dir
+    ("rollout", "status"): [],  # no rollout yet
+    ("rollout", "promote"): ["nope"],
+    ("rollout", "abort"): ["nope"],
+    ("rollout", "pause"): ["nope"],
+    ("rollout", "resume"): ["nope"],
 }
 """How each :data:`NEEDS_SERVER` command fails fast here (``None``: it is not safe to try)."""
 

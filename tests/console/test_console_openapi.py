@@ -20,7 +20,7 @@ from finpilot.audit import Ledger
 from finpilot.audit.kinds import CHAOS_INJECT, HEAL_RECOVERED
 from finpilot.console import TokenStore, create_app
 from finpilot.core import FraudSettings, Settings
-from finpilot.deliver import load_pipeline, run_pipeline
+from finpilot.deliver import RolloutConfig, RolloutRecord, RolloutStore, load_pipeline, run_pipeline, store_path
 
 PAYMENT = {
     "transaction_id": "tx-openapi",
@@ -57,6 +57,15 @@ def _pipeline_run(data_dir: Path, where: Path) -> str:
     path = where / "pipeline.yaml"
     path.write_text("pipeline:\n  name: walk\n  steps:\n    a: {type: run, command: 'echo hi'}\n")
     return run_pipeline(load_pipeline(path), data_dir=data_dir).id
+
+
+def _rollout(data_dir: Path) -> None:
+    # A rollout as its loop stores it, so the rollout routes can answer 2xx.
+    store = RolloutStore(store_path(data_dir))
+    store.save(
+        RolloutRecord(id="r-openapi", service="payments", release="r-openapi", env={}, stable_env={}, stable_replicas=2,
+                      config=RolloutConfig(), created_at=1.0, updated_at=1.0, phase_since=1.0)
+    )  # fmt: skip
 
 
 def test_every_route_answers_its_documented_schema(
@@ -123,6 +132,12 @@ def test_every_route_answers_its_documented_schema(
     check(full.get(f"/api/v1/pipelines/runs/{run_id}", headers=reader))
     check(full.get(f"/api/v1/pipelines/runs/{run_id}/steps/a/log", headers=reader))
     check(full.get("/api/v1/pipelines/runs/20260101T000000Z-00000000", headers=reader))  # 404
+    # rollouts
+    _rollout(settings.data_dir)
+    check(full.get("/api/v1/rollouts", headers=reader))
+    check(full.get("/api/v1/rollouts/r-openapi", headers=reader))
+    for action in ("pause", "resume", "promote", "abort"):
+        check(full.post(f"/api/v1/rollouts/r-openapi/{action}", json={}, headers=admin))
 
     assert check.unexercised() == set(), "every route of the console is called above"
     statuses = {status for _, _, status in check.seen}

@@ -73,6 +73,20 @@ def test_every_route_answers_its_documented_schema(served: tuple[Path, dict[str,
         assert (back["rolled_back"], back["services"]) == (True, {"web": 2})
         assert check(http.post("/api/v1/spec/rollbacks", json={})).status_code == 404
 
+        # Release arms (progressive delivery): a canary beside web, the traffic split, samples per group.
+        canary = {"arms": {"canary": {"env": {"X": "1"}, "replicas": 1}}}
+        assert check(http.put("/api/v1/services/web/arms", json=canary)).json() == {
+            "service": "web",
+            "arms": {"canary": 1},
+        }
+        split = {"shares": {"stable": 90, "canary": 10}}
+        assert check(http.put("/api/v1/services/web/shares", json=split)).json()["shares"] == split["shares"]
+        assert set(check(http.get("/api/v1/services/web/arms")).json()["groups"]) == {"stable", "canary"}
+        assert "groups" in check(http.get("/api/v1/services/web/samples", params={"since": 0})).json()
+        assert check(http.get("/api/v1/services/nope/arms")).status_code == 404
+        assert check(http.put("/api/v1/services/web/arms", json={"arms": {}})).json()["arms"] == {}
+        assert check(http.put("/api/v1/services/web/shares", json={"shares": {}})).json()["shares"] == {}
+
         fault = {"actor": "api:test"}
         killed = check(http.post("/api/v1/chaos/faults", json={**fault, "fault": "kill", "target": "web/0"})).json()
         assert killed["fault"] == "kill"

@@ -66,6 +66,30 @@ class StandInController:
             raise NotFoundError(f"no replica '{target}'", fix="services: web")
         return "web/0@n1"
 
+    @staticmethod
+    def _service(name: str) -> str:
+        if name != "web":
+            raise NotFoundError(f"no service named '{name}'", fix="services: web")
+        return name
+
+    def service_arms(self, service: str) -> dict[str, Any]:
+        """web alone, no arms."""
+        self._service(service)
+        return {"groups": {"stable": {"replicas": 1, "running": 1, "ready": 1}}, "env": {}, "replicas": 1}
+
+    def set_arms(self, service: str, arms: dict[str, Any], *, stable: Any = None) -> dict[str, Any]:
+        """Arms of web, by name."""
+        return {"service": self._service(service), "arms": {a: s.replicas for a, s in arms.items()}}
+
+    def set_shares(self, service: str, shares: dict[str, int]) -> dict[str, Any]:
+        """The split of web's traffic."""
+        return {"service": self._service(service), "shares": dict(shares)}
+
+    def arm_samples(self, service: str, since: float = 0.0) -> dict[str, list[tuple[float, float, bool]]]:
+        """One request of web's stable replica."""
+        self._service(service)
+        return {"stable": [(since, 1.5, False)]}
+
     def drain(self, node: str, *, actor: str) -> dict[str, Any]:
         """Start draining ``n1``."""
         return {"node": self._node(node), "state": "draining"}

@@ -60,6 +60,7 @@ def create_app(
     install_error_handlers(app)
     app.include_router(router)
     app.max_body_bytes = settings.max_body_bytes
+    app.faults = settings.faults
     app.add_middleware(MetricsMiddleware, metrics=metrics, version=settings.version)
 
     @app.get("/healthz")

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from finpilot_payments._errors import PayloadTooLargeError
+from finpilot_payments._faults import FaultKnobs, Faults
 
 HEADERS = (
     (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
@@ -90,7 +91,11 @@ class PaymentsApp(FastAPI):
     """FastAPI with :class:`Edge` outside its whole middleware stack."""
 
     max_body_bytes = 1024 * 1024
+    faults = FaultKnobs()
 
     def build_middleware_stack(self) -> ASGIApp:
-        """Starlette's stack behind the edge."""
-        return Edge(super().build_middleware_stack(), self.max_body_bytes)
+        """Starlette's stack behind the edge (and behind the fault knobs, when a test turned them on)."""
+        inner = super().build_middleware_stack()
+        if self.faults.active:
+            inner = Faults(inner, self.faults)
+        return Edge(inner, self.max_body_bytes)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from finpilot_payments._auth import MIN_BOOTSTRAP_LENGTH
 from finpilot_payments._errors import InputError
+from finpilot_payments._faults import FaultKnobs
 from finpilot_payments._version import __version__
 
 
@@ -28,6 +30,9 @@ class PaymentsSettings:
     when the decision service is unavailable (unreachable, times out, 5xx), approve (``True``,
     fail-open) or decline (``False``, fail-closed, the default: a payment is never approved
     unseen). A refusal (4xx) declines either way.
+    ``faults``: test and demo knobs for progressive delivery, off by default
+    (:mod:`finpilot_payments._faults`): ``PAYMENTS_FAULT_ERROR_RATE``, ``PAYMENTS_FAULT_SLOW_RATE``,
+    ``PAYMENTS_FAULT_SLOW_MS``.
     ``decider_token``: bearer token for the decision service (a finpilot token whose role may
     score); from ``PAYMENTS_DECIDER_TOKEN`` only, never a command-line flag (other users can
     read a process's arguments), and never shown in ``repr`` or logs.
@@ -48,6 +53,7 @@ class PaymentsSettings:
     decider_fail_open: bool = False
     decider_token: str | None = field(default=None, repr=False)
     bootstrap_token: str | None = field(default=None, repr=False)
+    faults: FaultKnobs = field(default_factory=FaultKnobs)
 
     def __post_init__(self) -> None:
         if self.bootstrap_token is not None and (
@@ -73,6 +79,7 @@ class PaymentsSettings:
         if env.get("PAYMENTS_VERSION"):
             values["version"] = env["PAYMENTS_VERSION"]
         values.update(_edge_settings(env))
+        values.update(_fault_settings(env))
         if env.get("PAYMENTS_DECIDER_URL"):
             values["decider_url"] = env["PAYMENTS_DECIDER_URL"]
         if env.get("PAYMENTS_DECIDER_TIMEOUT_S"):
@@ -127,3 +134,24 @@ def _edge_settings(env: Mapping[str, str]) -> dict[str, object]:
                 ) from None
         values["trusted_proxies"] = proxies
     return values
+
+
+def _fault_settings(env: Mapping[str, str]) -> dict[str, object]:
+    def number(name: str, high: float | None) -> float:
+        text = env.get(name, "")
+        try:
+            value = float(text) if text else 0.0
+        except ValueError:
+            value = -1.0
+        if math.isnan(value) or not 0 <= value <= (high if high is not None else math.inf):
+            limit = f"between 0 and {high:g}" if high is not None else "0 or more"
+            raise InputError(f"{name} must be a number {limit}", field=name, fix=f"unset it, or set e.g. {name}=0.05")
+        return value
+
+    names = ("PAYMENTS_FAULT_ERROR_RATE", "PAYMENTS_FAULT_SLOW_RATE", "PAYMENTS_FAULT_SLOW_MS")
+    if not any(env.get(n) for n in names):
+        return {}
+    knobs = FaultKnobs(
+        error_rate=number(names[0], 1.0), slow_rate=number(names[1], 1.0), slow_ms=number(names[2], 600_000.0)
+    )
+    return {"faults": knobs}

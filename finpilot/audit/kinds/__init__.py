@@ -55,6 +55,7 @@ from finpilot.audit.kinds._db import (
 )
 from finpilot.audit.kinds._deliver_judge import DELIVER_ANALYSIS, AnalysisEvidence
 from finpilot.audit.kinds._deliver_pipeline import DELIVER_PIPELINE_RUN, PipelineRunEvidence
+from finpilot.audit.kinds._deliver_rollout import DELIVER_ROLLOUT, RolloutEvidence
 from finpilot.audit.kinds._deliver_supply import (
     DELIVER_EVIDENCE,
     DELIVER_PROVENANCE,
@@ -147,6 +148,7 @@ __all__ = [
     "DELIVER_EVIDENCE",
     "DELIVER_PIPELINE_RUN",
     "DELIVER_PROVENANCE",
+    "DELIVER_ROLLOUT",
     "DELIVER_SBOM",
     "DELIVER_SIGN",
     "FRAUD_ACCOUNT",
@@ -216,6 +218,7 @@ __all__ = [
     "ManualChangeEvidence",
     "PipelineRunEvidence",
     "ProvenanceEvidence",
+    "RolloutEvidence",
     "RouterEjectionEvidence",
     "RunbookActionEvidence",
     "RunbookEscalateEvidence",

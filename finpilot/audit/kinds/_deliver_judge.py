@@ -56,6 +56,10 @@ class AnalysisEvidence(Evidence):
     samples: str = Field(description="Where the samples came from (a SampleSource's description).")
     files: list[AnalysisFile] = Field(default_factory=list)
     config_digest: str = Field(description="sha256:<hex> of the judge config's canonical JSON.")
+    rollout_step: int | None = Field(
+        default=None, description="The rollout step judged (0-based), when a rollout asked."
+    )
+    weight: int | None = Field(default=None, description="The canary's traffic weight (percent) during the window.")
 
 
 DELIVER_ANALYSIS = KINDS.declare(

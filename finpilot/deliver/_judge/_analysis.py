@@ -31,6 +31,8 @@ def analysis_entry(
     rollout: str | None,
     release: str | None,
     extra_files: tuple[tuple[str, str], ...] = (),
+    rollout_step: int | None = None,
+    weight: int | None = None,
 ) -> Entry:
     """The ``deliver.analysis`` entry of one analysis; subject ``release:<id>`` if given, else ``rollout:<name>``."""
     check_release(release)
@@ -68,6 +70,8 @@ def analysis_entry(
         "samples": found.description,
         "files": [{"path": p, "digest": d} for p, d in (*found.files, *extra_files)],
         "config_digest": config_digest(config),
+        "rollout_step": rollout_step,
+        "weight": weight,
     }
     subject = f"release:{release}" if release else f"rollout:{rollout or 'unnamed'}"
     return DELIVER_ANALYSIS.entry(

@@ -8,6 +8,10 @@
     POST /api/v1/chaos/faults                inject kill, hang, latency, node-down or disk-full (or clear it)
     PUT  /api/v1/spec                        apply a finpilot.yaml text's runtime section
     POST /api/v1/spec/rollbacks              the spec before the last change (404 when there is none)
+    GET  /api/v1/services/{name}/arms        a service's replica groups (stable, release arms)
+    PUT  /api/v1/services/{name}/arms        declare its release arms (progressive delivery)
+    PUT  /api/v1/services/{name}/shares      split its router's traffic between the groups
+    GET  /api/v1/services/{name}/samples     per group, the requests finished since ?since=
 
 Errors get the status and body of every finpilot server (:mod:`finpilot.core._http_errors`):
 a missing or wrong token is 401, an unknown node or service 404, bad input 422. A body over
@@ -43,16 +47,23 @@ from finpilot.core import (
 )
 from finpilot.heal._api._models import (
     ActorBody,
+    ArmsBody,
+    ArmsSet,
+    ArmsState,
     DrainStarted,
     FaultBody,
     FaultInjected,
+    GroupSamples,
     NodeRestarted,
     RollbackBody,
     RuntimeStatus,
+    SharesBody,
+    SharesSet,
     SpecApplied,
     SpecBody,
     SpecRolledBack,
 )
+from finpilot.heal._runtime._arms import ArmSpec
 
 if TYPE_CHECKING:
     from finpilot.heal._runtime._controller import Controller
@@ -131,6 +142,32 @@ def apply(body: SpecBody, controller: Ctl) -> dict[str, Any]:
 def rollback(body: RollbackBody, controller: Ctl) -> dict[str, Any]:
     """Re-apply the spec the last change replaced (audited ``heal.apply`` / ``rollback``)."""
     return controller.rollback(actor=body.actor, service=body.service)
+
+
+@router.get("/services/{name}/arms", response_model=ArmsState, tags=["releases"], summary="Replica groups")
+def arms(name: str, controller: Ctl) -> dict[str, Any]:
+    """The service's groups (stable and release arms: wanted, running, ready) and its stable env and replicas."""
+    return controller.service_arms(name)
+
+
+@router.put("/services/{name}/arms", response_model=ArmsSet, tags=["releases"], summary="Declare release arms")
+def set_arms(name: str, body: ArmsBody, controller: Ctl) -> dict[str, Any]:
+    """Arms not named stop; ``stable`` revises the service's own replicas (see ``Controller.set_arms``)."""
+    arms = {a: ArmSpec(env=b.env, replicas=b.replicas) for a, b in body.arms.items()}
+    stable = None if body.stable is None else ArmSpec(env=body.stable.env, replicas=body.stable.replicas)
+    return controller.set_arms(name, arms, stable=stable)
+
+
+@router.put("/services/{name}/shares", response_model=SharesSet, tags=["releases"], summary="Split traffic")
+def set_shares(name: str, body: SharesBody, controller: Ctl) -> dict[str, Any]:
+    """Applied to the router at once."""
+    return controller.set_shares(name, body.shares)
+
+
+@router.get("/services/{name}/samples", response_model=GroupSamples, tags=["releases"], summary="Request samples")
+def samples(name: str, controller: Ctl, since: float = 0.0) -> dict[str, Any]:
+    """Per group, [unix time, latency ms, error] of each request finished since ``since`` (a bounded ring)."""
+    return {"groups": controller.arm_samples(name, since)}
 
 
 async def _finpilot_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import httpx
 
 from finpilot.core import NotFoundError, StorageError, error_from_body, http_client
+
+if TYPE_CHECKING:
+    from finpilot.heal._runtime._arms import ArmSpec
 
 
 class RuntimeClient:
@@ -90,3 +94,32 @@ class RuntimeClient:
     def rollback(self, *, actor: str, service: str | None = None) -> dict[str, Any]:
         """``POST /api/v1/spec/rollbacks`` (see :meth:`Controller.rollback`)."""
         return self.request("POST", "/spec/rollbacks", {"service": service, "actor": actor})
+
+    # ------------------------------------------------------------------ release arms (a delivery Platform)
+    def set_arms(self, service: str, arms: Mapping[str, ArmSpec], *, stable: ArmSpec | None = None) -> dict[str, Any]:
+        """``PUT /api/v1/services/{service}/arms`` (see :meth:`Controller.set_arms`)."""
+
+        def body(arm: ArmSpec) -> dict[str, Any]:
+            return {"env": dict(arm.env), "replicas": arm.replicas}
+
+        payload = {"arms": {a: body(s) for a, s in arms.items()}, "stable": None if stable is None else body(stable)}
+        return self.request("PUT", f"/services/{quote(service, safe='')}/arms", payload)
+
+    def set_shares(self, service: str, shares: Mapping[str, int]) -> dict[str, Any]:
+        """``PUT /api/v1/services/{service}/shares`` (see :meth:`Controller.set_shares`)."""
+        return self.request("PUT", f"/services/{quote(service, safe='')}/shares", {"shares": dict(shares)})
+
+    def arm_samples(self, service: str, since: float = 0.0) -> dict[str, list[tuple[float, float, bool]]]:
+        """``GET /api/v1/services/{service}/samples`` (see :meth:`Controller.arm_samples`)."""
+        groups = self.request("GET", f"/services/{quote(service, safe='')}/samples?since={since!r}")["groups"]
+        return {g: [(float(t), float(ms), bool(e)) for t, ms, e in rows] for g, rows in groups.items()}
+
+    def arm_status(self, service: str) -> dict[str, dict[str, int]]:
+        """The groups of ``GET /api/v1/services/{service}/arms`` (see :meth:`Controller.arm_status`)."""
+        groups: dict[str, dict[str, int]] = self.request("GET", f"/services/{quote(service, safe='')}/arms")["groups"]
+        return groups
+
+    def stable_spec(self, service: str) -> tuple[dict[str, str], int]:
+        """The stable version's env and replica count, from ``GET /api/v1/services/{service}/arms``."""
+        answer = self.request("GET", f"/services/{quote(service, safe='')}/arms")
+        return dict(answer["env"]), int(answer["replicas"])

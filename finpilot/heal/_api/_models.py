@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
 
@@ -150,3 +150,61 @@ class SpecRolledBack(Answer):
     services_changed: list[str]
     services: dict[str, int] = Field(description="service -> replicas in the restored spec")
     history_left: int
+
+
+class ArmBody(Body):
+    """One release arm: environment overrides and a replica count."""
+
+    env: dict[str, str] = Field(default_factory=dict, description="merged over the service's env")
+    replicas: int = Field(ge=0, le=1000)
+
+
+class ArmsBody(Body):
+    """The release arms a service should have (others stop), and optionally a revision of its own replicas."""
+
+    arms: dict[str, ArmBody] = Field(description="arm name (a DNS label part) -> arm")
+    stable: ArmBody | None = Field(default=None, description="revise the service itself (a promotion)")
+
+
+class SharesBody(Body):
+    """The traffic split of a service's router by group (stable or an arm name), in percent."""
+
+    shares: dict[str, Annotated[int, Field(ge=0, le=100)]] = Field(
+        description="group -> percent; groups left out get none; {} = equal weights"
+    )
+
+
+class ArmsSet(Answer):
+    """The arms now declared."""
+
+    service: str
+    arms: dict[str, int] = Field(description="arm -> replicas")
+
+
+class SharesSet(Answer):
+    """The traffic split now applied."""
+
+    service: str
+    shares: dict[str, int]
+
+
+class GroupState(Answer):
+    """One group of replicas behind a service's router."""
+
+    replicas: int
+    running: int
+    ready: int
+
+
+class ArmsState(Answer):
+    """A service's groups (stable and its arms) and the stable version's env and replica count."""
+
+    groups: dict[str, GroupState]
+    env: dict[str, str]
+    replicas: int
+
+
+class GroupSamples(Answer):
+    """Per group, the requests its replicas finished: [unix time, latency ms, error] each, oldest first."""
+
+    groups: dict[str, list[tuple[float, float, bool]]]

@@ -68,6 +68,10 @@ _REASONS = {
 }
 
 EventHook = Callable[[str, Mapping[str, Any]], None]
+Sample = tuple[float, float, bool]
+"""One request a replica finished: (unix time at the end, latency in ms, error = 5xx or transport failure)."""
+SAMPLE_RING = 8192
+"""Samples kept per replica (at 50 requests a second to one replica, almost three minutes)."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,7 @@ class _Replica:
         "histogram",
         "pool",
         "ready",
+        "samples",
         "stats",
         "weight",
     )
@@ -130,6 +135,8 @@ class _Replica:
         self.delay_s = 0.0  # chaos latency
         self.pool: deque[_Conn] = deque()
         self.stats = BackendStats()
+        # (unix time, latency ms, error) per finished request, newest last: what a canary judge reads.
+        self.samples: deque[Sample] = deque(maxlen=SAMPLE_RING)
         self.histogram: Any = None  # the Prometheus child, looked up once
         # Upstream connections of retryable requests still waiting for a response head: closing them
         # when the replica turns unready moves those requests to another replica at once.
@@ -387,6 +394,14 @@ class Router:
             "answered_by_router": {str(k): v for k, v in sorted(self._answered.items())},
             "backends": backends,
         }
+
+    def samples(self, since: float = 0.0) -> dict[str, list[Sample]]:
+        """Per replica id, the requests it finished at or after unix time ``since``, oldest first (bounded ring)."""
+
+        def take() -> dict[str, list[Sample]]:
+            return {r.backend.id: [s for s in r.samples if s[0] >= since] for r in self._order}
+
+        return self._call(take)
 
     def prometheus(self) -> bytes:
         """Prometheus text exposition of this router's metrics (also served on ``metrics_path``)."""
@@ -679,12 +694,14 @@ class Router:
             stats.status[code] = stats.status.get(code, 0) + 1
             elapsed = time.perf_counter() - started
             stats.latencies.append(elapsed)
+            replica.samples.append((time.time(), elapsed * 1000.0, code == "5xx"))
             if replica.histogram is None:
                 replica.histogram = self.metrics.latency.labels(self.service, replica.backend.id)
             replica.histogram.observe(elapsed)
             return keep
         except (_NoResponse, _BadUpstream, _Broken):
             stats.errors += 1
+            replica.samples.append((time.time(), (time.perf_counter() - started) * 1000.0, True))
             raise
         finally:
             stats.in_flight -= 1
@@ -841,6 +858,10 @@ class RouterThread:
     def stats(self) -> dict[str, Any]:
         """See Router.stats."""
         return self.router.stats()
+
+    def samples(self, since: float = 0.0) -> dict[str, list[Sample]]:
+        """See Router.samples."""
+        return self.router.samples(since)
 
     def prometheus(self) -> bytes:
         """See Router.prometheus."""

@@ -18,10 +18,11 @@ from typing import Any
 
 from finpilot.audit.kinds import CHAOS_INJECT, HEAL_APPLY, HEAL_DRAIN, HEAL_NODE, HEAL_RESTART
 from finpilot.core import ConfigError, InputError, NotFoundError, RuntimeSettings, StorageError, parse_settings
-from finpilot.heal._runtime._reconciler import ACTOR, Reconciler, _Instance
+from finpilot.heal._runtime._arms import ReleaseArms
+from finpilot.heal._runtime._reconciler import ACTOR, _Instance
 
 
-class Controller(Reconciler):
+class Controller(ReleaseArms):
     """Runs a :class:`RuntimeSettings` on this machine (see :mod:`finpilot.heal._runtime._reconciler`) and operates it.
 
     ``audit`` receives every entry (``Ledger.append`` in production). ``start()`` returns once

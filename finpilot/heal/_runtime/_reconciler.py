@@ -121,6 +121,10 @@ class Reconciler:
         self._pending: dict[str, str] = {}  # slot -> reason it is not placed
         self._lost: dict[str, str] = {}  # slot -> node it was lost with (next placement is a reschedule)
         self._routers: dict[str, RouterThread] = {}
+        # Release arms: arm service -> the service whose router it joins; per service, the traffic share
+        # (percent) of each group of replicas ("stable" = its own; else an arm name). See Controller.set_arms.
+        self._routes: dict[str, tuple[str, str]] = {}
+        self._shares: dict[str, dict[str, int]] = {}
         self._drain_notes: dict[str, str] = {}
         self._used_ids: set[str] = set()
         self._stop_sent: set[str] = set()
@@ -374,16 +378,34 @@ class Reconciler:
                 )
             elif cause is not None:
                 self._disrupted[inst.slot] = cause
-        router = self._routers.get(inst.service)
+        router = self._routers.get(self._routed(inst.service)[0])
         if router is not None:
             router.set_ready(inst.id, ready)
 
+    def _routed(self, service: str) -> tuple[str, str]:
+        """(the service whose router serves ``service``'s replicas, the group they form there)."""
+        return self._routes.get(service, (service, "stable"))
+
     def _sync_router(self, service: str) -> None:
+        service = self._routed(service)[0]
         router = self._routers.get(service)
         if router is None:
             return
-        mine = [inst for inst in self._instances.values() if inst.service == service]
-        router.set_backends([Backend(id=inst.id, host="127.0.0.1", port=inst.port) for inst in mine])
+        mine = [inst for inst in self._instances.values() if self._routed(inst.service)[0] == service]
+        shares = self._shares.get(service)
+        groups: dict[str, int] = {}
+        for inst in mine:
+            group = self._routed(inst.service)[1]
+            groups[group] = groups.get(group, 0) + 1
+
+        def weight(inst: _Instance) -> int:
+            if shares is None:
+                return 100
+            group = self._routed(inst.service)[1]
+            # A group's share spread over its replicas: shares hold whatever the group size.
+            return shares.get(group, 0) * 100 // max(1, groups[group])
+
+        router.set_backends([Backend(id=i.id, host="127.0.0.1", port=i.port, weight=weight(i)) for i in mine])
         for inst in mine:
             router.set_ready(inst.id, inst.ready)
 
