@@ -11,6 +11,40 @@ The judge stands on its own::
     verdict = judge(Samples.from_csv(Path("b.csv")), Samples.from_csv(Path("c.csv")), JudgeConfig())
 """
 
+from finpilot.deliver._gate import (
+    INSTALL_FIX,
+    Finding,
+    GateConfig,
+    GateResult,
+    ScannerError,
+    ScannerMissingError,
+    Waiver,
+    junit_xml,
+    load_baseline,
+    load_waivers,
+    markdown,
+    run_gate,
+    to_sarif,
+)
 from finpilot.deliver._judge import JudgeConfig, Judgement, MetricResult, Samples, judge
 
-__all__ = ["JudgeConfig", "Judgement", "MetricResult", "Samples", "judge"]
+__all__ = [
+    "INSTALL_FIX",
+    "Finding",
+    "GateConfig",
+    "GateResult",
+    "JudgeConfig",
+    "Judgement",
+    "MetricResult",
+    "Samples",
+    "ScannerError",
+    "ScannerMissingError",
+    "Waiver",
+    "judge",
+    "junit_xml",
+    "load_baseline",
+    "load_waivers",
+    "markdown",
+    "run_gate",
+    "to_sarif",
+]

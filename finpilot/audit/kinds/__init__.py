@@ -53,6 +53,7 @@ from finpilot.audit.kinds._db import (
     DbRestartEvidence,
     DbSyncEvidence,
 )
+from finpilot.audit.kinds._deliver_gate import DELIVER_GATE, DeliverGateEvidence
 from finpilot.audit.kinds._fraud import (
     FRAUD_ACCOUNT,
     FRAUD_ALERT,
@@ -131,6 +132,7 @@ __all__ = [
     "DB_REJOIN",
     "DB_RESTART",
     "DB_SYNC",
+    "DELIVER_GATE",
     "FRAUD_ACCOUNT",
     "FRAUD_ALERT",
     "FRAUD_DECISION",
@@ -174,6 +176,7 @@ __all__ = [
     "DbRejoinEvidence",
     "DbRestartEvidence",
     "DbSyncEvidence",
+    "DeliverGateEvidence",
     "ErasureEvidence",
     "FraudAccountEvidence",
     "FraudAlertEvidence",
