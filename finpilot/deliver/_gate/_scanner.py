@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sysconfig
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,9 +32,22 @@ class ScanOutcome:
     source: str | None = None
 
 
+SEARCH_PATH_ENV = "FINPILOT_SCANNER_PATH"
+"""When set, the only folders (``os.pathsep``-separated) where scanners are looked for."""
+
+
+def scanner_search_path() -> str:
+    """Where scanners are looked for: ``$FINPILOT_SCANNER_PATH`` if set, else PATH and then this
+    interpreter's scripts folder (``pip install 'finpilot[gates]'`` puts them there, activated or not)."""
+    override = os.environ.get(SEARCH_PATH_ENV)
+    if override is not None:
+        return override
+    return os.pathsep.join(p for p in (os.environ.get("PATH", ""), sysconfig.get_path("scripts")) if p)
+
+
 def find_program(name: str) -> str:
-    """The scanner's program on PATH, as the shell would find it; ``ScannerMissingError`` if absent."""
-    path = shutil.which(name)
+    """The scanner's program (see :func:`scanner_search_path`); ``ScannerMissingError`` if absent."""
+    path = shutil.which(name, path=scanner_search_path())
     if path is None:
         raise ScannerMissingError(
             f"scanner {name!r} is not installed (not found on PATH)", field="scanners", fix=INSTALL_FIX
