@@ -122,6 +122,23 @@ SHAPES: dict[Path_, frozenset[str]] = {
         {"verdict", "reasons", "challenger", "champion", "holdout", "policy", "training_window", "audit_index", "dir"}
     ),
     ("fraud", "replay"): REPLAY_KEYS,
+    ("gate", "run"): frozenset(
+        {
+            "verdict",
+            "reasons",
+            "counts",
+            "failing",
+            "findings",
+            "scanners",
+            "advisory_source",
+            "policy",
+            "waivers",
+            "duration_s",
+            "root",
+            "release",
+            "sarif",
+        }
+    ),
 }
 """The top-level keys of each ``--json`` command's one object (see :data:`NEEDS_SERVER` for the rest)."""
 
@@ -200,9 +217,11 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[Path_, list[tuple[lis
         )
     )
     bare.write_text(yaml.safe_dump({"data_dir": str(data)}))
+    gate = root / "gate.yaml"  # bandit alone (the quick scanner), its cache outside the checkout
+    gate.write_text(yaml.safe_dump({"scanners": ["bandit"], "cache_dir": str(root / "gate-cache")}))
     found: dict[Path_, list[tuple[list[str], Any]]] = {}
     names = {"root": str(root), "models": str(data / "models"), "examples": str(EXAMPLES)}
-    names |= {"config": str(config), "bare": str(bare)}
+    names |= {"config": str(config), "bare": str(bare), "gate": str(gate)}
     with pytest.MonkeyPatch.context() as patch:
         # An empty working directory and no FINPILOT_* settings: only what each step says counts.
         patch.chdir(work)
@@ -310,6 +329,7 @@ STEPS: list[list[str]] = [
     ["fraud", "model", "list", "--json"],
     ["fraud", "drift", "--model", "{models}/first", "--csv", "{root}/pay.csv", "--warmup-days", "7", "--json"],
     ["fraud", "replay", "--csv", "{root}/pay.csv", "--protocol", "prequential", "--warmup-days", "10", "--json"],
+    ["gate", "run", "{examples}", "--sarif", "{root}/gate.sarif", "--config", "{gate}", "--json"],
 ]
 """One scenario, in order: each step is a command line (``{name}`` filled in) run with ``--json``."""
 

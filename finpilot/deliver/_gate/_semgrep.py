@@ -10,8 +10,9 @@ from finpilot.core import InputError
 from finpilot.deliver._gate._finding import RawFinding, normalise_cwe
 from finpilot.deliver._gate._parse import expect, read_json
 from finpilot.deliver._gate._scanner import Scanner, ScanOutcome, ScanTarget, find_program, run_program
+from finpilot.deliver._rules import RULE_PREFIX, canonical_rule_id, semgrep_rule_dir
 
-RULE_PACK = Path(__file__).resolve().parents[1] / "_rules" / "semgrep"
+RULE_PACK = semgrep_rule_dir()
 """The rule pack shipped with finpilot (package data)."""
 
 _SEVERITY = {
@@ -31,6 +32,13 @@ def rule_files(rules: Path) -> list[Path]:
     if rules.is_file():
         return [rules]
     return sorted(p for p in rules.glob("*.y*ml") if p.is_file()) if rules.is_dir() else []
+
+
+def _rule_id(check_id: str) -> str:
+    # semgrep prefixes a rule id with its config file's dotted path, which moves with the install:
+    # the pack's own ids are kept whole (finpilot.sqli.tainted-sql), others lose the prefix.
+    rule = canonical_rule_id(check_id)
+    return rule if rule.startswith(RULE_PREFIX) else rule.rsplit(".", 1)[-1]
 
 
 class SemgrepScanner(Scanner):
@@ -83,7 +91,7 @@ class SemgrepScanner(Scanner):
             findings.append(
                 RawFinding(
                     tool=self.name,
-                    rule=str(r["check_id"]).rsplit(".", 1)[-1],
+                    rule=_rule_id(str(r["check_id"])),
                     severity=_SEVERITY.get(str(extra.get("severity", "")).upper(), "medium"),
                     file=str(r["path"]).removeprefix("./"),
                     line=int(r["start"]["line"]),
