@@ -63,7 +63,8 @@ class _Scanned:
 def _scan_one(scanner: Scanner, root: Path, files: list[str], cache: ResultCache, timeout_s: float) -> _Scanned:
     began = time.perf_counter()
     program = find_program(scanner.program) if not isinstance(scanner, DepsScanner) or scanner.online() else None
-    version = cache.version(program, scanner.version) if program else scanner.version()
+    # Asking checkov for its version alone takes seconds: a loaded machine must not fail the gate on it.
+    version = cache.version(program, lambda: scanner.version(timeout_s)) if program else scanner.version(timeout_s)
     selected = scanner.select(files)
     key = cache.key(scanner.name, version, scanner.settings_digest(), files_digest(root, selected))
     hit = cache.get(scanner.name, key)

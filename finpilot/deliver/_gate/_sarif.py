@@ -92,7 +92,6 @@ def to_sarif(result: GateResult, *, baseline_used: bool) -> dict[str, Any]:
                     "driver": {
                         "name": "finpilot-gate",
                         "version": __version__,
-                        "informationUri": "https://github.com/finpilot/finpilot",
                         "rules": [rules[r] for r in ordered],
                     },
                     "extensions": [{"name": s.name, "version": s.version} for s in result.scanners],

@@ -109,9 +109,10 @@ class Scanner(ABC):
     def scan(self, target: ScanTarget, *, timeout_s: float) -> ScanOutcome:
         """Run the tool over ``target`` and parse what it wrote."""
 
-    def version(self) -> str:
-        """The tool's version as ``--version`` prints it (first line)."""
-        proc = run_program(self.name, [find_program(self.program), "--version"], timeout_s=60, ok_codes=(0,))
+    def version(self, timeout_s: float = 120) -> str:
+        """The tool's version as ``--version`` prints it (first line, without the program's name)."""
+        argv = [find_program(self.program), "--version"]
+        proc = run_program(self.name, argv, timeout_s=timeout_s, ok_codes=(0,))
         lines = (proc.stdout or proc.stderr).strip().splitlines()
         first = lines[0].strip() if lines else "unknown"
         return first.removeprefix(f"{self.program} ").strip()  # "bandit 1.9.4" -> "1.9.4"
