@@ -8,6 +8,7 @@ and the outcome says which source answered. With neither, the scan is an error, 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -75,7 +76,8 @@ class DepsScanner(Scanner):
     def settings_digest(self) -> str:
         """Which source answers (a snapshot's digest, or ``online``: never cached across a day)."""
         if self.online():
-            return "online"
+            # The service's advisories change daily: an online answer is reused for the day only.
+            return f"online:{dt.datetime.now(dt.UTC).date().isoformat()}"
         if self.advisories is None or not self.advisories.is_file():
             return "none"  # an error only if there is something to audit (see scan)
         return "snapshot:" + hashlib.sha256(self.advisories.read_bytes()).hexdigest()

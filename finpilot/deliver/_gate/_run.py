@@ -26,11 +26,13 @@ from finpilot.deliver._gate._waivers import Waiver
 from finpilot.policy import PolicyEngine
 
 
-def list_files(root: Path, exclude: Sequence[str]) -> list[str]:
-    """Every regular file under ``root`` (relative, POSIX, sorted), skipping excluded names and symlinks."""
+def list_files(root: Path, exclude: Sequence[str], skip: Path | None = None) -> list[str]:
+    """Every regular file under ``root`` (relative, POSIX, sorted), skipping excluded names, symlinks and ``skip``."""
     found = []
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not any(fnmatch(d, pat) for pat in exclude))
+        dirnames[:] = sorted(
+            d for d in dirnames if not any(fnmatch(d, pat) for pat in exclude) and Path(dirpath, d) != skip
+        )
         for name in filenames:
             full = Path(dirpath) / name
             if any(fnmatch(name, pat) for pat in exclude) or full.is_symlink() or not full.is_file():
@@ -162,8 +164,8 @@ def run_gate(
     for s in scanners:  # every missing program is reported before any scan starts
         if not isinstance(s, DepsScanner) or s.online():
             find_program(s.program)
-    files = list_files(root, config.exclude)
-    cache = ResultCache(config.cache_dir or root / ".finpilot" / "cache" / "gate")
+    cache = ResultCache((config.cache_dir or root / ".finpilot" / "cache" / "gate").resolve())
+    files = list_files(root, config.exclude, skip=cache.folder)  # the cache's own files never key the cache
     with ThreadPoolExecutor(max_workers=len(scanners)) as pool:  # threads wait on subprocesses
         futures = [pool.submit(_scan_one, s, root, files, cache, config.timeout_s) for s in scanners]
         scanned = [f.result() for f in futures]

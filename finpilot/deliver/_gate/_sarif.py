@@ -10,6 +10,7 @@ shows them as dismissed rather than losing them.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from finpilot import __version__
@@ -96,7 +97,7 @@ def to_sarif(result: GateResult, *, baseline_used: bool) -> dict[str, Any]:
                     },
                     "extensions": [{"name": s.name, "version": s.version} for s in result.scanners],
                 },
-                "originalUriBaseIds": {"%SRCROOT%": {"uri": result.root.rstrip("/") + "/"}},
+                "originalUriBaseIds": {"%SRCROOT%": {"uri": Path(result.root).as_uri().rstrip("/") + "/"}},
                 "results": results,
                 "properties": {
                     "verdict": result.verdict,

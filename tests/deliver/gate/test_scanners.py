@@ -127,3 +127,15 @@ def test_scanners_are_found_beside_the_interpreter_without_path(
     from finpilot.deliver._gate._scanner import find_program
 
     assert Path(find_program("bandit")).name == "bandit"
+
+
+def test_a_cache_inside_the_tree_never_keys_itself(tmp_path: Path) -> None:
+    tree = write_tree(tmp_path / "tree")
+    config = GateConfig.load(write_config(tmp_path / "cfg", scanners=["detect-secrets"]))
+    # No exclusions at all and the default cache folder, <tree>/.finpilot/cache/gate: detect-secrets
+    # reads every file, so if the cache's own output counted, no re-run would ever hit it.
+    config = config.model_copy(update={"exclude": [], "cache_dir": None})
+    run_gate(tree, config, today=TODAY)
+    again = run_gate(tree, config, today=TODAY)
+    assert (tree / ".finpilot" / "cache" / "gate").is_dir()
+    assert [s.cached for s in again.scanners] == [True]
