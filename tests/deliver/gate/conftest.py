@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pytest
-from gate_helpers import write_config, write_tree
+from gate_helpers import TODAY, write_config, write_tree
 
 from finpilot.deliver import GateConfig, GateResult, run_gate
-
-TODAY = dt.date(2026, 12, 7)
 
 
 @pytest.fixture(scope="package")

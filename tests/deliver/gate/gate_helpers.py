@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
 import yaml
+
+TODAY = dt.date(2026, 12, 7)
+"""The day the tests run on (waiver expiry is judged against it)."""
 
 SQL_RULE = {
     "rules": [

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import TODAY
-from gate_helpers import write_config
+from gate_helpers import TODAY, write_config
 
 from finpilot.core import InputError
 from finpilot.deliver import GateConfig, GateResult, load_baseline, load_waivers, run_gate, to_sarif

@@ -6,8 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import TODAY
-from gate_helpers import write_config, write_tree
+from gate_helpers import TODAY, write_config, write_tree
 
 from finpilot.deliver import GateConfig, GateResult, ScannerError, ScannerMissingError, run_gate
 
