@@ -1,6 +1,6 @@
 """Progressive delivery on the local runtime: canary and blue-green rollouts judged against a baseline."""
 
-from finpilot.deliver._rollout._config import ActionPolicy, RolloutConfig, Step, check_release
+from finpilot.deliver._rollout._config import ActionPolicy, RolloutConfig, Step
 from finpilot.deliver._rollout._engine import RolloutEngine
 from finpilot.deliver._rollout._k8s import render_canary
 from finpilot.deliver._rollout._platform import ArtifactVerifier, ControllerPlatform, Platform
@@ -22,7 +22,6 @@ __all__ = [
     "Step",
     "StepContext",
     "adopt_rollout",
-    "check_release",
     "decide",
     "new_rollout",
     "render_canary",

@@ -7,7 +7,6 @@ analysis every 5 s over the last 60 s, and a judge that needs 100 requests per a
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,22 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from finpilot.core import InputError
 from finpilot.deliver._judge import JudgeConfig
 
-RELEASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")
-"""A release id (the deliver capability's shared contract)."""
-
 Strategy = Literal["canary", "blue-green"]
 Action = Literal["rollback", "pause", "extend", "continue"]
-
-
-def check_release(release: str) -> str:
-    """``release`` if it is a valid release id, else an InputError naming ``--release``."""
-    if not RELEASE_ID.match(release):
-        raise InputError(
-            f"release id {release!r} is not valid",
-            field="release",
-            fix="use letters, digits and . _ @ + - (first a letter or digit, at most 128), e.g. payments-1.4.0",
-        )
-    return release
 
 
 class Step(BaseModel):

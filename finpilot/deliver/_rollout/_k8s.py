@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from finpilot.core import InputError, RuntimeSettings
-from finpilot.deliver._rollout._config import check_release
+from finpilot.deliver._release import check_release
 from finpilot.heal import K8sOptions, render_manifests
 
 TRACK_LABEL = "finpilot.io/track"

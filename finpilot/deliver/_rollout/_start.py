@@ -6,7 +6,8 @@ import time
 from typing import cast
 
 from finpilot.core import FinpilotError, InputError
-from finpilot.deliver._rollout._config import RolloutConfig, check_release
+from finpilot.deliver._release import check_release
+from finpilot.deliver._rollout._config import RolloutConfig
 from finpilot.deliver._rollout._engine import ACTOR, AuditSink, Clock, RolloutEngine
 from finpilot.deliver._rollout._platform import ArtifactVerifier, Platform
 from finpilot.deliver._rollout._record import RolloutRecord
