@@ -54,6 +54,8 @@ def test_findings_map_to_pci_dss_and_gdpr(
         ([_finding("a", None, "medium")], "warn"),
         ([_finding("a", None, "high")], "fail"),
         ([_finding("a", "CWE-532", "low")], "fail"),  # a logged PAN fails whatever the scanner's severity
+        ([_finding("a", "CWE-78", "low", tool="bandit")], "pass"),  # B404: subprocess imported, a hint only
+        ([_finding("a", "CWE-78", "medium", tool="bandit")], "fail"),
         ([_finding("a", "CWE-681", "info")], "fail"),  # money as a float
         ([_finding("a", "CWE-89", "critical", waived=True)], "pass"),
         ([_finding("a", "CWE-89", "critical", baselined=True)], "pass"),
