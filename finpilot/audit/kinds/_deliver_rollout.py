@@ -19,6 +19,9 @@ class RolloutEvidence(Evidence):
     weight: int = Field(description="The canary's traffic weight (percent) after the action.")
     reason: str = Field(description="Why: the verdict that decided it, or the operator's request.")
     verdict: str | None = Field(default=None, description="The judge's verdict behind an automatic action.")
+    policy: str | None = Field(
+        default=None, description="The policy that chose an automatic action: its id and the SHA-256 of its source."
+    )
 
 
 DELIVER_ROLLOUT = KINDS.declare(

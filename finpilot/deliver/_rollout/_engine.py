@@ -69,6 +69,7 @@ class RolloutEngine:
         self.audit = audit
         self.clock = clock
         self.judge = judge_fn
+        self._decided_by: str | None = None  # the policy behind the automatic action being recorded
 
     # ------------------------------------------------------------------ bookkeeping
     @property
@@ -98,6 +99,7 @@ class RolloutEngine:
                     "weight": r.weight,
                     "reason": reason,
                     "verdict": verdict,
+                    "policy": self._decided_by if actor == ACTOR else None,
                 },
             )
         )
@@ -168,6 +170,7 @@ class RolloutEngine:
             failures_before=_failures_in_a_row(r),
         )
         decision = decide(judgement, ctx, self.config.policy)
+        self._decided_by = f"{decision.policy_id} {decision.policy_digest}"
         r.analyses = [
             *r.analyses,
             AnalysisPoint(

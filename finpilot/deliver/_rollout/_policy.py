@@ -1,7 +1,8 @@
 """Verdict -> action: the one pure function that turns a judgement into what the rollout does next.
 
-It is policy, kept apart so that the policy engine can take it over: it sees the verdict, whether
-the step's time is up and how often it was extended, and the configured :class:`ActionPolicy`.
+It is policy, so the policy engine decides it (``finpilot/policy/policies/rollout.rego``, the same
+engine as the security gate's): it sees the verdict, whether the step's time is up and how often it
+was extended, and the configured :class:`ActionPolicy`.
 
 =====================  ==========================  =========================================
 judgement              step time not up             step time up
@@ -15,13 +16,17 @@ pass                   wait                         advance (the last step: prom
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast, get_args
 
+from finpilot.core import InputError
 from finpilot.deliver._judge import Judgement
 from finpilot.deliver._rollout._config import ActionPolicy
+from finpilot.policy import PolicyEngine
 
 Next = Literal["wait", "advance", "promote", "extend", "pause", "rollback"]
+_ACTIONS = frozenset(get_args(Next))
 
 
 @dataclass(frozen=True)
@@ -37,37 +42,47 @@ class StepContext:
 
 @dataclass(frozen=True)
 class Decision:
-    """The action and a sentence saying why."""
+    """The action, a sentence saying why, and the policy (id and source digest) that decided."""
 
     action: Next
     reason: str
+    policy_id: str = "finpilot.rollout"
+    policy_digest: str = ""
+
+
+@functools.cache
+def _engine() -> PolicyEngine:
+    # Compiled once per process: an evaluation is about a millisecond, a compile several.
+    return PolicyEngine.load("rollout")
 
 
 def decide(judgement: Judgement, ctx: StepContext, policy: ActionPolicy) -> Decision:
-    """The action for ``judgement`` at ``ctx`` under ``policy`` (see the module docstring); pure."""
-    if judgement.verdict == "fail":
-        failures = ctx.failures_before + 1
-        if failures >= policy.failure_limit:
-            return Decision(policy.on_fail, f"the canary failed: {judgement.reason}")
-        return Decision("wait", f"failed analysis {failures} of {policy.failure_limit} in a row: {judgement.reason}")
-    if not ctx.time_up:
-        return Decision("wait", "the step's time is not up")
-    if not judgement.enough_data:
-        return _fallback(policy.on_no_data, ctx, policy, f"not enough data: {judgement.reason}")
-    if judgement.verdict == "inconclusive":
-        return _fallback(policy.on_inconclusive, ctx, policy, f"inconclusive: {judgement.reason}")
-    if ctx.last_step:
-        return Decision("promote", f"the last step passed: {judgement.reason}")
-    return Decision("advance", f"the step passed: {judgement.reason}")
-
-
-def _fallback(action: str, ctx: StepContext, policy: ActionPolicy, why: str) -> Decision:
-    if action == "extend":
-        if ctx.extensions < policy.max_extensions:
-            return Decision("extend", f"{why}; window extended ({ctx.extensions + 1}/{policy.max_extensions})")
-        return Decision("pause", f"{why}; no extension left ({policy.max_extensions} used)")
-    if action == "continue":
-        return Decision("wait", why)
-    if action == "rollback":
-        return Decision("rollback", why)
-    return Decision("pause", why)
+    """The action for ``judgement`` at ``ctx`` under ``policy``: the ``rollout`` Rego policy decides (see the
+    module docstring and ``finpilot/policy/policies/rollout.rego``)."""
+    decision = _engine().evaluate(
+        {
+            "verdict": judgement.verdict,
+            "enough_data": judgement.enough_data,
+            "reason": judgement.reason,
+            "time_up": ctx.time_up,
+            "extensions": ctx.extensions,
+            "last_step": ctx.last_step,
+            "failures_before": ctx.failures_before,
+            "policy": {
+                "failure_limit": policy.failure_limit,
+                "on_fail": policy.on_fail,
+                "on_no_data": policy.on_no_data,
+                "on_inconclusive": policy.on_inconclusive,
+                "max_extensions": policy.max_extensions,
+            },
+        }
+    )
+    if decision.verdict not in _ACTIONS:
+        raise InputError(
+            f"the rollout policy answered {decision.verdict!r}",
+            field="policy",
+            fix=f"answer one of {', '.join(sorted(_ACTIONS))}",
+        )
+    return Decision(
+        cast(Next, decision.verdict), "; ".join(decision.reasons), decision.policy_id, decision.policy_digest
+    )

@@ -74,15 +74,19 @@ def test_an_expired_waiver_fails_and_is_named(gate: PolicyEngine) -> None:
     assert decision.policy_digest.startswith("sha256:")
 
 
+_POLICY = {"failure_limit": 1, "on_fail": "rollback", "on_no_data": "pause", "on_inconclusive": "extend",
+           "max_extensions": 2}  # fmt: skip
+
+
 @pytest.mark.parametrize(
-    ("judgement", "step", "in_a_row", "verdict"),
-    [("pass", 1, 0, "advance"), ("pass", 3, 0, "promote"), ("fail", 0, 0, "rollback"), ("inconclusive", 1, 0, "hold"),
-     ("inconclusive", 1, 2, "rollback")],
+    ("judged", "verdict"),
+    [({}, "advance"), ({"last_step": True}, "promote"), ({"verdict": "fail"}, "rollback"),
+     ({"time_up": False}, "wait"), ({"verdict": "inconclusive"}, "extend"),
+     ({"verdict": "inconclusive", "extensions": 2}, "pause"), ({"enough_data": False}, "pause")],
 )  # fmt: skip
-def test_the_rollout_policy_maps_a_judgement_to_an_action(
-    judgement: str, step: int, in_a_row: int, verdict: str
-) -> None:
-    data = {"judgement": judgement, "step": step, "steps": 4, "inconclusive_in_a_row": in_a_row, "max_inconclusive": 2}
+def test_the_rollout_policy_maps_a_judgement_to_an_action(judged: dict[str, Any], verdict: str) -> None:
+    data = {"verdict": "pass", "enough_data": True, "reason": "r", "time_up": True, "extensions": 0,
+            "last_step": False, "failures_before": 0, "policy": _POLICY} | judged  # fmt: skip
     assert PolicyEngine.load("rollout").evaluate(data).verdict == verdict
 
 

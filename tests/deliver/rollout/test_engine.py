@@ -9,6 +9,7 @@ from rollout_helpers import AuditList, FakeClock, FakePlatform
 
 from finpilot.core import InputError, NotFoundError
 from finpilot.deliver._rollout import RolloutConfig, RolloutEngine, RolloutStore, Step, adopt_rollout, new_rollout
+from finpilot.policy import PolicyEngine
 
 CONFIG = RolloutConfig(
     steps=[Step(weight=10, pause_s=20), Step(weight=50, pause_s=20)], analysis_interval_s=5, drain_s=1
@@ -87,6 +88,9 @@ def test_a_failing_canary_is_rolled_back_at_once_and_its_arms_removed(tmp_path: 
     assert analysis.outcome == "fail"
     assert analysis.subject == "release:payments-2.0"
     assert analysis.evidence["source"] == "local-router"
+    # The rollback names the policy that chose it, by id and source digest (the Rego module in the package).
+    rollback = next(e for e in run.audit.entries if e.kind == "deliver.rollout" and e.action == "rollback")
+    assert rollback.evidence["policy"] == f"finpilot.rollout {PolicyEngine.load('rollout').digest}"
 
 
 def test_not_enough_data_pauses_and_an_operator_resumes(tmp_path: Path) -> None:
