@@ -13,6 +13,7 @@ PACKAGES = [
     "finpilot.core",
     "finpilot.audit",
     "finpilot.audit.kinds",
+    "finpilot.policy",
     "finpilot.fraud",
     "finpilot.heal",
     "finpilot.console",

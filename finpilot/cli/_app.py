@@ -20,6 +20,7 @@ from finpilot.cli._errors import FinpilotGroup
 from finpilot.cli._evidence_cmd import evidence_app
 from finpilot.cli._fraud_cmd import fraud_app
 from finpilot.cli._fraud_serve_cmd import register_fraud_serve
+from finpilot.cli._gate_cmd import gate_app
 from finpilot.cli._k8s_cmd import k8s_app
 from finpilot.cli._pipeline_cmd import pipeline_app
 from finpilot.cli._rollout_cmd import rollout_app
@@ -55,6 +56,7 @@ app.add_typer(fraud_app, name="fraud")
 app.add_typer(traffic_app, name="traffic")
 app.add_typer(rollout_app, name="rollout")
 app.add_typer(pipeline_app, name="pipeline")
+app.add_typer(gate_app, name="gate")
 app.command("up")(up)
 app.command("demo")(demo_tour)
 register_supply(app)

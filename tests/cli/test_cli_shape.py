@@ -156,6 +156,23 @@ SHAPES: dict[Path_, frozenset[str]] = {
     ("pipeline", "run"): frozenset(RunRecord.model_fields),
     ("pipeline", "list"): frozenset({"runs"}),
     ("pipeline", "show"): frozenset({*RunRecord.model_fields, "log"}),
+    ("gate", "run"): frozenset(
+        {
+            "verdict",
+            "reasons",
+            "counts",
+            "failing",
+            "findings",
+            "scanners",
+            "advisory_source",
+            "policy",
+            "waivers",
+            "duration_s",
+            "root",
+            "release",
+            "sarif",
+        }
+    ),
 }
 """The top-level keys of each ``--json`` command's one object (see :data:`NEEDS_SERVER` for the rest)."""
 
@@ -242,10 +259,12 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[Path_, list[tuple[lis
     bare.write_text(yaml.safe_dump({"data_dir": str(data)}))
     pipeline = {"name": "shape", "steps": {"ok": {"type": "run", "command": ["true"]}}}
     (root / "pipeline.yaml").write_text(yaml.safe_dump({"pipeline": pipeline}))
+    gate = root / "gate.yaml"  # bandit alone (the quick scanner), its cache outside the checkout
+    gate.write_text(yaml.safe_dump({"scanners": ["bandit"], "cache_dir": str(root / "gate-cache")}))
     found: dict[Path_, list[tuple[list[str], Any]]] = {}
     names = {"root": str(root), "models": str(data / "models"), "examples": str(EXAMPLES)}
     names["judge"] = str(EXAMPLES.parent / "deliver" / "judge")
-    names |= {"config": str(config), "bare": str(bare)}
+    names |= {"config": str(config), "bare": str(bare), "gate": str(gate)}
     with pytest.MonkeyPatch.context() as patch:
         # An empty working directory and no FINPILOT_* settings: only what each step says counts.
         patch.chdir(work)
@@ -392,6 +411,7 @@ STEPS: list[list[str]] = [
     ["pipeline", "list", "--json"],
     ["pipeline", "show", "{pipeline_run}", "--json"],
     ["pipeline", "show", "{pipeline_run}", "--log", "ok", "--json"],
+    ["gate", "run", "{examples}", "--sarif", "{root}/gate.sarif", "--config", "{gate}", "--json"],
 ]
 """One scenario, in order: each step is a command line (``{name}`` filled in) run with ``--json``."""
 

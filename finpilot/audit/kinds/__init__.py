@@ -53,6 +53,7 @@ from finpilot.audit.kinds._db import (
     DbRestartEvidence,
     DbSyncEvidence,
 )
+from finpilot.audit.kinds._deliver_gate import DELIVER_GATE, DeliverGateEvidence
 from finpilot.audit.kinds._deliver_judge import DELIVER_ANALYSIS, AnalysisEvidence
 from finpilot.audit.kinds._deliver_pipeline import DELIVER_PIPELINE_RUN, PipelineRunEvidence
 from finpilot.audit.kinds._deliver_rollout import DELIVER_ROLLOUT, RolloutEvidence
@@ -146,6 +147,7 @@ __all__ = [
     "DB_SYNC",
     "DELIVER_ANALYSIS",
     "DELIVER_EVIDENCE",
+    "DELIVER_GATE",
     "DELIVER_PIPELINE_RUN",
     "DELIVER_PROVENANCE",
     "DELIVER_ROLLOUT",
@@ -195,6 +197,7 @@ __all__ = [
     "DbRejoinEvidence",
     "DbRestartEvidence",
     "DbSyncEvidence",
+    "DeliverGateEvidence",
     "ErasureEvidence",
     "EvidencePackEvidence",
     "FraudAccountEvidence",
