@@ -39,7 +39,8 @@ _STYLE = {"fail": "red", "warn": "yellow", "pass": "green"}
 def _ref(path: Path | None) -> dict[str, str] | None:
     if path is None:
         return None
-    return {"path": str(path), "digest": "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()}
+    # Absolute: `finpilot evidence pack` runs from anywhere and must find the file again.
+    return {"path": str(path.resolve()), "digest": "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()}
 
 
 def _write(path: Path, data: bytes) -> None:
