@@ -38,7 +38,8 @@ _STYLE = {"fail": "red", "warn": "yellow", "pass": "green"}
 def _ref(path: Path | None) -> dict[str, str] | None:
     if path is None:
         return None
-    return {"path": str(path), "digest": file_digest(path)}
+    # Absolute: `finpilot evidence pack` runs from anywhere and must find the file again.
+    return {"path": str(path.resolve()), "digest": file_digest(path)}
 
 
 def _write(path: Path, data: bytes) -> None:

@@ -26,7 +26,10 @@ from finpilot.deliver import (
     RolloutRecord,
     RolloutStore,
     adopt_rollout,
+    default_key_path,
+    deploy_verifier,
     new_rollout,
+    public_key_path,
     store_path,
 )
 from finpilot.heal import RuntimeClient, state_dir_for
@@ -77,19 +80,54 @@ def rollout_start(
         str | None, typer.Option("--strategy", help="canary or blue-green (overrides the config).")
     ] = None,
     config: Annotated[Path | None, typer.Option("--config", help="A rollout config (YAML or JSON).")] = None,
+    artifact: Annotated[
+        Path | None, typer.Option("--artifact", dir_okay=False, help="The release's artifact; it must verify.")
+    ] = None,
+    provenance: Annotated[
+        Path | None, typer.Option("--provenance", dir_okay=False, help="The artifact's provenance envelope.")
+    ] = None,
+    signature: Annotated[
+        Path | None, typer.Option("--signature", dir_okay=False, help="The artifact's signature envelope.")
+    ] = None,
+    public_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--public-key", dir_okay=False, help="The trusted key (default: the data dir's release-signing.pub.pem)."
+        ),
+    ] = None,
+    require_signature: Annotated[
+        bool, typer.Option("--require-signature", help="Refuse unless --artifact's signature verifies.")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Start a rollout and run it until it is promoted (exit 0) or rolled back (exit 1); Ctrl+C aborts it.
 
+    With ``--artifact`` the artifact must verify against its signature and/or provenance before
+    anything is deployed; with ``--require-signature`` (or ``require_signature: true`` in the
+    config) a start without a verified signature is refused (exit 1, audited as ``refuse``).
     Run again for an unfinished rollout whose ``rollout start`` died, it takes that rollout over.
     """
     settings = RolloutConfig.load(config) if config is not None else RolloutConfig()
+    if require_signature:
+        settings = settings.model_copy(update={"require_signature": True})
+    data_dir = settings_for(ctx).data_dir
+    trusted = public_key
+    if trusted is None and (artifact is not None or settings.require_signature):
+        default = public_key_path(default_key_path(data_dir))
+        trusted = default if default.exists() else None
+    verify = deploy_verifier(
+        artifact,
+        provenance=provenance,
+        signature=signature,
+        public_key=trusted,
+        require_signature=settings.require_signature,
+    )
     if strategy is not None:
         if strategy not in ("canary", "blue-green"):
             raise InputError(f"--strategy {strategy!r}", field="strategy", fix="use canary or blue-green")
         settings = settings.model_copy(update={"strategy": strategy})
     env = _env(set_env or [])
-    platform = RuntimeClient(state_dir_for(settings_for(ctx).data_dir))
+    platform = RuntimeClient(state_dir_for(data_dir))
     store = _store(ctx)
     stop = threading.Event()
 
@@ -102,7 +140,7 @@ def rollout_start(
             adopted = adopt_rollout(store, ledger.append, service=service, release=release, actor=cli_actor())
             record = adopted or new_rollout(
                 platform, store, ledger.append, service=service, release=release, env=env, config=settings,
-                actor=cli_actor(),
+                actor=cli_actor(), verify=verify,
             )  # fmt: skip
             if not as_json:
                 err().print(f"rollout {escape(record.id)} started; stop it with Ctrl+C (aborts)")

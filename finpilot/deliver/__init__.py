@@ -17,6 +17,9 @@ A pipeline is read, run and recorded (the caller chooses the ledger and the acto
     ledger.append(run_entry(record, data_dir=data, actor="cli:ana"))
 """
 
+from finpilot.deliver._deploy_check import (
+    deploy_verifier,
+)
 from finpilot.deliver._gate import (
     INSTALL_FIX,
     Finding,
@@ -95,6 +98,7 @@ from finpilot.deliver._supply import (
     load_public_key,
     load_signing_key,
     pack_evidence,
+    public_key_path,
     record_attestation,
     record_sbom,
     sign_artifact,
@@ -151,6 +155,7 @@ __all__ = [
     "config_digest",
     "decide",
     "default_key_path",
+    "deploy_verifier",
     "file_digest",
     "find_pipeline_file",
     "judge",
@@ -166,6 +171,7 @@ __all__ = [
     "new_rollout",
     "next_step",
     "pack_evidence",
+    "public_key_path",
     "read_log",
     "record_attestation",
     "record_sbom",

@@ -9,7 +9,8 @@ so a pipeline and a CI file calling the steps one by one do the same thing:
 ``sbom``              ``finpilot sbom PATH --out F [--release ID] --json``
 ``sign``              ``finpilot sign ARTIFACT --out F [--key K] [--release ID] --json``
 ``provenance``        ``finpilot provenance ARTIFACT --out F [--key K] [--release ID] --json``
-``deploy``            ``finpilot rollout start SERVICE --release ID [args...] --json``
+``deploy``            ``finpilot rollout start SERVICE --release ID [--artifact F] [--signature F]
+                      [--provenance F] [--public-key K] [--require-signature] [args...] --json``
 ====================  ===============================================================================
 """
 
@@ -92,5 +93,16 @@ def step_argv(step: StepBase, *, release: str | None, resolve: Resolve) -> list[
             raise InputError(
                 "a deploy step needs a release", field="--release", fix="run the pipeline with --release ID"
             )
-        return [FINPILOT, "rollout", "start", sub(step.service), "--release", release, *map(sub, step.args), "--json"]
+        argv = [FINPILOT, "rollout", "start", sub(step.service), "--release", release]
+        for flag, value in (
+            ("--artifact", step.artifact),
+            ("--signature", step.signature),
+            ("--provenance", step.provenance),
+            ("--public-key", step.public_key),
+        ):
+            if value is not None:
+                argv += [flag, sub(value)]
+        if step.require_signature:
+            argv.append("--require-signature")
+        return [*argv, *map(sub, step.args), "--json"]
     raise InputError(f"no command for step type {type(step).__name__}")  # pragma: no cover - the union is closed

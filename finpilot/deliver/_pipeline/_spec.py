@@ -155,6 +155,17 @@ class DeployStep(StepBase):
 
     type: Literal["deploy"]
     service: str = Field(description="The service to roll out.")
+    artifact: str | None = Field(
+        default=None, description="The release's artifact, checked before anything deploys (--artifact)."
+    )
+    signature: str | None = Field(default=None, description="Its signature envelope (--signature).")
+    provenance: str | None = Field(default=None, description="Its provenance envelope (--provenance).")
+    public_key: str | None = Field(
+        default=None, description="The trusted key (--public-key; default: the data dir's release key)."
+    )
+    require_signature: bool = Field(
+        default=False, description="Refuse the deploy unless the artifact's signature verifies (--require-signature)."
+    )
     args: list[str] = Field(default_factory=list, description="Further options for `finpilot rollout start`.")
 
 

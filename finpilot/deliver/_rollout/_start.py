@@ -30,9 +30,10 @@ def new_rollout(
 ) -> RolloutRecord:
     """Start a rollout of ``release`` (env overrides ``env``) on ``service``: record it, launch its arms.
 
-    With ``config.require_signature`` the ``verify`` hook (the supply chain's artifact check) must
-    pass first; without a hook the start is refused. Refused too while another rollout of the
-    service runs, or when the release already has one that runs.
+    A ``verify`` hook (the supply chain's artifact check) must pass first, before the platform is
+    asked anything; with ``config.require_signature`` the hook is required, and without one the
+    start is refused. Refused too while another rollout of the service runs, or when the release
+    already has one that runs.
     """
     check_release(release)
     running = [r for r in store.all() if not r.terminal and (r.service == service or r.id == release)]
@@ -42,7 +43,6 @@ def new_rollout(
             field="release",
             fix=f"wait for it, or `finpilot rollout abort {running[0].id}`",
         )
-    stable_env, stable_replicas = platform.stable_spec(service)
     now = clock()
     env = {**env, "PAYMENTS_VERSION": env.get("PAYMENTS_VERSION", release)}
     record = RolloutRecord(
@@ -50,15 +50,15 @@ def new_rollout(
         service=service,
         release=release,
         env=env,
-        stable_env=stable_env,
-        stable_replicas=stable_replicas,
+        stable_env={},  # filled in below, once the artifact is trusted
+        stable_replicas=1,
         config=config,
         created_at=now,
         updated_at=now,
         phase_since=now,
     )
     engine = RolloutEngine(record, platform, store, audit, clock=clock)
-    if config.require_signature:
+    if config.require_signature or verify is not None:
         try:
             if verify is None:
                 raise InputError(
@@ -71,6 +71,10 @@ def new_rollout(
         except FinpilotError as exc:
             engine.record_action("refuse", actor, f"artifact not verified: {exc.message}", outcome="failed")
             raise
+    # A refused release touches nothing: the platform is asked for the stable version only now.
+    stable_env, stable_replicas = platform.stable_spec(service)
+    engine.record.stable_env = stable_env
+    engine.record.stable_replicas = stable_replicas
     engine.record_action("start", actor, f"{config.strategy} rollout of {release} on {service}")
     canary_replicas = stable_replicas if config.strategy == "blue-green" else config.arm_replicas
     platform.set_arms(
