@@ -3,7 +3,8 @@
 Run as ``python router_backend.py ID``: binds 127.0.0.1:0, prints the port on stdout, serves
 until killed. Endpoints: /id, /readyz, /echo (POST), /stream?n=&size= (chunked), /big?size=,
 /conn (the upstream connection's client port), /headers, /slow?ms=[&id=], /crash-if?id= (POST: the
-process SIGKILLs itself when the id is its own) and /count (requests seen, by method and path).
+process SIGKILLs itself when the id is its own), /die-mid-response?id= (the process SIGKILLs
+itself after sending the response head, when the id is its own) and /count (requests seen, by method and path).
 """
 
 from __future__ import annotations
@@ -70,6 +71,10 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if query.get("id") == ID:
             os.kill(os.getpid(), signal.SIGKILL)
         await reply(json.dumps({"id": ID}).encode())
+    elif path == "/die-mid-response" and query.get("id") == ID:
+        # a replica SIGKILLed between writing a response head and its body (uvicorn writes them apart)
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1000")]})
+        os.kill(os.getpid(), signal.SIGKILL)
     elif path == "/count":
         await reply(json.dumps(dict(SEEN)).encode())
     else:

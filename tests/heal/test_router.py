@@ -389,7 +389,11 @@ def test_post_is_retried_only_with_idempotency_key() -> None:
         assert r.status_code == 502
         assert "POST /crash-if" not in get_json(f"http://127.0.0.1:{c1.port}/count")
         assert rt.stats()["retries"] == 0
-        # c0 is dead now: a refused connect means the POST never left the router, so it may move
+        # c0 is dead now: a refused connect means the POST never left the router, so it may move.
+        # It failed on a new connection, so the router cooled it off; a probe flap ends the cool-off.
+        assert rt.stats()["backends"]["c0"]["ejected"] is True
+        rt.set_ready("c0", False)
+        rt.set_ready("c0", True)
         rt.set_weights({"c0": 2})  # restarts the rotation: c0 is picked first again
         r = httpx.post(f"{url}/echo", content=b"again", timeout=5)
         assert (r.status_code, r.content, r.headers["x-backend"]) == (200, b"again", "c1")

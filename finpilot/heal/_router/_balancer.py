@@ -3,11 +3,14 @@
 Clients keep-alive to the router; the router keeps a pool of keep-alive connections per replica.
 Replicas are chosen by smooth weighted round-robin (nginx's algorithm: exact shares, evenly
 interleaved) among those that are ready, have a weight above zero and are not in a passive
-cool-off. A request whose attempt fails before any response byte arrived -- connect refused, reset,
-end of stream, or no response head in time -- is retried on another replica when retrying is safe:
-an idempotent method, or a POST carrying ``Idempotency-Key``; any request is retried when it never
-left the router (refused connect). A replica turning unready hands its waiting retryable requests to
-another replica at once. Once the client has received a response byte nothing is retried.
+cool-off. A request whose attempt fails before the client got any byte -- connect refused, reset,
+end of stream, no response head in time, or a garbled or cut-off response from a replica killed
+mid-write -- is retried when retrying is safe: an idempotent method, or a POST carrying
+``Idempotency-Key``; any request is retried when it never left the router (refused connect).
+A retry goes to a replica it has not tried; when every ready one has been tried, to any ready replica
+that is not cooling off, on a fresh connection, waiting up to ``connect_timeout_s`` for one to turn
+ready or end its cool-off. A replica turning unready hands its waiting retryable requests to another
+replica at once. Once the client has received a response byte nothing is retried.
 
 Request bodies are read whole (up to ``max_body`` bytes, 413 beyond) so that a retry can replay
 them; response bodies are streamed and never buffered beyond one 64 KiB read.
@@ -95,7 +98,8 @@ class _NoResponse(Exception):
 
 
 class _BadUpstream(Exception):
-    """The replica answered something unusable, and nothing has reached the client yet: 502, no retry."""
+    """The replica answered something unusable (a garbled head, a body cut short), and nothing has reached
+    the client yet: the request was sent, so it is retried only when retryable."""
 
 
 class _Broken(Exception):
@@ -241,6 +245,8 @@ class Router:
         self._address: tuple[str, int] | None = None
         self._totals = {"requests": 0, "retries": 0, "client_connections": 0}
         self._answered: dict[int, int] = {}
+        # Set (and replaced) whenever a replica may have become pickable: wakes retries waiting for one.
+        self._changed = asyncio.Event()
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> tuple[str, int]:
@@ -316,6 +322,7 @@ class Router:
             self.metrics.forget(gone)
         self._replicas = fresh
         self._order = list(fresh.values())
+        self._notify()
 
     def set_ready(self, backend_id: str, ready: bool) -> None:
         """Probe result for a replica. Unknown ids are ignored: a result for a removed replica is stale."""
@@ -327,9 +334,11 @@ class Router:
             return
         if ready and not replica.ready:
             replica.ejected_until = 0.0  # it went down and came back: the passive cool-off is moot
+            replica.ready = True
+            self._notify()
         elif not ready and replica.ready:
             replica.abort_awaiting()  # a hung replica must not hold retryable requests until the timeout
-        replica.ready = ready
+            replica.ready = False
 
     def set_weights(self, weights: Mapping[str, int]) -> None:
         """Override weights by replica id (canary releases) for as long as those replicas stay in the set."""
@@ -353,6 +362,7 @@ class Router:
             self._weight_overrides[backend_id] = weight
         for replica in self._order:
             replica.current = 0
+        self._notify()
 
     def set_delay(self, backend_id: str, ms: float) -> None:
         """Chaos: add ``ms`` milliseconds before every request sent to one replica (0 removes it)."""
@@ -418,7 +428,11 @@ class Router:
         candidates = [r for r in self._order if r.ready and r.weight > 0 and r.backend.id not in tried]
         now = time.monotonic()
         # When every candidate is cooling off, try them anyway: a cool-off is a guess, a 503 is certain.
-        live = [r for r in candidates if r.ejected_until <= now] or candidates
+        return self._rotate([r for r in candidates if r.ejected_until <= now] or candidates)
+
+    @staticmethod
+    def _rotate(live: list[_Replica]) -> _Replica | None:
+        # smooth weighted round-robin over ``live``
         best: _Replica | None = None
         total = 0
         for r in live:
@@ -429,6 +443,26 @@ class Router:
         if best is not None:
             best.current -= total
         return best
+
+    async def _await_replica(self, deadline: float) -> _Replica | None:
+        """For a retry that has tried every ready replica: a ready one not cooling off (tried or not), waiting
+        until ``deadline`` (monotonic) for one to turn ready or end its cool-off; None when none did."""
+        while True:
+            now = time.monotonic()
+            ready = [r for r in self._order if r.ready and r.weight > 0]
+            live = [r for r in ready if r.ejected_until <= now]
+            if live:
+                return self._rotate(live)
+            if now >= deadline:
+                return None
+            wake = min([deadline, *(r.ejected_until for r in ready)])
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wake - now):
+                    await self._changed.wait()
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
 
     def _eject(self, replica: _Replica, reason: str) -> None:
         now = time.monotonic()
@@ -598,11 +632,22 @@ class Router:
         request = self._upstream_request(head, body, client)
         tried: list[str] = []
         timed_out = False
+        deadline = 0.0
         for attempt in range(self.retries + 1):
             replica = self._pick(tried)
             if replica is None:
-                break
-            tried.append(replica.backend.id)
+                if not tried or timed_out:  # a replica that timed out is not asked again: that would double the wait
+                    break
+                # Every ready replica was tried (or none is ready right now): a replica that is ready again
+                # must still get the request rather than the client a 502, so wait a connect's worth for one.
+                deadline = deadline or time.monotonic() + self.connect_timeout_s
+                replica = await self._await_replica(deadline)
+                if replica is None:
+                    break
+                if replica.backend.id in tried:  # its pooled connections are suspect: one of them just failed
+                    replica.close_pool()
+            if replica.backend.id not in tried:
+                tried.append(replica.backend.id)
             if attempt:
                 self._totals["retries"] += 1
                 replica.stats.retries += 1
@@ -614,7 +659,8 @@ class Router:
                     break
             except _BadUpstream:
                 timed_out = False
-                break
+                if not retryable:
+                    break
         if not tried:
             self._reply(writer, 503, "no ready backend")
         elif timed_out:
@@ -699,7 +745,22 @@ class Router:
                 replica.histogram = self.metrics.latency.labels(self.service, replica.backend.id)
             replica.histogram.observe(elapsed)
             return keep
-        except (_NoResponse, _BadUpstream, _Broken):
+        except (_NoResponse, _BadUpstream) as exc:
+            stats.errors += 1
+            replica.samples.append((time.time(), (time.perf_counter() - started) * 1000.0, True))
+            # A new connection that failed mid-exchange is the replica's fault, not a keep-alive race (a
+            # pooled one may have been closed by the replica as it idled): cool it off, so that a retry
+            # waits for a replica that can serve rather than burning its attempts here.
+            if (
+                conn is not None
+                and not conn.idle_since  # set only when pooled: this connection is new
+                and replica.ready  # not the hand-off of an unready replica's waiting requests
+                and self._replicas.get(replica.backend.id) is replica  # nor of a removed one's
+                and not (isinstance(exc, _NoResponse) and exc.timeout)
+            ):
+                self._eject(replica, f"failed on a new connection: {type(exc).__name__}")
+            raise
+        except _Broken:
             stats.errors += 1
             replica.samples.append((time.time(), (time.perf_counter() - started) * 1000.0, True))
             raise
