@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import Field, ValidationError
+from pydantic import Field
 
-from finpilot.core import InputError, StrictModel
+from finpilot.core import StrictModel
 from finpilot.deliver._gate._deps import DEFAULT_PROBE_URL
+from finpilot.deliver._release import load_model_file
 
 ScannerName = Literal["bandit", "semgrep", "detect-secrets", "checkov", "deps"]
 ALL_SCANNERS: tuple[ScannerName, ...] = ("bandit", "semgrep", "detect-secrets", "checkov", "deps")
@@ -47,20 +47,7 @@ class GateConfig(StrictModel):
     @classmethod
     def load(cls, path: Path) -> GateConfig:
         """Read and check a gate config; relative paths in it are taken from the file's folder."""
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as err:
-            raise InputError(
-                f"cannot read gate config {path}: {err}", field="--config", fix="name a YAML file"
-            ) from None
-        try:
-            config = cls.model_validate(data)
-        except ValidationError as err:
-            first = err.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise InputError(
-                f"gate config {path}: {where}: {first['msg']}", field=where, fix="see docs/deliver-gates.md"
-            ) from None
+        config = load_model_file(cls, path, "gate config", fix="see docs/deliver-gates.md")
         base = path.parent
         rel: dict[str, object] = {
             "semgrep": config.semgrep.model_copy(

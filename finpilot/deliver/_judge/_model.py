@@ -6,13 +6,14 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from finpilot.core import InputError
+from finpilot.deliver._release import load_model_file
 
 Verdict = Literal["pass", "fail", "inconclusive"]
 Outcome = Literal["pass", "marginal", "fail", "no_data"]
@@ -231,19 +232,7 @@ class JudgeConfig(BaseModel):
     @classmethod
     def load(cls, path: Path) -> JudgeConfig:
         """Read a YAML or JSON judge config; unknown or bad fields are an InputError naming them."""
-        import yaml
-        from pydantic import ValidationError
-
-        try:
-            raw: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise InputError(f"{path}: cannot read the judge config: {exc}", field="config") from None
-        try:
-            return cls.model_validate(raw)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            name = ".".join(str(p) for p in first["loc"]) or "config"
-            raise InputError(f"{path}: {name}: {first['msg']}", field=name) from None
+        return load_model_file(cls, path, "the judge config")
 
 
 class MetricResult(BaseModel):

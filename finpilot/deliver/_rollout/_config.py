@@ -8,12 +8,12 @@ analysis every 5 s over the last 60 s, and a judge that needs 100 requests per a
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from finpilot.core import InputError
 from finpilot.deliver._judge import JudgeConfig
+from finpilot.deliver._release import load_model_file
 
 Strategy = Literal["canary", "blue-green"]
 Action = Literal["rollback", "pause", "extend", "continue"]
@@ -93,18 +93,4 @@ class RolloutConfig(BaseModel):
     @classmethod
     def load(cls, path: Path) -> RolloutConfig:
         """Read a YAML or JSON rollout config; a bad field is an InputError naming it."""
-        import yaml
-        from pydantic import ValidationError
-
-        try:
-            raw: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise InputError(f"{path}: cannot read the rollout config: {exc}", field="config") from None
-        try:
-            return cls.model_validate(raw)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            name = ".".join(str(p) for p in first["loc"]) or "config"
-            raise InputError(
-                f"{path}: {name}: {first['msg']}", field=name, fix="see docs/deliver-rollouts.md"
-            ) from None
+        return load_model_file(cls, path, "the rollout config", fix="see docs/deliver-rollouts.md")
