@@ -36,6 +36,7 @@ from rich.markup import escape
 from finpilot.audit import Ledger
 from finpilot.cli._context import cli_actor
 from finpilot.cli._output import err
+from finpilot.core import CheckFailedError
 from finpilot.deliver import (
     RolloutConfig,
     RolloutEngine,
@@ -237,6 +238,26 @@ def roll_out(
     )
 
 
+def _wait_arms_gone(platform: RuntimeClient, *, timeout: float) -> None:
+    """Wait until no replica of an earlier rollout's arms runs any more.
+
+    The runtime keys replicas by slot (``payments-canary/0``) and keeps a running one whose slot is
+    wanted again, whatever its env: a rollout started while the last one's canary replica is still
+    being stopped would judge that old replica, not the new release.
+    """
+    prefix = f"{SERVICE}-"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        replicas = platform.status()["replicas"].values()
+        if not any(str(r["service"]).startswith(prefix) for r in replicas):
+            return
+        time.sleep(_POLL_S)
+    raise CheckFailedError(
+        f"the replicas of an earlier rollout's arms still run after {timeout:g} s",
+        fix="see `finpilot runtime status`; run the tour again once only the payments replicas run",
+    )
+
+
 def extra_rate(info: dict[str, Any]) -> float:
     """Payments a second the tour adds so that the service gets :data:`TOTAL_RATE` in all."""
     sent = float(info.get("traffic_rate", 0.0) or 0.0)
@@ -263,6 +284,7 @@ def delivery_tour(data_dir: Path, ledger: Ledger, info: dict[str, Any], *, timeo
             platform = RuntimeClient(state_dir_for(data_dir))
             store = RolloutStore(store_path(data_dir))
             for release in (GOOD, BAD):
+                _wait_arms_gone(platform, timeout=30.0)
                 rollouts.append(roll_out(platform, store, ledger, release, timeout=timeout, console=console))
     finally:
         if traffic is not None:
