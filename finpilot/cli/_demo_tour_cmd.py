@@ -1,4 +1,8 @@
-"""``finpilot demo``: a scripted tour of the self-healing runtime against a running ``finpilot up``.
+"""``finpilot demo``: a scripted tour of a running ``finpilot up``: self-healing, then delivery.
+
+``--part heal`` runs the healing tour below, ``--part delivery`` the delivery tour
+(:mod:`finpilot.cli._demo_delivery`: a pipeline run, a good release promoted, a bad one rolled
+back), ``--part all`` (the default) one after the other.
 
 It finds the demo through the controller API's files in the data directory (the same ones
 ``finpilot chaos`` uses) and ``demo.json`` beside them, then injects three faults one after
