@@ -60,6 +60,12 @@ def test_the_delivery_tour_promotes_the_good_release_and_rolls_the_bad_one_back(
         client = RuntimeClient(state_dir_for(up.data_dir))
         arms = client.arm_status("payments")
         stable_env, _ = client.stable_spec("payments")
+        # ... and the processes too, not only the spec (each replica forks from a zygote with its env).
+        running = [
+            Path(f"/proc/{rep['pid']}/environ").read_bytes().split(b"\0")
+            for rep in client.status()["replicas"].values()
+            if rep["service"] == "payments"
+        ]
     assert up.returncode == 0, up.stderr
     assert took < TOUR_BOUND_S
 
@@ -102,6 +108,9 @@ def test_the_delivery_tour_promotes_the_good_release_and_rolls_the_bad_one_back(
     assert run["status"] == "passed"
     assert arms.keys() == {"stable"}
     assert stable_env["PAYMENTS_VERSION"] == GOOD
+    assert len(running) == 2
+    for environ in running:
+        assert f"PAYMENTS_VERSION={GOOD}".encode() in environ
 
     with open_ledger(demo_settings(up.data_dir)) as ledger:
         entries = [e.fields for e in ledger.tail(min(ledger.size, 10_000))]
