@@ -241,9 +241,11 @@ def roll_out(
 def _wait_arms_gone(platform: RuntimeClient, *, timeout: float) -> None:
     """Wait until no replica of an earlier rollout's arms runs any more.
 
-    The runtime keys replicas by slot (``payments-canary/0``) and keeps a running one whose slot is
-    wanted again, whatever its env: a rollout started while the last one's canary replica is still
-    being stopped would judge that old replica, not the new release.
+    The reconciler keys replicas by slot (``payments-canary/0``) and keeps a running one whose slot
+    is wanted again on the same node, without comparing its env; arms removed by the last rollout
+    are stopped at the reconciler's next pass. So a rollout declared before that pass could be
+    judged on the old replica. (Not seen; what was seen was the agents' zygote bug, see
+    docs/deliver-demo.md. The wait is cheap: usually none.)
     """
     prefix = f"{SERVICE}-"
     deadline = time.monotonic() + timeout
