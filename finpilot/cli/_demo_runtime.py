@@ -170,7 +170,14 @@ class RuntimeDemo:
         self.nodes = sorted({r["node"] for r in status["replicas"].values() if r["service"] == "payments"})
         self._sync = HttpAccountSync(self.url, token=self._payments_token)
         self.fraud.add_observer(AccountSync(self._sync))
-        info = {"console": self.decider_url, "payments": self.url, "pid": os.getpid(), "controller": local.api.url}
+        info = {
+            "console": self.decider_url,
+            "payments": self.url,
+            "pid": os.getpid(),
+            "controller": local.api.url,
+            # The delivery tour tops the traffic up to what its canary judge needs.
+            "traffic_rate": self.traffic_rate,
+        }
         path = demo_info_path(self.settings.data_dir)
         path.write_text(json.dumps(info), encoding="utf-8")
         return self.url

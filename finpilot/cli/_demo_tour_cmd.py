@@ -1,4 +1,8 @@
-"""``finpilot demo``: a scripted tour of the self-healing runtime against a running ``finpilot up``.
+"""``finpilot demo``: a scripted tour of a running ``finpilot up``: self-healing, then delivery.
+
+``--part heal`` runs the healing tour below, ``--part delivery`` the delivery tour
+(:mod:`finpilot.cli._demo_delivery`: a pipeline run, a good release promoted, a bad one rolled
+back), ``--part all`` (the default) one after the other.
 
 It finds the demo through the controller API's files in the data directory (the same ones
 ``finpilot chaos`` uses) and ``demo.json`` beside them, then injects three faults one after
@@ -31,8 +35,9 @@ from rich.markup import escape
 from finpilot.audit import Ledger, is_system_entry
 from finpilot.audit.kinds import DB_FAILOVER, DB_REJOIN, HEAL_NODE, HEAL_RECOVERED
 from finpilot.cli._context import cli_actor, ledger_for, settings_for
+from finpilot.cli._demo_delivery import delivery_tour
 from finpilot.cli._output import JsonFlag, err, out, print_json, table
-from finpilot.core import CheckFailedError, FinpilotError, NotFoundError, Settings
+from finpilot.core import CheckFailedError, FinpilotError, InputError, NotFoundError, Settings
 from finpilot.heal import RuntimeClient, kill_primary, pg_cluster_for, state_dir_for
 
 _POLL_S = 0.05
@@ -331,16 +336,30 @@ def _secs(value: float | None) -> str:
     return f"{value:.2f} s" if value is not None else "not in the ledger yet"
 
 
+PARTS = ("all", "heal", "delivery")
+
+
 def demo_tour(
     ctx: typer.Context,
+    part: Annotated[
+        str, typer.Option("--part", help="all (healing, then delivery), heal or delivery.", show_default=True)
+    ] = "all",
     timeout: Annotated[float, typer.Option(help="Seconds to wait for each recovery.", min=1)] = 30.0,
+    rollout_timeout: Annotated[
+        float, typer.Option(help="Seconds before a delivery rollout that has not ended is aborted.", min=10)
+    ] = 120.0,
     as_json: JsonFlag = False,
 ) -> None:
-    """Tour the self-healing runtime of a running `finpilot up`: crash a replica, lose a node, fail the database over.
+    """Tour a running `finpilot up`: self-healing (crash a replica, lose a node, fail the database over) and delivery.
 
-    Each fault is audited (chaos.inject) and each recovery too (heal.recovered); the console's
-    Incidents page shows them as a timeline. Exits 1 when a recovery did not happen in time.
+    Healing: each fault is audited (chaos.inject) and each recovery too (heal.recovered); the
+    console's Incidents page shows them as a timeline. Delivery: a pipeline builds, signs and
+    attests two releases (Pipelines page); the good one is rolled out as a canary and promoted by
+    the judge, the bad one (8 % errors) rolled back (Rollouts page). Exits 1 when a recovery did
+    not happen in time or a release did not end as expected.
     """
+    if part not in PARTS:
+        raise InputError(f"--part {part!r} is not a part of the tour", field="part", fix="use all, heal or delivery")
     settings = settings_for(ctx)
     data_dir = settings.data_dir
     state = state_dir_for(data_dir)
@@ -354,28 +373,67 @@ def demo_tour(
     incidents = f"{info['console']}/incidents" if info.get("console") else None
     _ensure_ready(client, timeout)
     steps: list[StepResult] = []
+    delivery: dict[str, Any] | None = None
     with ledger_for(ctx) as ledger:
-        for step in (_kill_step, _node_step):
-            steps.append(step(client, ledger, timeout))
-            if incidents is not None:
-                _say(f"   timeline: {incidents}")
-            if steps[-1].outcome == "timeout":
-                # Faults on top of an unrecovered one would measure nothing: stop here and say so.
-                _say(f"   [bold red]no recovery within {timeout:g} s[/]: {escape(steps[-1].note)}; the tour stops")
-                break
-            if steps[-1].outcome == "recovered":
-                _ensure_ready(client, timeout)  # the next fault starts from a healthy service
-        else:
-            db = _db_step(settings, ledger, timeout)
-            if db.outcome == "skipped":
-                _say(f"[bold]3/3 Database failover[/]: skipped: {escape(db.note)}")
-            elif incidents is not None:
-                _say(f"   timeline: {incidents}")
-            steps.append(db)
-    report = {"console": info.get("console"), "incidents": incidents, "steps": [asdict(s) for s in steps]}
+        if part != "delivery":
+            _heal_tour(settings, client, ledger, steps, incidents, timeout)
+        if part != "heal" and not any(s.outcome == "timeout" for s in steps):
+            _ensure_ready(client, timeout)
+            delivery = delivery_tour(data_dir, ledger, info, timeout=rollout_timeout)
+    report = {
+        "part": part,
+        "console": info.get("console"),
+        "incidents": incidents,
+        "steps": [asdict(s) for s in steps],
+        "delivery": delivery,
+    }
     if as_json:
         print_json(report)
     else:
+        _print_tables(steps, delivery)
+    failed = [s.step for s in steps if s.outcome == "timeout"]
+    if failed:
+        raise CheckFailedError(
+            f"no recovery in time for: {', '.join(failed)}", fix="see `finpilot runtime status` and the Incidents page"
+        )
+    if delivery is not None and not delivery["ok"]:
+        raise CheckFailedError(
+            "the delivery tour did not end as expected: "
+            + ", ".join(f"{r['release']} {r['phase']}" for r in delivery["rollouts"])
+            + ("" if delivery["pipeline"]["status"] == "passed" else f"; pipeline {delivery['pipeline']['status']}"),
+            fix="see `finpilot rollout status ID`, `finpilot pipeline show RUN` and the Rollouts page",
+        )
+
+
+def _heal_tour(
+    settings: Settings,
+    client: RuntimeClient,
+    ledger: Ledger,
+    steps: list[StepResult],
+    incidents: str | None,
+    timeout: float,
+) -> None:
+    """The healing part: crash, node loss, database failover; stops at the first fault not recovered in time."""
+    for step in (_kill_step, _node_step):
+        steps.append(step(client, ledger, timeout))
+        if incidents is not None:
+            _say(f"   timeline: {incidents}")
+        if steps[-1].outcome == "timeout":
+            # Faults on top of an unrecovered one would measure nothing: stop here and say so.
+            _say(f"   [bold red]no recovery within {timeout:g} s[/]: {escape(steps[-1].note)}; the tour stops")
+            return
+        if steps[-1].outcome == "recovered":
+            _ensure_ready(client, timeout)  # the next fault starts from a healthy service
+    db = _db_step(settings, ledger, timeout)
+    if db.outcome == "skipped":
+        _say(f"[bold]3/3 Database failover[/]: skipped: {escape(db.note)}")
+    elif incidents is not None:
+        _say(f"   timeline: {incidents}")
+    steps.append(db)
+
+
+def _print_tables(steps: list[StepResult], delivery: dict[str, Any] | None) -> None:
+    if steps:
         grid = table("step", "target", "outcome", "serving again s", "healer s", "note", title="Demo tour")
         for s in steps:
             grid.add_row(
@@ -387,8 +445,26 @@ def demo_tour(
                 escape(s.note),
             )
         out().print(grid)
-    failed = [s.step for s in steps if s.outcome == "timeout"]
-    if failed:
-        raise CheckFailedError(
-            f"no recovery in time for: {', '.join(failed)}", fix="see `finpilot runtime status` and the Incidents page"
+    if delivery is not None:
+        grid = table(
+            "release", "expected", "outcome", "traffic -> verdict s", "rollout s", "deciding metric", title="Delivery"
         )
+        for r in delivery["rollouts"]:
+            worst = min(r["metrics"], key=lambda m: m["p_value"] if m["p_value"] is not None else 1.0, default=None)
+            metric = (
+                f"{worst['name']} p={worst['p_value']:.3g} effect={worst['effect_size']:.3g}"
+                if worst is not None and worst["p_value"] is not None and worst["effect_size"] is not None
+                else "-"
+            )
+            to_verdict = r["traffic_to_verdict_s"]
+            grid.add_row(
+                r["release"],
+                r["expected"],
+                r["phase"],
+                "" if to_verdict is None else f"{to_verdict:.1f}",
+                f"{r['took_s']:.1f}",
+                escape(metric),
+            )
+        out().print(grid)
+        pipeline = delivery["pipeline"]
+        out().print(f"pipeline run {pipeline['run']}: {pipeline['status']} ({pipeline['took_s']:.1f} s)")

@@ -23,7 +23,7 @@ NODE_BOUND_S = 20.0
 def test_the_tour_crashes_a_replica_loses_a_node_and_measures_each_recovery(tmp_path: Path) -> None:
     with running_up(tmp_path, "--traffic-rate", "5") as up:
         tour = subprocess.run(
-            [*finpilot_argv(), "--data-dir", str(up.data_dir), "demo", "--json", "--timeout", "30"],
+            [*finpilot_argv(), "--data-dir", str(up.data_dir), "demo", "--part", "heal", "--json", "--timeout", "30"],
             check=False,
             cwd=tmp_path,
             env=env_for(tmp_path),

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import os
 import signal
@@ -48,6 +49,14 @@ HOST = "127.0.0.1"
 def expand_args(spec: ServiceSpec, *, port: int, index: int) -> list[str]:
     """The replica's arguments with ``{port}`` and ``{replica}`` filled in."""
     return [arg.replace("{port}", str(port)).replace("{replica}", str(index)) for arg in spec.args]
+
+
+def _zygote_key(service: str, spec: ServiceSpec) -> str:
+    """One zygote per service and launch environment (module, env values, secret references)."""
+    secrets = {k: v.model_dump(mode="json") for k, v in spec.secrets.items()}
+    launch = {"module": spec.module, "env": dict(spec.env), "secrets": secrets}
+    digest = hashlib.sha256(json.dumps(launch, sort_keys=True).encode()).hexdigest()[:16]
+    return f"{service}#{digest}"
 
 
 def replica_env(spec: ServiceSpec, base: dict[str, str]) -> dict[str, str]:
@@ -153,6 +162,11 @@ class _Zygote:
                 if child.returncode is None:
                     child.returncode = -signal.SIGKILL
 
+    def busy(self) -> bool:
+        """Whether a child it forked (or is about to fork) may still run."""
+        with self._lock:
+            return bool(self._by_id) or any(c.returncode is None for c in self._by_pid.values())
+
     def close(self) -> None:
         with contextlib.suppress(OSError, ValueError):
             self.proc.kill()
@@ -243,6 +257,13 @@ class Agent:
         self.send({"op": "ready", "instance": inst.id, "ready": ready, "pid": pid, "t": time.time()})
 
     # ------------------------------------------------------------------ processes
+    def _close_idle_zygotes(self, service: str) -> None:
+        """Close ``service``'s zygotes whose replicas have all exited (a superseded env's, say)."""
+        for key, zygote in list(self._zygotes.items()):
+            if key.startswith(f"{service}#") and not zygote.busy():
+                del self._zygotes[key]
+                zygote.close()
+
     def _start(self, inst: _Instance) -> None:
         argv = expand_args(inst.spec, port=inst.port, index=inst.index)
         inst.gen += 1
@@ -252,9 +273,14 @@ class Agent:
         inst.restart_at = None
         try:
             if inst.spec.module is not None:
-                zygote = self._zygotes.get(inst.service)
+                # Children inherit the zygote's environment, so one zygote serves one spec env: a
+                # release arm declared again with another env (or a promoted stable revision) needs
+                # a new one, or its replicas would run the previous release.
+                key = _zygote_key(inst.service, inst.spec)
+                zygote = self._zygotes.get(key)
                 if zygote is None or not zygote.alive():
-                    zygote = self._zygotes[inst.service] = _Zygote(inst.spec)
+                    self._close_idle_zygotes(inst.service)
+                    zygote = self._zygotes[key] = _Zygote(inst.spec)
                 inst.proc = zygote.fork(argv, inst.log)
             else:
                 assert inst.spec.command is not None
