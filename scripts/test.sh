@@ -6,7 +6,9 @@
 set -eu
 cd "$(dirname "$0")/.."
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+# scripts/constraints.txt pins the versions the suite was last run with: the scanners' dependency
+# trees (checkov, semgrep, cyclonedx) otherwise send pip's resolver backtracking for many minutes.
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]' -c scripts/constraints.txt
 if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     echo "installing Debian's chromium for the browser test..." >&2
     apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
