@@ -120,6 +120,12 @@ def test_an_idle_connection_lost_between_appends_and_reads_is_replaced(ledger: L
     assert len(pids) == 2
     with psycopg.connect(pg_dsn, autocommit=True) as side:
         side.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", (pids,))
+        # pg_terminate_backend only signals: wait until both backends are gone, or the next append may
+        # still find its connection alive (and count no reconnect) on a loaded machine.
+        deadline = time.monotonic() + 10
+        while side.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (pids,)).fetchone() != (0,):
+            assert time.monotonic() < deadline, "the backends were not terminated within 10 s"
+            time.sleep(0.01)
     ledger.append(_entry(1))
     assert ledger.size == 2
     assert _subjects(ledger) == ["item:0", "item:1"]
