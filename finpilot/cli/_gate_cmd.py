@@ -32,7 +32,7 @@ gate_app = typer.Typer(
 )
 """The ``gate`` command group."""
 
-_STYLE = {"fail": "red", "warn": "yellow", "pass": "green"}
+_STYLE = {"fail": "red", "warn": "yellow", "pass": "green"}  # nosec B105 - verdict colours, not a password
 
 
 def _ref(path: Path | None) -> dict[str, str] | None:

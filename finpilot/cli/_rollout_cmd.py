@@ -116,7 +116,7 @@ def _show(judgement: Judgement) -> None:
         )
     if judgement.metrics:
         console.print(grid)
-    colour = {"pass": "green", "fail": "red", "inconclusive": "yellow"}[judgement.verdict]
+    colour = {"pass": "green", "fail": "red", "inconclusive": "yellow"}[judgement.verdict]  # nosec B105 - colours
     console.print(
         f"[bold {colour}]{judgement.verdict}[/] (score {judgement.score:g}; "
         f"{judgement.baseline_requests} baseline, {judgement.canary_requests} canary requests): "

@@ -42,7 +42,7 @@ class Faults:
     def __init__(self, app: ASGIApp, knobs: FaultKnobs, rng: random.Random | None = None) -> None:
         self.app = app
         self.knobs = knobs
-        self._rng = rng or random.Random()  # noqa: S311 - a test knob, not a secret
+        self._rng = rng or random.Random()  # nosec B311  # noqa: S311 - a test knob, not a secret
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one request, maybe failing or delaying it first."""
