@@ -52,15 +52,14 @@ def demo_stack(tmp: Path) -> Iterator[Stack]:
     ledger = open_ledger(Settings(data_dir=data_dir))
     mint_demo_payments_token(data_dir)
     local = LocalRuntime(demo_runtime(data_dir), data_dir, ledger)
-    with local:
-        controller = local.controller
-        wait_for(lambda: controller.status()["services"]["payments"]["ready"] >= 2, 90)
-        host, port = controller.status()["services"]["payments"]["router"]
-        try:
+    try:
+        with local:
+            controller = local.controller
+            wait_for(lambda: controller.status()["services"]["payments"]["ready"] >= 2, 90)
+            host, port = controller.status()["services"]["payments"]["router"]
             yield Stack(controller, ledger, RolloutStore(data_dir / "rollouts.db"), data_dir, (str(host), int(port)))
-        finally:
-            pass
-    ledger.close()
+    finally:
+        ledger.close()
 
 
 def wait_for(check: Callable[[], Any], timeout: float, step: float = 0.05) -> Any:
