@@ -30,6 +30,7 @@ from finpilot.cli._supply_cmd import register_supply
 from finpilot.cli._token_cmd import token_app
 from finpilot.cli._traffic_cmd import traffic_app
 from finpilot.cli._up_cmd import up
+from finpilot.cli._watch_cmd import watch_app
 
 app = typer.Typer(
     name="finpilot",
@@ -57,6 +58,7 @@ app.add_typer(traffic_app, name="traffic")
 app.add_typer(rollout_app, name="rollout")
 app.add_typer(pipeline_app, name="pipeline")
 app.add_typer(gate_app, name="gate")
+app.add_typer(watch_app, name="watch")
 app.command("up")(up)
 app.command("demo")(demo_tour)
 register_supply(app)

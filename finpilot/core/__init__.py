@@ -68,6 +68,10 @@ from finpilot.core._settings_runtime import (
     RuntimeSettings,
     ServiceSpec,
 )
+from finpilot.core._settings_watch import WatchSettings
+from finpilot.core._settings_watch_alerts import WatchAlertSettings
+from finpilot.core._settings_watch_autoscale import WatchAutoscaleSettings
+from finpilot.core._settings_watch_metrics import WatchMetricsSettings
 from finpilot.core._token_bucket import TokenBuckets
 from finpilot.core._webhook_signature import SIGNATURE_HEADER, signed_json, webhook_signature, webhook_signature_ok
 
@@ -128,6 +132,10 @@ __all__ = [
     "StrictModel",
     "TokenBuckets",
     "UnavailableError",
+    "WatchAlertSettings",
+    "WatchAutoscaleSettings",
+    "WatchMetricsSettings",
+    "WatchSettings",
     "async_http_client",
     "demo_settings",
     "edge",

@@ -20,6 +20,7 @@ from finpilot.core._settings_backup import BackupSettings
 from finpilot.core._settings_db import DbSettings
 from finpilot.core._settings_runbook import RunbookSettings
 from finpilot.core._settings_runtime import RuntimeSettings
+from finpilot.core._settings_watch import WatchSettings
 
 
 class StorageSettings(StrictModel):
@@ -222,6 +223,10 @@ class Settings(StrictModel):
     )
     db: DbSettings = Field(
         default_factory=DbSettings, description="The PostgreSQL primary/standby pair and its failover healer."
+    )
+    watch: WatchSettings = Field(
+        default_factory=WatchSettings,
+        description="Watch: metrics, anomaly detection, alerts and the predictive autoscaler.",
     )
     pipeline: dict[str, Any] | None = Field(
         default=None,

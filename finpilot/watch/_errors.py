@@ -1,0 +1,54 @@
+"""The errors of ``finpilot.watch``, all rooted at :class:`finpilot.core.FinpilotError`.
+
+::
+
+    WatchError
+    ├── ScrapeError          a target that is down or answers badly (names the target)
+    └── WatchInputError      rejected input, nothing changed (an InputError: the CLI exits 2)
+        ├── ExpositionError      malformed Prometheus text (names the line and what is wrong)
+        ├── QueryError           a selector or query that cannot be answered (names the field)
+        ├── UnknownDetectorError a detector name that is not registered (lists the known ones)
+        ├── NabDataError         a NAB directory that is not laid out as the benchmark's
+        ├── TraceError           a load trace that cannot be replayed (names the row)
+        └── AlertConfigError     an alert rule, route, silence or sink that does not validate
+"""
+
+from __future__ import annotations
+
+from finpilot.core import FinpilotError, InputError
+
+
+class WatchError(FinpilotError):
+    """Root of the watch capability's errors."""
+
+
+class WatchInputError(WatchError, InputError):
+    """Input that watch rejects; nothing was changed (the CLI exits 2)."""
+
+
+class ExpositionError(WatchInputError):
+    """Prometheus exposition text that does not parse."""
+
+
+class ScrapeError(WatchError):
+    """A scrape target that is down, slow or answers with something other than metrics."""
+
+
+class QueryError(WatchInputError):
+    """A metrics query that cannot be answered as asked."""
+
+
+class UnknownDetectorError(WatchInputError):
+    """A detector name that is not registered."""
+
+
+class NabDataError(WatchInputError):
+    """A NAB data directory that is missing files, labels or profiles, or holds malformed rows."""
+
+
+class TraceError(WatchInputError):
+    """A load trace that cannot be replayed."""
+
+
+class AlertConfigError(WatchInputError):
+    """An alert rule, route, silence, inhibition or sink that does not validate."""
