@@ -19,6 +19,7 @@ from finpilot.console import (
     _api_rollouts,
     _api_runtime,
     _api_tokens,
+    _api_watch,
     _ops,
     _pages,
 )
@@ -32,6 +33,8 @@ from finpilot.console._page_fraud import attach_fraud_watchers
 from finpilot.console._page_fraud import router as fraud_page_router
 from finpilot.console._page_incidents import PAGE as INCIDENTS_PAGE
 from finpilot.console._page_incidents import router as incidents_page_router
+from finpilot.console._page_metrics import PAGE as METRICS_PAGE
+from finpilot.console._page_metrics import router as metrics_page_router
 from finpilot.console._page_pipelines import PAGE as PIPELINES_PAGE
 from finpilot.console._page_pipelines import router as pipelines_page_router
 from finpilot.console._page_rollouts import PAGE as ROLLOUTS_PAGE
@@ -45,6 +48,7 @@ from finpilot.console._state import ConsoleState, NavItem
 from finpilot.console._tokens import TokenStore
 from finpilot.core import Clock, FinpilotError, MonotonicClock, Settings, utc_now
 from finpilot.fraud import FraudService
+from finpilot.watch import MetricsQuery
 
 _STATIC = Path(__file__).with_name("static")
 
@@ -58,6 +62,7 @@ ROUTERS = (
     _api_analysis.router,
     pipelines_api_router,
     _api_rollouts.router,
+    _api_watch.router,
     _pages.router,
 )
 """Every router the console serves, in the order they are matched."""
@@ -88,11 +93,13 @@ def create_app(
     clock: Clock = utc_now,
     monotonic: MonotonicClock = time.monotonic,
     fraud: FraudService | None = None,
+    metrics_query: MetricsQuery | None = None,
 ) -> FastAPI:
     """Build the console app over an open ledger and token store; the caller keeps ownership of both.
 
     ``fraud`` serves ``/api/v1/fraud/scores`` and ``/labels``; without it the model in
     ``settings.fraud.model_dir`` is loaded, and without that those calls answer 503.
+    ``metrics_query`` serves the Metrics page and ``/api/v1/watch/query`` (503 without one).
     ``monotonic`` times the refusal limits and windows. Refusal windows still open when the
     app is done are written by ``app.state.console.refusals.flush(everything=True)``
     (:func:`finpilot.console.serve` does it at shutdown).
@@ -122,6 +129,7 @@ def create_app(
         metrics=metrics,
         fraud=fraud,
         refusals=refusals,
+        watch_metrics=metrics_query,
     )
     if problem is not None:
         app.state.console.fraud_problem = problem
@@ -137,6 +145,7 @@ def create_app(
     register_page(app, INCIDENTS_PAGE, incidents_page_router)
     register_page(app, PIPELINES_PAGE, pipelines_page_router)
     register_page(app, ROLLOUTS_PAGE, rollouts_page_router)
+    register_page(app, METRICS_PAGE, metrics_page_router)
     # Last added runs first: metrics time everything, including the audit append; a client over
     # its refusal limit is answered before the audit, the routes and the token check see it.
     # The security headers and the body limit sit outside all of these (ConsoleApp).

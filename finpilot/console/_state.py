@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
@@ -14,6 +15,7 @@ from finpilot.console._roles import Permission
 from finpilot.console._tokens import TokenStore
 from finpilot.core import Clock, Settings
 from finpilot.fraud import AlertManager, FraudService, FraudStats
+from finpilot.watch import MetricsQuery
 
 if TYPE_CHECKING:
     from finpilot.console._refusals import RefusalWindows
@@ -53,6 +55,10 @@ class ConsoleState:
     fraud_alerts: AlertManager | None = None
     fraud_drift: Summarized | None = None
     """A drift monitor (anything with ``summary() -> dict``) for the Fraud page, when one watches the service."""
+    watch_metrics: MetricsQuery | None = None
+    """Where the Metrics page and ``/api/v1/watch/query`` read metrics (embedded store or Prometheus)."""
+    watch_marks: Callable[[float, float], list[tuple[float, str]]] | None = None
+    """Events to mark on the Metrics page's charts in ``[start, end]``: ``(time, label)``, e.g. scaling actions."""
     refusals: RefusalWindows | None = None
     """The open windows of refused requests, summarised in the ledger as each ends (and at shutdown)."""
 

@@ -1,0 +1,95 @@
+"""The Metrics page: charts of the demo stack's metrics, or of any selector, drawn on the server.
+
+``GET /watch/metrics`` (READ) shows the demo panels (request rate, p99 latency per replica,
+errors, replicas ready, scrape health), or one chart for ``?selector=`` with the same parameters
+as ``/api/v1/watch/query``. An alert's link points here with the series and its window, so a
+person lands on the chart that fired. Charts are inline SVG (:mod:`finpilot.console._chart`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from finpilot.console._api_watch import NO_METRICS_FIX, time_range
+from finpilot.console._chart import Chart, ChartLine, ChartMark, legend, render_chart
+from finpilot.console._pages import login_redirect, page_principal, render
+from finpilot.console._state import NavItem, console_state
+from finpilot.console._watch_query import DEMO_PANELS, Panel, QueryKind, run_query, series_label
+from finpilot.core import FinpilotError
+from finpilot.watch import MetricsQuery
+
+PAGE = NavItem("Metrics", "/watch/metrics")
+"""The Metrics page's navigation entry."""
+
+router = APIRouter(tags=["watch"])
+
+
+def panel_view(
+    query: MetricsQuery, panel: Panel, start: float, end: float, step: float, marks: list[ChartMark]
+) -> dict[str, Any]:
+    """One panel's chart, legend and any error, ready for the template."""
+    try:
+        found = run_query(query, panel, start, end, step)
+    except FinpilotError as exc:
+        return {"title": panel.title, "error": str(exc), "svg": None, "legend": []}
+    chart = Chart(
+        lines=[ChartLine(series_label(s), s.points) for s in found[:16]],
+        marks=marks,
+        unit=panel.unit,
+    )
+    return {
+        "title": panel.title,
+        "error": None,
+        "svg": render_chart(chart),
+        "legend": legend(chart),
+        "hidden": max(0, len(found) - 16),
+    }
+
+
+@router.get("/watch/metrics", name="metrics_page", include_in_schema=False)
+async def metrics_page(
+    request: Request,
+    selector: Annotated[str | None, Query(max_length=1000)] = None,
+    kind: QueryKind = "raw",
+    by: Annotated[str, Query(max_length=200)] = "",
+    op: Literal["sum", "avg", "min", "max", "count"] | None = None,
+    quantile: Annotated[float, Query(ge=0, le=1)] = 0.99,
+    window: Annotated[float, Query(gt=0, le=86_400)] = 60.0,
+    start: float | None = None,
+    end: float | None = None,
+    step: Annotated[float | None, Query(gt=0)] = None,
+) -> Response:
+    """The demo panels, or one chart of ``selector``."""
+    principal = page_principal(request)
+    if principal is None:
+        return login_redirect(request)
+    state = console_state(request)
+    start, end, step = time_range(state.clock().timestamp(), start, end, step)
+    panels: list[dict[str, Any]] = []
+    backend = state.watch_metrics
+    if backend is not None:
+        groups = tuple(label.strip() for label in by.split(",") if label.strip())
+        chosen = (
+            [Panel(selector, selector, kind, by=groups, op=op, quantile=quantile, window=window)]
+            if selector
+            else list(DEMO_PANELS)
+        )
+        marks = [ChartMark(at, label) for at, label in state.watch_marks(start, end)] if state.watch_marks else []
+        for panel in chosen:
+            panels.append(await run_in_threadpool(panel_view, backend, panel, start, end, step, marks))
+    context = {
+        "backend": backend.describe() if backend is not None else None,
+        "no_metrics_fix": NO_METRICS_FIX,
+        "panels": panels,
+        "selector": selector or "",
+        "kind": kind,
+        "by": by,
+        "start": start,
+        "end": end,
+        "step": step,
+    }
+    return render(request, "watch_metrics.html", context, principal=principal)
