@@ -20,10 +20,18 @@ from finpilot.watch._errors import (
     WatchInputError,
 )
 from finpilot.watch._forecast._types import Forecast, Forecaster
+from finpilot.watch._metrics._duration import parse_duration
 from finpilot.watch._metrics._exposition import Exposition, ExpositionSample, parse_exposition
 from finpilot.watch._metrics._promql import Matcher, Selector, parse_selector
 from finpilot.watch._metrics._query import EmbeddedQuery
 from finpilot.watch._metrics._scrape import Scraper, ScrapeReport
+from finpilot.watch._metrics._setup import (
+    STORE_FILE,
+    configured_targets,
+    metrics_store_path,
+    open_metrics_store,
+    scraper_for,
+)
 from finpilot.watch._metrics._store import (
     CompactResult,
     MetricsStore,
@@ -37,6 +45,7 @@ from finpilot.watch._metrics._types import LOOKBACK_S, Aggregation, MetricsQuery
 
 __all__ = [
     "LOOKBACK_S",
+    "STORE_FILE",
     "Aggregation",
     "AlertConfigError",
     "Anomaly",
@@ -69,7 +78,12 @@ __all__ = [
     "WatchError",
     "WatchInputError",
     "WriteResult",
+    "configured_targets",
     "finite_points",
+    "metrics_store_path",
+    "open_metrics_store",
+    "parse_duration",
     "parse_exposition",
     "parse_selector",
+    "scraper_for",
 ]
