@@ -71,7 +71,7 @@ from finpilot.core._settings_runtime import (
 from finpilot.core._settings_watch import WatchSettings
 from finpilot.core._settings_watch_alerts import WatchAlertSettings
 from finpilot.core._settings_watch_autoscale import WatchAutoscaleSettings
-from finpilot.core._settings_watch_metrics import WatchMetricsSettings
+from finpilot.core._settings_watch_metrics import ScrapeTargetSettings, WatchMetricsSettings
 from finpilot.core._token_bucket import TokenBuckets
 from finpilot.core._webhook_signature import SIGNATURE_HEADER, signed_json, webhook_signature, webhook_signature_ok
 
@@ -122,6 +122,7 @@ __all__ = [
     "RouterSpec",
     "RunbookSettings",
     "RuntimeSettings",
+    "ScrapeTargetSettings",
     "SecretRef",
     "SecurityHeaders",
     "SensitiveDataError",

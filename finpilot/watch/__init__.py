@@ -13,31 +13,77 @@ from finpilot.watch._errors import (
     NabDataError,
     QueryError,
     ScrapeError,
+    ScrapeTargetError,
     TraceError,
     UnknownDetectorError,
     WatchError,
     WatchInputError,
 )
 from finpilot.watch._forecast._types import Forecast, Forecaster
+from finpilot.watch._metrics._duration import parse_duration
+from finpilot.watch._metrics._exposition import Exposition, ExpositionSample, parse_exposition
+from finpilot.watch._metrics._promql import Matcher, Selector, parse_selector
+from finpilot.watch._metrics._query import EmbeddedQuery
+from finpilot.watch._metrics._scrape import Scraper, ScrapeReport
+from finpilot.watch._metrics._setup import (
+    STORE_FILE,
+    configured_targets,
+    metrics_store_path,
+    open_metrics_store,
+    scraper_for,
+)
+from finpilot.watch._metrics._store import (
+    CompactResult,
+    MetricsStore,
+    StoredSeries,
+    TargetHealth,
+    WriteResult,
+    finite_points,
+)
+from finpilot.watch._metrics._target import ScrapeTarget, TargetSource
 from finpilot.watch._metrics._types import LOOKBACK_S, Aggregation, MetricsQuery, Sample, Series
 
 __all__ = [
     "LOOKBACK_S",
+    "STORE_FILE",
     "Aggregation",
     "AlertConfigError",
     "Anomaly",
+    "CompactResult",
     "Detector",
+    "EmbeddedQuery",
+    "Exposition",
     "ExpositionError",
+    "ExpositionSample",
     "Forecast",
     "Forecaster",
+    "Matcher",
     "MetricsQuery",
+    "MetricsStore",
     "NabDataError",
     "QueryError",
     "Sample",
     "ScrapeError",
+    "ScrapeReport",
+    "ScrapeTarget",
+    "ScrapeTargetError",
+    "Scraper",
+    "Selector",
     "Series",
+    "StoredSeries",
+    "TargetHealth",
+    "TargetSource",
     "TraceError",
     "UnknownDetectorError",
     "WatchError",
     "WatchInputError",
+    "WriteResult",
+    "configured_targets",
+    "finite_points",
+    "metrics_store_path",
+    "open_metrics_store",
+    "parse_duration",
+    "parse_exposition",
+    "parse_selector",
+    "scraper_for",
 ]

@@ -7,6 +7,7 @@
     └── WatchInputError      rejected input, nothing changed (an InputError: the CLI exits 2)
         ├── ExpositionError      malformed Prometheus text (names the line and what is wrong)
         ├── QueryError           a selector or query that cannot be answered (names the field)
+        ├── ScrapeTargetError    a scrape target that is not a usable URL, job or label set
         ├── UnknownDetectorError a detector name that is not registered (lists the known ones)
         ├── NabDataError         a NAB directory that is not laid out as the benchmark's
         ├── TraceError           a load trace that cannot be replayed (names the row)
@@ -36,6 +37,10 @@ class ScrapeError(WatchError):
 
 class QueryError(WatchInputError):
     """A metrics query that cannot be answered as asked."""
+
+
+class ScrapeTargetError(WatchInputError):
+    """A scrape target that cannot be scraped as written (not an http(s) URL, bad job or labels)."""
 
 
 class UnknownDetectorError(WatchInputError):

@@ -173,6 +173,9 @@ SHAPES: dict[Path_, frozenset[str]] = {
             "sarif",
         }
     ),
+    ("watch", "scrape"): frozenset({"store", "rounds", "targets"}),
+    ("watch", "targets"): frozenset({"store", "targets"}),
+    ("watch", "query"): frozenset({"store", "selector", "start", "end", "step", "series"}),
 }
 """The top-level keys of each ``--json`` command's one object (see :data:`NEEDS_SERVER` for the rest)."""
 
@@ -412,6 +415,11 @@ STEPS: list[list[str]] = [
     ["pipeline", "show", "{pipeline_run}", "--json"],
     ["pipeline", "show", "{pipeline_run}", "--log", "ok", "--json"],
     ["gate", "run", "{examples}", "--sarif", "{root}/gate.sarif", "--config", "{gate}", "--json"],
+    # A target nobody listens on: up 0, exit 1; the store still gets its synthetic series.
+    ["watch", "scrape", "--target", "http://127.0.0.1:9/metrics", "--once", "--json"],
+    ["watch", "targets", "--json"],
+    ["watch", "query", "up", "--since", "5m", "--json"],
+    ["watch", "query", "up", "--since", "5m", "--sum-by", "job", "--json"],
 ]
 """One scenario, in order: each step is a command line (``{name}`` filled in) run with ``--json``."""
 
