@@ -27,12 +27,13 @@ from typing import TYPE_CHECKING, Any
 from finpilot.audit import Ledger
 from finpilot.audit.kinds import CONSOLE_TOKEN
 from finpilot.core import FinpilotError, InputError, RouterSpec, RuntimeSettings, SecretRef, Settings
-from finpilot.heal import LocalRuntime, demo_runtime, mint_demo_payments_token, state_dir_for
+from finpilot.heal import LocalRuntime, demo_runtime, mint_demo_payments_token, runtime_scrape_targets, state_dir_for
 
 if TYPE_CHECKING:
     from finpilot.cli._demo import DemoTraffic
     from finpilot.console import TokenInfo, TokenStore
     from finpilot.fraud import FraudService, HttpAccountSync
+    from finpilot.watch import ScrapeTarget
 
 _log = logging.getLogger("finpilot.demo")
 
@@ -202,6 +203,11 @@ class RuntimeDemo:
             state_dir_for(self.settings.data_dir) / "logs",
         )
         return status
+
+    def scrape_targets(self) -> list[ScrapeTarget]:
+        """The routers and running replicas to scrape now (none before :meth:`start` or after :meth:`stop`)."""
+        local = self._local
+        return runtime_scrape_targets(local.controller.status()) if local is not None else []
 
     def start_traffic(self) -> None:
         """Start the generated traffic at the router."""

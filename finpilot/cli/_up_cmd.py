@@ -69,6 +69,7 @@ def up(
     # Imported here, like the token store: FastAPI is slow to import and only `up` needs it.
     from finpilot.cli._demo import Demo, PaymentsDemo, ensure_demo_model, open_fraud_service, stop_and_save
     from finpilot.cli._demo_runtime import RuntimeDemo, free_port, local_url
+    from finpilot.cli._watch_up import WatchStack
     from finpilot.console import serve
 
     settings = settings_for(ctx)
@@ -103,6 +104,7 @@ def up(
             )
         elif is_demo and fraud is not None:
             demo = PaymentsDemo(settings, fraud, port=payments_port, traffic_rate=traffic_rate)
+        watch = WatchStack(settings)
         try:
             if demo is not None:
                 with busy("starting the payments service"):
@@ -111,6 +113,8 @@ def up(
                 payments_url = None
 
             def on_ready(url: str) -> None:
+                # Metrics are scraped from the start: the console's own, the routers' and the replicas'.
+                watch.start(url, demo.scrape_targets if isinstance(demo, RuntimeDemo) else None)
                 out().print(Text(f"finpilot console: {url}"), soft_wrap=True)
                 if payments_url is not None:
                     out().print(Text(f"payments service: {payments_url}"), soft_wrap=True)
@@ -127,6 +131,7 @@ def up(
                     demo.start_traffic()
                 err().print("press Ctrl+C to stop")
 
-            serve(settings, ledger, store, on_ready=on_ready, fraud=fraud)
+            serve(settings, ledger, store, on_ready=on_ready, fraud=fraud, metrics_query=watch.query)
         finally:
+            watch.stop()
             stop_and_save(demo, fraud, settings)

@@ -33,6 +33,7 @@ from finpilot.heal._runtime._local import (
     mint_demo_payments_token,
     state_dir_for,
 )
+from finpilot.heal._runtime._scrape_targets import runtime_scrape_targets
 
 __all__ = [
     "ArmSpec",
@@ -75,6 +76,7 @@ __all__ = [
     "render_manifests",
     "restore_drill",
     "run_chaos_drill",
+    "runtime_scrape_targets",
     "scheduled_backups",
     "state_dir_for",
     "write_backup_key",
