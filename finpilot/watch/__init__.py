@@ -10,6 +10,7 @@ from finpilot.watch._detect._contract import Anomaly, Detector
 from finpilot.watch._errors import (
     AlertConfigError,
     ExpositionError,
+    MetricsUnavailableError,
     NabDataError,
     QueryError,
     ScrapeError,
@@ -19,6 +20,7 @@ from finpilot.watch._errors import (
     WatchInputError,
 )
 from finpilot.watch._forecast._types import Forecast, Forecaster
+from finpilot.watch._metrics._prometheus import PrometheusQuery, prometheus_query_from_settings
 from finpilot.watch._metrics._types import LOOKBACK_S, Aggregation, MetricsQuery, Sample, Series
 
 __all__ = [
@@ -31,7 +33,9 @@ __all__ = [
     "Forecast",
     "Forecaster",
     "MetricsQuery",
+    "MetricsUnavailableError",
     "NabDataError",
+    "PrometheusQuery",
     "QueryError",
     "Sample",
     "ScrapeError",
@@ -40,4 +44,5 @@ __all__ = [
     "UnknownDetectorError",
     "WatchError",
     "WatchInputError",
+    "prometheus_query_from_settings",
 ]
