@@ -203,7 +203,9 @@ def prometheus_query_from_settings(settings: WatchSettings, *, timeout: float = 
 
 def chunks(start: float, end: float, step: float) -> list[tuple[float, float]]:
     """``[start, end]`` cut into pieces of at most :data:`MAX_POINTS` steps each, on the same step grid."""
-    points = math.floor((end - start) / step + 1e-9) + 1
+    # Unix times near 2e9 carry ~1e-7 s of float error: an end a hair short of a grid point still
+    # means that point (Prometheus itself rounds times to milliseconds).
+    points = math.floor((end - start) / step + 1e-3) + 1
     out: list[tuple[float, float]] = []
     first = 0
     while first < points:
