@@ -30,6 +30,8 @@ PACE = {"a": 10.0, "b": 30.0}
 # Cumulative share of observations at or under each bound: the median lies in (0.1, 0.5], p99 in (1, 2.5].
 SHARES = (("0.1", 0.4), ("0.5", 0.9), ("1.0", 0.95), ("2.5", 1.0), ("+Inf", 1.0))
 
+pytestmark = pytest.mark.slow  # a real Prometheus scrapes for several seconds first
+
 
 class Paced(Collector):
     """A counter and a histogram that grow at a fixed pace from the moment the server started."""
