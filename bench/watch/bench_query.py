@@ -12,6 +12,9 @@ step (median of ``--repeats`` after one warm-up), HTTP and JSON decoding include
 * ``sum_by_rate``: ``sum by (service) (rate(bench_requests_total[1m]))``;
 * ``histogram_quantile``: ``histogram_quantile(0.99, sum by (le, service) (rate(..._bucket[5m])))``.
 
+``rate_split`` times the ``rate`` request alone (Prometheus and the transfer), then with JSON
+decoding, so the client's share of the time shows.
+
 ``--backend embedded`` times the same calls on the embedded store when ``finpilot.watch`` exports
 one (``EmbeddedQuery`` with a ``from_samples`` loader); otherwise it reports it as not available.
 Prints ONE JSON object on stdout, progress on stderr::
@@ -166,6 +169,27 @@ def time_all(query: MetricsQuery, start: float, end: float, repeats: int) -> dic
     return out
 
 
+def split_rate(url: str, start: float, end: float, repeats: int) -> dict[str, float]:
+    """Where ``rate``'s time goes: Prometheus and the transfer alone, then with JSON decoding (medians, s)."""
+    form = {"query": "rate(bench_requests_total[60s])", "start": repr(start), "end": repr(end), "step": repr(STEP)}
+    out: dict[str, float] = {}
+    with httpx.Client(timeout=120) as client:
+        steps: dict[str, Callable[[], object]] = {
+            "http_only_s": lambda: client.post(f"{url}/api/v1/query_range", data=form).content,
+            "http_and_json_s": lambda: client.post(f"{url}/api/v1/query_range", data=form).json(),
+        }
+        for name, call in steps.items():
+            call()
+            times = []
+            for _ in range(repeats):
+                began = time.perf_counter()
+                call()
+                times.append(time.perf_counter() - began)
+            out[name] = round(statistics.median(times), 4)
+    log(f"  rate split: {out}")
+    return out
+
+
 def embedded(samples: list[Sample], work: Path) -> tuple[MetricsQuery | None, str]:
     """The embedded store loaded with ``samples``, or None and why not."""
     import finpilot.watch as watch
@@ -223,6 +247,7 @@ def main() -> None:
                     "version": version,
                     "backfill_s": backfill_s,
                     **time_all(q, start, end, args.repeats),
+                    "rate_split": split_rate(url, start, end, args.repeats),
                 }
         if args.backend in ("embedded", "both"):
             query, why = embedded(samples, work)
