@@ -141,7 +141,9 @@ def read_ranks(
     lower_b = np.where(kk > 0, bounds[prev], first_lower)
     lower_c = np.where(kk > 0, counts[prev], 0.0)
     span = counts[kk] - lower_c
-    share = np.divide(ranks - lower_c, span, out=np.ones_like(ranks), where=span > 0)
+    # Ranks past the last finite bucket are replaced below; capping them keeps the share within 0..1.
+    capped = np.minimum(ranks, counts[kk])
+    share = np.clip(np.divide(capped - lower_c, span, out=np.ones_like(ranks), where=span > 0), 0.0, 1.0)
     value = lower_b + (bounds[kk] - lower_b) * share
     return np.asarray(np.where(inside, value, bounds[-1]), dtype=np.float64)
 
