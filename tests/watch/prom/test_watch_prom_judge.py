@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
+from starlette.testclient import TestClient
 from watch_prom_helpers import running_prometheus, scrape_config, wait_for
 
-from finpilot.core import InputError, NotFoundError
+from finpilot.audit import open_ledger
+from finpilot.console import create_app, open_token_store
+from finpilot.core import FakeClock, InputError, NotFoundError, Settings, WatchSettings
 from finpilot.deliver import JudgeConfig, MetricsSampleSource, judge
 from finpilot.deliver._judge._metrics_source import read_ranks
 from finpilot.watch import PrometheusQuery
@@ -123,3 +127,23 @@ def test_ranks_read_from_buckets_as_histogram_quantile_reads_them() -> None:
     ranks = np.array([2.0, 4.0, 6.5, 9.0, 9.5])
     # Rank 6.5 is half-way through (0.5, 1.0]; rank 9.5 lies in +Inf: the highest finite bound.
     assert read_ranks(bounds, counts, ranks).tolist() == pytest.approx([0.05, 0.1, 0.75, 1.0, 1.0])
+
+
+def test_the_consoles_argo_metric_judges_through_prometheus_when_its_url_is_set(
+    router_prometheus: PrometheusQuery, tmp_path: Path
+) -> None:
+    settings = Settings(data_dir=tmp_path / "data", watch=WatchSettings(prometheus_url=router_prometheus.base_url))
+    with open_ledger(settings) as ledger, open_token_store(settings, clock=FakeClock()) as tokens:
+        _info, token = tokens.create("argo", "viewer")
+        headers = {"Authorization": f"Bearer {token}"}
+        with TestClient(create_app(settings, ledger, tokens), base_url="http://testserver") as client:
+            verdicts = {
+                rollout: client.get(
+                    "/api/v1/analysis/argo", params={"rollout": rollout, "window_s": WINDOW}, headers=headers
+                )
+                for rollout in ("pay-bad", "pay-good")
+            }
+        assert {r: v.json()["verdict"] for r, v in verdicts.items()} == {"pay-bad": "fail", "pay-good": "pass"}
+        entries = [e.fields for e in ledger.tail(ledger.size) if e.fields["kind"] == "deliver.analysis"]
+        assert len(entries) == 2
+        assert all(str(e["evidence"]["samples"]).startswith("metrics:prometheus:") for e in entries), entries
