@@ -18,6 +18,7 @@ from finpilot.watch import (
     TargetSource,
     configured_targets,
     open_metrics_store,
+    prometheus_query_from_settings,
     scraper_for,
 )
 
@@ -32,10 +33,9 @@ class WatchStack:
         self.settings = settings
         self.store: MetricsStore | None = None
         self.scraper: Scraper | None = None
-        if settings.watch.prometheus_url:
-            from finpilot.watch import prometheus_query_from_settings
-
-            self.query: MetricsQuery = prometheus_query_from_settings(settings.watch)
+        remote = prometheus_query_from_settings(settings.watch)
+        if remote is not None:
+            self.query: MetricsQuery = remote
         else:
             self.store = open_metrics_store(settings)
             self.query = EmbeddedQuery(self.store)

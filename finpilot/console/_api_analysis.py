@@ -14,8 +14,10 @@
 Both need the READ permission (a viewer token is enough: the caller learns a verdict and the
 console records it) and write one ``deliver.analysis`` audit entry per analysis, whatever the
 answer; the token is never part of it. Samples come from a :class:`~finpilot.deliver.SampleSource`:
-``app.state.analysis_source`` if set, else the CSV directory ``<data dir>/deliver/samples``. The
-judge config is ``<data dir>/deliver/judge.yaml`` if it exists, else the defaults.
+``app.state.analysis_source`` if set; else, with ``watch.prometheus_url`` set, the router's
+per-arm metrics in that Prometheus (:class:`~finpilot.deliver.MetricsSampleSource`); else the CSV
+directory ``<data dir>/deliver/samples``. The judge config is ``<data dir>/deliver/judge.yaml`` if
+it exists, else the defaults.
 """
 
 from __future__ import annotations
@@ -45,12 +47,15 @@ from finpilot.deliver import (
     JudgeConfig,
     Judgement,
     MetricResult,
+    MetricsSampleSource,
+    SampleSet,
     SampleSource,
     analysis_entry,
     check_release,
     judge,
     next_step,
 )
+from finpilot.watch import prometheus_query_from_settings
 
 router = APIRouter(prefix="/api/v1/analysis", tags=["analysis"], responses={**ERRORS, **error_responses(409)})
 
@@ -92,11 +97,17 @@ class AnalysisResult(BaseModel):
     audit_index: int = Field(description="The deliver.analysis entry that records this analysis.")
 
 
-def _source(request: Request) -> SampleSource:
-    custom = getattr(request.app.state, "analysis_source", None)
+def _samples(request: Request, rollout: str, window_s: float | None) -> SampleSet:
+    custom: SampleSource | None = getattr(request.app.state, "analysis_source", None)
     if custom is not None:
-        return custom  # type: ignore[no-any-return]
-    return CsvDirectorySource(console_state(request).settings.data_dir / "deliver" / "samples")
+        return custom.samples(rollout, window_s=window_s)
+    settings = console_state(request).settings
+    query = prometheus_query_from_settings(settings.watch)
+    if query is not None:
+        # One connection pool per analysis: analyses are minutes apart, and nothing is left open.
+        with query:
+            return MetricsSampleSource(query).samples(rollout, window_s=window_s)
+    return CsvDirectorySource(settings.data_dir / "deliver" / "samples").samples(rollout, window_s=window_s)
 
 
 def _config(request: Request) -> JudgeConfig:
@@ -121,7 +132,7 @@ def _analyse(
 ) -> tuple[Judgement, dict[str, Any]]:
     check_release(release)
     config = _config(request)
-    found = _source(request).samples(rollout, window_s=window_s)
+    found = _samples(request, rollout, window_s)
     judgement = judge(found.baseline, found.canary, config)
     entry = analysis_entry(judgement, found, config, actor=who.actor, source=source, rollout=rollout, release=release)
     index = console_state(request).ledger.append(entry)

@@ -10,6 +10,7 @@ from finpilot.watch._detect._contract import Anomaly, Detector
 from finpilot.watch._errors import (
     AlertConfigError,
     ExpositionError,
+    MetricsUnavailableError,
     NabDataError,
     QueryError,
     ScrapeError,
@@ -22,6 +23,7 @@ from finpilot.watch._errors import (
 from finpilot.watch._forecast._types import Forecast, Forecaster
 from finpilot.watch._metrics._duration import parse_duration
 from finpilot.watch._metrics._exposition import Exposition, ExpositionSample, parse_exposition
+from finpilot.watch._metrics._prometheus import PrometheusQuery, prometheus_query_from_settings
 from finpilot.watch._metrics._promql import Matcher, Selector, parse_selector
 from finpilot.watch._metrics._query import EmbeddedQuery
 from finpilot.watch._metrics._scrape import Scraper, ScrapeReport
@@ -60,7 +62,9 @@ __all__ = [
     "Matcher",
     "MetricsQuery",
     "MetricsStore",
+    "MetricsUnavailableError",
     "NabDataError",
+    "PrometheusQuery",
     "QueryError",
     "Sample",
     "ScrapeError",
@@ -85,5 +89,6 @@ __all__ = [
     "parse_duration",
     "parse_exposition",
     "parse_selector",
+    "prometheus_query_from_settings",
     "scraper_for",
 ]

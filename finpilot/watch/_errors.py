@@ -4,6 +4,7 @@
 
     WatchError
     ├── ScrapeError          a target that is down or answers badly (names the target)
+    ├── MetricsUnavailableError  a metrics backend (a real Prometheus) that cannot be reached
     └── WatchInputError      rejected input, nothing changed (an InputError: the CLI exits 2)
         ├── ExpositionError      malformed Prometheus text (names the line and what is wrong)
         ├── QueryError           a selector or query that cannot be answered (names the field)
@@ -16,7 +17,7 @@
 
 from __future__ import annotations
 
-from finpilot.core import FinpilotError, InputError
+from finpilot.core import FinpilotError, InputError, UnavailableError
 
 
 class WatchError(FinpilotError):
@@ -33,6 +34,10 @@ class ExpositionError(WatchInputError):
 
 class ScrapeError(WatchError):
     """A scrape target that is down, slow or answers with something other than metrics."""
+
+
+class MetricsUnavailableError(WatchError, UnavailableError):
+    """A metrics backend that cannot be reached or fails to answer (names its URL and what to check)."""
 
 
 class QueryError(WatchInputError):

@@ -21,6 +21,7 @@ from finpilot.audit.kinds import CHAOS_INJECT, HEAL_RECOVERED
 from finpilot.console import TokenStore, create_app
 from finpilot.core import FraudSettings, Settings
 from finpilot.deliver import RolloutConfig, RolloutRecord, RolloutStore, load_pipeline, run_pipeline, store_path
+from finpilot.watch import EmbeddedQuery, MetricsStore
 
 PAYMENT = {
     "transaction_id": "tx-openapi",
@@ -35,8 +36,12 @@ PAYMENT = {
 def full(settings: Settings, tiny_fraud_model: Path, ledger: Ledger, tokens: TokenStore) -> Iterator[TestClient]:
     """A console with a fraud model, so that every route can answer 2xx."""
     model_settings = settings.model_copy(update={"fraud": FraudSettings(model_dir=tiny_fraud_model)})
-    with TestClient(create_app(model_settings, ledger, tokens), base_url="http://testserver") as client:
+    store = MetricsStore(settings.data_dir / "metrics.db")
+    store.write([("up", (("job", "a"),), 1.0, None)])
+    app = create_app(model_settings, ledger, tokens, metrics_query=EmbeddedQuery(store))
+    with TestClient(app, base_url="http://testserver") as client:
         yield client
+    store.close()
 
 
 def _incident(ledger: Ledger) -> None:
@@ -138,6 +143,10 @@ def test_every_route_answers_its_documented_schema(
     check(full.get("/api/v1/rollouts/r-openapi", headers=reader))
     for action in ("pause", "resume", "promote", "abort"):
         check(full.post(f"/api/v1/rollouts/r-openapi/{action}", json={}, headers=admin))
+
+    # watch
+    check(full.get("/api/v1/watch/query", params={"selector": "up"}, headers=reader))
+    check(full.get("/api/v1/watch/query", params={"selector": "up{"}, headers=reader))  # 422
 
     assert check.unexercised() == set(), "every route of the console is called above"
     statuses = {status for _, _, status in check.seen}

@@ -2,6 +2,7 @@
 
 from finpilot.deliver._judge._analysis import analysis_entry, config_digest
 from finpilot.deliver._judge._judge import Step, judge, next_step
+from finpilot.deliver._judge._metrics_source import MetricsSampleSource
 from finpilot.deliver._judge._model import JudgeConfig, Judgement, MetricResult, Samples
 from finpilot.deliver._judge._source import CsvDirectorySource, SampleSet, SampleSource
 
@@ -10,6 +11,7 @@ __all__ = [
     "JudgeConfig",
     "Judgement",
     "MetricResult",
+    "MetricsSampleSource",
     "SampleSet",
     "SampleSource",
     "Samples",

@@ -6,8 +6,9 @@ read (path and digest), so the audit entry lets an auditor check exactly what wa
 :class:`CsvDirectorySource` reads ``<root>/<namespace>/<name>/{baseline,canary}.csv`` (or
 ``<root>/<name>/...`` for a name without a namespace), in the samples CSV format of
 :meth:`Samples.from_csv`. Whatever produces per-request samples (the local router, a log
-shipper, a test) writes them there. A Prometheus-backed source, which reads the two arms'
-histograms instead of raw requests, is planned with the watch capability (issue 12).
+shipper, a test) writes them there. :class:`MetricsSampleSource` (``_metrics_source``) reads
+the two arms' counters and histograms from a metrics backend (the embedded store or a real
+Prometheus) instead of raw requests.
 """
 
 from __future__ import annotations
