@@ -20,18 +20,27 @@ from finpilot.watch._errors import (
 )
 from finpilot.watch._forecast._types import Forecast, Forecaster
 from finpilot.watch._metrics._types import LOOKBACK_S, Aggregation, MetricsQuery, Sample, Series
+from finpilot.watch._nab._corpus import PROFILE_NAMES, NabCorpus, NabFile, Profile, load_corpus
+from finpilot.watch._nab._scorer import FileScore, NabScore, ProfileScore, probation_rows, score_corpus
 
 __all__ = [
     "LOOKBACK_S",
+    "PROFILE_NAMES",
     "Aggregation",
     "AlertConfigError",
     "Anomaly",
     "Detector",
     "ExpositionError",
+    "FileScore",
     "Forecast",
     "Forecaster",
     "MetricsQuery",
+    "NabCorpus",
     "NabDataError",
+    "NabFile",
+    "NabScore",
+    "Profile",
+    "ProfileScore",
     "QueryError",
     "Sample",
     "ScrapeError",
@@ -40,4 +49,7 @@ __all__ = [
     "UnknownDetectorError",
     "WatchError",
     "WatchInputError",
+    "load_corpus",
+    "probation_rows",
+    "score_corpus",
 ]
