@@ -6,6 +6,20 @@ acts before a surge; alerts reach people and runbooks. Every scaling action, ale
 an audit entry under a ``watch.*`` kind.
 """
 
+from finpilot.watch._alerts._entries import alert_entry, anomaly_entry
+from finpilot.watch._alerts._inhibit import InhibitRule
+from finpilot.watch._alerts._manager import AlertManager, AlertView, AnyRule, TickReport
+from finpilot.watch._alerts._matchers import Matcher, parse_matcher
+from finpilot.watch._alerts._model import Alert, Signal, fingerprint
+from finpilot.watch._alerts._routing import Route, routes_from_settings
+from finpilot.watch._alerts._rules import AnomalyRule, MetricRule, ProactiveRule, load_rules, parse_rules
+from finpilot.watch._alerts._silences import Silence
+from finpilot.watch._alerts._sinks._alertmanager import AlertmanagerSink
+from finpilot.watch._alerts._sinks._interface import Notification, Sink
+from finpilot.watch._alerts._sinks._payload import webhook_payload
+from finpilot.watch._alerts._sinks._slack import SlackSink, slack_payload
+from finpilot.watch._alerts._sinks._webhook import WebhookSink
+from finpilot.watch._alerts._store import AlertStore
 from finpilot.watch._detect._contract import Anomaly, Detector
 from finpilot.watch._errors import (
     AlertConfigError,
@@ -13,6 +27,7 @@ from finpilot.watch._errors import (
     NabDataError,
     QueryError,
     ScrapeError,
+    SinkDeliveryError,
     TraceError,
     UnknownDetectorError,
     WatchError,
@@ -24,20 +39,49 @@ from finpilot.watch._metrics._types import LOOKBACK_S, Aggregation, MetricsQuery
 __all__ = [
     "LOOKBACK_S",
     "Aggregation",
+    "Alert",
     "AlertConfigError",
+    "AlertManager",
+    "AlertStore",
+    "AlertView",
+    "AlertmanagerSink",
     "Anomaly",
+    "AnomalyRule",
+    "AnyRule",
     "Detector",
     "ExpositionError",
     "Forecast",
     "Forecaster",
+    "InhibitRule",
+    "Matcher",
+    "MetricRule",
     "MetricsQuery",
     "NabDataError",
+    "Notification",
+    "ProactiveRule",
     "QueryError",
+    "Route",
     "Sample",
     "ScrapeError",
     "Series",
+    "Signal",
+    "Silence",
+    "Sink",
+    "SinkDeliveryError",
+    "SlackSink",
+    "TickReport",
     "TraceError",
     "UnknownDetectorError",
     "WatchError",
     "WatchInputError",
+    "WebhookSink",
+    "alert_entry",
+    "anomaly_entry",
+    "fingerprint",
+    "load_rules",
+    "parse_matcher",
+    "parse_rules",
+    "routes_from_settings",
+    "slack_payload",
+    "webhook_payload",
 ]

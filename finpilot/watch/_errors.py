@@ -4,6 +4,7 @@
 
     WatchError
     ├── ScrapeError          a target that is down or answers badly (names the target)
+    ├── SinkDeliveryError    an alert sink did not take a notification (kept and retried)
     └── WatchInputError      rejected input, nothing changed (an InputError: the CLI exits 2)
         ├── ExpositionError      malformed Prometheus text (names the line and what is wrong)
         ├── QueryError           a selector or query that cannot be answered (names the field)
@@ -32,6 +33,23 @@ class ExpositionError(WatchInputError):
 
 class ScrapeError(WatchError):
     """A scrape target that is down, slow or answers with something other than metrics."""
+
+
+class SinkDeliveryError(WatchError):
+    """An alert sink refused or did not answer a notification; the notification is kept and retried.
+
+    ``retryable`` is false for an answer that another try will not change (a 4xx other than 408
+    and 429): the immediate retries stop, but the notification still stays in the outbox.
+    """
+
+    def __init__(
+        self, message: str, *, status_code: int | None = None, retryable: bool = True, fix: str | None = None
+    ) -> None:
+        super().__init__(message, fix=fix)
+        self.status_code = status_code
+        self.retryable = retryable
+        self.attempts = 1
+        """How many attempts were made before it was given up (set by the retrying caller)."""
 
 
 class QueryError(WatchInputError):
