@@ -6,6 +6,7 @@ acts before a surge; alerts reach people and runbooks. Every scaling action, ale
 an audit entry under a ``watch.*`` kind.
 """
 
+from finpilot.watch._alerts._duration import duration_seconds
 from finpilot.watch._alerts._entries import alert_entry, anomaly_entry
 from finpilot.watch._alerts._inhibit import InhibitRule
 from finpilot.watch._alerts._manager import AlertManager, AlertView, AnyRule, TickReport
@@ -77,6 +78,7 @@ __all__ = [
     "WebhookSink",
     "alert_entry",
     "anomaly_entry",
+    "duration_seconds",
     "fingerprint",
     "load_rules",
     "parse_matcher",

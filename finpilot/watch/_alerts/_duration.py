@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator
 
 from finpilot.core import FieldProblem
+from finpilot.watch._errors import AlertConfigError
 
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 _UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 7 * 86400.0}
@@ -33,3 +34,11 @@ def parse_duration(value: Any) -> float:
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 """A pydantic field type: seconds, written as a number or as ``5m``-style text."""
+
+
+def duration_seconds(text: str, *, field: str) -> float:
+    """Seconds in ``text`` (``2h``, ``30m``...) for an option or API field; raise :class:`AlertConfigError`."""
+    try:
+        return parse_duration(text)
+    except FieldProblem as exc:
+        raise AlertConfigError(exc.problem, field=field, fix=exc.fix) from None

@@ -119,13 +119,18 @@ class AlertManager:
         clock: Clock = utc_now,
         record: Callable[[Entry], object] | None = None,
         environ: Mapping[str, str] | None = None,
+        with_sinks: bool = True,
     ) -> AlertManager:
-        """The manager ``finpilot.yaml`` describes, with its store under the data directory."""
+        """The manager ``finpilot.yaml`` describes, with its store under the data directory.
+
+        ``with_sinks=False`` reads and changes state without resolving any sink's secrets (listing
+        alerts, setting silences), so those work where the sink URLs' variables are not set.
+        """
         alerts = settings.watch.alerts
         retry_max = max((s.retry_max_s for s in alerts.sinks), default=600.0)
         return cls(
             AlertStore.in_data_dir(settings.data_dir),
-            sinks=build_sinks(alerts, environ),
+            sinks=build_sinks(alerts, environ) if with_sinks else {},
             routes=routes_from_settings(alerts),
             inhibit=[InhibitRule.parse(r.source, r.target, r.equal) for r in alerts.inhibit],
             clock=clock,
