@@ -9,6 +9,7 @@ an audit entry under a ``watch.*`` kind.
 from finpilot.watch._alerts._duration import duration_seconds
 from finpilot.watch._alerts._entries import alert_entry, anomaly_entry
 from finpilot.watch._alerts._inhibit import InhibitRule
+from finpilot.watch._alerts._loop import AlertLoop
 from finpilot.watch._alerts._manager import AlertManager, AlertView, AnyRule, TickReport
 from finpilot.watch._alerts._matchers import Matcher, parse_matcher
 from finpilot.watch._alerts._model import Alert, Signal, fingerprint
@@ -42,6 +43,7 @@ __all__ = [
     "Aggregation",
     "Alert",
     "AlertConfigError",
+    "AlertLoop",
     "AlertManager",
     "AlertStore",
     "AlertView",
