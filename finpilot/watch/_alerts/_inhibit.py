@@ -41,5 +41,11 @@ class InhibitRule:
 
 def inhibited(alert: Alert, firing: Iterable[Alert], rules: Iterable[InhibitRule]) -> bool:
     """Whether any firing alert other than ``alert`` inhibits it under any rule."""
+    rules = tuple(rules)
+    if not rules:
+        return False
+    targeted = [rule for rule in rules if all_match(rule.target, alert.labels)]
+    if not targeted:
+        return False
     sources = [a for a in firing if a.state == "firing" and a.fingerprint != alert.fingerprint]
-    return any(rule.inhibits(alert.labels, src.labels) for rule in rules for src in sources)
+    return any(rule.inhibits(alert.labels, src.labels) for rule in targeted for src in sources)

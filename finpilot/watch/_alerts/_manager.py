@@ -180,11 +180,12 @@ class AlertManager:
     def on_anomaly(self, anomaly: Anomaly, rules: Iterable[AnyRule]) -> list[Alert]:
         """Raise (or refresh) the alerts the anomaly rules make of ``anomaly``."""
         now = self.now()
-        return [
-            self._upsert(signal, now)
-            for rule in rules
-            if isinstance(rule, AnomalyRule) and (signal := rule.signal(anomaly)) is not None
-        ]
+        with self.store.transaction():
+            return [
+                self._upsert(signal, now)
+                for rule in rules
+                if isinstance(rule, AnomalyRule) and (signal := rule.signal(anomaly)) is not None
+            ]
 
     def on_forecast(
         self, name: str, labels: Mapping[str, str], forecast: Forecast, rules: Iterable[AnyRule]
@@ -202,22 +203,24 @@ class AlertManager:
     def observe(self, rule: str, signals: Sequence[Signal], *, scope: Mapping[str, str] | None = None) -> list[Alert]:
         """One evaluation of ``rule``: these signals hold now; its other alerts (within ``scope``) no longer do."""
         now = self.now()
-        alerts = [self._upsert(signal, now) for signal in signals]
-        seen = {a.fingerprint for a in alerts}
-        for alert in self.store.alerts():
-            if alert.rule != rule or alert.state == "resolved" or alert.fingerprint in seen:
-                continue
-            if scope is not None and any(alert.labels.get(k) != v for k, v in scope.items()):
-                continue
-            if alert.state == "pending":
-                self.store.drop_alert(alert.fingerprint)  # never fired: nobody was told, nothing to resolve
-            else:
-                self._resolve(alert, now)
+        with self.store.transaction():
+            known = {a.fingerprint: a for a in self.store.alerts()}
+            alerts = [self._upsert(signal, now, known) for signal in signals]
+            seen = {a.fingerprint for a in alerts}
+            for alert in known.values():
+                if alert.rule != rule or alert.state == "resolved" or alert.fingerprint in seen:
+                    continue
+                if scope is not None and any(alert.labels.get(k) != v for k, v in scope.items()):
+                    continue
+                if alert.state == "pending":
+                    self.store.drop_alert(alert.fingerprint)  # never fired: nobody was told, nothing to resolve
+                else:
+                    self._resolve(alert, now)
         return alerts
 
-    def _upsert(self, signal: Signal, now: float) -> Alert:
+    def _upsert(self, signal: Signal, now: float, known: dict[str, Alert] | None = None) -> Alert:
         fp = signal.fingerprint
-        old = self.store.alert(fp)
+        old = known.get(fp) if known is not None else self.store.alert(fp)
         if old is None or old.state == "resolved":
             firing = signal.for_s <= 0
             alert = Alert(
@@ -275,14 +278,17 @@ class AlertManager:
         """Resolve quiet event alerts, notify the groups that are due, and deliver what the outbox holds."""
         now = self.now()
         resolved = 0
-        for alert in self.store.alerts():
-            quiet = alert.resolve_after_s is not None and now - alert.last_seen >= alert.resolve_after_s
-            if alert.state == "firing" and quiet:
-                self._resolve(alert, now)
-                resolved += 1
-        notifications = self._flush(now)
+        with self.store.transaction():
+            for alert in self.store.alerts():
+                quiet = alert.resolve_after_s is not None and now - alert.last_seen >= alert.resolve_after_s
+                if alert.state == "firing" and quiet:
+                    self._resolve(alert, now)
+                    resolved += 1
+            notifications = self._flush(now)
+        # Deliveries run outside the transaction: a slow sink must not hold the store's lock.
         delivered, failed = self.deliver(now)
-        self._forget_old(now)
+        with self.store.transaction():
+            self._forget_old(now)
         return TickReport(resolved, notifications, delivered, failed)
 
     def _muted(self, alert: Alert, silences: Sequence[Silence], firing: Sequence[Alert], now: float) -> bool:
