@@ -358,21 +358,22 @@ def _with_default_type(data: Any) -> Any:
     return data
 
 
-def _allowed_keys(loc: tuple[str | int, ...]) -> list[str]:
-    model: type[BaseModel] | None = RuleFile
-    for part in loc:
-        if model is None:
-            return []
-        if isinstance(part, int):
-            continue
-        if model is RuleFile and part == "rules":
-            model = None
-            continue
-        info = model.model_fields.get(part)
-        model = info.annotation if info is not None and isinstance(info.annotation, type) else None
-        if model is not None and not issubclass(model, BaseModel):
-            model = None
-    return sorted(model.model_fields) if model is not None else []
+_BY_TYPE: dict[str, type[BaseModel]] = {"metric": MetricRule, "anomaly": AnomalyRule, "proactive": ProactiveRule}
+
+
+def _allowed_keys(data: Any, loc: tuple[str | int, ...]) -> list[str]:
+    """The keys the model at ``loc`` (a path into a rule file, ending in a mapping) accepts."""
+    if len(loc) < 2 or loc[0] != "rules" or not isinstance(loc[1], int):
+        return []
+    rule = data["rules"][loc[1]] if isinstance(data, dict) and isinstance(data.get("rules"), list) else None
+    model: type[BaseModel] | None = _BY_TYPE.get(rule.get("type", "metric")) if isinstance(rule, dict) else None
+    for part in loc[2:]:
+        info = model.model_fields.get(str(part)) if model is not None else None
+        annotation = info.annotation if info is not None else None
+        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    if model is None:
+        return []
+    return sorted(info.alias or name for name, info in model.model_fields.items())
 
 
 def parse_rules(text: str, *, source: str = "rules.yaml") -> list[MetricRule | AnomalyRule | ProactiveRule]:
@@ -407,7 +408,7 @@ def _validate(
         elif err["type"] == "union_tag_invalid":
             fix = "type is one of metric, anomaly, proactive"
         elif err["type"] == "extra_forbidden":
-            allowed = _allowed_keys(loc[:-1])
+            allowed = _allowed_keys(data, loc[:-1])
             fix = f"allowed keys here: {', '.join(allowed)}" if allowed else None
         line = line_for(loc, lines)
         field = ".".join(str(part) for part in loc) or "(top level)"

@@ -78,6 +78,12 @@ def test_a_bad_rule_names_file_line_field_and_fix(text: str, field: str, line: i
     assert caught.value.fix
 
 
+def test_an_unknown_key_lists_the_keys_allowed_there() -> None:
+    with pytest.raises(AlertConfigError) as caught:
+        parse_rules("rules:\n  - alert: X\n    query: {selector: up, windw: 5m}\n    threshold: 1\n")
+    assert caught.value.fix == "allowed keys here: aggregate, by, function, quantile, selector, window"
+
+
 def test_two_rules_with_one_id_are_refused(tmp_path: Path) -> None:
     rule = "  - alert: X\n    query: {selector: up}\n    threshold: 1\n"
     (tmp_path / "a.yaml").write_text("rules:\n" + rule)

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from alert_helpers import Receiver, RecordingSink, make_manager
+from alert_helpers import MemoryMetrics, Receiver, RecordingSink, make_manager
 
 from finpilot.core import FakeClock
-from finpilot.watch import AlertManager, AlertmanagerSink, AlertStore, Route, Signal
+from finpilot.watch import AlertManager, AlertmanagerSink, AlertStore, Route, Signal, WebhookSink, parse_rules
 
 BINARY = "/usr/bin/prometheus-alertmanager"
 
@@ -125,6 +125,45 @@ def test_an_alert_reaches_a_real_alertmanager_and_comes_out_of_it(
         time.sleep(0.1)
     active = httpx.get(f"{alertmanager}/api/v2/alerts", timeout=5).json()
     assert [a for a in active if a["labels"].get("alertname") == "PaymentsLatencyHigh"] == []
+
+
+def test_latency_rising_on_one_replica_reaches_the_webhook_and_alertmanager(
+    tmp_path: Path, alertmanager: str, receiver: Receiver
+) -> None:
+    """The acceptance path, minus the demo stack: a rule over metrics, two sinks, one replica named."""
+    rules = parse_rules(
+        "rules:\n  - alert: PaymentsLatencyHigh\n"
+        "    query: {selector: 'latency_seconds{service=\"payments\"}', aggregate: max, by: [service, replica]}\n"
+        "    threshold: 0.5\n    for: 0s\n    labels: {severity: critical}\n"
+        "    annotations: {summary: 'latency {value}s on {labels.replica}'}\n"
+    )
+    metrics = MemoryMetrics()
+    manager = AlertManager(
+        AlertStore(tmp_path / "alerts.sqlite"),
+        sinks={
+            "hook": WebhookSink("hook", receiver.url + "/hook", secret=b"k"),
+            "am": AlertmanagerSink("am", alertmanager),
+        },
+        routes=[Route((), ("hook", "am"), ("alertname",), 0, 60, 3600)],
+        console_base_url="https://console.example",
+    )
+    now = time.time()
+    for step in range(10):  # replica 1 slows down; replica 2 stays fast
+        metrics.add(
+            "latency_seconds", {"service": "payments", "replica": "payments/1"}, now - 90 + 10 * step, 0.1 * step
+        )
+        metrics.add("latency_seconds", {"service": "payments", "replica": "payments/2"}, now - 90 + 10 * step, 0.1)
+    assert manager.evaluate(rules, metrics) == {}
+    assert manager.tick().delivered == 2
+    hook = next(r for r in receiver.got if r.path == "/hook").json()
+    (alert,) = hook["alerts"]
+    assert alert["labels"]["replica"] == "payments/1"
+    assert alert["series"] == 'latency_seconds{replica="payments/1",service="payments"}'
+    assert set(alert["window"]) == {"start", "end"}
+    assert alert["link"].startswith("https://console.example/watch/metrics?")
+    stored = httpx.get(f"{alertmanager}/api/v2/alerts", timeout=5).json()
+    assert [a["labels"]["replica"] for a in stored] == ["payments/1"]
+    assert stored[0]["annotations"]["summary"] == "latency 0.9s on payments/1"
 
 
 def test_an_alertmanager_that_is_down_keeps_the_alert(tmp_path: Path) -> None:
