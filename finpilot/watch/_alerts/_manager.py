@@ -29,6 +29,7 @@ from urllib.parse import urlencode
 
 from finpilot.audit import Entry
 from finpilot.core import Backoff, Clock, NotFoundError, Settings, utc_now
+from finpilot.watch._alerts._delivery import Delivery
 from finpilot.watch._alerts._entries import alert_entry, silence_entry
 from finpilot.watch._alerts._inhibit import InhibitRule, inhibited
 from finpilot.watch._alerts._matchers import Matcher, parse_matcher
@@ -37,10 +38,10 @@ from finpilot.watch._alerts._routing import Route, matching_routes, routes_from_
 from finpilot.watch._alerts._rules import AnomalyRule, MetricRule, ProactiveRule
 from finpilot.watch._alerts._silences import Silence
 from finpilot.watch._alerts._sinks._build import build_sinks
-from finpilot.watch._alerts._sinks._interface import Notification, Sink, send_with_retry
+from finpilot.watch._alerts._sinks._interface import Notification, Sink
 from finpilot.watch._alerts._store import AlertStore, GroupState
 from finpilot.watch._detect._contract import Anomaly
-from finpilot.watch._errors import AlertConfigError, SinkDeliveryError, WatchError
+from finpilot.watch._errors import AlertConfigError, WatchError
 from finpilot.watch._forecast._types import Forecast
 from finpilot.watch._metrics._types import MetricsQuery
 
@@ -107,9 +108,14 @@ class AlertManager:
         self._record = record
         self._base = console_base_url.rstrip("/")
         self._retention = resolved_retention_s
-        self._retry = retry or Backoff(first_s=10.0, multiplier=2.0, max_s=600.0)
-        self._immediate = immediate or Backoff(first_s=0.2, multiplier=2.0, max_s=2.0)
-        self._sleep = sleep
+        self.delivery = Delivery(
+            store,
+            self.sinks,
+            record=self._emit,
+            retry=retry or Backoff(first_s=10.0, multiplier=2.0, max_s=600.0),
+            immediate=immediate or Backoff(first_s=0.2, multiplier=2.0, max_s=2.0),
+            sleep=sleep,
+        )
 
     @classmethod
     def from_settings(
@@ -120,6 +126,7 @@ class AlertManager:
         record: Callable[[Entry], object] | None = None,
         environ: Mapping[str, str] | None = None,
         with_sinks: bool = True,
+        sleep: Callable[[float], object] = time.sleep,
     ) -> AlertManager:
         """The manager ``finpilot.yaml`` describes, with its store under the data directory.
 
@@ -138,6 +145,7 @@ class AlertManager:
             console_base_url=alerts.console_base_url,
             resolved_retention_s=alerts.resolved_retention_s,
             retry=Backoff(first_s=min(10.0, retry_max), multiplier=2.0, max_s=retry_max),
+            sleep=sleep,
         )
 
     def close(self) -> None:
@@ -354,69 +362,7 @@ class AlertManager:
 
     def deliver(self, now: float | None = None) -> tuple[int, int]:
         """Try every due delivery in the outbox; returns (delivered, failed and kept for later)."""
-        now = self.now() if now is None else now
-        delivered = failed = 0
-        for item in self.store.outbox(due_at=now):
-            notification = Notification.from_json(item.notification)
-            fingerprints = [a.fingerprint for a in notification.alerts]
-            sink = self.sinks.get(item.sink)
-            try:
-                if sink is None:
-                    raise SinkDeliveryError(
-                        f"sink '{item.sink}' is no longer configured",
-                        fix="declare it again under watch.alerts.sinks; the notification is kept",
-                    )
-                status, tries = send_with_retry(
-                    sink, notification, backoff=self._immediate, sleep=self._sleep, clock=time.monotonic
-                )
-            except SinkDeliveryError as exc:
-                failed += 1
-                rounds = item.attempts + 1
-                self.store.retry_later(item.id, rounds, now + self._retry.delay(rounds - 1), exc.message)
-                outcome = {
-                    "sink": item.sink,
-                    "type": sink.type if sink is not None else "unknown",
-                    "outcome": "retrying",
-                    "attempts": exc.attempts,
-                    "status_code": exc.status_code,
-                    "error": exc.message,
-                }
-                self._log(item.sink, notification, fingerprints, outcome, now)
-                continue
-            assert sink is not None
-            self.store.delivered(item.id)
-            delivered += 1
-            outcome = {"sink": item.sink, "type": sink.type, "outcome": "delivered", "attempts": tries}
-            outcome["status_code"] = status
-            self._log(item.sink, notification, fingerprints, outcome, now)
-        return delivered, failed
-
-    def _log(
-        self, sink: str, notification: Notification, fingerprints: list[str], outcome: dict[str, Any], now: float
-    ) -> None:
-        self.store.log(
-            at=now,
-            sink=sink,
-            group_key=notification.group_key,
-            status=notification.status,
-            fingerprints=fingerprints,
-            outcome=str(outcome["outcome"]),
-            attempts=int(outcome["attempts"]),
-            error=outcome.get("error"),
-        )
-        if notification.test:
-            return
-        for alert in notification.alerts:
-            self._emit(
-                alert_entry(
-                    alert,
-                    action="notify",
-                    outcome=str(outcome["outcome"]),
-                    at=now,
-                    group=notification.group_key,
-                    sinks=[outcome],
-                )
-            )
+        return self.delivery.deliver(self.now() if now is None else now)
 
     def _forget_old(self, now: float) -> None:
         notified = {fp for state in self.store.groups().values() for fp in state.notified}
@@ -559,20 +505,4 @@ class AlertManager:
             fired_at=now,
             link=self.link(signal.series, signal.window_start, now),
         )
-        notification = Notification(
-            sink_name, "test", {"alertname": "FinpilotTestAlert"}, (alert,), self._base, now, test=True
-        )
-        status, tries = send_with_retry(
-            sink, notification, backoff=self._immediate, sleep=self._sleep, clock=time.monotonic
-        )
-        self.store.log(
-            at=now,
-            sink=sink_name,
-            group_key="test",
-            status="firing",
-            fingerprints=[alert.fingerprint],
-            outcome="delivered",
-            attempts=tries,
-            error=None,
-        )
-        return {"sink": sink_name, "type": sink.type, "outcome": "delivered", "status_code": status, "attempts": tries}
+        return self.delivery.send_now(sink, alert, external_url=self._base, now=now)

@@ -101,8 +101,9 @@ def test_a_webhook_that_fails_keeps_the_notification_and_the_next_try_delivers_i
     tmp_path: Path, clock: FakeClock, receiver: Receiver
 ) -> None:
     receiver.status = 503
-    manager = AlertManager.from_settings(_settings(tmp_path, receiver), clock=clock, environ=_environ(receiver))
-    manager._sleep = lambda _s: None  # no real sleeps between the immediate attempts
+    manager = AlertManager.from_settings(
+        _settings(tmp_path, receiver), clock=clock, environ=_environ(receiver), sleep=lambda _s: None
+    )
     manager.observe("PaymentsLatencyHigh", [_latency()])
     assert manager.tick().failed == 2
     assert len(receiver.got) == 6  # three immediate attempts per sink
