@@ -357,6 +357,7 @@ class AlertManager:
                 alerts=tuple(alerts),
                 external_url=self._base,
                 sent_at=now,
+                hold_s=route.repeat_interval_s + route.group_interval_s,
             )
             self.store.enqueue(sink, key, notification.to_json(), now)
 

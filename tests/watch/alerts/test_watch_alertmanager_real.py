@@ -110,6 +110,8 @@ def test_an_alert_reaches_a_real_alertmanager_and_comes_out_of_it(
     assert alert["annotations"]["summary"] == "latency rising on payments/1"
     assert alert["generatorURL"].startswith("https://console.example/watch/metrics?series=latency_seconds")
     assert alert["status"]["state"] == "active"
+    # Kept active until our next repeat could come (3600 s repeat + 0.2 s interval), not 5 minutes.
+    assert alert["endsAt"] > time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() + 3000))
     # Alertmanager routes it on to the test's webhook receiver: it really came through.
     assert receiver.arrived.wait(15), "Alertmanager never notified the receiver"
     routed = next(r for r in receiver.got if r.path == "/from-alertmanager").json()

@@ -1,9 +1,10 @@
 """The Alertmanager sink: POST ``/api/v2/alerts`` to a real Alertmanager.
 
 Each alert goes with its labels, annotations, ``startsAt``, ``generatorURL`` (the link to the
-series and window in the console) and, once resolved, ``endsAt``. A firing alert is sent without
-``endsAt``, so Alertmanager resolves it by itself after its ``resolve_timeout`` (5 minutes by
-default) unless it is sent again: route this sink with a ``repeat_interval_s`` below that.
+series and window in the console) and ``endsAt``: for a resolved alert, when it resolved; for a
+firing one, the time by which its group will have notified again (now + repeat interval + group
+interval), as Prometheus does. Alertmanager then keeps it active between our repeats, and still
+resolves it by itself if finpilot stops sending (a crashed manager does not pin an alert forever).
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ class AlertmanagerSink:
             }
             if alert.state == "resolved" and alert.resolved_at is not None:
                 item["endsAt"] = stamp(alert.resolved_at)
+            elif notification.hold_s is not None:
+                item["endsAt"] = stamp(notification.sent_at + notification.hold_s)
             body.append(item)
         client = self.client or http_client(timeout_s=self.timeout_s)
         try:

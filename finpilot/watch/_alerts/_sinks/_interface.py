@@ -9,7 +9,7 @@ a few immediate ones (:func:`send_with_retry`), then the manager's outbox keeps 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, Protocol
 
 import httpx
@@ -31,7 +31,9 @@ class Notification:
     external_url: str
     sent_at: float
     test: bool = False
-    extra: Mapping[str, str] = field(default_factory=dict)
+    hold_s: float | None = None
+    """How long the group may stay silent before it notifies again (repeat plus group interval):
+    a receiver that expires alerts (Alertmanager's ``endsAt``) should keep a firing one that long."""
 
     @property
     def status(self) -> Literal["firing", "resolved"]:
@@ -56,6 +58,7 @@ class Notification:
             "external_url": self.external_url,
             "sent_at": self.sent_at,
             "test": self.test,
+            "hold_s": self.hold_s,
         }
 
     @classmethod
@@ -69,6 +72,7 @@ class Notification:
             external_url=data["external_url"],
             sent_at=float(data["sent_at"]),
             test=bool(data.get("test", False)),
+            hold_s=data.get("hold_s"),
         )
 
 
