@@ -16,6 +16,7 @@ from finpilot.watch import (
     Forecast,
     MetricRule,
     ProactiveRule,
+    Series,
     load_rules,
     parse_rules,
 )
@@ -207,3 +208,53 @@ def test_a_proactive_alert_fires_before_the_breach_and_says_when(
     # A breach beyond 'within' is not yet an alert.
     late = Forecast([now + 7200], [200.0], [150.0], [250.0], 0.9, "test")
     assert rule.signal("disk_used_bytes", {"node": "n1"}, late, now) is None
+
+
+class CallsQuery(MemoryMetrics):
+    """Our MetricsQuery fake that records how a rule reads, and answers one breaching series."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[Any, ...]] = []
+
+    def _answer(self, *call: Any) -> list[Series]:
+        self.calls.append(call)
+        return [Series("latency", {"replica": "payments/1"}, ((1.0, 2.0),))]
+
+    def rate(self, selector: str, start: float, end: float, step: float, window: float) -> list[Series]:
+        return self._answer("rate", selector, start, end, step, window)
+
+    def aggregate(
+        self, op: str, selector: str, start: float, end: float, step: float, by: Any = (), rate_window: Any = None
+    ) -> list[Series]:
+        return self._answer("aggregate", op, selector, start, end, tuple(by), rate_window)
+
+    def histogram_quantile(
+        self, q: float, selector: str, start: float, end: float, step: float, window: float, by: Any = ()
+    ) -> list[Series]:
+        return self._answer("quantile", q, selector, start, end, window, tuple(by))
+
+
+@pytest.mark.parametrize(
+    ("query", "call"),
+    [
+        ("{selector: req_total, function: rate, window: 5m}", ("rate", "req_total", 100.0, 100.0, 1.0, 300.0)),
+        (
+            "{selector: req_total, function: rate, window: 1m, aggregate: sum, by: [replica]}",
+            ("aggregate", "sum", "req_total", 100.0, 100.0, ("replica",), 60.0),
+        ),
+        (
+            "{selector: lat_bucket, function: quantile, quantile: 0.99, window: 5m, by: [replica]}",
+            ("quantile", 0.99, "lat_bucket", 100.0, 100.0, 300.0, ("replica",)),
+        ),
+    ],
+)
+def test_a_metric_rule_reads_rate_aggregate_and_quantile_as_promql_would(query: str, call: tuple[Any, ...]) -> None:
+    (rule,) = parse_rules(f"rules:\n  - alert: X\n    query: {query}\n    threshold: 1\n")
+    assert isinstance(rule, MetricRule)
+    metrics = CallsQuery()
+    (signal,) = rule.evaluate(metrics, 100.0)
+    assert metrics.calls == [call]
+    assert signal.value == 2.0
+    assert signal.window_end == 100.0
+    assert signal.window_start == 100.0 - (rule.query.window or 0)
