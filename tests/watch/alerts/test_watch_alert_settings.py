@@ -58,6 +58,9 @@ def test_a_missing_sink_secret_names_the_setting_not_a_value(tmp_path: Path) -> 
     with pytest.raises(ConfigError) as caught:
         AlertManager.from_settings(settings, environ={})
     assert caught.value.field == "watch.alerts.sinks[0].url"
+    with pytest.raises(ConfigError, match="not an http") as caught:
+        AlertManager.from_settings(settings, environ={"NOT_SET_HOOK": "hooks.example/T0/secret-part"})
+    assert "secret-part" not in str(caught.value)
     # Listing and silencing never need the sinks' secrets.
     AlertManager.from_settings(settings, with_sinks=False, environ={}).close()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from finpilot.core import WatchAlertSettings, resolve_secret
+from finpilot.core import ConfigError, WatchAlertSettings, resolve_secret
 from finpilot.watch._alerts._sinks._alertmanager import AlertmanagerSink
 from finpilot.watch._alerts._sinks._interface import Sink
 from finpilot.watch._alerts._sinks._slack import SlackSink
@@ -16,7 +16,14 @@ def build_sinks(settings: WatchAlertSettings, environ: Mapping[str, str] | None 
     sinks: dict[str, Sink] = {}
     for index, spec in enumerate(settings.sinks):
         where = f"watch.alerts.sinks[{index}]"
-        url = resolve_secret(spec.url, field=f"{where}.url", environ=environ, hint="the URL").decode()
+        url = resolve_secret(spec.url, field=f"{where}.url", environ=environ, hint="the URL").decode().strip()
+        if not url.startswith(("http://", "https://")) or any(c.isspace() for c in url):
+            # Never echo it: the URL is the secret (a Slack webhook's path is its token).
+            raise ConfigError(
+                f"the URL that {spec.url} holds ({where}.url) is not an http(s) URL",
+                field=f"{where}.url",
+                fix="store the whole URL, e.g. https://hooks.example/..., in that variable or file",
+            )
         if spec.type == "webhook":
             secret = (
                 resolve_secret(spec.secret, field=f"{where}.secret", environ=environ)
