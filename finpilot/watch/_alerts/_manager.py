@@ -30,7 +30,7 @@ from urllib.parse import urlencode
 from finpilot.audit import Entry
 from finpilot.core import Backoff, Clock, NotFoundError, Settings, utc_now
 from finpilot.watch._alerts._delivery import Delivery
-from finpilot.watch._alerts._entries import alert_entry, silence_entry
+from finpilot.watch._alerts._entries import alert_entry, anomaly_entry, silence_entry
 from finpilot.watch._alerts._inhibit import InhibitRule, inhibited
 from finpilot.watch._alerts._matchers import Matcher, parse_matcher
 from finpilot.watch._alerts._model import Alert, Signal
@@ -185,9 +185,15 @@ class AlertManager:
             self.observe(rule.rule_id, signals)
         return failures
 
-    def on_anomaly(self, anomaly: Anomaly, rules: Iterable[AnyRule]) -> list[Alert]:
-        """Raise (or refresh) the alerts the anomaly rules make of ``anomaly``."""
+    def on_anomaly(self, anomaly: Anomaly, rules: Iterable[AnyRule], *, record: bool = False) -> list[Alert]:
+        """Raise (or refresh) the alerts the anomaly rules make of ``anomaly``.
+
+        With ``record``, the anomaly's own ``watch.anomaly`` entry is written first (for a caller
+        that does not write it where it runs the detector).
+        """
         now = self.now()
+        if record:
+            self._emit(anomaly_entry(anomaly))
         with self.store.transaction():
             return [
                 self._upsert(signal, now)

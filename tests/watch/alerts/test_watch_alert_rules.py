@@ -85,6 +85,17 @@ def test_an_unknown_key_lists_the_keys_allowed_there() -> None:
     assert caught.value.fix == "allowed keys here: aggregate, by, function, quantile, selector, window"
 
 
+def test_the_example_rule_file_loads() -> None:
+    examples = Path(__file__).resolve().parents[3] / "examples" / "watch" / "alerts"
+    rules = load_rules(examples)
+    assert [(r.rule_id, r.type) for r in rules] == [
+        ("PaymentsLatencyHigh", "metric"),
+        ("PaymentsErrorsHigh", "metric"),
+        ("PaymentsLatencyAnomaly", "anomaly"),
+        ("PaymentsCapacitySoon", "proactive"),
+    ]
+
+
 def test_two_rules_with_one_id_are_refused(tmp_path: Path) -> None:
     rule = "  - alert: X\n    query: {selector: up}\n    threshold: 1\n"
     (tmp_path / "a.yaml").write_text("rules:\n" + rule)
@@ -165,7 +176,10 @@ def test_an_anomaly_becomes_an_alert_with_series_window_and_score(
     t = clock().timestamp()
     labels = {"service": "payments", "replica": "payments/1"}
     weak = Anomaly("latency_seconds", labels, t, 0.7, 0.6, "hst", 0.5)
-    assert manager.on_anomaly(weak, [rule]) == []
+    assert manager.on_anomaly(weak, [rule], record=True) == []
+    (noted,) = entries
+    assert (noted.kind, noted.action, noted.subject) == ("watch.anomaly", "detect", "replica:payments/1")
+    assert noted.evidence["score"] == 0.6
     other = Anomaly("latency_seconds", {"service": "ledger"}, t, 0.7, 0.95, "hst", 0.5)
     assert manager.on_anomaly(other, [rule]) == []
     (alert,) = manager.on_anomaly(Anomaly("latency_seconds", labels, t, 0.9, 0.95, "hst", 0.5), [rule])
