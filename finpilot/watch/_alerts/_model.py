@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 Severity = Literal["critical", "warning", "info"]
@@ -84,7 +84,6 @@ class Alert:
     resolve_after_s: float | None = None
     score: float | None = None
     link: str = ""
-    extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def name(self) -> str:

@@ -84,7 +84,7 @@ def alert_to_dict(alert: Alert) -> dict[str, Any]:
     """An alert as plain JSON data (every field)."""
     # Not dataclasses.asdict: it deep-copies every value, and this runs once per alert per evaluation.
     data = {name: getattr(alert, name) for name in _ALERT_FIELDS}
-    data["labels"], data["annotations"], data["extra"] = dict(alert.labels), dict(alert.annotations), dict(alert.extra)
+    data["labels"], data["annotations"] = dict(alert.labels), dict(alert.annotations)
     return data
 
 
