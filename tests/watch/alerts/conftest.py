@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from alert_helpers import Receiver
 
 from finpilot.core import FakeClock
+from finpilot.watch import AlertStore
 
 
 @pytest.fixture
@@ -31,3 +33,19 @@ def receiver() -> Iterator[Receiver]:
     yield found
     found.server.shutdown()
     found.server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def _close_stores(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Close every alert store a test opened, so no SQLite connection is left to the garbage collector."""
+    opened: list[AlertStore] = []
+    original = AlertStore.__init__
+
+    def tracking(self: AlertStore, path: Path) -> None:
+        original(self, path)
+        opened.append(self)
+
+    monkeypatch.setattr(AlertStore, "__init__", tracking)
+    yield
+    for store in opened:
+        store.close()
