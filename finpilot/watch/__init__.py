@@ -6,6 +6,23 @@ acts before a surge; alerts reach people and runbooks. Every scaling action, ale
 an audit entry under a ``watch.*`` kind.
 """
 
+from finpilot.watch._alerts._duration import duration_seconds
+from finpilot.watch._alerts._entries import alert_entry, anomaly_entry
+from finpilot.watch._alerts._inhibit import InhibitRule
+from finpilot.watch._alerts._loop import AlertLoop
+from finpilot.watch._alerts._manager import AlertManager, AlertView, AnyRule, TickReport
+from finpilot.watch._alerts._matchers import Matcher as AlertMatcher
+from finpilot.watch._alerts._matchers import parse_matcher
+from finpilot.watch._alerts._model import Alert, Signal, fingerprint
+from finpilot.watch._alerts._routing import Route, routes_from_settings
+from finpilot.watch._alerts._rules import AnomalyRule, MetricRule, ProactiveRule, load_rules, parse_rules
+from finpilot.watch._alerts._silences import Silence
+from finpilot.watch._alerts._sinks._alertmanager import AlertmanagerSink
+from finpilot.watch._alerts._sinks._interface import Notification, Sink
+from finpilot.watch._alerts._sinks._payload import webhook_payload
+from finpilot.watch._alerts._sinks._slack import SlackSink, slack_payload
+from finpilot.watch._alerts._sinks._webhook import WebhookSink
+from finpilot.watch._alerts._store import AlertStore
 from finpilot.watch._detect._contract import Anomaly, Detector
 from finpilot.watch._detect._registry import (
     DEFAULT_DETECTOR,
@@ -23,6 +40,7 @@ from finpilot.watch._errors import (
     QueryError,
     ScrapeError,
     ScrapeTargetError,
+    SinkDeliveryError,
     TraceError,
     UnknownDetectorError,
     WatchError,
@@ -63,8 +81,17 @@ __all__ = [
     "PROFILE_NAMES",
     "STORE_FILE",
     "Aggregation",
+    "Alert",
     "AlertConfigError",
+    "AlertLoop",
+    "AlertManager",
+    "AlertMatcher",
+    "AlertStore",
+    "AlertView",
+    "AlertmanagerSink",
     "Anomaly",
+    "AnomalyRule",
+    "AnyRule",
     "CompactResult",
     "Detector",
     "DetectorFactory",
@@ -75,7 +102,9 @@ __all__ = [
     "FileScore",
     "Forecast",
     "Forecaster",
+    "InhibitRule",
     "Matcher",
+    "MetricRule",
     "MetricsQuery",
     "MetricsStore",
     "MetricsUnavailableError",
@@ -84,10 +113,13 @@ __all__ = [
     "NabFile",
     "NabResult",
     "NabScore",
+    "Notification",
+    "ProactiveRule",
     "Profile",
     "ProfileScore",
     "PrometheusQuery",
     "QueryError",
+    "Route",
     "Sample",
     "ScrapeError",
     "ScrapeReport",
@@ -96,32 +128,49 @@ __all__ = [
     "Scraper",
     "Selector",
     "Series",
+    "Signal",
+    "Silence",
+    "Sink",
+    "SinkDeliveryError",
+    "SlackSink",
     "StoredSeries",
     "TargetHealth",
     "TargetSource",
+    "TickReport",
     "TraceError",
     "UnknownDetectorError",
     "WatchError",
     "WatchInputError",
+    "WebhookSink",
     "WindowedGaussian",
     "WriteResult",
+    "alert_entry",
+    "anomaly_entry",
     "configured_targets",
     "detector_names",
+    "duration_seconds",
+    "fingerprint",
     "finite_points",
     "load_corpus",
+    "load_rules",
     "make_detector",
     "metrics_store_path",
     "open_metrics_store",
     "parse_duration",
     "parse_exposition",
+    "parse_matcher",
+    "parse_rules",
     "parse_selector",
     "probation_rows",
     "prometheus_query_from_settings",
     "read_results",
     "register_detector",
+    "routes_from_settings",
     "run_nab",
     "score_corpus",
     "score_results",
     "scraper_for",
+    "slack_payload",
+    "webhook_payload",
     "write_results",
 ]

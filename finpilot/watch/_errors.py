@@ -5,6 +5,7 @@
     WatchError
     ├── ScrapeError          a target that is down or answers badly (names the target)
     ├── MetricsUnavailableError  a metrics backend (a real Prometheus) that cannot be reached
+    ├── SinkDeliveryError    an alert sink did not take a notification (kept and retried)
     └── WatchInputError      rejected input, nothing changed (an InputError: the CLI exits 2)
         ├── ExpositionError      malformed Prometheus text (names the line and what is wrong)
         ├── QueryError           a selector or query that cannot be answered (names the field)
@@ -38,6 +39,23 @@ class ScrapeError(WatchError):
 
 class MetricsUnavailableError(WatchError, UnavailableError):
     """A metrics backend that cannot be reached or fails to answer (names its URL and what to check)."""
+
+
+class SinkDeliveryError(WatchError):
+    """An alert sink refused or did not answer a notification; the notification is kept and retried.
+
+    ``retryable`` is false for an answer that another try will not change (a 4xx other than 408
+    and 429): the immediate retries stop, but the notification still stays in the outbox.
+    """
+
+    def __init__(
+        self, message: str, *, status_code: int | None = None, retryable: bool = True, fix: str | None = None
+    ) -> None:
+        super().__init__(message, fix=fix)
+        self.status_code = status_code
+        self.retryable = retryable
+        self.attempts = 1
+        """How many attempts were made before it was given up (set by the retrying caller)."""
 
 
 class QueryError(WatchInputError):

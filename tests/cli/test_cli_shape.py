@@ -196,6 +196,11 @@ SHAPES: dict[Path_, frozenset[str]] = {
     ("watch", "scrape"): frozenset({"store", "rounds", "targets"}),
     ("watch", "targets"): frozenset({"store", "targets"}),
     ("watch", "query"): frozenset({"store", "selector", "start", "end", "step", "series"}),
+    ("watch", "alerts"): frozenset({"alerts", "pending_deliveries"}),
+    ("watch", "alert-rules"): frozenset({"rules"}),
+    ("watch", "silence", "add"): frozenset({"silence"}),
+    ("watch", "silence", "list"): frozenset({"silences"}),
+    ("watch", "silence", "expire"): frozenset({"silence"}),
 }
 """The top-level keys of each ``--json`` command's one object (see :data:`NEEDS_SERVER` for the rest)."""
 
@@ -213,6 +218,7 @@ NEEDS_SERVER: dict[Path_, str] = {
     ("demo",): "a running `finpilot up` (tests/cli/test_demo_tour.py)",
     ("db", "init"): "PostgreSQL binaries; minutes (tests/heal/test_db_failover.py)",
     ("db", "status"): "the PostgreSQL pair (tests/heal/test_db_failover.py)",
+    ("watch", "alert-test"): "a sink that answers (tests/watch/alerts/test_watch_alert_cli.py)",
     ("chaos", "db-primary-down"): "the PostgreSQL pair (tests/heal/test_db_failover.py)",
     ("chaos", "drill"): "a demo stack under traffic; minutes (tests/heal/test_drill.py)",
     ("k8s", "apply"): "a Kubernetes API server",
@@ -335,6 +341,8 @@ def _remember(path: Path_, document: dict[str, Any]) -> dict[str, str]:
         return {"trained": document["version"]}
     if path == ("pipeline", "run"):
         return {"pipeline_run": document["id"]}
+    if path == ("watch", "silence", "add"):
+        return {"silence_id": document["silence"]["id"]}
     return {}
 
 
@@ -443,6 +451,11 @@ STEPS: list[list[str]] = [
     ["watch", "detectors", "--json"],
     ["watch", "nab", "--data", "{nab}", "--jobs", "1", "--results-out", "{root}/nab-results", "--json"],
     ["watch", "nab", "--data", "{nab}", "--score-only", "{root}/nab-results", "--threshold", "0.99", "--json"],
+    ["watch", "silence", "add", "--match", "service=payments", "--comment", "shape", "--json"],
+    ["watch", "silence", "list", "--json"],
+    ["watch", "silence", "expire", "{silence_id}", "--json"],
+    ["watch", "alerts", "--json"],
+    ["watch", "alert-rules", "--json"],
 ]
 """One scenario, in order: each step is a command line (``{name}`` filled in) run with ``--json``."""
 
@@ -486,6 +499,7 @@ FAILING: dict[Path_, list[str] | None] = {
     ("rollout", "abort"): ["nope"],
     ("rollout", "pause"): ["nope"],
     ("rollout", "resume"): ["nope"],
+    ("watch", "alert-test"): ["--sink", "nope"],  # no sink is configured: refused before sending
 }
 """How each :data:`NEEDS_SERVER` command fails fast here (``None``: it is not safe to try)."""
 

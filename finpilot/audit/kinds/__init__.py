@@ -124,6 +124,8 @@ from finpilot.audit.kinds._runbook import (
     RunbookRateLimitedEvidence,
     RunbookTriggerEvidence,
 )
+from finpilot.audit.kinds._watch_alert import WATCH_ALERT, WatchAlertEvidence
+from finpilot.audit.kinds._watch_anomaly import WATCH_ANOMALY, WatchAnomalyEvidence
 
 __all__ = [
     "AUDIT_ERASURE",
@@ -178,6 +180,8 @@ __all__ = [
     "RUNBOOK_PAGE",
     "RUNBOOK_RATE_LIMITED",
     "RUNBOOK_TRIGGER",
+    "WATCH_ALERT",
+    "WATCH_ANOMALY",
     "AnalysisEvidence",
     "BackupCreateEvidence",
     "BackupFailedEvidence",
@@ -230,4 +234,6 @@ __all__ = [
     "RunbookTriggerEvidence",
     "SbomEvidence",
     "SignEvidence",
+    "WatchAlertEvidence",
+    "WatchAnomalyEvidence",
 ]

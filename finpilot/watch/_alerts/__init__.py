@@ -1,0 +1,1 @@
+"""Alerts: rules on metrics, anomalies and forecasts; grouping, silences, inhibition and sinks."""

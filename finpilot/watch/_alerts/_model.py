@@ -1,0 +1,128 @@
+"""The facts of alerting: a signal a rule raises, the alert it becomes, and its fingerprint.
+
+A rule evaluation yields :class:`Signal` s (one per series that breaks the rule now). The
+manager turns them into :class:`Alert` s that move ``pending -> firing -> resolved``; an alert's
+identity is its :func:`fingerprint`, a hash of its labels, so the same breach seen twice is one
+alert (deduplication), whatever rule evaluation or restart saw it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+Severity = Literal["critical", "warning", "info"]
+"""How urgent an alert is; every alert carries one as its ``severity`` label."""
+
+SEVERITIES: tuple[str, ...] = ("critical", "warning", "info")
+"""The allowed severities, most urgent first."""
+
+AlertState = Literal["pending", "firing", "resolved"]
+"""Where an alert is in its life."""
+
+RuleKind = Literal["metric", "anomaly", "proactive"]
+"""What raised the alert: a metric threshold, an anomaly event, or a forecast crossing a limit."""
+
+
+def fingerprint(labels: Mapping[str, str]) -> str:
+    """The alert's identity: 16 hex digits of SHA-256 over its labels, sorted (order never matters)."""
+    canonical = json.dumps(sorted(labels.items()), separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One breach a rule sees now: what the manager needs to create or refresh an alert."""
+
+    rule: str
+    kind: RuleKind
+    labels: Mapping[str, str]
+    annotations: Mapping[str, str]
+    series: str
+    """The series in PromQL selector form, e.g. ``latency_seconds{replica="payments/1"}``."""
+    window_start: float
+    window_end: float
+    value: float | None = None
+    threshold: float | None = None
+    for_s: float = 0.0
+    breach_expected_at: float | None = None
+    """Proactive alerts: when the forecast says the limit will be crossed (Unix seconds)."""
+    resolve_after_s: float | None = None
+    """Event alerts (anomalies): resolve when no new signal came for this long."""
+    score: float | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """The fingerprint of the alert this signal feeds."""
+        return fingerprint(self.labels)
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alert as the manager keeps it: its signal's facts plus its state and times (Unix seconds)."""
+
+    fingerprint: str
+    rule: str
+    kind: RuleKind
+    labels: Mapping[str, str]
+    annotations: Mapping[str, str]
+    state: AlertState
+    series: str
+    window_start: float
+    window_end: float
+    active_since: float
+    last_seen: float
+    fired_at: float | None = None
+    resolved_at: float | None = None
+    value: float | None = None
+    threshold: float | None = None
+    for_s: float = 0.0
+    breach_expected_at: float | None = None
+    resolve_after_s: float | None = None
+    score: float | None = None
+    link: str = ""
+
+    @property
+    def name(self) -> str:
+        """The ``alertname`` label."""
+        return self.labels.get("alertname", self.rule)
+
+    @property
+    def severity(self) -> str:
+        """The ``severity`` label."""
+        return self.labels.get("severity", "warning")
+
+    def to_json(self) -> dict[str, object]:
+        """The one JSON shape of an alert (CLI ``--json``, console, webhook extras)."""
+        return {
+            "fingerprint": self.fingerprint,
+            "rule": self.rule,
+            "kind": self.kind,
+            "state": self.state,
+            "labels": dict(self.labels),
+            "annotations": dict(self.annotations),
+            "severity": self.severity,
+            "series": self.series,
+            "window": {"start": self.window_start, "end": self.window_end},
+            "value": self.value,
+            "threshold": self.threshold,
+            "score": self.score,
+            "active_since": self.active_since,
+            "fired_at": self.fired_at,
+            "resolved_at": self.resolved_at,
+            "breach_expected_at": self.breach_expected_at,
+            "link": self.link,
+        }
+
+
+def selector_text(name: str, labels: Mapping[str, str]) -> str:
+    """A series as a PromQL selector: ``name{a="x",b="y"}`` (labels sorted, quotes escaped)."""
+    inner = ",".join(f'{key}="{_escape(value)}"' for key, value in sorted(labels.items()) if key != "__name__")
+    return f"{name}{{{inner}}}" if inner else name
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")

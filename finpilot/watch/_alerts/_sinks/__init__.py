@@ -1,0 +1,1 @@
+"""Alert sinks: one interface (:mod:`._interface`), one file per implementation."""
