@@ -6,7 +6,10 @@ acts before a surge; alerts reach people and runbooks. Every scaling action, ale
 an audit entry under a ``watch.*`` kind.
 """
 
+from finpilot.watch._detect._contextual import ContextualDetector
 from finpilot.watch._detect._contract import Anomaly, Detector
+from finpilot.watch._detect._ensemble import EnsembleDetector
+from finpilot.watch._detect._seasonal import SeasonalDetector
 from finpilot.watch._errors import (
     AlertConfigError,
     ExpositionError,
@@ -26,7 +29,9 @@ __all__ = [
     "Aggregation",
     "AlertConfigError",
     "Anomaly",
+    "ContextualDetector",
     "Detector",
+    "EnsembleDetector",
     "ExpositionError",
     "Forecast",
     "Forecaster",
@@ -35,6 +40,7 @@ __all__ = [
     "QueryError",
     "Sample",
     "ScrapeError",
+    "SeasonalDetector",
     "Series",
     "TraceError",
     "UnknownDetectorError",

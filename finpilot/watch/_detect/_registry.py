@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from finpilot.watch._detect._contextual import ContextualDetector
 from finpilot.watch._detect._contract import Detector
+from finpilot.watch._detect._ensemble import EnsembleDetector
+from finpilot.watch._detect._seasonal import SeasonalDetector
 from finpilot.watch._errors import UnknownDetectorError
 
 DetectorFactory = Callable[[], Detector]
@@ -17,7 +20,7 @@ DetectorFactory = Callable[[], Detector]
 
 _FACTORIES: dict[str, DetectorFactory] = {}
 
-DEFAULT_DETECTOR = ""
+DEFAULT_DETECTOR = "ensemble"
 """The detector used when none is named (set to the best-scoring registered one)."""
 
 
@@ -45,3 +48,8 @@ def make_detector(name: str) -> Detector:
             fix=f"use one of: {known} (finpilot watch detectors lists them)",
         ) from None
     return factory()
+
+
+register_detector(SeasonalDetector.name, SeasonalDetector)
+register_detector(ContextualDetector.name, ContextualDetector)
+register_detector(EnsembleDetector.name, EnsembleDetector)

@@ -1,0 +1,53 @@
+"""The default detector: contextual novelty and long-window deviation, averaged, with a rest period.
+
+The two parts fail differently. Contextual novelty (``_contextual``) catches new shapes and new
+extremes, even small ones, but is blind to a large swing that has happened before; the deviation
+from a long trailing window (``_zscore``) catches large swings, but fires on every point of a
+drifting series. Their mean is high only when both agree somewhat, or one of them is extreme;
+on NAB it beat each part alone by about 10 points (see docs/watch-detectors.md). A short rest
+period after a firing (``_refractory``) keeps one episode to one alarm.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from finpilot.watch._detect._contextual import ContextualDetector
+from finpilot.watch._detect._refractory import Refractory
+from finpilot.watch._detect._zscore import RollingZ
+
+
+class EnsembleDetector:
+    """Mean of contextual novelty and the clipped long-window z-score, muted briefly after a firing."""
+
+    name: ClassVar[str] = "ensemble"
+
+    def __init__(
+        self,
+        bins: int = 8,
+        depth: int = 3,
+        window: int = 6400,
+        z_full: float = 8.0,
+        rest_level: float = 0.6,
+        rest: int = 50,
+    ) -> None:
+        if z_full <= 0.0:
+            raise ValueError("z_full must be > 0")
+        self._context = ContextualDetector(bins=bins, depth=depth)
+        self._z = RollingZ(window=window)
+        self._z_full = z_full
+        self._rest = Refractory(rest_level, rest)
+
+    def _combined(self, t: float, x: float) -> float:
+        deviation = min(self._z.z(x) / self._z_full, 1.0)
+        return 0.5 * (deviation + self._context.score_one(t, x))
+
+    def score_one(self, t: float, x: float) -> float:
+        """The anomaly score of ``x`` at ``t`` in [0, 1]; no state changes."""
+        return self._rest.apply(self._combined(t, x))
+
+    def learn_one(self, t: float, x: float) -> None:
+        """Advance the rest period on this point's score, then learn the point in both parts."""
+        self._rest.update(self._rest.apply(self._combined(t, x)))
+        self._context.learn_one(t, x)
+        self._z.update(x)
