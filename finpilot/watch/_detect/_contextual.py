@@ -2,8 +2,10 @@
 
 Values are quantised into a few levels of the range seen so far; the context of a point is the
 sequence of the last one, two, ... ``depth`` levels ending at it. The score is the share of those
-contexts never seen before: a value outside every level seen, or a familiar value in an unfamiliar
-order, is novel; a pattern that has happened before is not, however large. Because the levels
+contexts that are new: a value outside every level seen, or a familiar value in an unfamiliar
+order, is novel; a pattern that has happened before is not, however large. A context seen only a
+few times (fewer than ``rarity``) still counts in part, ``1 / (1 + times seen)``, so that the
+second occurrence of a strange pattern is not treated as routine. Because the levels
 are few and the depth is small, the set of contexts is bounded (at most ``bins + bins**2 + ...``
 entries) and each point costs ``depth`` set look-ups.
 
@@ -22,15 +24,16 @@ class ContextualDetector:
 
     name: ClassVar[str] = "contextual"
 
-    def __init__(self, bins: int = 8, depth: int = 3) -> None:
-        if bins < 2 or depth < 1:
-            raise ValueError("bins >= 2 and depth >= 1 are required")
+    def __init__(self, bins: int = 8, depth: int = 3, rarity: int = 3) -> None:
+        if bins < 2 or depth < 1 or rarity < 1:
+            raise ValueError("bins >= 2, depth >= 1 and rarity >= 1 are required")
+        self._rarity = rarity
         self._bins = bins
         self._depth = depth
         self._lo: float | None = None
         self._hi: float | None = None
         self._recent: deque[int] = deque(maxlen=depth)
-        self._seen: set[tuple[int, ...]] = set()
+        self._seen: dict[tuple[int, ...], int] = {}
 
     def _level(self, x: float) -> int:
         lo, hi = self._lo, self._hi
@@ -50,15 +53,25 @@ class ContextualDetector:
         return [seq[-k:] for k in range(1, len(seq) + 1)]
 
     def score_one(self, t: float, x: float) -> float:
-        """The share of the point's contexts that are new; no state changes."""
+        """The share of the point's contexts that are new (rare ones in part); no state changes."""
         contexts = self._contexts(x)
-        seen = self._seen
-        return sum(1 for c in contexts if c not in seen) / len(contexts)
+        seen, rarity = self._seen, self._rarity
+        novelty = 0.0
+        for c in contexts:
+            count = seen.get(c, 0)
+            if count < rarity:
+                novelty += 1.0 / (1 + count)
+        return novelty / len(contexts)
 
     def learn_one(self, t: float, x: float) -> None:
         """Remember the point's contexts and widen the range to include it."""
         contexts = self._contexts(x)
-        self._seen.update(contexts)
+        seen, cap = self._seen, self._rarity
+        for c in contexts:
+            # Counts stop at the rarity: beyond it a context is simply familiar.
+            count = seen.get(c, 0)
+            if count < cap:
+                seen[c] = count + 1
         self._recent.append(contexts[0][-1])
         if self._lo is None or x < self._lo:
             self._lo = x

@@ -26,21 +26,30 @@ class EnsembleDetector:
         self,
         bins: int = 8,
         depth: int = 3,
+        rarity: int = 3,
         window: int = 6400,
         z_full: float = 8.0,
-        rest_level: float = 0.6,
-        rest: int = 50,
+        rest_level: float = 0.55,
+        rest: int = 25,
     ) -> None:
         if z_full <= 0.0:
             raise ValueError("z_full must be > 0")
-        self._context = ContextualDetector(bins=bins, depth=depth)
+        self._context = ContextualDetector(bins=bins, depth=depth, rarity=rarity)
         self._z = RollingZ(window=window)
         self._z_full = z_full
         self._rest = Refractory(rest_level, rest)
+        # The caller scores a point and then learns the same point: the combined score is kept
+        # for that one point so the work is not done twice (a memo, not state: it changes no score).
+        self._memo: tuple[float, float, float] | None = None
 
     def _combined(self, t: float, x: float) -> float:
+        memo = self._memo
+        if memo is not None and memo[0] == t and memo[1] == x:
+            return memo[2]
         deviation = min(self._z.z(x) / self._z_full, 1.0)
-        return 0.5 * (deviation + self._context.score_one(t, x))
+        combined = 0.5 * (deviation + self._context.score_one(t, x))
+        self._memo = (t, x, combined)
+        return combined
 
     def score_one(self, t: float, x: float) -> float:
         """The anomaly score of ``x`` at ``t`` in [0, 1]; no state changes."""
@@ -49,5 +58,6 @@ class EnsembleDetector:
     def learn_one(self, t: float, x: float) -> None:
         """Advance the rest period on this point's score, then learn the point in both parts."""
         self._rest.update(self._rest.apply(self._combined(t, x)))
+        self._memo = None
         self._context.learn_one(t, x)
         self._z.update(x)
