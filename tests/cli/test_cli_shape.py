@@ -72,7 +72,27 @@ _ATTESTATION = frozenset(
     {"release", "artifact", "output", "key_id", "public_key", "payload_type", "predicate_type", "audit_index"}
 )
 
+_NAB_RUN = frozenset(
+    {
+        "detector",
+        "standard",
+        "reward_low_FP_rate",
+        "reward_low_FN_rate",
+        "thresholds",
+        "raw",
+        "files",
+        "points",
+        "seconds",
+        "points_per_s",
+        "points_per_s_per_core",
+        "jobs",
+    }
+)
+NAB_TINY = Path(__file__).resolve().parents[1] / "watch" / "nab" / "data" / "tiny"
+
 SHAPES: dict[Path_, frozenset[str]] = {
+    ("watch", "nab"): _NAB_RUN,
+    ("watch", "detectors"): frozenset({"detectors"}),
     ("config", "check"): frozenset({"ok", "path"}),
     ("config", "show"): frozenset(Settings.model_fields),
     ("token", "create"): frozenset({"id", "name", "role", "token"}),
@@ -264,7 +284,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[Path_, list[tuple[lis
     found: dict[Path_, list[tuple[list[str], Any]]] = {}
     names = {"root": str(root), "models": str(data / "models"), "examples": str(EXAMPLES)}
     names["judge"] = str(EXAMPLES.parent / "deliver" / "judge")
-    names |= {"config": str(config), "bare": str(bare), "gate": str(gate)}
+    names |= {"config": str(config), "bare": str(bare), "gate": str(gate), "nab": str(NAB_TINY)}
     with pytest.MonkeyPatch.context() as patch:
         # An empty working directory and no FINPILOT_* settings: only what each step says counts.
         patch.chdir(work)
@@ -412,6 +432,9 @@ STEPS: list[list[str]] = [
     ["pipeline", "show", "{pipeline_run}", "--json"],
     ["pipeline", "show", "{pipeline_run}", "--log", "ok", "--json"],
     ["gate", "run", "{examples}", "--sarif", "{root}/gate.sarif", "--config", "{gate}", "--json"],
+    ["watch", "detectors", "--json"],
+    ["watch", "nab", "--data", "{nab}", "--jobs", "1", "--results-out", "{root}/nab-results", "--json"],
+    ["watch", "nab", "--data", "{nab}", "--score-only", "{root}/nab-results", "--threshold", "0.99", "--json"],
 ]
 """One scenario, in order: each step is a command line (``{name}`` filled in) run with ``--json``."""
 

@@ -15,6 +15,7 @@ is learned online: a new extreme is itself novel, and re-quantises later values.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from typing import ClassVar
 
@@ -54,6 +55,8 @@ class ContextualDetector:
 
     def score_one(self, t: float, x: float) -> float:
         """The share of the point's contexts that are new (rare ones in part); no state changes."""
+        if not math.isfinite(x):
+            return 0.0  # a gap or a broken reading is skipped, not scored
         contexts = self._contexts(x)
         seen, rarity = self._seen, self._rarity
         novelty = 0.0
@@ -65,6 +68,8 @@ class ContextualDetector:
 
     def learn_one(self, t: float, x: float) -> None:
         """Remember the point's contexts and widen the range to include it."""
+        if not math.isfinite(x):
+            return
         contexts = self._contexts(x)
         seen, cap = self._seen, self._rarity
         for c in contexts:

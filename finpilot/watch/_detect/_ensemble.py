@@ -10,6 +10,7 @@ period after a firing (``_refractory``) keeps one episode to one alarm.
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 from finpilot.watch._detect._contextual import ContextualDetector
@@ -53,10 +54,14 @@ class EnsembleDetector:
 
     def score_one(self, t: float, x: float) -> float:
         """The anomaly score of ``x`` at ``t`` in [0, 1]; no state changes."""
+        if not math.isfinite(x):
+            return 0.0  # a gap or a broken reading is skipped, not scored
         return self._rest.apply(self._combined(t, x))
 
     def learn_one(self, t: float, x: float) -> None:
         """Advance the rest period on this point's score, then learn the point in both parts."""
+        if not math.isfinite(x):
+            return
         self._rest.update(self._rest.apply(self._combined(t, x)))
         self._memo = None
         self._context.learn_one(t, x)

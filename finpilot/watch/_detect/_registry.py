@@ -9,10 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from finpilot.watch._detect._contextual import ContextualDetector
 from finpilot.watch._detect._contract import Detector
-from finpilot.watch._detect._ensemble import EnsembleDetector
-from finpilot.watch._detect._seasonal import SeasonalDetector
 from finpilot.watch._errors import UnknownDetectorError
 
 DetectorFactory = Callable[[], Detector]
@@ -48,8 +45,3 @@ def make_detector(name: str) -> Detector:
             fix=f"use one of: {known} (finpilot watch detectors lists them)",
         ) from None
     return factory()
-
-
-register_detector(SeasonalDetector.name, SeasonalDetector)
-register_detector(ContextualDetector.name, ContextualDetector)
-register_detector(EnsembleDetector.name, EnsembleDetector)

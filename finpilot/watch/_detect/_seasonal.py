@@ -10,6 +10,7 @@ anomaly likelihood (see ``_likelihood``).
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 from finpilot.watch._detect._likelihood import AnomalyLikelihood
@@ -115,10 +116,14 @@ class SeasonalDetector:
 
     def score_one(self, t: float, x: float) -> float:
         """The anomaly score of ``x`` at ``t`` (see the module docstring); no state changes."""
+        if not math.isfinite(x):
+            return 0.0  # a gap or a broken reading is skipped, not scored
         return self._lik.score(self._raw(t, x))
 
     def learn_one(self, t: float, x: float) -> None:
         """Update the likelihood, then every candidate model, with the point."""
+        if not math.isfinite(x):
+            return
         self._lik.update(self._raw(t, x))
         if not self._step_known and self._last_t is not None and t > self._last_t:
             self._diffs.append(t - self._last_t)
