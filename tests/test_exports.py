@@ -16,6 +16,7 @@ PACKAGES = [
     "finpilot.policy",
     "finpilot.fraud",
     "finpilot.heal",
+    "finpilot.watch",
     "finpilot.console",
     "finpilot.cli",
 ]

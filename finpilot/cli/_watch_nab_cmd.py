@@ -46,6 +46,15 @@ def nab_cmd(
         Path | None,
         typer.Option("--results-out", file_okay=False, help="Write the run's result CSVs here (NAB layout)."),
     ] = None,
+    results_digits: Annotated[
+        int | None,
+        typer.Option(
+            "--results-digits",
+            min=1,
+            max=17,
+            help="Significant digits of the written scores (default: exact; NAB's published files hold 12).",
+        ),
+    ] = None,
     jobs: Annotated[
         int | None, typer.Option("--jobs", min=1, help="Worker processes (default: the number of cores).")
     ] = None,
@@ -70,7 +79,7 @@ def nab_cmd(
         with busy(f"running {detector or 'the default detector'} over {corpus.rows} rows"):
             result = run_nab(corpus, detector, jobs, fixed)
         if results_out is not None:
-            write_results(results_out, result.detector, corpus, result.scores)
+            write_results(results_out, result.detector, corpus, result.scores, results_digits)
     if as_json:
         print_json(result.as_dict())
     else:

@@ -23,8 +23,20 @@ def result_path(root: Path, detector: str, name: str) -> Path:
     return root / group / f"{detector}_{base}"
 
 
-def write_results(root: Path | str, detector: str, corpus: NabCorpus, scores: Mapping[str, FloatArray]) -> list[Path]:
-    """Write one result CSV per file under ``root``; returns the paths written."""
+def write_results(
+    root: Path | str,
+    detector: str,
+    corpus: NabCorpus,
+    scores: Mapping[str, FloatArray],
+    digits: int | None = None,
+) -> list[Path]:
+    """Write one result CSV per file under ``root``; returns the paths written.
+
+    Scores are written exactly (shortest round-trip form) unless ``digits`` asks for that many
+    significant digits: NAB's published result files hold 12 (Python 2's ``str``), and since
+    its thresholds sit at 1.0, scores above 0.9999999999995 count only once rounded so.
+    """
+    fmt = repr if digits is None else f"{{:.{digits}g}}".format
     written = []
     for f in corpus.files:
         path = result_path(Path(root), detector, f.name)
@@ -33,7 +45,7 @@ def write_results(root: Path | str, detector: str, corpus: NabCorpus, scores: Ma
             out = csv.writer(fh, lineterminator="\n")
             out.writerow(["timestamp", "value", "anomaly_score"])
             for stamp, value, score in zip(f.timestamps, f.values.tolist(), scores[f.name].tolist(), strict=True):
-                out.writerow([stamp, repr(value), repr(score)])
+                out.writerow([stamp, repr(value), fmt(score)])
         written.append(path)
     return written
 

@@ -23,7 +23,7 @@ def test_the_first_point_scores_zero_and_a_flat_window_makes_any_change_certain(
 
 
 def test_the_score_is_one_minus_the_tail_beyond_the_distance_from_the_window_mean() -> None:
-    det = WindowedGaussian(window=4)
+    det = WindowedGaussian(window=4, step=1)
     for i, x in enumerate([1.0, 2.0, 3.0, 4.0, 100.0]):
         det.learn_one(i, x)
     window = [2.0, 3.0, 4.0, 100.0]  # the oldest value slid out
@@ -33,8 +33,22 @@ def test_the_score_is_one_minus_the_tail_beyond_the_distance_from_the_window_mea
     assert det.score_one(5, 0.0) == pytest.approx(0.5 * (1 + math.erf(z / math.sqrt(2))), abs=1e-12)
 
 
+def test_a_full_window_moves_one_step_at_a_time() -> None:
+    det = WindowedGaussian(window=4, step=2)
+    for i, x in enumerate([1.0, 2.0, 3.0, 4.0, 50.0]):
+        det.learn_one(i, x)
+    # 50 waits in the step buffer: the statistics are still those of 1, 2, 3, 4.
+    mean, std = 2.5, math.sqrt(1.25)
+    assert det.score_one(5, 5.0) == pytest.approx(0.5 * (1 + math.erf((5.0 - mean) / std / math.sqrt(2))), abs=1e-12)
+    det.learn_one(5, 60.0)
+    window = [3.0, 4.0, 50.0, 60.0]
+    mean = sum(window) / 4
+    std = math.sqrt(sum((v - mean) ** 2 for v in window) / 4)
+    assert det.score_one(6, 0.0) == pytest.approx(0.5 * (1 + math.erf(mean / std / math.sqrt(2))), abs=1e-12)
+
+
 def test_a_long_stream_keeps_the_exact_window_statistics() -> None:
-    det = WindowedGaussian(window=50)
+    det = WindowedGaussian(window=50, step=1)
     values = [1e6 + (i % 7) * 0.001 for i in range(5000)]
     for i, x in enumerate(values):
         det.learn_one(i, x)

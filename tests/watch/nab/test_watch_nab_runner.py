@@ -104,3 +104,15 @@ def test_results_that_do_not_match_the_data_are_rejected(tmp_path: Path) -> None
     (tmp_path / "groupA" / "null_one.csv").unlink()
     with pytest.raises(NabDataError, match=re.escape("no result file for groupA/one.csv")):
         score_results(nab, tmp_path)
+
+
+def test_results_can_be_written_with_nab_published_precision(tmp_path: Path) -> None:
+    nab = load_corpus(TINY)
+    scores = {f.name: np.full(f.rows, 1 - 1e-13) for f in nab.files}
+    write_results(tmp_path / "exact", "x", nab, scores)
+    write_results(tmp_path / "twelve", "x", nab, scores, digits=12)
+    exact = read_results(tmp_path / "exact", nab)
+    twelve = read_results(tmp_path / "twelve", nab)
+    assert np.all(exact["groupA/one.csv"] == 1 - 1e-13)
+    # 12 significant digits round 0.9999999999999 up to 1.0, as NAB's published files do.
+    assert np.all(twelve["groupA/one.csv"] == 1.0)
