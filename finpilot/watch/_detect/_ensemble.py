@@ -4,7 +4,7 @@ The two parts fail differently. Contextual novelty (``_contextual``) catches new
 extremes, even small ones, but is blind to a large swing that has happened before; the deviation
 from a long trailing window (``_zscore``) catches large swings, but fires on every point of a
 drifting series. Their mean is high only when both agree somewhat, or one of them is extreme;
-on NAB it beat each part alone by about 10 points (see docs/watch-detectors.md). A short rest
+on NAB each part alone scores about 40 and their mean 51.5 (see docs/watch-detectors.md). A short rest
 period after a firing (``_refractory``) keeps one episode to one alarm.
 """
 
