@@ -1,11 +1,12 @@
 """A robust seasonal baseline: the median of recent values at the same phase of a day or a week.
 
-Three candidate models run side by side on every point: the recent level (no season), the daily
-phase and the weekly phase. Each keeps the last few values per phase bucket and predicts their
-median; each tracks its own smoothed absolute error, and the model with the smallest error is
-the one that scores (so the period is chosen online, and can change when the series does). The
-raw score is the prediction error in units of the chosen model's typical error, turned into an
-anomaly likelihood (see ``_likelihood``).
+Once the sampling step is known (the median of the first gaps), a daily and a weekly model run
+side by side, each when its period holds 6 to 4,096 steps. Each keeps the last few values per
+phase bucket and predicts their median, and tracks its own smoothed absolute error; the model
+with the smaller error, among those that have seen two whole periods, scores, so the period is
+chosen online and can change. The raw score is the prediction error in units of that model's
+typical error; it is reported relative to the largest such error of the stream lately
+(``_record``), so that one threshold suits a smooth series and a noisy one alike.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from __future__ import annotations
 import math
 from typing import ClassVar
 
-from finpilot.watch._detect._likelihood import AnomalyLikelihood
+from finpilot.watch._detect._record import RecordRatio
 
 _DAY_S = 86_400.0
 _WEEK_S = 7 * _DAY_S
 # A season needs enough buckets to be a shape, and few enough to stay small in memory.
 _MIN_BUCKETS = 6
 _MAX_BUCKETS = 4_096
+_STEP_SAMPLE = 25
 
 
 def _median(values: list[float]) -> float:
@@ -30,10 +32,10 @@ def _median(values: list[float]) -> float:
 
 
 class _PhaseModel:
-    """Per-phase recent values for one period (``period_s == 0``: one bucket, the recent level)."""
+    """The last ``depth`` values per phase bucket of one period, and the model's typical error."""
 
     def __init__(self, period_s: float, step_s: float, depth: int, alpha: float) -> None:
-        self.buckets = 1 if period_s == 0.0 else max(1, round(period_s / step_s))
+        self.buckets = max(1, round(period_s / step_s))
         self.period_s = period_s
         self.step_s = step_s
         self.depth = depth
@@ -43,24 +45,19 @@ class _PhaseModel:
         self.alpha = alpha
 
     def bucket(self, t: float) -> int:
-        if self.buckets == 1:
-            return 0
         return int((t % self.period_s) / self.step_s) % self.buckets
 
     def predict(self, t: float) -> float | None:
         vals = self.values.get(self.bucket(t))
-        if not vals:
-            return None
-        return _median(vals)
+        return _median(vals) if vals else None
 
     def learn(self, t: float, x: float) -> None:
         pred = self.predict(t)
         if pred is not None:
-            err = abs(x - pred)
             self.seen += 1
             # The first errors set the scale; afterwards a slow average follows it.
             a = max(self.alpha, 1.0 / self.seen)
-            self.abs_err += a * (err - self.abs_err)
+            self.abs_err += a * (abs(x - pred) - self.abs_err)
         key = self.bucket(t)
         vals = self.values.get(key)
         if vals is None:
@@ -73,70 +70,69 @@ class _PhaseModel:
 
 
 class SeasonalDetector:
-    """Robust seasonal baseline: per-phase medians, the period (none, daily, weekly) chosen online."""
+    """Robust seasonal baseline: per-phase medians, the period (daily, weekly) chosen online."""
 
     name: ClassVar[str] = "seasonal"
 
     def __init__(
         self,
-        level_depth: int = 7,
         phase_depth: int = 3,
         alpha: float = 0.01,
-        likelihood_window: int = 2000,
-        likelihood_short: int = 1,
+        record_half_life: float = 5_000.0,
+        record_floor: float = 3.0,
+        full_ratio: float = 3.0,
     ) -> None:
-        self._level_depth = level_depth
+        if phase_depth < 1 or not 0.0 < alpha <= 1.0 or full_ratio <= 0.0:
+            raise ValueError("phase_depth >= 1, 0 < alpha <= 1 and full_ratio > 0 are required")
         self._phase_depth = phase_depth
         self._alpha = alpha
+        self._full_ratio = full_ratio
         self._models: list[_PhaseModel] = []
-        self._first_t: float | None = None
-        self._diffs: list[float] = []
+        self._gaps: list[float] | None = []
         self._last_t: float | None = None
-        self._lik = AnomalyLikelihood(window=likelihood_window, short=likelihood_short)
-        self._level = _PhaseModel(0.0, 1.0, level_depth, alpha)
-        self._models = [self._level]
-        self._step_known = False
+        self._record = RecordRatio(half_life=record_half_life, floor=record_floor)
 
-    def _raw(self, t: float, x: float) -> float:
+    def _z(self, t: float, x: float) -> float | None:
+        """The error of the best ready model in units of its typical error (None: no model ready)."""
         best: _PhaseModel | None = None
         for m in self._models:
-            # A seasonal model must have seen two whole periods before it may be chosen.
-            if m.seen < max(10, 2 * m.buckets):
-                continue
-            if best is None or m.abs_err < best.abs_err:
+            if m.seen >= 2 * m.buckets and (best is None or m.abs_err < best.abs_err):
                 best = m
         if best is None:
-            return 0.0
+            return None
         pred = best.predict(t)
         if pred is None:
-            return 0.0
+            return None
         scale = max(best.abs_err, 1e-9 * (abs(pred) + 1.0))
-        z = abs(x - pred) / scale
-        return z / (z + 3.0)
+        return abs(x - pred) / scale
 
     def score_one(self, t: float, x: float) -> float:
         """The anomaly score of ``x`` at ``t`` (see the module docstring); no state changes."""
         if not math.isfinite(x):
             return 0.0  # a gap or a broken reading is skipped, not scored
-        return self._lik.score(self._raw(t, x))
+        z = self._z(t, x)
+        if z is None:
+            return 0.0
+        return min(self._record.ratio(z) / self._full_ratio, 1.0)
 
     def learn_one(self, t: float, x: float) -> None:
-        """Update the likelihood, then every candidate model, with the point."""
+        """Update the record with the point's error, then every phase model with the point."""
         if not math.isfinite(x):
             return
-        self._lik.update(self._raw(t, x))
-        if not self._step_known and self._last_t is not None and t > self._last_t:
-            self._diffs.append(t - self._last_t)
-            if len(self._diffs) == 25:
-                self._add_seasons(sorted(self._diffs)[12])
+        z = self._z(t, x)
+        if z is not None:
+            self._record.update(z)
+        gaps = self._gaps
+        if gaps is not None and self._last_t is not None and t > self._last_t:
+            gaps.append(t - self._last_t)
+            if len(gaps) == _STEP_SAMPLE:
+                self._add_seasons(sorted(gaps)[_STEP_SAMPLE // 2])
         self._last_t = t
         for m in self._models:
             m.learn(t, x)
 
     def _add_seasons(self, step_s: float) -> None:
-        self._step_known = True
-        self._diffs = []
+        self._gaps = None
         for period in (_DAY_S, _WEEK_S):
-            buckets = period / step_s
-            if _MIN_BUCKETS <= buckets <= _MAX_BUCKETS:
+            if _MIN_BUCKETS <= period / step_s <= _MAX_BUCKETS:
                 self._models.append(_PhaseModel(period, step_s, self._phase_depth, self._alpha))

@@ -59,3 +59,22 @@ def test_bad_hyper_parameters_are_refused() -> None:
         EnsembleDetector(z_full=0.0)
     with pytest.raises(ValueError, match="rest"):
         EnsembleDetector(rest=-1)
+
+
+def test_a_familiar_value_at_the_wrong_time_of_day_is_caught() -> None:
+    rng = random.Random(8)
+    det = EnsembleDetector()
+    step, t0 = 300.0, 1_700_000_000.0
+    n = 10 * 288
+    for i in range(n):
+        t = t0 + i * step
+        x = 100.0 + 50.0 * math.sin(2 * math.pi * (t % 86_400) / 86_400) + rng.gauss(0.0, 2.0)
+        det.learn_one(t, x)
+    t = t0 + n * step
+    peak_t = t + (86_400 / 4 - t % 86_400) % 86_400
+    trough_t = peak_t + 43_200
+    # 150 is the daily top: routine at noon of the sine, unheard of at its trough.
+    assert det.score_one(trough_t, 150.0) > 0.8
+    # At its own time it stays under the threshold NAB's standard profile picks (0.55); it is not 0,
+    # because the jump from the current level to the top is itself a new sequence.
+    assert det.score_one(peak_t, 150.0) < 0.55

@@ -1,15 +1,14 @@
-"""The parts the detectors are built from: rest period, rolling z-score, anomaly likelihood."""
+"""The parts the detectors are built from: rest period, rolling z-score, record ratio."""
 
 from __future__ import annotations
 
-import random
 import statistics
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from finpilot.watch._detect._likelihood import AnomalyLikelihood
+from finpilot.watch._detect._record import RecordRatio
 from finpilot.watch._detect._refractory import Refractory
 from finpilot.watch._detect._zscore import RollingZ
 
@@ -62,19 +61,29 @@ def test_rolling_z_is_zero_until_warm() -> None:
     assert z.z(1e9) > 1e6
 
 
-def test_likelihood_is_high_only_for_a_surprising_raw_score() -> None:
-    rng = random.Random(11)
-    lik = AnomalyLikelihood(window=500, short=1, warmup=100)
+def test_record_ratio_is_relative_to_the_streams_own_extremes() -> None:
+    quiet, noisy = RecordRatio(floor=0.5, warmup=10), RecordRatio(floor=0.5, warmup=10)
+    for i in range(200):
+        quiet.update(1.0)
+        noisy.update(20.0 if i % 10 == 0 else 1.0)
+    # The same raw score is a record on the quiet stream and routine on the noisy one.
+    assert quiet.ratio(10.0) == pytest.approx(10.0)
+    assert noisy.ratio(10.0) == pytest.approx(0.5, rel=0.01)
+
+
+def test_record_ratio_forgets_an_old_extreme() -> None:
+    rec = RecordRatio(half_life=100, floor=1.0, warmup=0)
+    rec.update(1_000.0)
+    assert rec.ratio(10.0) == pytest.approx(0.01)
     for _ in range(1_000):
-        lik.update(0.2 + rng.gauss(0.0, 0.05))
-    assert lik.score(0.2) == 0.0
-    assert lik.score(0.25) < 0.2
-    assert lik.score(0.9) > 0.5
-    assert lik.score(0.9) <= 1.0
+        rec.update(2.0)
+    assert rec.ratio(10.0) == pytest.approx(5.0)
 
 
-def test_likelihood_is_silent_while_warming_up() -> None:
-    lik = AnomalyLikelihood(window=500, warmup=100)
-    for _ in range(99):
-        lik.update(0.1)
-    assert lik.score(1.0) == 0.0
+def test_record_ratio_is_silent_while_warming_up_and_floored() -> None:
+    rec = RecordRatio(floor=3.0, warmup=5)
+    for _ in range(4):
+        rec.update(0.1)
+        assert rec.ratio(100.0) == 0.0
+    rec.update(0.1)
+    assert rec.ratio(1.5) == pytest.approx(0.5)  # the floor, not the tiny record, is the unit
