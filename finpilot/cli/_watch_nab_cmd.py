@@ -59,10 +59,11 @@ def nab_cmd(
         int | None, typer.Option("--jobs", min=1, help="Worker processes (default: the number of cores).")
     ] = None,
     threshold: Annotated[
-        float | None,
+        list[str] | None,
         typer.Option(
             "--threshold",
-            help="Score every profile at this threshold instead of the best one (e.g. a published detector's).",
+            help="Score at this threshold instead of the best one: T for every profile, or PROFILE=T (repeatable),"
+            " e.g. a published detector's thresholds.",
         ),
     ] = None,
     as_json: JsonFlag = False,
@@ -71,7 +72,7 @@ def nab_cmd(
     if detector is not None and score_only is None:
         make_detector(detector)  # an unknown name is an input error before any work starts
     corpus = load_corpus(data)
-    fixed = dict.fromkeys(PROFILE_NAMES, threshold) if threshold is not None else None
+    fixed = _thresholds(threshold or [])
     if score_only is not None:
         with busy(f"scoring {score_only}"):
             result = score_results(corpus, score_only, fixed)
@@ -84,6 +85,24 @@ def nab_cmd(
         print_json(result.as_dict())
     else:
         _show(result)
+
+
+def _thresholds(given: list[str]) -> dict[str, float] | None:
+    """``--threshold`` values as a threshold per profile (None: sweep every profile)."""
+    if not given:
+        return None
+    fixed: dict[str, float] = {}
+    for text in given:
+        profile, _, number = text.rpartition("=")
+        names = [profile] if profile else list(PROFILE_NAMES)
+        if profile and profile not in PROFILE_NAMES:
+            raise typer.BadParameter(f"unknown profile {profile!r}; use one of {', '.join(PROFILE_NAMES)}")
+        try:
+            value = float(number)
+        except ValueError:
+            raise typer.BadParameter(f"{text!r} is not T or PROFILE=T with a number T") from None
+        fixed.update(dict.fromkeys(names, value))
+    return fixed
 
 
 def _show(result: NabResult) -> None:

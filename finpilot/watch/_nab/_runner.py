@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from finpilot.watch._detect._registry import DEFAULT_DETECTOR, make_detector
+from finpilot.watch._detect import _registry
+from finpilot.watch._detect._registry import make_detector
 from finpilot.watch._nab._corpus import PROFILE_NAMES, FloatArray, NabCorpus
 from finpilot.watch._nab._results import read_results
 from finpilot.watch._nab._scorer import NabScore, score_corpus
@@ -114,7 +115,8 @@ def run_nab(
     thresholds: Mapping[str, float] | None = None,
 ) -> NabResult:
     """Run ``detector`` (default: the registry's, else windowed-gaussian) over ``corpus`` and score it."""
-    name = detector or DEFAULT_DETECTOR or FALLBACK_DETECTOR
+    # Read at call time: the registry's default may be set after this module was imported.
+    name = detector or _registry.DEFAULT_DETECTOR or FALLBACK_DETECTOR
     scores, wall, busy, workers = run_detector(corpus, name, jobs)
     return NabResult(name, score_corpus(corpus, scores, thresholds), corpus.rows, wall, busy, workers, scores)
 

@@ -201,19 +201,20 @@ def score_corpus(
     every distinct score), unless ``thresholds`` fixes it (e.g. a published detector's). A
     window whose rows all fall in the probation period is not scored (NAB does the same).
     """
+    if not corpus.files:
+        raise NabDataError("the corpus has no files", field="data", fix="load a NAB tree with data/<group>/<name>.csv")
     arrays = _checked(corpus, scores)
     layouts = [_layout(f) for f in corpus.files]
-    offsets = np.cumsum([0] + [len(f.windows) for f in corpus.files])
-    pooled_window = np.concatenate(
-        [np.where(lay.window >= 0, lay.window + off, -1) for lay, off in zip(layouts, offsets.tolist(), strict=False)]
-        or [np.empty(0, dtype=np.int64)]
+    offsets = np.cumsum([0] + [len(f.windows) for f in corpus.files]).tolist()
+    # One corpus-wide id per window, numbered 0..m-1 over the windows that have scored rows.
+    pooled = np.concatenate(
+        [np.where(lay.window >= 0, lay.window + off, -1) for lay, off in zip(layouts, offsets[:-1], strict=True)]
     )
-    # Renumber so that only windows with scored rows exist (0..m-1) for the sweep.
-    present, pooled_window_ids = np.unique(pooled_window, return_inverse=True)
-    has_outside = present.size > 0 and present[0] < 0
-    compact = pooled_window_ids - (1 if has_outside else 0)
-    compact = np.where(pooled_window < 0, -1, compact)
-    scored_windows = int(present.size - (1 if has_outside else 0))
+    inside = pooled >= 0
+    window_ids, compact_inside = np.unique(pooled[inside], return_inverse=True)
+    compact = np.full(pooled.size, -1, dtype=np.int64)
+    compact[inside] = compact_inside
+    scored_windows = int(window_ids.size)
     if scored_windows == 0:
         raise NabDataError(
             "the corpus has no anomaly window outside the probation period",
@@ -221,17 +222,16 @@ def score_corpus(
             fix="a score is normalised by its windows: use labels with at least one window",
         )
     pooled_score = np.concatenate([s[lay.first :] for s, lay in zip(arrays, layouts, strict=True)])
-    chosen: dict[str, ProfileScore] = {}
+    chosen: dict[str, float] = {}
     for name in PROFILE_NAMES:
         profile = corpus.profiles[name]
         if thresholds is not None and name in thresholds:
-            threshold = float(thresholds[name])
+            chosen[name] = float(thresholds[name])
         else:
             pooled_weight = np.concatenate([_weights(lay, profile) for lay in layouts])
-            threshold, _ = sweep_threshold(pooled_score, pooled_weight, compact, profile.fn_weight)
-        chosen[name] = ProfileScore(
-            name, threshold, 0.0, -profile.fn_weight * scored_windows, profile.tp_weight * scored_windows
-        )
+            chosen[name], _ = sweep_threshold(pooled_score, pooled_weight, compact, profile.fn_weight)
+    # The corpus score is the sum of the per-file scores recomputed at the chosen thresholds, so
+    # the two always agree exactly (the sweep's running sum only picks the threshold).
     files: list[FileScore] = []
     raw = dict.fromkeys(PROFILE_NAMES, 0.0)
     for f, lay, s in zip(corpus.files, layouts, arrays, strict=True):
@@ -239,9 +239,18 @@ def score_corpus(
         detected: dict[str, int] = {}
         fps: dict[str, int] = {}
         for name in PROFILE_NAMES:
-            value, hits, fp = _file_score(lay, s, corpus.profiles[name], chosen[name].threshold, len(f.windows))
+            value, hits, fp = _file_score(lay, s, corpus.profiles[name], chosen[name], len(f.windows))
             per[name], detected[name], fps[name] = value, hits, fp
             raw[name] += value
         files.append(FileScore(f.name, f.rows, len(f.windows), per, detected, fps))
-    profiles = {name: ProfileScore(name, p.threshold, raw[name], p.null, p.perfect) for name, p in chosen.items()}
+    profiles = {
+        name: ProfileScore(
+            name,
+            chosen[name],
+            raw[name],
+            -corpus.profiles[name].fn_weight * scored_windows,
+            corpus.profiles[name].tp_weight * scored_windows,
+        )
+        for name in PROFILE_NAMES
+    }
     return NabScore(profiles, tuple(files))

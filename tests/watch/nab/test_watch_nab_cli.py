@@ -76,3 +76,17 @@ def test_detectors_lists_the_registry() -> None:
     code, stdout, _ = run("watch", "detectors")
     assert code == 0
     assert "WindowedGaussian" in stdout
+
+
+def test_thresholds_can_be_fixed_per_profile() -> None:
+    args = ["watch", "nab", "--data", str(TINY), "--jobs", "1", "--json"]
+    code, stdout, _ = run(*args, "--threshold", "0.9", "--threshold", "reward_low_FN_rate=0.99")
+    assert code == 0
+    assert json.loads(stdout)["thresholds"] == {
+        "standard": 0.9,
+        "reward_low_FP_rate": 0.9,
+        "reward_low_FN_rate": 0.99,
+    }
+    code, _, stderr = run(*args, "--threshold", "nope=0.5")
+    assert code == 2
+    assert "unknown profile 'nope'" in stderr

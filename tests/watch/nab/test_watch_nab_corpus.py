@@ -96,3 +96,22 @@ def test_a_profile_missing_from_the_config_is_rejected(tree: Path) -> None:
     path.write_text(json.dumps(profiles))
     with pytest.raises(NabDataError, match="reward_low_FP_rate"):
         load_corpus(tree)
+
+
+def test_timestamps_with_an_offset_are_read_as_utc(tree: Path) -> None:
+    path = tree / "data" / "groupB" / "two.csv"
+    lines = path.read_text().splitlines()
+    # Every row one hour ahead in +01:00: the same instants.
+    shifted = [lines[0]]
+    for line in lines[1:]:
+        stamp, value = line.split(",")
+        hour = int(stamp[11:13]) + 1
+        shifted.append(f"{stamp[:11]}{hour:02d}{stamp[13:]}+01:00,{value}")
+    path.write_text("\n".join(shifted) + "\n")
+    labels_path = tree / "labels" / "combined_windows.json"
+    labels = json.loads(labels_path.read_text())
+    labels["groupB/two.csv"] = []
+    labels_path.write_text(json.dumps(labels))
+    original = load_corpus(TINY).files[1]
+    loaded = load_corpus(tree).files[1]
+    assert loaded.times.tolist() == original.times.tolist()
