@@ -35,6 +35,8 @@ class ContextualDetector:
         self._hi: float | None = None
         self._recent: deque[int] = deque(maxlen=depth)
         self._seen: dict[tuple[int, ...], int] = {}
+        # The contexts score_one built for its point, reused by learn_one of the same point.
+        self._memo: tuple[float, list[tuple[int, ...]]] | None = None
 
     def _level(self, x: float) -> int:
         lo, hi = self._lo, self._hi
@@ -50,8 +52,13 @@ class ContextualDetector:
         return int((x - lo) / (hi - lo) * (self._bins - 1) + 0.5)
 
     def _contexts(self, x: float) -> list[tuple[int, ...]]:
+        memo = self._memo
+        if memo is not None and memo[0] == x:
+            return memo[1]
         seq = (*self._recent, self._level(x))[-self._depth :]
-        return [seq[-k:] for k in range(1, len(seq) + 1)]
+        contexts = [seq[-k:] for k in range(1, len(seq) + 1)]
+        self._memo = (x, contexts)
+        return contexts
 
     def score_one(self, t: float, x: float) -> float:
         """The share of the point's contexts that are new (rare ones in part); no state changes."""
@@ -71,6 +78,7 @@ class ContextualDetector:
         if not math.isfinite(x):
             return
         contexts = self._contexts(x)
+        self._memo = None
         seen, cap = self._seen, self._rarity
         for c in contexts:
             # Counts stop at the rarity: beyond it a context is simply familiar.

@@ -91,9 +91,20 @@ class SeasonalDetector:
         self._gaps: list[float] | None = []
         self._last_t: float | None = None
         self._record = RecordRatio(half_life=record_half_life, floor=record_floor)
+        # score_one's result for its point, reused by learn_one of the same point (a memo: no
+        # score depends on it).
+        self._memo: tuple[float, float, float | None] | None = None
 
     def _z(self, t: float, x: float) -> float | None:
         """The error of the best ready model in units of its typical error (None: no model ready)."""
+        memo = self._memo
+        if memo is not None and memo[0] == t and memo[1] == x:
+            return memo[2]
+        z = self._compute_z(t, x)
+        self._memo = (t, x, z)
+        return z
+
+    def _compute_z(self, t: float, x: float) -> float | None:
         best: _PhaseModel | None = None
         for m in self._models:
             if m.seen >= 2 * m.buckets and (best is None or m.abs_err < best.abs_err):
@@ -120,6 +131,7 @@ class SeasonalDetector:
         if not math.isfinite(x):
             return
         z = self._z(t, x)
+        self._memo = None
         if z is not None:
             self._record.update(z)
         gaps = self._gaps
