@@ -23,7 +23,9 @@ from finpilot.watch._alerts._sinks._payload import webhook_payload
 from finpilot.watch._alerts._sinks._slack import SlackSink, slack_payload
 from finpilot.watch._alerts._sinks._webhook import WebhookSink
 from finpilot.watch._alerts._store import AlertStore
+from finpilot.watch._detect._contextual import ContextualDetector
 from finpilot.watch._detect._contract import Anomaly, Detector
+from finpilot.watch._detect._ensemble import EnsembleDetector
 from finpilot.watch._detect._registry import (
     DEFAULT_DETECTOR,
     DetectorFactory,
@@ -31,6 +33,7 @@ from finpilot.watch._detect._registry import (
     make_detector,
     register_detector,
 )
+from finpilot.watch._detect._seasonal import SeasonalDetector
 from finpilot.watch._detect._windowed_gaussian import WindowedGaussian
 from finpilot.watch._errors import (
     AlertConfigError,
@@ -93,9 +96,11 @@ __all__ = [
     "AnomalyRule",
     "AnyRule",
     "CompactResult",
+    "ContextualDetector",
     "Detector",
     "DetectorFactory",
     "EmbeddedQuery",
+    "EnsembleDetector",
     "Exposition",
     "ExpositionError",
     "ExpositionSample",
@@ -126,6 +131,7 @@ __all__ = [
     "ScrapeTarget",
     "ScrapeTargetError",
     "Scraper",
+    "SeasonalDetector",
     "Selector",
     "Series",
     "Signal",

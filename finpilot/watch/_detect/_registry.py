@@ -17,7 +17,7 @@ DetectorFactory = Callable[[], Detector]
 
 _FACTORIES: dict[str, DetectorFactory] = {}
 
-DEFAULT_DETECTOR = ""
+DEFAULT_DETECTOR = "ensemble"
 """The detector used when none is named (set to the best-scoring registered one)."""
 
 

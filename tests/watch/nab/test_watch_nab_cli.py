@@ -18,7 +18,19 @@ def run(*args: str) -> tuple[int, str, str]:
 
 
 def test_nab_json_has_the_three_scores_files_and_throughput(tmp_path: Path) -> None:
-    code, stdout, _ = run("watch", "nab", "--data", str(TINY), "--jobs", "1", "--results-out", str(tmp_path), "--json")
+    code, stdout, _ = run(
+        "watch",
+        "nab",
+        "--data",
+        str(TINY),
+        "--detector",
+        "windowed-gaussian",
+        "--jobs",
+        "1",
+        "--results-out",
+        str(tmp_path),
+        "--json",
+    )
     assert code == 0
     doc = json.loads(stdout)
     assert doc["detector"] == "windowed-gaussian"
