@@ -38,6 +38,8 @@ Labels = tuple[tuple[str, str], ...]
 _NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _LABEL = re.compile(r'[ \t]*([a-zA-Z_][a-zA-Z0-9_]*)[ \t]*=[ \t]*"((?:[^"\\\n]|\\.)*)"[ \t]*([,}])')
 _CLOSE = re.compile(r"[ \t]*}")
+_SIMPLE_LABELS = re.compile(r'((?:[a-zA-Z_][a-zA-Z0-9_]*="[^"\\\n]*"(?:,[a-zA-Z_][a-zA-Z0-9_]*="[^"\\\n]*")*,?)?)}')
+_SIMPLE_PAIR = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="([^"\\\n]*)"')
 # Go's ParseFloat spellings that the format allows; Python's float() also takes "1_0" and
 # "infinity", which the format does not, so the number's shape is checked first.
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|0[xX][0-9a-fA-F]+)")
@@ -118,6 +120,7 @@ class _Parser:
         self.helps: dict[str, str] = {}
         self.seen: set[tuple[str, Labels]] = set()
         self.families_with_samples: set[str] = set()
+        self.family_of: dict[str, str] = {}
 
     def fail(self, number: int, what: str, fix: str) -> ExpositionError:
         return ExpositionError(f"exposition line {number}: {what}", field=f"line {number}", fix=fix)
@@ -147,6 +150,12 @@ class _Parser:
         self.types[name] = kind
 
     def labels(self, number: int, line: str, pos: int) -> tuple[Labels, int]:
+        simple = _SIMPLE_LABELS.match(line, pos)
+        if simple is not None:
+            # The common case (no escapes, no spaces, no repeats): one regex for the whole set.
+            found = _SIMPLE_PAIR.findall(simple.group(1))
+            if len({k for k, _ in found}) == len(found):
+                return tuple(sorted((k, v) for k, v in found if v)), simple.end()
         pairs: dict[str, str] = {}
         closed = _CLOSE.match(line, pos)
         if closed:
@@ -204,9 +213,13 @@ class _Parser:
         if key in self.seen:
             raise self.fail(number, f"{name}{dict(labels)} appears twice", "expose each series once per scrape")
         self.seen.add(key)
-        family = _family(name, self.types)
-        self.families_with_samples.add(family)
-        self.check_typed(number, name, family, labels)
+        family = self.family_of.get(name)
+        if family is None:
+            # A TYPE line may only come before its family's samples, so the answer cannot change.
+            family = self.family_of[name] = _family(name, self.types)
+            self.families_with_samples.add(family)
+        if family in self.types:
+            self.check_typed(number, name, family, labels)
         self.samples.append(ExpositionSample(name, labels, value, stamp))
 
     def check_typed(self, number: int, name: str, family: str, labels: Labels) -> None:
