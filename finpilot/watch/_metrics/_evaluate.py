@@ -118,7 +118,8 @@ def rate_grid(
         threshold = average * 1.1
         interval = sampled + np.where(to_start < threshold, to_start, average / 2)
         interval = interval + np.where(to_end < threshold, to_end, average / 2)
-        rate = result * (interval / sampled) / (window_ms / 1000)
+        # Prometheus 2.42 divides the factor, not the result, by the window: the same rounding.
+        rate = result * (interval / sampled / (window_ms / 1000))
     return rate, present
 
 
@@ -209,19 +210,39 @@ def quantile_grid(
     return values, has
 
 
+def _running_mean(
+    values: np.ndarray[Any, np.dtype[np.float64]], present: np.ndarray[Any, np.dtype[np.bool_]]
+) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """Prometheus 2.42's ``avg``: an incremental mean (no overflow), Inf kept as it does."""
+    mean = np.full(values.shape[1], np.nan)
+    n = np.zeros(values.shape[1])
+    for row, has in zip(values, present, strict=True):
+        first = has & (n == 0)
+        later = has & (n > 0)
+        n = n + has
+        mean = np.where(first, row, mean)
+        # An infinite mean stays as it is unless a NaN or an Inf of the other sign arrives.
+        keep = np.isinf(mean) & ((np.isinf(row) & ((mean > 0) == (row > 0))) | np.isfinite(row))
+        step = mean + (row / n - mean / n)
+        mean = np.where(later & ~keep, step, mean)
+    return mean
+
+
 def aggregate_grids(op: Aggregation, grids: Sequence[Grid]) -> Grid:
     """One aggregation over several series' grids, step by step (see the module docstring for NaN)."""
     values = np.vstack([g[0] for g in grids])
     present = np.vstack([g[1] for g in grids])
     count = present.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        total = np.where(present, values, 0.0).sum(axis=0)
         if op == "sum":
-            found = total
+            # Added one series at a time, in the caller's (Prometheus') series order: the same rounding.
+            found = np.zeros(values.shape[1])
+            for row, has in zip(values, present, strict=True):
+                found = np.where(has, found + row, found)
         elif op == "count":
             found = count.astype(np.float64)
         elif op == "avg":
-            found = total / count
+            found = _running_mean(values, present)
         else:
             real = present & ~np.isnan(values)
             fill = np.inf if op == "min" else -np.inf

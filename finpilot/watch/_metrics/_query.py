@@ -59,7 +59,10 @@ class EmbeddedQuery:
 
     def _select(self, selector: str) -> list[StoredSeries]:
         parsed = parse_selector(selector)
-        return [s for s in self.store.find_series(parsed.exact_name()) if parsed.matches(s.name, s.labels)]
+        found = [s for s in self.store.find_series(parsed.exact_name()) if parsed.matches(s.name, s.labels)]
+        # Prometheus' order (labels.Compare over the sorted label set, __name__ included), so that
+        # aggregations add in the same order and round the same way.
+        return sorted(found, key=lambda s: sorted([*s.labels.items(), ("__name__", s.name)]))
 
     def series(self, selector: str, start: float, end: float) -> list[Series]:
         """The series that match ``selector`` and have samples in ``[start, end]`` (no points)."""

@@ -55,7 +55,7 @@ def _rate_by_definition(times: list[int], values: list[float], t: int, window: i
         to_start = min(to_start, sampled * (first_v / result))
     interval = sampled + (to_start if to_start < average * 1.1 else average / 2)
     interval += to_end if to_end < average * 1.1 else average / 2
-    return result * (interval / sampled) / (window / 1000)
+    return result * (interval / sampled / (window / 1000))
 
 
 @given(
