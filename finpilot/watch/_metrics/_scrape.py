@@ -120,6 +120,8 @@ class Scraper:
     def _fetch(self, target: ScrapeTarget) -> str:
         import httpx
 
+        # httpx's timeout bounds each read; a target trickling bytes must not outlast the scrape's.
+        deadline = time.monotonic() + self.timeout_s
         try:
             with self._client.stream("GET", target.url) as response:
                 if response.status_code != 200:
@@ -129,6 +131,8 @@ class Scraper:
                     body += chunk
                     if len(body) > MAX_BODY_BYTES:
                         raise ScrapeError(f"{target.url} sent more than {MAX_BODY_BYTES} bytes", field="target")
+                    if time.monotonic() > deadline:
+                        raise httpx.ReadTimeout("the whole answer took too long")
         except httpx.TimeoutException:
             raise ScrapeError(f"{target.url} did not answer within {self.timeout_s:g} s", field="target") from None
         except httpx.HTTPError as exc:
