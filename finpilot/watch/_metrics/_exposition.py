@@ -114,7 +114,8 @@ def _family(name: str, types: Mapping[str, str]) -> str:
 
 
 class _Parser:
-    def __init__(self) -> None:
+    def __init__(self, cache: dict[str, tuple[str, Labels]] | None = None) -> None:
+        self.cache = cache
         self.samples: list[ExpositionSample] = []
         self.types: dict[str, str] = {}
         self.helps: dict[str, str] = {}
@@ -189,7 +190,24 @@ class _Parser:
             labels, pos = self.labels(number, line, pos + 1)
         elif pos < len(line) and line[pos] not in " \t":
             raise self.fail(number, f"unexpected {line[pos]!r} after the metric name {name}", "check the name")
-        fields = line[pos:].split()
+        if self.cache is not None and len(self.cache) < MAX_CACHED_SERIES:
+            self.cache[line[:pos]] = (name, labels)
+        self.finish(number, name, labels, line[pos:].split())
+
+    def cached(self, number: int, line: str) -> bool:
+        """Take a line whose series text was parsed before (the next scrape of a target); False if new."""
+        assert self.cache is not None
+        # The series text is everything before the value, or before the value and the timestamp.
+        # Neither split can hit a wrong entry: every key is a bare name or a name{...} block.
+        for split in (1, 2):
+            parts = line.rsplit(None, split)
+            hit = self.cache.get(parts[0]) if len(parts) == split + 1 else None
+            if hit is not None:
+                self.finish(number, hit[0], hit[1], parts[1:])
+                return True
+        return False
+
+    def finish(self, number: int, name: str, labels: Labels, fields: list[str]) -> None:
         if not 1 <= len(fields) <= 2:
             raise self.fail(
                 number,
@@ -240,15 +258,24 @@ class _Parser:
             ) from None
 
 
-def parse_exposition(text: str) -> Exposition:
-    """Parse Prometheus text format 0.0.4; raises :class:`ExpositionError` naming the first bad line."""
-    parser = _Parser()
+MAX_CACHED_SERIES = 200_000
+"""The most series texts one parse cache remembers (a target that churns labels must not grow it forever)."""
+
+
+def parse_exposition(text: str, *, cache: dict[str, tuple[str, Labels]] | None = None) -> Exposition:
+    """Parse Prometheus text format 0.0.4; raises :class:`ExpositionError` naming the first bad line.
+
+    ``cache``, kept by the caller between scrapes of one target, maps each series' text (``name{...}``)
+    to its parsed name and labels, so an unchanged series is not parsed again; every other check
+    (values, timestamps, duplicates, types) runs on every line all the same.
+    """
+    parser = _Parser(cache)
     for number, raw in enumerate(text.split("\n"), start=1):
         line = raw.rstrip("\r").strip(" \t")
         if not line:
             continue
         if line[0] == "#":
             parser.comment(number, line)
-        else:
+        elif cache is None or not parser.cached(number, line):
             parser.sample(number, line)
     return Exposition(parser.samples, parser.types, parser.helps)
