@@ -38,6 +38,8 @@ Labels = tuple[tuple[str, str], ...]
 _NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _LABEL = re.compile(r'[ \t]*([a-zA-Z_][a-zA-Z0-9_]*)[ \t]*=[ \t]*"((?:[^"\\\n]|\\.)*)"[ \t]*([,}])')
 _CLOSE = re.compile(r"[ \t]*}")
+_SIMPLE_LABELS = re.compile(r'((?:[a-zA-Z_][a-zA-Z0-9_]*="[^"\\\n]*"(?:,[a-zA-Z_][a-zA-Z0-9_]*="[^"\\\n]*")*,?)?)}')
+_SIMPLE_PAIR = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="([^"\\\n]*)"')
 # Go's ParseFloat spellings that the format allows; Python's float() also takes "1_0" and
 # "infinity", which the format does not, so the number's shape is checked first.
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|0[xX][0-9a-fA-F]+)")
@@ -112,12 +114,14 @@ def _family(name: str, types: Mapping[str, str]) -> str:
 
 
 class _Parser:
-    def __init__(self) -> None:
+    def __init__(self, cache: dict[str, tuple[str, Labels]] | None = None) -> None:
+        self.cache = cache
         self.samples: list[ExpositionSample] = []
         self.types: dict[str, str] = {}
         self.helps: dict[str, str] = {}
         self.seen: set[tuple[str, Labels]] = set()
         self.families_with_samples: set[str] = set()
+        self.family_of: dict[str, str] = {}
 
     def fail(self, number: int, what: str, fix: str) -> ExpositionError:
         return ExpositionError(f"exposition line {number}: {what}", field=f"line {number}", fix=fix)
@@ -147,6 +151,12 @@ class _Parser:
         self.types[name] = kind
 
     def labels(self, number: int, line: str, pos: int) -> tuple[Labels, int]:
+        simple = _SIMPLE_LABELS.match(line, pos)
+        if simple is not None:
+            # The common case (no escapes, no spaces, no repeats): one regex for the whole set.
+            found = _SIMPLE_PAIR.findall(simple.group(1))
+            if len({k for k, _ in found}) == len(found):
+                return tuple(sorted((k, v) for k, v in found if v)), simple.end()
         pairs: dict[str, str] = {}
         closed = _CLOSE.match(line, pos)
         if closed:
@@ -180,7 +190,24 @@ class _Parser:
             labels, pos = self.labels(number, line, pos + 1)
         elif pos < len(line) and line[pos] not in " \t":
             raise self.fail(number, f"unexpected {line[pos]!r} after the metric name {name}", "check the name")
-        fields = line[pos:].split()
+        if self.cache is not None and len(self.cache) < MAX_CACHED_SERIES:
+            self.cache[line[:pos]] = (name, labels)
+        self.finish(number, name, labels, line[pos:].split())
+
+    def cached(self, number: int, line: str) -> bool:
+        """Take a line whose series text was parsed before (the next scrape of a target); False if new."""
+        assert self.cache is not None
+        # The series text is everything before the value, or before the value and the timestamp.
+        # Neither split can hit a wrong entry: every key is a bare name or a name{...} block.
+        for split in (1, 2):
+            parts = line.rsplit(None, split)
+            hit = self.cache.get(parts[0]) if len(parts) == split + 1 else None
+            if hit is not None:
+                self.finish(number, hit[0], hit[1], parts[1:])
+                return True
+        return False
+
+    def finish(self, number: int, name: str, labels: Labels, fields: list[str]) -> None:
         if not 1 <= len(fields) <= 2:
             raise self.fail(
                 number,
@@ -204,9 +231,13 @@ class _Parser:
         if key in self.seen:
             raise self.fail(number, f"{name}{dict(labels)} appears twice", "expose each series once per scrape")
         self.seen.add(key)
-        family = _family(name, self.types)
-        self.families_with_samples.add(family)
-        self.check_typed(number, name, family, labels)
+        family = self.family_of.get(name)
+        if family is None:
+            # A TYPE line may only come before its family's samples, so the answer cannot change.
+            family = self.family_of[name] = _family(name, self.types)
+            self.families_with_samples.add(family)
+        if family in self.types:
+            self.check_typed(number, name, family, labels)
         self.samples.append(ExpositionSample(name, labels, value, stamp))
 
     def check_typed(self, number: int, name: str, family: str, labels: Labels) -> None:
@@ -227,15 +258,24 @@ class _Parser:
             ) from None
 
 
-def parse_exposition(text: str) -> Exposition:
-    """Parse Prometheus text format 0.0.4; raises :class:`ExpositionError` naming the first bad line."""
-    parser = _Parser()
+MAX_CACHED_SERIES = 200_000
+"""The most series texts one parse cache remembers (a target that churns labels must not grow it forever)."""
+
+
+def parse_exposition(text: str, *, cache: dict[str, tuple[str, Labels]] | None = None) -> Exposition:
+    """Parse Prometheus text format 0.0.4; raises :class:`ExpositionError` naming the first bad line.
+
+    ``cache``, kept by the caller between scrapes of one target, maps each series' text (``name{...}``)
+    to its parsed name and labels, so an unchanged series is not parsed again; every other check
+    (values, timestamps, duplicates, types) runs on every line all the same.
+    """
+    parser = _Parser(cache)
     for number, raw in enumerate(text.split("\n"), start=1):
         line = raw.rstrip("\r").strip(" \t")
         if not line:
             continue
         if line[0] == "#":
             parser.comment(number, line)
-        else:
+        elif cache is None or not parser.cached(number, line):
             parser.sample(number, line)
     return Exposition(parser.samples, parser.types, parser.helps)

@@ -4,23 +4,28 @@ Results follow Prometheus' conventions so that this backend and a real Prometheu
 ``range`` keeps the metric name; ``rate``, the aggregations and ``histogram_quantile`` drop it
 (``Series.name == ""``), as PromQL drops ``__name__`` from any computed value. An aggregation's
 series carry only the ``by`` labels. A series with no point in the whole range is left out.
-Series come back sorted by name, then labels, so output is stable. The arithmetic is in
-:mod:`finpilot.watch._metrics._evaluate`.
+Series come back sorted by name, then labels, so output is stable. Values may be NaN or infinite
+(as scraped, or as PromQL computes them); :func:`~finpilot.watch.finite_points` drops those. The
+arithmetic is in :mod:`finpilot.watch._metrics._evaluate`.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
 
 from finpilot.watch._errors import QueryError
 from finpilot.watch._metrics._evaluate import (
-    aggregate_values,
-    bucket_quantile,
+    Grid,
+    aggregate_grids,
     check_window,
-    extrapolated_rate,
-    instant_values,
-    steps,
+    instant_grid,
+    quantile_grid,
+    rate_grid,
+    steps_ms,
 )
 from finpilot.watch._metrics._promql import parse_selector
 from finpilot.watch._metrics._store import MetricsStore, StoredSeries
@@ -29,14 +34,16 @@ from finpilot.watch._metrics._types import LOOKBACK_S, Aggregation, Series
 _OPS = ("sum", "avg", "min", "max", "count")
 
 LabelKey = tuple[tuple[str, str], ...]
-
-
-def _key(labels: dict[str, str] | LabelKey) -> LabelKey:
-    return tuple(sorted(labels.items())) if isinstance(labels, dict) else labels
+Steps = np.ndarray[Any, np.dtype[np.int64]]
 
 
 def _sorted(found: list[Series]) -> list[Series]:
     return sorted(found, key=lambda s: (s.name, sorted(s.labels.items())))
+
+
+def _points(at: Steps, grid: Grid) -> tuple[tuple[float, float], ...]:
+    values, present = grid
+    return tuple(zip((at[present] / 1000).tolist(), values[present].tolist(), strict=True))
 
 
 class EmbeddedQuery:
@@ -44,7 +51,7 @@ class EmbeddedQuery:
 
     def __init__(self, store: MetricsStore, *, lookback: float = LOOKBACK_S) -> None:
         self.store = store
-        self.lookback = lookback
+        self.lookback_ms = round(lookback * 1000)
 
     def describe(self) -> str:
         """Where the samples come from, e.g. ``sqlite:/data/metrics.db``."""
@@ -52,58 +59,50 @@ class EmbeddedQuery:
 
     def _select(self, selector: str) -> list[StoredSeries]:
         parsed = parse_selector(selector)
-        return [s for s in self.store.find_series(parsed.exact_name()) if parsed.matches(s.name, s.labels)]
+        found = [s for s in self.store.find_series(parsed.exact_name()) if parsed.matches(s.name, s.labels)]
+        # Prometheus' order (labels.Compare over the sorted label set, __name__ included), so that
+        # aggregations add in the same order and round the same way.
+        return sorted(found, key=lambda s: sorted([*s.labels.items(), ("__name__", s.name)]))
 
     def series(self, selector: str, start: float, end: float) -> list[Series]:
         """The series that match ``selector`` and have samples in ``[start, end]`` (no points)."""
-        steps(start, end, max(end - start, 1.0))  # validates the range
+        steps_ms(start, end, max(end - start, 1.0))  # validates the range
         return _sorted(
             [Series(s.name, dict(s.labels)) for s in self._select(selector) if self.store.has_points(s.id, start, end)]
         )
 
+    def _instant(self, selector: str, at: Steps) -> list[tuple[StoredSeries, Grid]]:
+        found = []
+        chosen = self._select(selector)
+        points = self.store.points_many([s.id for s in chosen], int(at[0]) - self.lookback_ms, int(at[-1]))
+        for s in chosen:
+            times, values = points[s.id]
+            grid = instant_grid(times, values, at, self.lookback_ms)
+            if grid[1].any():
+                found.append((s, grid))
+        return found
+
+    def _rates(self, selector: str, at: Steps, window: float) -> list[tuple[StoredSeries, Grid]]:
+        window_ms = check_window(window)
+        found = []
+        chosen = self._select(selector)
+        points = self.store.points_many([s.id for s in chosen], int(at[0]) - window_ms, int(at[-1]))
+        for s in chosen:
+            times, values = points[s.id]
+            grid = rate_grid(times, values, at, window_ms)
+            if grid[1].any():
+                found.append((s, grid))
+        return found
+
     def range(self, selector: str, start: float, end: float, step: float) -> list[Series]:
         """Each matching series at every step: its newest sample within the look-back."""
-        at = steps(start, end, step)
-        found = []
-        for s in self._select(selector):
-            times, values = self.store.points(s.id, start - self.lookback, end)
-            points = instant_values(times, values, at, self.lookback)
-            if points:
-                found.append(Series(s.name, dict(s.labels), tuple(points)))
-        return _sorted(found)
+        at = steps_ms(start, end, step)
+        return _sorted([Series(s.name, dict(s.labels), _points(at, g)) for s, g in self._instant(selector, at)])
 
     def rate(self, selector: str, start: float, end: float, step: float, window: float) -> list[Series]:
         """``rate(selector[window])`` at every step; series keep their labels and lose their name."""
-        return _sorted(
-            [
-                Series("", dict(labels), tuple(points))
-                for labels, points in self._rates(selector, start, end, step, window)
-            ]
-        )
-
-    def _rates(
-        self, selector: str, start: float, end: float, step: float, window: float
-    ) -> list[tuple[LabelKey, list[tuple[float, float]]]]:
-        at = steps(start, end, step)
-        check_window(window)
-        found = []
-        for s in self._select(selector):
-            times, values = self.store.points(s.id, start - window, end)
-            points = []
-            for t in at:
-                r = extrapolated_rate(times, values, t, window)
-                if r is not None:
-                    points.append((t, r))
-            if points:
-                found.append((_key(dict(s.labels)), points))
-        return found
-
-    def _inputs(
-        self, selector: str, start: float, end: float, step: float, rate_window: float | None
-    ) -> list[tuple[LabelKey, list[tuple[float, float]]]]:
-        if rate_window is not None:
-            return self._rates(selector, start, end, step, rate_window)
-        return [(_key(dict(s.labels)), list(s.points)) for s in self.range(selector, start, end, step)]
+        at = steps_ms(start, end, step)
+        return _sorted([Series("", dict(s.labels), _points(at, g)) for s, g in self._rates(selector, at, window)])
 
     def aggregate(
         self,
@@ -118,11 +117,11 @@ class EmbeddedQuery:
         """``op by (by) (selector)``, or of ``rate(selector[rate_window])`` when a window is given."""
         if op not in _OPS:
             raise QueryError(f"unknown aggregation {op!r}", field="op", fix=f"use one of {', '.join(_OPS)}")
-        groups = _group(self._inputs(selector, start, end, step, rate_window), by)
+        at = steps_ms(start, end, step)
+        inputs = self._instant(selector, at) if rate_window is None else self._rates(selector, at, rate_window)
         found = []
-        for labels, per_step in groups.items():
-            points = tuple((t, aggregate_values(op, vals)) for t, vals in sorted(per_step.items()))
-            found.append(Series("", dict(labels), points))
+        for labels, grids in _group(inputs, by).items():
+            found.append(Series("", dict(labels), _points(at, aggregate_grids(op, grids))))
         return _sorted(found)
 
     def histogram_quantile(
@@ -140,39 +139,30 @@ class EmbeddedQuery:
             raise QueryError(f"quantile must be a number, got {q!r}", field="quantile", fix="e.g. 0.99")
         if "le" in by:
             raise QueryError("'le' cannot be a grouping label here", field="by", fix="group by other labels")
+        at = steps_ms(start, end, step)
+        per_group: dict[LabelKey, list[tuple[float, Grid]]] = {}
         # sum by (le, by...): the bucket bound stays, every other label not in ``by`` goes.
-        rates = [
-            (labels, points)
-            for labels, points in self._rates(selector, start, end, step, window)
-            if dict(labels).get("le")
-        ]
-        grouped = _group(rates, (*by, "le"))
-        per_group: dict[LabelKey, dict[float, list[tuple[float, float]]]] = {}
-        for labels, per_step in grouped.items():
+        for labels, grids in _group(self._rates(selector, at, window), (*by, "le")).items():
             plain = dict(labels)
             try:
                 bound = float(plain.pop("le"))
-            except ValueError:
-                continue  # an 'le' that is not a number is not a bucket (Prometheus drops it too)
-            target = per_group.setdefault(_key(plain), {})
-            for t, vals in per_step.items():
-                target.setdefault(t, []).append((bound, aggregate_values("sum", vals)))
+            except (KeyError, ValueError):
+                continue  # a series without a numeric 'le' is not a bucket (Prometheus drops it too)
+            per_group.setdefault(tuple(sorted(plain.items())), []).append((bound, aggregate_grids("sum", grids)))
         found = []
-        for labels, per_step_buckets in per_group.items():
-            points = tuple((t, bucket_quantile(q, buckets)) for t, buckets in sorted(per_step_buckets.items()))
-            found.append(Series("", dict(labels), points))
+        for labels, buckets in per_group.items():
+            counts = np.vstack([g[0] for _, g in buckets])
+            present = np.vstack([g[1] for _, g in buckets])
+            grid = quantile_grid(q, [b for b, _ in buckets], counts, present)
+            found.append(Series("", dict(labels), _points(at, grid)))
         return _sorted(found)
 
 
-def _group(
-    inputs: list[tuple[LabelKey, list[tuple[float, float]]]], by: Sequence[str]
-) -> dict[LabelKey, dict[float, list[float]]]:
-    """Gather the values of every input series by the ``by`` labels and step time."""
+def _group(inputs: list[tuple[StoredSeries, Grid]], by: Sequence[str]) -> dict[LabelKey, list[Grid]]:
+    """The input grids gathered by the values of the ``by`` labels."""
     wanted = set(by)
-    groups: dict[LabelKey, dict[float, list[float]]] = {}
-    for labels, points in inputs:
-        key = tuple((k, v) for k, v in labels if k in wanted)
-        per_step = groups.setdefault(key, {})
-        for t, v in points:
-            per_step.setdefault(t, []).append(v)
+    groups: dict[LabelKey, list[Grid]] = {}
+    for s, grid in inputs:
+        key = tuple(sorted((k, v) for k, v in s.labels.items() if k in wanted))
+        groups.setdefault(key, []).append(grid)
     return groups

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from finpilot.core import FinpilotError, http_client
 from finpilot.watch._errors import ScrapeError
-from finpilot.watch._metrics._exposition import ExpositionSample, Labels, parse_exposition
+from finpilot.watch._metrics._exposition import MAX_CACHED_SERIES, ExpositionSample, Labels, parse_exposition
 from finpilot.watch._metrics._store import MetricsStore, TargetHealth, WriteResult
 from finpilot.watch._metrics._target import ScrapeTarget, TargetSource
 
@@ -91,6 +91,9 @@ class Scraper:
         self.source_error: str | None = None
         self._client = http_client(timeout_s=timeout_s, headers={"Accept": _ACCEPT}, transport=transport)
         self._health: dict[str, TargetHealth] = {}
+        # Per target: series text -> parsed name and labels, and parsed labels -> with the target's.
+        self._parsed: dict[str, dict[str, tuple[str, Labels]]] = {}
+        self._merged: dict[tuple[str, Labels], dict[Labels, Labels]] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="scrape")
@@ -120,6 +123,8 @@ class Scraper:
     def _fetch(self, target: ScrapeTarget) -> str:
         import httpx
 
+        # httpx's timeout bounds each read; a target trickling bytes must not outlast the scrape's.
+        deadline = time.monotonic() + self.timeout_s
         try:
             with self._client.stream("GET", target.url) as response:
                 if response.status_code != 200:
@@ -129,6 +134,8 @@ class Scraper:
                     body += chunk
                     if len(body) > MAX_BODY_BYTES:
                         raise ScrapeError(f"{target.url} sent more than {MAX_BODY_BYTES} bytes", field="target")
+                    if time.monotonic() > deadline:
+                        raise httpx.ReadTimeout("the whole answer took too long")
         except httpx.TimeoutException:
             raise ScrapeError(f"{target.url} did not answer within {self.timeout_s:g} s", field="target") from None
         except httpx.HTTPError as exc:
@@ -144,15 +151,21 @@ class Scraper:
         error: str | None = None
         samples: list[ExpositionSample] = []
         try:
-            samples = parse_exposition(self._fetch(target)).samples
+            samples = parse_exposition(self._fetch(target), cache=self._parsed.setdefault(target.key, {})).samples
         except FinpilotError as exc:  # ScrapeError or ExpositionError: the target is down for this round
             error = exc.message
         duration = time.monotonic() - begun
         extra = target.target_labels()
         up = error is None
-        rows: list[tuple[str, Labels, float, int | None]] = [
-            (s.name, _with_target_labels(s.labels, extra), s.value, s.timestamp_ms) for s in samples
-        ]
+        merged = self._merged.setdefault((target.key, tuple(sorted(extra.items()))), {})
+        if len(merged) > MAX_CACHED_SERIES:
+            merged.clear()
+        rows: list[tuple[str, Labels, float, int | None]] = []
+        for s in samples:
+            labels = merged.get(s.labels)
+            if labels is None:
+                labels = merged[s.labels] = _with_target_labels(s.labels, extra)
+            rows.append((s.name, labels, s.value, s.timestamp_ms))
         own = tuple(sorted(extra.items()))
         rows += [
             ("up", own, 1.0 if up else 0.0, None),

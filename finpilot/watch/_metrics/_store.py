@@ -44,6 +44,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from finpilot.core import StorageError
 from finpilot.watch._metrics._exposition import Labels
@@ -62,6 +65,11 @@ CREATE TABLE IF NOT EXISTS rejects (target TEXT NOT NULL, reason TEXT NOT NULL, 
 CREATE TABLE IF NOT EXISTS health (target TEXT PRIMARY KEY, up INTEGER NOT NULL, last_scrape REAL,
     last_success REAL, last_error TEXT, duration_s REAL, samples INTEGER);
 """
+
+IntArray = np.ndarray[Any, np.dtype[np.int64]]
+"""Timestamps in ms."""
+FloatArray = np.ndarray[Any, np.dtype[np.float64]]
+"""Sample values."""
 
 REJECT_REASONS = ("future", "out_of_order", "too_old")
 """Why a write refuses a sample (see the module docstring)."""
@@ -298,17 +306,42 @@ class MetricsStore:
 
     def points(self, series_id: int, start: float, end: float) -> tuple[list[float], list[float]]:
         """A series' points in ``[start, end]`` (seconds), oldest first: raw samples and rolled-up buckets."""
-        lo, hi = math.floor(start * 1000), math.ceil(end * 1000)
-        rows = (
-            self._reader()
-            .execute(
-                "SELECT last_ts, last FROM rollups WHERE series_id=? AND last_ts BETWEEN ? AND ? "
-                "UNION ALL SELECT ts, value FROM samples WHERE series_id=? AND ts BETWEEN ? AND ? ORDER BY 1",
-                (series_id, lo, hi, series_id, lo, hi),
-            )
-            .fetchall()
-        )
-        return [r[0] / 1000 for r in rows], [math.nan if r[1] is None else float(r[1]) for r in rows]
+        times, values = self.points_ms(series_id, math.floor(start * 1000), math.ceil(end * 1000))
+        return (times / 1000).tolist(), values.tolist()
+
+    def points_ms(self, series_id: int, lo_ms: int, hi_ms: int) -> tuple[IntArray, FloatArray]:
+        """A series' points with timestamps in ``[lo_ms, hi_ms]`` as numpy arrays (ms, values; NaN kept)."""
+        return self.points_many([series_id], lo_ms, hi_ms)[series_id]
+
+    def points_many(self, ids: Sequence[int], lo_ms: int, hi_ms: int) -> dict[int, tuple[IntArray, FloatArray]]:
+        """Several series' points in ``[lo_ms, hi_ms]``, by series id, in two indexed reads.
+
+        Rolled-up buckets all lie before the downsampling watermark and raw samples after it, so
+        each series' rollups followed by its raw samples are already in time order.
+        """
+        found: dict[int, tuple[IntArray, FloatArray]] = {}
+        db = self._reader()
+        for start in range(0, len(ids), 500):  # SQLite's bound-parameter limit
+            chunk = list(ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            parts = []
+            for sql in (
+                f"SELECT series_id, last_ts, last FROM rollups WHERE series_id IN ({marks}) "  # noqa: S608 - marks only
+                "AND last_ts BETWEEN ? AND ? ORDER BY series_id, bucket",
+                f"SELECT series_id, ts, value FROM samples WHERE series_id IN ({marks}) "  # noqa: S608 - marks only
+                "AND ts BETWEEN ? AND ? ORDER BY series_id, ts",
+            ):
+                rows = db.execute(sql, (*chunk, lo_ms, hi_ms)).fetchall()
+                # NULL is a stored NaN; numpy turns None into NaN in a float array.
+                parts.append(np.array(rows, dtype=np.float64).reshape(-1, 3))
+            table = np.vstack(parts)
+            # A stable sort by series keeps each series' rollups-then-raw time order.
+            table = table[np.argsort(table[:, 0], kind="stable")]
+            sids = table[:, 0].astype(np.int64)
+            for sid in chunk:
+                lo, hi = np.searchsorted(sids, sid, side="left"), np.searchsorted(sids, sid, side="right")
+                found[sid] = table[lo:hi, 1].astype(np.int64), table[lo:hi, 2].copy()
+        return found
 
     def has_points(self, series_id: int, start: float, end: float) -> bool:
         """Whether a series has any point in ``[start, end]``."""

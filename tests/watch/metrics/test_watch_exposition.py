@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -166,3 +167,36 @@ def test_any_escaped_sample_round_trips(labels: list[tuple[str, str]], value: fl
     assert sample.labels == tuple(sorted((k, v) for k, v in labels if v))
     assert sample.value == value
     assert sample.timestamp_ms == stamp
+
+
+def test_a_parse_cache_changes_nothing_but_the_speed() -> None:
+    cache: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {}
+    plain = parse_exposition(SPEC_EXAMPLE)
+    first = parse_exposition(SPEC_EXAMPLE, cache=cache)
+    assert cache
+    second = parse_exposition(SPEC_EXAMPLE, cache=cache)
+    assert plain.samples == first.samples == second.samples
+    # Cached series text is still checked: a bad value or a repeat is an error as before.
+    with pytest.raises(ExpositionError, match="line 2"):
+        parse_exposition("metric_without_timestamp_and_labels 1\nmetric_without_timestamp_and_labels 2\n", cache=cache)
+    with pytest.raises(ExpositionError, match="is not a number"):
+        parse_exposition('http_requests_total{method="post",code="200"} x\n', cache=cache)
+    # The same series text with and without a timestamp.
+    again = parse_exposition('http_requests_total{method="post",code="200"} 5\n', cache=cache)
+    assert again.samples[0].timestamp_ms is None
+    assert again.samples[0].labels == (("code", "200"), ("method", "post"))
+
+
+@given(st.lists(st.sampled_from(SPEC_EXAMPLE.splitlines()), max_size=30))
+def test_cached_and_uncached_parses_agree_on_any_lines(lines: list[str]) -> None:
+    text = "\n".join(lines)
+    cache: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {}
+    parse_exposition(SPEC_EXAMPLE, cache=cache)
+
+    def outcome(**kw: Any) -> object:
+        try:
+            return parse_exposition(text, **kw)
+        except ExpositionError as exc:
+            return exc.message
+
+    assert outcome(cache=cache) == outcome()

@@ -187,3 +187,46 @@ def test_instance_defaults_to_host_and_port() -> None:
     assert ScrapeTarget("http://h:8001/metrics").instance == "h:8001"
     assert ScrapeTarget("https://h/metrics").instance == "h:443"
     assert ScrapeTarget("http://h/m", job="j").key == "j/h:80"
+
+
+def test_a_slow_target_times_out_without_holding_up_the_others(
+    tmp_path: Path, serve: Callable[[WsgiApp], str], registry: CollectorRegistry
+) -> None:
+    def slow(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        time.sleep(2)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"late 1\n"]
+
+    store = MetricsStore(tmp_path / "metrics.db")
+    fast = ScrapeTarget(serve(make_wsgi_app(registry)), job="fast")
+    stuck = ScrapeTarget(serve(slow), job="slow")
+    scraper = Scraper(store, [stuck, fast], timeout_s=0.5)
+    began = time.monotonic()
+    try:
+        reports = {r.target.key: r for r in scraper.scrape_once()}
+    finally:
+        elapsed = time.monotonic() - began
+        scraper.stop()
+    assert elapsed < 1.8  # the round ends with the timeout, not with the slow answer
+    assert reports[fast.key].up
+    assert not reports[stuck.key].up
+    assert "did not answer within 0.5 s" in (reports[stuck.key].error or "")
+
+
+def test_a_target_trickling_bytes_is_cut_at_the_timeout(tmp_path: Path, serve: Callable[[WsgiApp], str]) -> None:
+    def trickle(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterator[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        for i in range(40):
+            time.sleep(0.05)  # each read is quick; the whole answer is not
+            yield f"m{i} 1\n".encode()
+
+    store = MetricsStore(tmp_path / "metrics.db")
+    target = ScrapeTarget(serve(trickle), job="trickle")
+    scraper = Scraper(store, [target], timeout_s=0.5)
+    try:
+        (report,) = scraper.scrape_once()
+    finally:
+        scraper.stop()
+    assert not report.up
+    assert "did not answer within 0.5 s" in (report.error or "")
+    assert store.counts()["series"] == 3  # only the synthetic series: nothing of the partial answer
