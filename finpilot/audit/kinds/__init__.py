@@ -124,6 +124,7 @@ from finpilot.audit.kinds._runbook import (
     RunbookRateLimitedEvidence,
     RunbookTriggerEvidence,
 )
+from finpilot.audit.kinds._watch_scale import WATCH_SCALE, WatchScaleEvidence
 
 __all__ = [
     "AUDIT_ERASURE",
@@ -178,6 +179,7 @@ __all__ = [
     "RUNBOOK_PAGE",
     "RUNBOOK_RATE_LIMITED",
     "RUNBOOK_TRIGGER",
+    "WATCH_SCALE",
     "AnalysisEvidence",
     "BackupCreateEvidence",
     "BackupFailedEvidence",
@@ -230,4 +232,5 @@ __all__ = [
     "RunbookTriggerEvidence",
     "SbomEvidence",
     "SignEvidence",
+    "WatchScaleEvidence",
 ]
