@@ -24,6 +24,7 @@ from finpilot.watch._forecast._replay import forecast_trace
 from finpilot.watch._forecast._seasonal import SeasonalForecaster
 from finpilot.watch._forecast._types import Forecast, Forecaster
 from finpilot.watch._metrics._types import LOOKBACK_S, Aggregation, MetricsQuery, Sample, Series
+from finpilot.watch._scale._autoscaler import PredictiveAutoscaler, ScaleAction, ScaleTarget
 from finpilot.watch._scale._hpa import HpaPolicy
 from finpilot.watch._scale._model import CapacityModel
 from finpilot.watch._scale._oracle import OraclePolicy, oracle_targets
@@ -52,10 +53,13 @@ __all__ = [
     "OraclePolicy",
     "Policy",
     "PolicyResult",
+    "PredictiveAutoscaler",
     "PredictivePolicy",
     "PredictiveSettings",
     "QueryError",
     "Sample",
+    "ScaleAction",
+    "ScaleTarget",
     "ScrapeError",
     "SeasonalForecaster",
     "Series",

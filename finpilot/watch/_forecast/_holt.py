@@ -31,11 +31,12 @@ class HoltForecaster:
         relative: bool = False,
         start: float = 0.0,
         unit: float = 1.0,
+        shrink: float = 1.0,
     ) -> None:
         self.step_s = step_s
         self.alpha, self.beta, self.phi = alpha, beta, phi
         self.floor = floor
-        self._errors = ErrorQuantiles(track, level, relative=relative, start=start, unit=unit)
+        self._errors = ErrorQuantiles(track, level, relative=relative, start=start, unit=unit, shrink=shrink)
         self._level: float | None = None
         self._trend = 0.0
         self._t = 0.0

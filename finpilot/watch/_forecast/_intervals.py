@@ -26,10 +26,12 @@ class ErrorQuantiles:
         relative: bool = False,
         start: float = 0.0,
         unit: float = 1.0,
+        shrink: float = 1.0,
     ) -> None:
         self.horizon = horizon
         self.relative = relative
         self.unit = unit
+        self.shrink = shrink
         self.level = level
         self._tau_low = (1.0 - level) / 2.0
         self._tau_high = 1.0 - self._tau_low
@@ -56,9 +58,13 @@ class ErrorQuantiles:
                 error /= max(abs(means[h]), self.unit)
             # An EWMA of the error size sets the step of both trackers (scale-free).
             self._scale[h] += 0.05 * (abs(error) - self._scale[h])
-            rate = self._speed * (self._scale[h] + 1e-9)
-            self._high[h] += rate * (self._tau_high - (error < self._high[h]))
-            self._low[h] += rate * (self._tau_low - (error < self._low[h]))
+            # Each step also scales with the tracker's own size, so a width learnt earlier (or the
+            # starting one) still shrinks when the errors vanish.
+            high, low = self._high[h], self._low[h]
+            self._high[h] += (
+                self._speed * (self._scale[h] + self.shrink * abs(high)) * (self._tau_high - (error < high))
+            )
+            self._low[h] += self._speed * (self._scale[h] + self.shrink * abs(low)) * (self._tau_low - (error < low))
         self.seen += 1
 
     def bounds(self, means: list[float]) -> tuple[list[float], list[float]]:

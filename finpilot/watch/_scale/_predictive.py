@@ -30,7 +30,11 @@ Reason = Literal["predictive", "reactive", "idle", "bounds", "hold"]
 class PredictiveSettings:
     """The predictive policy's knobs (one configuration for every trace)."""
 
-    level: float = 0.95
+    alpha: float = 0.9
+    """Holt level smoothing of the default forecaster."""
+    beta: float = 0.8
+    """Holt trend smoothing of the default forecaster (higher follows a new ramp sooner)."""
+    level: float = 0.98
     """Nominal coverage of the forecast interval whose upper bound is provisioned."""
     extra_lead_s: float = 15.0
     """Look this far beyond the start-up delay and the scrape delay."""
@@ -42,6 +46,10 @@ class PredictiveSettings:
     """At or below this load the service is idle and goes to ``min_replicas``."""
     relative_errors: bool = True
     """Learn the interval from errors as fractions of the load (else in req/s)."""
+    start_margin: float = 0.1
+    """The interval's width (a fraction of the load) before any error is seen."""
+    shrink: float = 0.2
+    """How fast a learnt interval narrows when errors vanish (see ``ErrorQuantiles``)."""
     max_margin: float = 0.3
     """The margin over the forecast mean is at most this fraction of it (at least one replica's
     rate): on load that is noise, an interval wide enough to cover it costs more than it saves."""
@@ -49,6 +57,8 @@ class PredictiveSettings:
     def as_dict(self) -> dict[str, float | bool]:
         """The settings, for JSON output and audit evidence."""
         return {
+            "alpha": self.alpha,
+            "beta": self.beta,
             "level": self.level,
             "extra_lead_s": self.extra_lead_s,
             "down_window_s": self.down_window_s,
@@ -56,6 +66,8 @@ class PredictiveSettings:
             "idle_rps": self.idle_rps,
             "relative_errors": self.relative_errors,
             "max_margin": self.max_margin,
+            "shrink": self.shrink,
+            "start_margin": self.start_margin,
         }
 
 
@@ -65,8 +77,18 @@ def default_forecaster(step_s: float, settings: PredictiveSettings, unit: float)
     With relative errors the interval is a fraction of the load (at least one replica's rate).
     """
     if settings.relative_errors:
-        return HoltForecaster(step_s, level=settings.level, track=8, relative=True, start=0.1, unit=unit)
-    return HoltForecaster(step_s, level=settings.level, track=8, start=unit)
+        return HoltForecaster(
+            step_s,
+            settings.alpha,
+            settings.beta,
+            level=settings.level,
+            track=8,
+            relative=True,
+            start=settings.start_margin,
+            unit=unit,
+            shrink=settings.shrink,
+        )
+    return HoltForecaster(step_s, settings.alpha, settings.beta, level=settings.level, track=8, start=unit)
 
 
 @dataclass(frozen=True)
@@ -115,7 +137,7 @@ class PredictivePolicy:
         reactive = m.needed(seen.demand)
         wanted, reason = (predicted, "predictive") if predicted >= reactive else (reactive, "reactive")
         reason_t: Reason = "predictive" if reason == "predictive" else "reactive"
-        if seen.demand <= self.settings.idle_rps and max(forecast.upper) <= self.settings.idle_rps:
+        if seen.demand <= self.settings.idle_rps and max(forecast.mean) <= self.settings.idle_rps:
             wanted, reason_t = m.min_replicas, "idle"
         self._wanted.append(wanted)
         target = wanted
