@@ -46,7 +46,7 @@ class PredictiveSettings:
     """At or below this load the service is idle and goes to ``min_replicas``."""
     relative_errors: bool = True
     """Learn the interval from errors as fractions of the load (else in req/s)."""
-    start_margin: float = 0.1
+    start_margin: float = 0.05
     """The interval's width (a fraction of the load) before any error is seen."""
     shrink: float = 0.2
     """How fast a learnt interval narrows when errors vanish (see ``ErrorQuantiles``)."""
