@@ -20,6 +20,7 @@ from finpilot.watch._errors import (
 )
 from finpilot.watch._forecast._choose import FORECASTERS, make_forecaster
 from finpilot.watch._forecast._holt import HoltForecaster
+from finpilot.watch._forecast._naive import NaiveForecaster
 from finpilot.watch._forecast._replay import forecast_trace
 from finpilot.watch._forecast._seasonal import SeasonalForecaster
 from finpilot.watch._forecast._types import Forecast, Forecaster
@@ -49,6 +50,7 @@ __all__ = [
     "HpaPolicy",
     "MetricsQuery",
     "NabDataError",
+    "NaiveForecaster",
     "Observation",
     "OraclePolicy",
     "Policy",

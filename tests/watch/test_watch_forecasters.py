@@ -68,5 +68,5 @@ def test_every_forecast_keeps_lower_le_mean_le_upper(name: str, values: list[flo
 
 
 def test_an_unknown_forecaster_lists_the_known_ones() -> None:
-    with pytest.raises(WatchInputError, match="seasonal, holt"):
+    with pytest.raises(WatchInputError, match="seasonal, holt, naive"):
         make_forecaster("prophet", 60.0)
