@@ -2,8 +2,10 @@
 
 Load repeats by the day and the week. The forecast for a future step is what happened one season
 earlier, shifted by how far the recent past has drifted from its own season (an EWMA of
-``y - y[season ago]``). Daily and weekly seasons are both tried online and the one with the
-smaller recent error is used, so a series with no weekly pattern is not forced into one.
+``y - y[season ago]``). Daily and weekly seasons and, with ``naive``, the last value itself are
+all tried online and the one with the smallest recent one-step error is used, so a series with no
+weekly pattern is not forced into one, and a series with no season at all gets the naive forecast
+(which ``bench_forecast`` found hard to beat on unseasonal NAB series).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ WEEK_S = 7 * DAY_S
 
 
 class SeasonalForecaster:
-    """Seasonal naive with daily and weekly seasons and an EWMA drift; Holt-free and robust.
+    """Seasonal naive (daily, weekly) with an EWMA drift, or plain naive, whichever is doing best.
 
     ``step_s`` is the series' step; a season must hold a whole number of steps. Until a full
     season is seen it falls back to the last value plus drift.
@@ -32,11 +34,14 @@ class SeasonalForecaster:
         level: float = 0.9,
         track: int = 20,
         floor: float = 0.0,
+        naive: bool = True,
     ) -> None:
         self.step_s = step_s
         self.alpha = alpha
         self.floor = floor
-        self._periods = [round(s / step_s) for s in seasons_s if round(s / step_s) >= 2]
+        seasonal = [round(s / step_s) for s in seasons_s if round(s / step_s) >= 2]
+        # Period 1 is the naive forecast (the last value, no drift).
+        self._periods = ([1] if naive else []) + seasonal
         longest = max(self._periods, default=1)
         self._history: deque[float] = deque(maxlen=longest + 1)
         self._drift = [0.0] * len(self._periods)
@@ -80,7 +85,8 @@ class SeasonalForecaster:
                 past = self._history[n - period]
                 # Score each season by its recent one-step error, before its drift learns y.
                 self._score[i] += 0.05 * (abs(y - (past + self._drift[i])) - self._score[i])
-                self._drift[i] += self.alpha * ((y - past) - self._drift[i])
+                if period > 1:
+                    self._drift[i] += self.alpha * ((y - past) - self._drift[i])
         self._history.append(y)
         self._t = t
         self._errors.remember(self._means(self._errors.horizon))

@@ -50,6 +50,9 @@ class PredictiveSettings:
     """The interval's width (a fraction of the load) before any error is seen."""
     shrink: float = 0.2
     """How fast a learnt interval narrows when errors vanish (see ``ErrorQuantiles``)."""
+    min_margin: float = 0.08
+    """The margin over the forecast mean is at least this fraction of it: on a very smooth load
+    the learnt interval shrinks to nothing, and the rare change of slope then finds no room."""
     max_margin: float = 0.3
     """The margin over the forecast mean is at most this fraction of it (at least one replica's
     rate): on load that is noise, an interval wide enough to cover it costs more than it saves."""
@@ -65,6 +68,7 @@ class PredictiveSettings:
             "up_cooldown_s": self.up_cooldown_s,
             "idle_rps": self.idle_rps,
             "relative_errors": self.relative_errors,
+            "min_margin": self.min_margin,
             "max_margin": self.max_margin,
             "shrink": self.shrink,
             "start_margin": self.start_margin,
@@ -130,13 +134,13 @@ class PredictivePolicy:
         m = self.model
         self.forecaster.update(seen.time - m.step_s, seen.demand)
         forecast = self.forecaster.forecast(self.horizon)
-        cap = self.settings.max_margin
+        low, cap = self.settings.min_margin, self.settings.max_margin
         pairs = zip(forecast.mean, forecast.upper, strict=True)
-        provision = max(min(hi, mean + cap * max(mean, m.per_replica)) for mean, hi in pairs)
+        provision = max(min(max(hi, mean * (1 + low)), mean + cap * max(mean, m.per_replica)) for mean, hi in pairs)
         predicted = m.needed(provision)
         reactive = m.needed(seen.demand)
-        wanted, reason = (predicted, "predictive") if predicted >= reactive else (reactive, "reactive")
-        reason_t: Reason = "predictive" if reason == "predictive" else "reactive"
+        reason_t: Reason = "predictive" if predicted >= reactive else "reactive"
+        wanted = max(predicted, reactive)
         if seen.demand <= self.settings.idle_rps and max(forecast.mean) <= self.settings.idle_rps:
             wanted, reason_t = m.min_replicas, "idle"
         self._wanted.append(wanted)
