@@ -5,8 +5,9 @@ figures) and the targets checked:
 
 - ``no_more_violations_than_hpa``: predictive violation minutes <= HPA's;
 - ``within_1_15_oracle``: predictive replica-hours <= 1.15x the oracle's;
-- where HPA violates (``hpa_violates``): ``halves_hpa_violations`` (>= 50 % fewer minutes) and
-  ``no_more_replica_hours_than_hpa``.
+- on bursty traces (``bursty``: HPA violates in at least 0.1 % of the minutes, so one unlucky
+  minute does not make a smooth trace bursty): ``halves_hpa_violations`` (>= 50 % fewer minutes)
+  and ``no_more_replica_hours_than_hpa``.
 
 One configuration for every trace (the defaults). Traces: the four of acceptance 3, then (with
 ``--all``) every NAB series that looks like load: request counts, CPU, network and disk traffic,
@@ -49,16 +50,21 @@ def load_like(nab: Path) -> list[str]:
     return ACCEPTANCE + [f for f in found if f not in ACCEPTANCE]
 
 
-def checks(policies: dict[str, dict[str, Any]]) -> dict[str, bool | None]:
+BURSTY_SHARE = 0.001
+"""A trace is bursty when HPA violates in at least this share of its minutes (0.1 %)."""
+
+
+def checks(policies: dict[str, dict[str, Any]], minutes: float) -> dict[str, bool | None]:
     """The benchmark targets for one trace (None where a target does not apply)."""
     p, h = policies["predictive"], policies["hpa"]
-    hpa_violates = h["violation_minutes"] > 0
+    bursty = h["violation_minutes"] >= max(1.0, BURSTY_SHARE * minutes)
     return {
         "no_more_violations_than_hpa": p["violation_minutes"] <= h["violation_minutes"],
         "within_1_15_oracle": p["ratio_to_oracle"] <= 1.15,
-        "hpa_violates": hpa_violates,
-        "halves_hpa_violations": p["violation_minutes"] <= 0.5 * h["violation_minutes"] if hpa_violates else None,
-        "no_more_replica_hours_than_hpa": p["replica_hours"] <= h["replica_hours"] if hpa_violates else None,
+        "hpa_violates": h["violation_minutes"] > 0,
+        "bursty": bursty,
+        "halves_hpa_violations": p["violation_minutes"] <= 0.5 * h["violation_minutes"] if bursty else None,
+        "no_more_replica_hours_than_hpa": p["replica_hours"] <= h["replica_hours"] if bursty else None,
     }
 
 
@@ -86,7 +92,7 @@ def main() -> None:
             "steps": report["trace"]["steps"],  # type: ignore[index]
             "gaps": report["trace"]["gaps"]["count"],  # type: ignore[index]
             "policies": policies,
-            "targets": checks(policies),
+            "targets": checks(policies, report["trace"]["steps"] * model.step_s / 60),  # type: ignore[index]
             "seconds": round(time.perf_counter() - started, 1),
         }
         print(f"{name}: {rows[name]['targets']}", file=sys.stderr)
@@ -95,7 +101,8 @@ def main() -> None:
         "traces": len(scored),
         "no_more_violations_than_hpa": sum(bool(r["targets"]["no_more_violations_than_hpa"]) for r in scored),
         "within_1_15_oracle": sum(bool(r["targets"]["within_1_15_oracle"]) for r in scored),
-        "bursty_traces": sum(bool(r["targets"]["hpa_violates"]) for r in scored),
+        "hpa_violates": sum(bool(r["targets"]["hpa_violates"]) for r in scored),
+        "bursty_traces": sum(bool(r["targets"]["bursty"]) for r in scored),
         "bursty_halved_at_no_more_hours": sum(
             bool(r["targets"]["halves_hpa_violations"] and r["targets"]["no_more_replica_hours_than_hpa"])
             for r in scored

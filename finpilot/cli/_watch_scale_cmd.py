@@ -75,7 +75,9 @@ def forecast_cmd(
     horizon: Annotated[
         int, typer.Option("--horizon", min=1, max=10_000, help="Steps to forecast (the trace's own step).")
     ] = 12,
-    model: Annotated[str, typer.Option("--model", help="Forecaster: seasonal (default) or holt.")] = "seasonal",
+    model: Annotated[
+        str, typer.Option("--model", help="Forecaster: seasonal (default; naive on unseasonal load), holt or naive.")
+    ] = "seasonal",
     level: Annotated[float, typer.Option("--level", min=0.5, max=0.999, help="Prediction interval coverage.")] = 0.9,
     as_json: JsonFlag = False,
 ) -> None:
