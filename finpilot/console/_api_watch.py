@@ -23,7 +23,7 @@ from finpilot.console._http import ERRORS
 from finpilot.console._roles import Permission
 from finpilot.console._state import ConsoleState, console_state
 from finpilot.console._tokens import Principal
-from finpilot.console._watch_query import Panel, QueryKind, auto_step, run_query
+from finpilot.console._watch_query import MAX_STEP, MAX_TIME, Panel, QueryKind, auto_step, run_query
 from finpilot.core import UnavailableError
 from finpilot.watch import MetricsQuery
 
@@ -83,9 +83,9 @@ async def query(
     op: Literal["sum", "avg", "min", "max", "count"] | None = None,
     quantile: Annotated[float, Query(ge=0, le=1)] = 0.99,
     window: Annotated[float, Query(gt=0, le=86_400, description="Rate window, seconds")] = 60.0,
-    start: float | None = None,
-    end: float | None = None,
-    step: Annotated[float | None, Query(gt=0)] = None,
+    start: Annotated[float | None, Query(ge=0, le=MAX_TIME, description="Unix seconds")] = None,
+    end: Annotated[float | None, Query(ge=0, le=MAX_TIME, description="Unix seconds")] = None,
+    step: Annotated[float | None, Query(gt=0, le=MAX_STEP, description="Seconds between points")] = None,
 ) -> QueryResult:
     """Evaluate the selector over the range (raw, rate or histogram quantile; optionally aggregated)."""
     state = console_state(request)

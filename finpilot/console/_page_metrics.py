@@ -18,7 +18,15 @@ from finpilot.console._api_watch import NO_METRICS_FIX, time_range
 from finpilot.console._chart import Chart, ChartLine, ChartMark, legend, render_chart
 from finpilot.console._pages import login_redirect, page_principal, render
 from finpilot.console._state import NavItem, console_state
-from finpilot.console._watch_query import DEMO_PANELS, Panel, QueryKind, run_query, series_label
+from finpilot.console._watch_query import (
+    DEMO_PANELS,
+    MAX_STEP,
+    MAX_TIME,
+    Panel,
+    QueryKind,
+    run_query,
+    series_label,
+)
 from finpilot.core import FinpilotError
 from finpilot.watch import MetricsQuery
 
@@ -59,9 +67,9 @@ async def metrics_page(
     op: Literal["sum", "avg", "min", "max", "count"] | None = None,
     quantile: Annotated[float, Query(ge=0, le=1)] = 0.99,
     window: Annotated[float, Query(gt=0, le=86_400)] = 60.0,
-    start: float | None = None,
-    end: float | None = None,
-    step: Annotated[float | None, Query(gt=0)] = None,
+    start: Annotated[float | None, Query(ge=0, le=MAX_TIME, description="Unix seconds")] = None,
+    end: Annotated[float | None, Query(ge=0, le=MAX_TIME, description="Unix seconds")] = None,
+    step: Annotated[float | None, Query(gt=0, le=MAX_STEP, description="Seconds between points")] = None,
 ) -> Response:
     """The demo panels, or one chart of ``selector``."""
     principal = page_principal(request)

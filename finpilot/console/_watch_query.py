@@ -16,6 +16,12 @@ from finpilot.watch import MetricsQuery, QueryError, Series
 QueryKind = Literal["raw", "rate", "quantile"]
 """What to compute: raw values, a per-second rate of counters, or a quantile of histogram buckets."""
 
+MAX_TIME = 4_102_444_800.0
+"""The latest time a query may name (2100-01-01, Unix seconds): past it, times are not times."""
+
+MAX_STEP = 366 * 86_400.0
+"""The longest step a query may ask for (a year)."""
+
 MAX_POINTS = 11_000
 """Most steps one query may ask for (Prometheus' own limit per series)."""
 
