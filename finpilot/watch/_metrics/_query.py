@@ -10,7 +10,6 @@ Series come back sorted by name, then labels, so output is stable. The arithmeti
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 from finpilot.watch._errors import QueryError
@@ -23,6 +22,7 @@ from finpilot.watch._metrics._evaluate import (
     steps,
 )
 from finpilot.watch._metrics._promql import parse_selector
+from finpilot.watch._metrics._promql_text import by_clause
 from finpilot.watch._metrics._store import MetricsStore, StoredSeries
 from finpilot.watch._metrics._types import LOOKBACK_S, Aggregation, Series
 
@@ -118,6 +118,8 @@ class EmbeddedQuery:
         """``op by (by) (selector)``, or of ``rate(selector[rate_window])`` when a window is given."""
         if op not in _OPS:
             raise QueryError(f"unknown aggregation {op!r}", field="op", fix=f"use one of {', '.join(_OPS)}")
+        # The same label check PrometheusQuery makes, so both backends refuse the same input.
+        by_clause(by)
         groups = _group(self._inputs(selector, start, end, step, rate_window), by)
         found = []
         for labels, per_step in groups.items():
@@ -136,10 +138,12 @@ class EmbeddedQuery:
         by: Sequence[str] = (),
     ) -> list[Series]:
         """``histogram_quantile(q, sum by (le, by) (rate(selector[window])))``; ``selector`` names ``_bucket``s."""
-        if not isinstance(q, int | float) or math.isnan(q):
-            raise QueryError(f"quantile must be a number, got {q!r}", field="quantile", fix="e.g. 0.99")
+        # PromQL itself answers q > 1 with +Inf; both backends refuse it instead, with the same error.
+        if not (isinstance(q, int | float) and 0.0 <= q <= 1.0):
+            raise QueryError(f"quantile q is {q!r}", field="q", fix="give q between 0 and 1 (0.99 for p99)")
         if "le" in by:
-            raise QueryError("'le' cannot be a grouping label here", field="by", fix="group by other labels")
+            raise QueryError("'by' names 'le'", field="by", fix="leave 'le' out: the buckets are always kept apart")
+        by_clause(by)
         # sum by (le, by...): the bucket bound stays, every other label not in ``by`` goes.
         rates = [
             (labels, points)
