@@ -15,8 +15,10 @@ step (median of ``--repeats`` after one warm-up), HTTP and JSON decoding include
 ``rate_split`` times the ``rate`` request alone (Prometheus and the transfer), then with JSON
 decoding, so the client's share of the time shows.
 
-``--backend embedded`` times the same calls on the embedded store when ``finpilot.watch`` exports
-one (``EmbeddedQuery`` with a ``from_samples`` loader); otherwise it reports it as not available.
+``--backend embedded`` loads the same samples into a fresh :class:`finpilot.watch.MetricsStore`
+(one ``write`` per scrape time, as the scraper writes; nothing downsampled) and times the same
+calls through :class:`finpilot.watch.EmbeddedQuery`. With ``both``, ``embedded_over_prometheus``
+is the ratio of the medians per call (above 1: the embedded store is slower).
 Prints ONE JSON object on stdout, progress on stderr::
 
     .venv/bin/python -m bench.watch.bench_query > bench/out/watch-query.json
@@ -43,7 +45,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.audit._common import emit, header, log
-from finpilot.watch import MetricsQuery, PrometheusQuery, Sample
+from finpilot.watch import EmbeddedQuery, MetricsQuery, MetricsStore, PrometheusQuery, Sample
 
 T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 STEP = 15.0
@@ -190,15 +192,20 @@ def split_rate(url: str, start: float, end: float, repeats: int) -> dict[str, fl
     return out
 
 
-def embedded(samples: list[Sample], work: Path) -> tuple[MetricsQuery | None, str]:
-    """The embedded store loaded with ``samples``, or None and why not."""
-    import finpilot.watch as watch
-
-    cls = getattr(watch, "EmbeddedQuery", None)
-    loader = getattr(cls, "from_samples", None)
-    if cls is None or loader is None:
-        return None, "finpilot.watch exports no EmbeddedQuery.from_samples (the embedded store is not merged yet)"
-    return loader(samples, work / "metrics.db"), ""
+def embedded(samples: list[Sample], work: Path) -> tuple[MetricsQuery, MetricsStore, float]:
+    """A fresh embedded store holding ``samples`` (one write per scrape time), its query, and the load time."""
+    end = max(s.timestamp for s in samples)
+    # The data lies at fixed 2026-01-01 times: the store's clock stands at its end, and nothing is
+    # downsampled, so both backends serve the same raw 15 s samples.
+    store = MetricsStore(work / "metrics.db", clock=lambda: end, downsample_after_s=None, retention_s=365 * 86400.0)
+    by_time: dict[float, list[tuple[str, tuple[tuple[str, str], ...], float, int | None]]] = {}
+    for s in samples:
+        by_time.setdefault(s.timestamp, []).append((s.name, tuple(sorted(s.labels.items())), s.value, None))
+    began = time.perf_counter()
+    for t in sorted(by_time):
+        # One write per scrape time, the way the scraper writes: stamped with the scrape time.
+        store.write(by_time[t], scrape_time=t)
+    return EmbeddedQuery(store), store, round(time.perf_counter() - began, 2)
 
 
 def main() -> None:
@@ -250,12 +257,18 @@ def main() -> None:
                     "rate_split": split_rate(url, start, end, args.repeats),
                 }
         if args.backend in ("embedded", "both"):
-            query, why = embedded(samples, work)
-            if query is None:
-                result["embedded"] = {"available": False, "reason": why}
-                log(f"embedded: not available: {why}")
-            else:
-                result["embedded"] = {"available": True, **time_all(query, start, end, args.repeats)}
+            query, store, load_s = embedded(samples, work)
+            log(f"embedded load: {load_s} s")
+            try:
+                result["embedded"] = {"load_s": load_s, **time_all(query, start, end, args.repeats)}
+            finally:
+                store.close()
+        if "prometheus" in result and "embedded" in result:
+            result["embedded_over_prometheus"] = {
+                name: round(result["embedded"][name]["median_s"] / result["prometheus"][name]["median_s"], 2)
+                for name in result["embedded"]
+                if name in result["prometheus"] and isinstance(result["embedded"][name], dict)
+            }
     emit(result)
 
 

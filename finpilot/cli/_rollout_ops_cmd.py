@@ -21,6 +21,7 @@ from finpilot.cli._context import cli_actor, ledger_for, settings_for
 from finpilot.cli._output import JsonFlag, err, out, print_json, table
 from finpilot.core import CheckFailedError, InputError
 from finpilot.deliver import (
+    MetricsSampleSource,
     RolloutConfig,
     RolloutEngine,
     RolloutRecord,
@@ -33,6 +34,7 @@ from finpilot.deliver import (
     store_path,
 )
 from finpilot.heal import RuntimeClient, state_dir_for
+from finpilot.watch import prometheus_query_from_settings
 
 
 def _store(ctx: typer.Context) -> RolloutStore:
@@ -135,6 +137,10 @@ def rollout_start(
         stop.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # With watch.prometheus_url set, the analysis reads both arms from Prometheus (the one query
+    # API the console and the judge read); otherwise from the router's own sample rings.
+    query = prometheus_query_from_settings(settings_for(ctx).watch)
+    samples = None if query is None else MetricsSampleSource(query)
     try:
         with ledger_for(ctx) as ledger:
             adopted = adopt_rollout(store, ledger.append, service=service, release=release, actor=cli_actor())
@@ -144,7 +150,7 @@ def rollout_start(
             )  # fmt: skip
             if not as_json:
                 err().print(f"rollout {escape(record.id)} started; stop it with Ctrl+C (aborts)")
-            engine = RolloutEngine(record, platform, store, ledger.append)
+            engine = RolloutEngine(record, platform, store, ledger.append, samples=samples)
             aborted = False
             while not engine.record.terminal:
                 if stop.is_set() and not aborted:
@@ -156,6 +162,8 @@ def rollout_start(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if query is not None:
+            query.close()
     if as_json:
         print_json(record.model_dump(mode="json"))
     else:

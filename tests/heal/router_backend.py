@@ -77,6 +77,8 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
     elif path == "/count":
         await reply(json.dumps(dict(SEEN)).encode())
+    elif path == "/fail":
+        await reply(json.dumps({"id": ID}).encode(), status=500)
     else:
         await reply(json.dumps({"id": ID}).encode())
 

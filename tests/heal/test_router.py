@@ -322,6 +322,26 @@ def test_stats_count_requests(shared: RouterThread, url: str) -> None:
     assert "finpilot_router_upstream_seconds_bucket" in text
 
 
+def test_responses_are_counted_by_status_class_per_replica(shared: RouterThread, url: str) -> None:
+    before = shared.stats()["backends"]
+    with httpx.Client(timeout=5) as client:
+        for _ in range(6):
+            assert client.get(f"{url}/fail").status_code == 500  # a 5xx is relayed, never retried
+        for _ in range(3):
+            assert client.get(f"{url}/id").status_code == 200
+    after = shared.stats()["backends"]
+    text = httpx.get(f"{url}/-/metrics", timeout=5).text
+    for b, stats in after.items():
+        gained = stats["status"].get("5xx", 0) - before[b]["status"].get("5xx", 0)
+        assert gained == 2, (b, gained)
+        # The exposition carries the same counts, one series per replica and status class.
+        for code in ("2xx", "5xx"):
+            line = f'finpilot_router_responses_total{{backend="{b}",code="{code}",service="svc"}} '
+            assert f"{line}{float(stats['status'][code])}" in text, (line, text)
+        # A 5xx is an answer, not a connection failure: the connection-level errors did not move.
+        assert stats["errors"] == before[b]["errors"]
+
+
 # ---------------------------------------------------------------------- failures and retries
 def _hammer(url: str, method: str, stop: threading.Event, results: list[int]) -> None:
     with httpx.Client(timeout=10) as client:

@@ -4,8 +4,10 @@ The judge compares per-request samples; a metrics backend holds counters and his
 :class:`MetricsSampleSource` turns one arm's router metrics over the window into samples:
 
 * ``n``, the number of requests: the increase of ``finpilot_router_requests_total`` over the window;
-* ``e`` of them are errors: the increase of ``finpilot_router_errors_total``, spread evenly
-  through the arm's requests (where they fall in time does not change any test the judge runs);
+* ``e`` of them are errors: the increase of ``finpilot_router_errors_total`` (connection-level
+  failures) plus that of ``finpilot_router_responses_total{code="5xx"}`` (the replica answered
+  with a server error), at most ``n``, spread evenly through the arm's requests (where they fall
+  in time does not change any test the judge runs);
 * their latencies: the ``n`` evenly spaced ranks of the latency histogram
   (``finpilot_router_upstream_seconds_bucket``), each read the way ``histogram_quantile`` reads a
   rank (linear within its bucket, the highest finite bound for the +Inf bucket).
@@ -34,6 +36,8 @@ REQUESTS = "finpilot_router_requests_total"
 """Attempts the router sent to a replica (labels ``service``, ``backend``)."""
 ERRORS = "finpilot_router_errors_total"
 """Attempts that failed at the connection level."""
+RESPONSES = "finpilot_router_responses_total"
+"""Responses relayed from a replica, by status class (label ``code``: ``2xx`` ... ``5xx``)."""
 LATENCY = "finpilot_router_upstream_seconds_bucket"
 """The router's per-replica latency histogram, in seconds."""
 
@@ -83,7 +87,8 @@ class MetricsSampleSource:
         # then escapes its backslashes for PromQL.
         matcher = f'service="{service}", backend=~"{_promql_escape(re.escape(f"{service}-{arm}") + "/.*")}"'
         requests = self._increase(f"{REQUESTS}{{{matcher}}}", end, window)
-        errors = min(self._increase(f"{ERRORS}{{{matcher}}}", end, window), requests)
+        failed_5xx = self._increase(f'{RESPONSES}{{{matcher}, code="5xx"}}', end, window)
+        errors = min(self._increase(f"{ERRORS}{{{matcher}}}", end, window) + failed_5xx, requests)
         latencies = self._latencies(f"{LATENCY}{{{matcher}}}", end, window, requests)
         times = end - window + (np.arange(requests, dtype=np.float64) + 0.5) * (window / max(requests, 1))
         failed = np.zeros(requests, dtype=np.bool_)

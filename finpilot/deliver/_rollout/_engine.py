@@ -31,7 +31,8 @@ from typing import Any
 
 from finpilot.audit import Entry
 from finpilot.audit.kinds import DELIVER_ROLLOUT
-from finpilot.deliver._judge import JudgeConfig, Judgement, Samples, SampleSet, analysis_entry, judge
+from finpilot.core import NotFoundError
+from finpilot.deliver._judge import JudgeConfig, Judgement, Samples, SampleSet, SampleSource, analysis_entry, judge
 from finpilot.deliver._rollout._config import RolloutConfig
 from finpilot.deliver._rollout._platform import Platform
 from finpilot.deliver._rollout._policy import StepContext, decide
@@ -44,6 +45,7 @@ AuditSink = Callable[[Entry], object]
 Judge = Callable[[Samples, Samples, JudgeConfig], Judgement]
 Clock = Callable[[], float]
 _SOURCE = "local-router"
+_METRICS_SOURCE = "rollout:metrics"
 
 
 def _rfc3339(t: float) -> str:
@@ -62,8 +64,12 @@ class RolloutEngine:
         *,
         clock: Clock = time.time,
         judge_fn: Judge = judge,
+        samples: SampleSource | None = None,
     ) -> None:
         self.record = record
+        # With a source (MetricsSampleSource over Prometheus when watch.prometheus_url is set), the
+        # analysis reads both arms through the query API; without one, the router's sample rings.
+        self.samples = samples
         self.platform = platform
         self.store = store
         self.audit = audit
@@ -205,18 +211,15 @@ class RolloutEngine:
         """Judge the canary against the baseline over the lookback window; audited as ``deliver.analysis``."""
         r = self.record
         start = max(r.traffic_since or now, now - self.config.lookback_s)
-        groups = self.platform.arm_samples(r.service, since=start)
-        baseline = Samples.from_rows(row for row in groups.get("baseline", []) if row[0] < now)
-        canary = Samples.from_rows(row for row in groups.get("canary", []) if row[0] < now)
-        judgement = self.judge(baseline, canary, self.config.judge)
-        found = SampleSet(baseline, canary, description=f"local router samples of service {r.service}")
+        found = self._arms(start, now)
+        judgement = self.judge(found.baseline, found.canary, self.config.judge)
         self.audit(
             analysis_entry(
                 judgement,
                 found,
                 self.config.judge,
                 actor=ACTOR,
-                source=_SOURCE,
+                source=_SOURCE if self.samples is None else _METRICS_SOURCE,
                 rollout=r.id,
                 release=r.release,
                 rollout_step=r.step,
@@ -224,6 +227,23 @@ class RolloutEngine:
             )
         )
         return judgement
+
+    def _arms(self, start: float, now: float) -> SampleSet:
+        r = self.record
+        if self.samples is None:
+            groups = self.platform.arm_samples(r.service, since=start)
+            baseline = Samples.from_rows(row for row in groups.get("baseline", []) if row[0] < now)
+            canary = Samples.from_rows(row for row in groups.get("canary", []) if row[0] < now)
+            return SampleSet(baseline, canary, description=f"local router samples of service {r.service}")
+        # A window shorter than a second cannot hold two scrapes: it reads as no data yet.
+        window = max(now - start, 1.0)
+        try:
+            return self.samples.samples(r.service, window_s=window)
+        except NotFoundError as exc:
+            # No requests to either arm in the window is "not enough data" (the policy pauses or
+            # waits), exactly as an empty sample ring is on the local path.
+            empty = Samples.from_rows([])
+            return SampleSet(empty, empty, description=f"no samples: {exc.message}")
 
     def _tick_paused(self) -> None:
         return

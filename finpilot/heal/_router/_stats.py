@@ -101,13 +101,23 @@ class RouterMetrics:
             "in_flight": GaugeMetricFamily("finpilot_router_in_flight", "Attempts in progress", labels=labels),
         }
         ready = GaugeMetricFamily("finpilot_router_backend_ready", "1 when the replica gets traffic", labels=labels)
+        # The replica's own answers by status class: a 5xx is a failure the judge must count, though
+        # the connection worked (finpilot_router_errors counts only connection-level failures).
+        responses = CounterMetricFamily(
+            "finpilot_router_responses",
+            "Responses relayed from a replica, by status class (code = 2xx, 3xx, 4xx, 5xx)",
+            labels=[*labels, "code"],
+        )
         for backend_id, stats in self._backends.items():
             key = [self.service, backend_id]
             for name, family in families.items():
                 family.add_metric(key, getattr(stats, name))
             ready.add_metric(key, 1 if self._ready.get(backend_id) else 0)
+            for code, count in sorted(stats.status.items()):
+                responses.add_metric([*key, code], count)
         yield from families.values()
         yield ready
+        yield responses
 
     def export(self, backends: dict[str, BackendStats], ready: dict[str, bool]) -> bytes:
         """Prometheus text exposition of the given replicas' state."""

@@ -32,8 +32,11 @@ import numpy as np
 from finpilot.watch._errors import QueryError
 from finpilot.watch._metrics._types import Aggregation
 
-MAX_STEPS = 11_000
-"""The most steps one range read evaluates (Prometheus' own limit), so a typo cannot eat the machine."""
+MAX_STEPS = 1_000_000
+"""The most steps one range read evaluates, so a typo (a 1 ms step over a month) cannot eat the machine.
+
+Not Prometheus' 11,000: :class:`PrometheusQuery` cuts a longer read into chunks and answers it
+whole, and the two backends must agree (the conformance suite reads 12,001 steps)."""
 
 Grid = tuple["np.ndarray[Any, np.dtype[np.float64]]", "np.ndarray[Any, np.dtype[np.bool_]]"]
 """One series evaluated at every step: its values, and whether it has a value at each step.

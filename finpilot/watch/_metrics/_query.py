@@ -11,7 +11,6 @@ arithmetic is in :mod:`finpilot.watch._metrics._evaluate`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,6 +27,7 @@ from finpilot.watch._metrics._evaluate import (
     steps_ms,
 )
 from finpilot.watch._metrics._promql import parse_selector
+from finpilot.watch._metrics._promql_text import by_clause
 from finpilot.watch._metrics._store import MetricsStore, StoredSeries
 from finpilot.watch._metrics._types import LOOKBACK_S, Aggregation, Series
 
@@ -117,6 +117,8 @@ class EmbeddedQuery:
         """``op by (by) (selector)``, or of ``rate(selector[rate_window])`` when a window is given."""
         if op not in _OPS:
             raise QueryError(f"unknown aggregation {op!r}", field="op", fix=f"use one of {', '.join(_OPS)}")
+        # The same label check PrometheusQuery makes, so both backends refuse the same input.
+        by_clause(by)
         at = steps_ms(start, end, step)
         inputs = self._instant(selector, at) if rate_window is None else self._rates(selector, at, rate_window)
         found = []
@@ -135,10 +137,12 @@ class EmbeddedQuery:
         by: Sequence[str] = (),
     ) -> list[Series]:
         """``histogram_quantile(q, sum by (le, by) (rate(selector[window])))``; ``selector`` names ``_bucket``s."""
-        if not isinstance(q, int | float) or math.isnan(q):
-            raise QueryError(f"quantile must be a number, got {q!r}", field="quantile", fix="e.g. 0.99")
+        # PromQL itself answers q > 1 with +Inf; both backends refuse it instead, with the same error.
+        if not (isinstance(q, int | float) and 0.0 <= q <= 1.0):
+            raise QueryError(f"quantile q is {q!r}", field="q", fix="give q between 0 and 1 (0.99 for p99)")
         if "le" in by:
-            raise QueryError("'le' cannot be a grouping label here", field="by", fix="group by other labels")
+            raise QueryError("'by' names 'le'", field="by", fix="leave 'le' out: the buckets are always kept apart")
+        by_clause(by)
         at = steps_ms(start, end, step)
         per_group: dict[LabelKey, list[tuple[float, Grid]]] = {}
         # sum by (le, by...): the bucket bound stays, every other label not in ``by`` goes.

@@ -81,3 +81,16 @@ def test_a_rollout_started_from_the_cli_is_promoted_through_the_controller_api(t
         assert stack.controller.runtime.services["payments"].env["X"] == "1"
         starts = [e for e in entries(stack.ledger, "deliver.rollout") if e["action"] == "start"]
         assert starts[0]["actor"].startswith("cli:")
+
+
+def test_a_prometheus_url_that_is_not_http_stops_rollout_start_before_anything_runs(tmp_path: Path) -> None:
+    # With watch.prometheus_url set, rollout start reads its arms from Prometheus: a URL it cannot
+    # use is bad input naming the setting, before any rollout is recorded.
+    config = tmp_path / "finpilot.yaml"
+    config.write_text(
+        yaml.safe_dump({"data_dir": str(tmp_path / "data"), "watch": {"prometheus_url": "ftp://prometheus:9090"}})
+    )
+    result = _cli(config, "rollout", "start", "payments", "--release", "r1", "--json")
+    assert result.exit_code == 2, result.output
+    assert json.loads(result.stdout)["field"] == "watch.prometheus_url"
+    assert json.loads(_cli(config, "rollout", "list", "--json").stdout) == {"rollouts": []}

@@ -149,8 +149,13 @@ def test_histogram_quantile_interpolates_inside_the_bucket(store: MetricsStore) 
     assert quantile(0.5) == pytest.approx(0.3)  # rank 2: 0.1 + 0.4 * (1/2)
     assert quantile(0.1) == pytest.approx(0.04)  # rank 0.4 in the first bucket, which starts at 0
     assert quantile(0.99) == pytest.approx(0.5)  # in the +Inf bucket: the highest finite bound
-    assert quantile(-1) == -math.inf
-    assert quantile(2) == math.inf
+    assert quantile(0.0) == 0.0
+    assert quantile(1.0) == pytest.approx(0.5)
+    # PromQL would answer -Inf / +Inf; both backends refuse a q outside [0, 1] instead (conformance).
+    for bad in (-1.0, 2.0, math.nan):
+        with pytest.raises(QueryError) as caught:
+            quantile(bad)
+        assert caught.value.field == "q"
 
 
 def test_histogram_quantile_sums_buckets_across_series_and_groups_by(store: MetricsStore) -> None:
@@ -178,7 +183,7 @@ def test_histogram_without_inf_bucket_is_nan(store: MetricsStore) -> None:
         (lambda q: q.range("g", math.nan, T0, 1), "start"),
         (lambda q: q.rate("g", T0, T0, 15, -1), "window"),
         (lambda q: q.aggregate("median", "g", T0, T0, 15), "op"),
-        (lambda q: q.histogram_quantile(math.nan, "g", T0, T0, 15, 60), "quantile"),
+        (lambda q: q.histogram_quantile(math.nan, "g", T0, T0, 15, 60), "q"),
         (lambda q: q.histogram_quantile(0.5, "g", T0, T0, 15, 60, by=("le",)), "by"),
         (lambda q: q.range("g{", T0, T0, 15), "selector"),
     ],

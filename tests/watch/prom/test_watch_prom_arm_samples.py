@@ -22,8 +22,9 @@ WINDOW = 100.0
 class FixedRates:
     """A MetricsQuery whose aggregations answer fixed per-second rates, by metric and arm."""
 
-    def __init__(self) -> None:
+    def __init__(self, server_errors: float = 0.0) -> None:
         self.asked: list[str] = []
+        self.server_errors = server_errors  # the canary's 5xx responses per second
 
     def describe(self) -> str:
         return "fake:fixed"
@@ -59,6 +60,9 @@ class FixedRates:
             return [Series(name, {}, ((end, 2.0),))]  # 200 requests in 100 s
         if name == "finpilot_router_errors_total":
             return [Series(name, {}, ((end, 0.1 if canary else 0.0),))]  # 10 errors for the canary
+        if name == "finpilot_router_responses_total":
+            assert 'code="5xx"' in selector, selector
+            return [Series(name, {}, ((end, self.server_errors if canary else 0.0),))]
         buckets = {"0.01": 0.5, "0.1": 1.5, "+Inf": 2.0} if canary else {"0.01": 2.0, "0.1": 2.0, "+Inf": 2.0}
         return [Series(name, {"le": le}, ((end, rate),)) for le, rate in buckets.items()]
 
@@ -95,3 +99,17 @@ def test_ranks_read_in_order_within_the_bucket_bounds(gains: list[float], n: int
     assert np.all(np.diff(values) >= -1e-12)
     assert values.min() >= 0.0
     assert values.max() <= bounds[-1] + 1e-12
+
+
+def test_5xx_responses_count_as_errors_with_the_connection_errors() -> None:
+    # 10 connection errors and 0.2/s * 100 s = 20 server errors for the canary: 30 failed of 200.
+    found = MetricsSampleSource(FixedRates(server_errors=0.2), clock=lambda: 1_000.0).samples("t/pay", window_s=WINDOW)
+    assert int(found.canary.error.sum()) == 30
+    assert int(found.baseline.error.sum()) == 0
+
+
+def test_errors_never_exceed_the_requests() -> None:
+    # 5/s of 5xx is 500 in the window, more than the 200 requests (scrape skew): every request failed, no more.
+    found = MetricsSampleSource(FixedRates(server_errors=5.0), clock=lambda: 1_000.0).samples("t/pay", window_s=WINDOW)
+    assert len(found.canary) == 200
+    assert bool(found.canary.error.all())
