@@ -42,6 +42,10 @@ NO_ALERTS_FIX = (
 """What to do when the console has no alert manager."""
 
 
+LAST_END = 253_402_300_799.0
+"""The latest end a silence may have (9999-12-31T23:59:59Z): its audit entry writes it as a date."""
+
+
 class WindowOut(BaseModel):
     """The span of the series the alert is about (Unix seconds): what its link shows."""
 
@@ -123,8 +127,12 @@ class SilenceBody(BaseModel):
     matchers: list[Annotated[str, Field(min_length=1, max_length=500)]] = Field(
         min_length=1, max_length=32, description='Label matchers, e.g. ["service=payments", "severity=~warn.*"].'
     )
-    duration_s: float | None = Field(default=None, gt=0, le=366 * 86_400, description="How long, seconds.")
-    ends_at: float | None = Field(default=None, description="Or until when, Unix seconds.")
+    duration_s: float | None = Field(
+        default=None, gt=0, le=366 * 86_400, allow_inf_nan=False, description="How long, seconds (at most a year)."
+    )
+    ends_at: float | None = Field(
+        default=None, gt=0, le=LAST_END, allow_inf_nan=False, description="Or until when, Unix seconds."
+    )
     comment: str = Field(min_length=1, max_length=500, description="Why (required).")
 
 

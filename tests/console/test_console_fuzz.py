@@ -5,6 +5,7 @@ Twice: with an admin token (every route does its work) and with none (every rout
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,11 +16,12 @@ from fuzz_helpers import fuzz_app
 from finpilot.audit import Ledger
 from finpilot.console import TokenStore, create_app
 from finpilot.core import AuthFailureSettings, FraudSettings, Settings
+from finpilot.watch import AlertManager, EmbeddedQuery, MetricsStore
 
 
 @pytest.fixture
-def full_app(settings: Settings, tiny_fraud_model: Path, ledger: Ledger, tokens: TokenStore) -> FastAPI:
-    """A console with a fraud model, so that the fraud routes answer 2xx too.
+def full_app(settings: Settings, tiny_fraud_model: Path, ledger: Ledger, tokens: TokenStore) -> Iterator[FastAPI]:
+    """A console with a fraud model, a metrics store and an alert manager, so that their routes answer 2xx too.
 
     Its failed-authentication budget is wide: the negative cases mangle the token on purpose,
     and a console that answered 429 to everything after 20 of them would hide the routes.
@@ -28,7 +30,12 @@ def full_app(settings: Settings, tiny_fraud_model: Path, ledger: Ledger, tokens:
     model_settings = settings.model_copy(
         update={"fraud": FraudSettings(model_dir=tiny_fraud_model), "console": console}
     )
-    return create_app(model_settings, ledger, tokens)
+    store = MetricsStore(settings.data_dir / "metrics.db")
+    store.write([("up", (("job", "a"),), 1.0, None)])
+    alerts = AlertManager.from_settings(model_settings, record=ledger.append, with_sinks=False)
+    yield create_app(model_settings, ledger, tokens, metrics_query=EmbeddedQuery(store), alerts=alerts)
+    alerts.close()
+    store.close()
 
 
 def test_every_operation_answers_as_documented_for_an_admin(full_app: FastAPI, make_token: MakeToken) -> None:
