@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from finpilot import __version__
 from finpilot.audit import Ledger
 from finpilot.console import (
+    _api_alerts,
     _api_analysis,
     _api_audit,
     _api_fraud,
@@ -28,6 +29,8 @@ from finpilot.console._api_pipelines import router as pipelines_api_router
 from finpilot.console._headers import ConsoleApp
 from finpilot.console._http import install_error_handlers
 from finpilot.console._metrics import ConsoleMetrics, MetricsMiddleware
+from finpilot.console._page_alerts import PAGE as ALERTS_PAGE
+from finpilot.console._page_alerts import router as alerts_page_router
 from finpilot.console._page_fraud import PAGE as FRAUD_PAGE
 from finpilot.console._page_fraud import attach_fraud_watchers
 from finpilot.console._page_fraud import router as fraud_page_router
@@ -48,6 +51,7 @@ from finpilot.console._state import ConsoleState, NavItem
 from finpilot.console._tokens import TokenStore
 from finpilot.core import Clock, FinpilotError, MonotonicClock, Settings, utc_now
 from finpilot.fraud import FraudService
+from finpilot.watch import AlertManager as WatchAlertManager
 from finpilot.watch import MetricsQuery
 
 _STATIC = Path(__file__).with_name("static")
@@ -63,6 +67,7 @@ ROUTERS = (
     pipelines_api_router,
     _api_rollouts.router,
     _api_watch.router,
+    _api_alerts.router,
     _pages.router,
 )
 """Every router the console serves, in the order they are matched."""
@@ -94,12 +99,16 @@ def create_app(
     monotonic: MonotonicClock = time.monotonic,
     fraud: FraudService | None = None,
     metrics_query: MetricsQuery | None = None,
+    alerts: WatchAlertManager | None = None,
 ) -> FastAPI:
     """Build the console app over an open ledger and token store; the caller keeps ownership of both.
 
     ``fraud`` serves ``/api/v1/fraud/scores`` and ``/labels``; without it the model in
     ``settings.fraud.model_dir`` is loaded, and without that those calls answer 503.
     ``metrics_query`` serves the Metrics page and ``/api/v1/watch/query`` (503 without one).
+    ``alerts`` (the watch alert manager, built with ``record=ledger.append`` so that silences set
+    here are audited) serves the Alerts page and ``/api/v1/watch/alerts``, ``/silences`` and
+    ``/notifications`` (503 without one); the caller keeps ownership of it.
     ``monotonic`` times the refusal limits and windows. Refusal windows still open when the
     app is done are written by ``app.state.console.refusals.flush(everything=True)``
     (:func:`finpilot.console.serve` does it at shutdown).
@@ -130,6 +139,7 @@ def create_app(
         fraud=fraud,
         refusals=refusals,
         watch_metrics=metrics_query,
+        alerts=alerts,
     )
     if problem is not None:
         app.state.console.fraud_problem = problem
@@ -146,6 +156,7 @@ def create_app(
     register_page(app, PIPELINES_PAGE, pipelines_page_router)
     register_page(app, ROLLOUTS_PAGE, rollouts_page_router)
     register_page(app, METRICS_PAGE, metrics_page_router)
+    register_page(app, ALERTS_PAGE, alerts_page_router)
     # Last added runs first: metrics time everything, including the audit append; a client over
     # its refusal limit is answered before the audit, the routes and the token check see it.
     # The security headers and the body limit sit outside all of these (ConsoleApp).

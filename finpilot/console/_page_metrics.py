@@ -2,8 +2,11 @@
 
 ``GET /watch/metrics`` (READ) shows the demo panels (request rate, p99 latency per replica,
 errors, replicas ready, scrape health), or one chart for ``?selector=`` with the same parameters
-as ``/api/v1/watch/query``. An alert's link points here with the series and its window, so a
-person lands on the chart that fired. Charts are inline SVG (:mod:`finpilot.console._chart`).
+as ``/api/v1/watch/query``. An alert's link points here as ``?series=SELECTOR&start=&end=`` (the
+alerting series and its window), so a person lands on the chart that fired: the window is marked
+on the chart and widened to at least :data:`ALERT_CONTEXT_S` of history before the end (and before
+now), so a window of one instant, or a proactive alert's window in the future, still shows data.
+Charts are inline SVG (:mod:`finpilot.console._chart`).
 """
 
 from __future__ import annotations
@@ -33,7 +36,15 @@ from finpilot.watch import MetricsQuery
 PAGE = NavItem("Metrics", "/watch/metrics")
 """The Metrics page's navigation entry."""
 
+ALERT_CONTEXT_S = 900.0
+"""The least history an alert link's chart shows."""
+
 router = APIRouter(tags=["watch"])
+
+
+def alert_range(start: float, end: float, now: float) -> tuple[float, float]:
+    """An alert window widened to at least :data:`ALERT_CONTEXT_S` before its end and before now."""
+    return min(start, end - ALERT_CONTEXT_S, now - ALERT_CONTEXT_S), max(end, start)
 
 
 def panel_view(
@@ -62,6 +73,7 @@ def panel_view(
 async def metrics_page(
     request: Request,
     selector: Annotated[str | None, Query(max_length=1000)] = None,
+    series: Annotated[str | None, Query(max_length=1000, description="An alert's series (a full selector)")] = None,
     kind: QueryKind = "raw",
     by: Annotated[str, Query(max_length=200)] = "",
     op: Literal["sum", "avg", "min", "max", "count"] | None = None,
@@ -71,12 +83,19 @@ async def metrics_page(
     end: Annotated[float | None, Query(ge=0, le=MAX_TIME, description="Unix seconds")] = None,
     step: Annotated[float | None, Query(gt=0, le=MAX_STEP, description="Seconds between points")] = None,
 ) -> Response:
-    """The demo panels, or one chart of ``selector``."""
+    """The demo panels, or one chart of ``selector`` (or of an alert's ``series`` over its window)."""
     principal = page_principal(request)
     if principal is None:
         return login_redirect(request)
     state = console_state(request)
-    start, end, step = time_range(state.clock().timestamp(), start, end, step)
+    now = state.clock().timestamp()
+    alert_window: tuple[float, float] | None = None
+    if series and not selector:
+        selector = series
+        if start is not None and end is not None:
+            alert_window = (start, end)
+            start, end = alert_range(start, end, now)
+    start, end, step = time_range(now, start, end, step)
     panels: list[dict[str, Any]] = []
     backend = state.watch_metrics
     if backend is not None:
@@ -87,6 +106,8 @@ async def metrics_page(
             else list(DEMO_PANELS)
         )
         marks = [ChartMark(at, label) for at, label in state.watch_marks(start, end)] if state.watch_marks else []
+        if alert_window is not None:
+            marks += [ChartMark(alert_window[0], "alert window start"), ChartMark(alert_window[1], "alert window end")]
         for panel in chosen:
             panels.append(await run_in_threadpool(panel_view, backend, panel, start, end, step, marks))
     context = {
@@ -94,6 +115,7 @@ async def metrics_page(
         "no_metrics_fix": NO_METRICS_FIX,
         "panels": panels,
         "selector": selector or "",
+        "alert_window": alert_window,
         "kind": kind,
         "by": by,
         "start": start,

@@ -39,6 +39,8 @@ class Permission(StrEnum):
     """Freeze and unfreeze fraud accounts by hand."""
     RELEASE = "release"
     """Promote, abort, pause and resume rollouts."""
+    SILENCE = "silence"
+    """Set and expire alert silences."""
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -53,6 +55,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.FRAUD,
             Permission.FREEZE,
             Permission.RELEASE,
+            Permission.SILENCE,
         }
     ),
     "admin": frozenset(Permission),

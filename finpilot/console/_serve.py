@@ -21,6 +21,7 @@ from finpilot.console._refusals import RefusalWindows
 from finpilot.console._tokens import TokenStore
 from finpilot.core import ConfigError, Settings, proxy_options
 from finpilot.fraud import FraudService
+from finpilot.watch import AlertManager as WatchAlertManager
 from finpilot.watch import MetricsQuery
 
 _ACTOR = "finpilot:console"
@@ -112,6 +113,7 @@ def serve(
     on_ready: Callable[[str], None] | None = None,
     fraud: FraudService | None = None,
     metrics_query: MetricsQuery | None = None,
+    alerts: WatchAlertManager | None = None,
 ) -> None:
     """Serve the console until SIGINT or SIGTERM, then return normally.
 
@@ -119,13 +121,14 @@ def serve(
     A ``console.lifecycle`` entry is appended at start and at stop, after the refusal windows
     still open (``console.refusals``). ``X-Forwarded-For`` is believed only from
     ``console.trusted_proxies``. The caller closes the ledger
-    and the token store. ``fraud`` serves ``/api/v1/fraud/scores`` and ``metrics_query`` the Metrics
-    page (see :func:`create_app`).
+    and the token store. ``fraud`` serves ``/api/v1/fraud/scores``, ``metrics_query`` the Metrics
+    page and ``alerts`` (a watch alert manager, kept open by the caller) the Alerts page (see
+    :func:`create_app`).
     """
     sock = _listen(settings.console.host, settings.console.port)
     host, port = sock.getsockname()[:2]
     url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-    app = create_app(settings, ledger, token_store, fraud=fraud, metrics_query=metrics_query)
+    app = create_app(settings, ledger, token_store, fraud=fraud, metrics_query=metrics_query, alerts=alerts)
     # Everything loaded so far (modules, the app, the model, restored feature state) lives as
     # long as the process. Frozen, a full collection no longer walks it: with ~170k such
     # objects a gen-2 pass took 30-300 ms, which is the p99 of a scoring request.

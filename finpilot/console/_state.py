@@ -15,6 +15,7 @@ from finpilot.console._roles import Permission
 from finpilot.console._tokens import TokenStore
 from finpilot.core import Clock, Settings
 from finpilot.fraud import AlertManager, FraudService, FraudStats
+from finpilot.watch import AlertManager as WatchAlertManager
 from finpilot.watch import MetricsQuery
 
 if TYPE_CHECKING:
@@ -59,6 +60,8 @@ class ConsoleState:
     """Where the Metrics page and ``/api/v1/watch/query`` read metrics (embedded store or Prometheus)."""
     watch_marks: Callable[[float, float], list[tuple[float, str]]] | None = None
     """Events to mark on the Metrics page's charts in ``[start, end]``: ``(time, label)``, e.g. scaling actions."""
+    alerts: WatchAlertManager | None = None
+    """The watch alert manager the Alerts page and ``/api/v1/watch/alerts`` read (and silences change)."""
     refusals: RefusalWindows | None = None
     """The open windows of refused requests, summarised in the ledger as each ends (and at shutdown)."""
 

@@ -16,12 +16,12 @@ from fuzz_helpers import fuzz_app
 from finpilot.audit import Ledger
 from finpilot.console import TokenStore, create_app
 from finpilot.core import AuthFailureSettings, FraudSettings, Settings
-from finpilot.watch import EmbeddedQuery, MetricsStore
+from finpilot.watch import AlertManager, EmbeddedQuery, MetricsStore
 
 
 @pytest.fixture
 def full_app(settings: Settings, tiny_fraud_model: Path, ledger: Ledger, tokens: TokenStore) -> Iterator[FastAPI]:
-    """A console with a fraud model and a metrics store, so that those routes answer 2xx too.
+    """A console with a fraud model, a metrics store and an alert manager, so that their routes answer 2xx too.
 
     Its failed-authentication budget is wide: the negative cases mangle the token on purpose,
     and a console that answered 429 to everything after 20 of them would hide the routes.
@@ -32,7 +32,9 @@ def full_app(settings: Settings, tiny_fraud_model: Path, ledger: Ledger, tokens:
     )
     store = MetricsStore(settings.data_dir / "metrics.db")
     store.write([("up", (("job", "a"),), 1.0, None)])
-    yield create_app(model_settings, ledger, tokens, metrics_query=EmbeddedQuery(store))
+    alerts = AlertManager.from_settings(model_settings, record=ledger.append, with_sinks=False)
+    yield create_app(model_settings, ledger, tokens, metrics_query=EmbeddedQuery(store), alerts=alerts)
+    alerts.close()
     store.close()
 
 

@@ -21,7 +21,7 @@ from finpilot.audit.kinds import CHAOS_INJECT, HEAL_RECOVERED
 from finpilot.console import TokenStore, create_app
 from finpilot.core import FraudSettings, Settings
 from finpilot.deliver import RolloutConfig, RolloutRecord, RolloutStore, load_pipeline, run_pipeline, store_path
-from finpilot.watch import EmbeddedQuery, MetricsStore
+from finpilot.watch import AlertManager, EmbeddedQuery, MetricsStore, parse_rules
 
 PAYMENT = {
     "transaction_id": "tx-openapi",
@@ -38,9 +38,14 @@ def full(settings: Settings, tiny_fraud_model: Path, ledger: Ledger, tokens: Tok
     model_settings = settings.model_copy(update={"fraud": FraudSettings(model_dir=tiny_fraud_model)})
     store = MetricsStore(settings.data_dir / "metrics.db")
     store.write([("up", (("job", "a"),), 1.0, None)])
-    app = create_app(model_settings, ledger, tokens, metrics_query=EmbeddedQuery(store))
+    # A real alert manager with one firing alert, so that the alert routes answer real data.
+    alerts = AlertManager.from_settings(model_settings, record=ledger.append, with_sinks=False)
+    rule = parse_rules("rules:\n  - alert: Up\n    query: {selector: up}\n    threshold: 0\n")
+    alerts.evaluate(rule, EmbeddedQuery(store))
+    app = create_app(model_settings, ledger, tokens, metrics_query=EmbeddedQuery(store), alerts=alerts)
     with TestClient(app, base_url="http://testserver") as client:
         yield client
+    alerts.close()
     store.close()
 
 
@@ -147,6 +152,16 @@ def test_every_route_answers_its_documented_schema(
     # watch
     check(full.get("/api/v1/watch/query", params={"selector": "up"}, headers=reader))
     check(full.get("/api/v1/watch/query", params={"selector": "up{"}, headers=reader))  # 422
+    firing = check(full.get("/api/v1/watch/alerts", headers=reader)).json()["alerts"]
+    assert [a["labels"]["alertname"] for a in firing] == ["Up"]
+    silence = {"matchers": ["alertname=Up"], "duration_s": 600, "comment": "openapi walk"}
+    check(full.post("/api/v1/watch/silences", json=silence, headers=reader))  # 403
+    check(full.post("/api/v1/watch/silences", json={**silence, "matchers": ["Up"]}, headers=admin))  # 422
+    set_id = check(full.post("/api/v1/watch/silences", json=silence, headers=admin)).json()["silence"]["id"]
+    check(full.get("/api/v1/watch/silences", headers=reader))
+    check(full.post(f"/api/v1/watch/silences/{set_id}/expire", json={}, headers=admin))
+    check(full.post("/api/v1/watch/silences/0000/expire", json={}, headers=admin))  # 404
+    check(full.get("/api/v1/watch/notifications", params={"limit": 5}, headers=reader))
 
     assert check.unexercised() == set(), "every route of the console is called above"
     statuses = {status for _, _, status in check.seen}

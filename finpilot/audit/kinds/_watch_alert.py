@@ -46,7 +46,7 @@ class WatchAlertEvidence(Evidence):
 
     rule: str | None = Field(default=None, description="The rule's id (its name, else its alert name).")
     rule_kind: str | None = Field(default=None, description="metric, anomaly or proactive.")
-    fingerprint: str | None = Field(default=None, description="16 base32 characters (a-z, 2-7) of SHA-256 over the sorted labels.")
+    fingerprint: str | None = Field(default=None, description="16 base32 characters of SHA-256 over the sorted labels.")
     alertname: str | None = None
     severity: str | None = Field(default=None, description="critical, warning or info.")
     labels: dict[str, str] = Field(default_factory=dict)
@@ -73,7 +73,7 @@ WATCH_ALERT = KINDS.declare(
         version=1,
         meaning="An alert fired, resolved or was sent to a sink, or a silence was set or expired.",
         evidence=WatchAlertEvidence,
-        actors=("watch:*", "cli:*", "console:*"),
+        actors=("watch:*", "cli:*", "console:*", "token:*"),
         actions=("fire", "resolve", "notify", "silence", "expire"),
         subjects=("alert:*", "replica:*", "instance:*", "silence:*"),
         outcomes=("firing", "resolved", "delivered", "retrying", "failed", "active", "expired"),

@@ -414,8 +414,9 @@ class AlertManager:
                 "a silence must end after it starts and after now", field="duration", fix="give a positive duration"
             )
         silence = Silence(uuid.uuid4().hex, parsed, start, end, created_by, comment.strip())
-        self.store.put_silence(silence)
+        # Audited first: a silence the ledger refuses (a card number in its comment) is never set.
         self._emit(silence_entry(silence, action="silence", actor=created_by, at=now))
+        self.store.put_silence(silence)
         return silence
 
     def expire_silence(self, silence_id: str, *, by: str) -> Silence:
