@@ -160,9 +160,9 @@ class AlertManager:
         if self._record is not None:
             self._record(entry)
 
-    def link(self, series: str, start: float, end: float) -> str:
-        """The console page of ``series`` over ``[start, end]``."""
-        query = urlencode({"series": series, "start": f"{start:.0f}", "end": f"{end:.0f}"})
+    def link(self, series: str, start: float, end: float, view: Mapping[str, str] | None = None) -> str:
+        """The console page of ``series`` over ``[start, end]``, computed as ``view`` says (rate, quantile...)."""
+        query = urlencode({"series": series, **(view or {}), "start": f"{start:.0f}", "end": f"{end:.0f}"})
         return f"{self._base}/watch/metrics?{query}"
 
     # ------------------------------------------------------------------ signals in
@@ -256,7 +256,7 @@ class AlertManager:
                 breach_expected_at=signal.breach_expected_at,
                 resolve_after_s=signal.resolve_after_s,
                 score=signal.score,
-                link=self.link(signal.series, signal.window_start, signal.window_end),
+                link=self.link(signal.series, signal.window_start, signal.window_end, signal.view),
             )
         else:
             start, end = min(old.window_start, signal.window_start), max(old.window_end, signal.window_end)
@@ -273,7 +273,7 @@ class AlertManager:
                 threshold=signal.threshold,
                 breach_expected_at=signal.breach_expected_at,
                 score=signal.score,
-                link=self.link(signal.series, start, end),
+                link=self.link(signal.series, start, end, signal.view),
             )
         self.store.put_alert(alert)
         if alert.state == "firing" and (old is None or old.state != "firing"):
@@ -511,6 +511,6 @@ class AlertManager:
             active_since=now,
             last_seen=now,
             fired_at=now,
-            link=self.link(signal.series, signal.window_start, now),
+            link=self.link(signal.series, signal.window_start, now, signal.view),
         )
         return self.delivery.send_now(sink, alert, external_url=self._base, now=now)

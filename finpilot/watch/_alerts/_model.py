@@ -12,7 +12,7 @@ import base64
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 Severity = Literal["critical", "warning", "info"]
@@ -58,6 +58,8 @@ class Signal:
     resolve_after_s: float | None = None
     """Event alerts (anomalies): resolve when no new signal came for this long."""
     score: float | None = None
+    view: Mapping[str, str] = field(default_factory=dict)
+    """How the Metrics page should compute ``series`` to show what fired (kind, window, quantile, by)."""
 
     @property
     def fingerprint(self) -> str:

@@ -139,6 +139,34 @@ class MetricQuerySpec(StrictModel):
             )
         return self
 
+    def chart(self, found: Series) -> tuple[str, dict[str, str]]:
+        """The series ``found`` as a selector of stored series, and how to compute it, for the alert's link.
+
+        A rate, an aggregation or a quantile has no metric name of its own; its series is the rule's
+        selector narrowed to the result's labels, and the view (kind, window, quantile, grouping)
+        tells the Metrics page to compute the same thing, so the link charts what fired.
+        """
+        if found.name:
+            return selector_text(found.name, found.labels), {}
+        extra = selector_text("", found.labels)  # '{a="x",b="y"}', or '' without labels
+        base = self.selector.strip()
+        if extra and base.endswith("}"):
+            inner = base[base.index("{") + 1 : -1].strip()
+            base = f"{base[: base.index('{')]}{{{inner + ',' if inner else ''}{extra[1:-1]}}}"
+        elif extra:
+            base += extra
+        kind = {"value": "raw", "rate": "rate", "quantile": "quantile"}[self.function]
+        view = {"kind": kind}
+        if self.window:
+            view["window"] = f"{self.window:g}"
+        if self.quantile is not None:
+            view["quantile"] = f"{self.quantile:g}"
+        if self.aggregate is not None:
+            view["op"] = self.aggregate
+        if self.by:
+            view["by"] = ",".join(self.by)
+        return base, view
+
     def read(self, query: MetricsQuery, now: float) -> list[Series]:
         """The series this query gives at ``now`` (one instant: start = end = now)."""
         window = self.window or 0.0
@@ -172,7 +200,7 @@ class MetricRule(_RuleBase):
             if not _breaks(value, self.op, self.threshold):
                 continue
             labels = self._labels_for(found.labels)
-            series = selector_text(found.name, found.labels)
+            series, view = self.query.chart(found)
             start = now - (self.query.window or 0.0)
             variables = {
                 "value": number(value),
@@ -193,6 +221,7 @@ class MetricRule(_RuleBase):
                     value=value,
                     threshold=self.threshold,
                     for_s=self.for_,
+                    view=view,
                 )
             )
         return signals

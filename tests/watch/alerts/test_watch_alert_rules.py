@@ -272,3 +272,44 @@ def test_a_metric_rule_reads_rate_aggregate_and_quantile_as_promql_would(query: 
     assert signal.value == 2.0
     assert signal.window_end == 100.0
     assert signal.window_start == 100.0 - (rule.query.window or 0)
+
+
+def test_a_quantile_alerts_link_charts_exactly_what_fired(tmp_path: Path) -> None:
+    # Real store: two replicas' latency histograms, one slow; a p99 rule by replica fires for it.
+    from urllib.parse import parse_qs, urlsplit
+
+    from finpilot.watch import EmbeddedQuery, MetricsStore
+
+    store = MetricsStore(tmp_path / "m.db", clock=lambda: 1_000.0)
+    rows = []
+    for i in range(7):
+        t = int((1_000 - 60 + 10 * i) * 1000)
+        for replica, slow in (("r1", False), ("r2", True)):
+            for le, fast_n, slow_n in (("0.1", 10, 0), ("1", 10, 0), ("+Inf", 10, 10)):
+                n = (slow_n if slow else fast_n) * i
+                rows.append(("lat_bucket", (("le", le), ("replica", replica), ("svc", "p")), float(n), t))
+    store.write(rows, scrape_time=1_000.0)
+    metrics = EmbeddedQuery(store)
+    (rule,) = parse_rules(
+        "rules:\n  - alert: Slow\n    query: {selector: 'lat_bucket{svc=\"p\"}', function: quantile, quantile: 0.99,"
+        " window: 1m, by: [replica]}\n    threshold: 0.5\n"
+    )
+    assert isinstance(rule, MetricRule)
+    (signal,) = rule.evaluate(metrics, 1_000.0)
+    assert signal.labels["replica"] == "r2"
+    assert signal.series == 'lat_bucket{svc="p",replica="r2"}'
+    assert signal.view == {"kind": "quantile", "window": "60", "quantile": "0.99", "by": "replica"}
+    # What the link asks the Metrics page for gives back the one series that fired, at its value.
+    params = {k: v[0] for k, v in parse_qs(urlsplit(f"http://c/watch/metrics?{_link_query(signal)}").query).items()}
+    (charted,) = metrics.histogram_quantile(
+        float(params["quantile"]), params["series"], 1_000.0, 1_000.0, 1.0, float(params["window"]), (params["by"],)
+    )
+    assert charted.labels == {"replica": "r2"}
+    assert charted.points[-1][1] == signal.value
+    store.close()
+
+
+def _link_query(signal: Any) -> str:
+    from urllib.parse import urlencode
+
+    return urlencode({"series": signal.series, **signal.view})
