@@ -50,6 +50,8 @@ from finpilot.watch._errors import (
     WatchInputError,
 )
 from finpilot.watch._forecast._types import Forecast, Forecaster
+from finpilot.watch._live._detection import DetectionRound, LiveDetection
+from finpilot.watch._live._service import ServiceCounters, WatchService, watch_service_for
 from finpilot.watch._metrics._duration import parse_duration
 from finpilot.watch._metrics._exposition import Exposition, ExpositionSample, parse_exposition
 from finpilot.watch._metrics._prometheus import PrometheusQuery, prometheus_query_from_settings
@@ -97,6 +99,7 @@ __all__ = [
     "AnyRule",
     "CompactResult",
     "ContextualDetector",
+    "DetectionRound",
     "Detector",
     "DetectorFactory",
     "EmbeddedQuery",
@@ -108,6 +111,7 @@ __all__ = [
     "Forecast",
     "Forecaster",
     "InhibitRule",
+    "LiveDetection",
     "Matcher",
     "MetricRule",
     "MetricsQuery",
@@ -134,6 +138,7 @@ __all__ = [
     "SeasonalDetector",
     "Selector",
     "Series",
+    "ServiceCounters",
     "Signal",
     "Silence",
     "Sink",
@@ -147,6 +152,7 @@ __all__ = [
     "UnknownDetectorError",
     "WatchError",
     "WatchInputError",
+    "WatchService",
     "WebhookSink",
     "WindowedGaussian",
     "WriteResult",
@@ -177,6 +183,7 @@ __all__ = [
     "score_results",
     "scraper_for",
     "slack_payload",
+    "watch_service_for",
     "webhook_payload",
     "write_results",
 ]
