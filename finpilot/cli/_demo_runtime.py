@@ -185,6 +185,8 @@ class RuntimeDemo:
             "controller": local.api.url,
             # The delivery tour tops the traffic up to what its canary judge needs.
             "traffic_rate": self.traffic_rate,
+            # The watch tour waits until the latency detectors have learned from this moment on.
+            "started_at": time.time(),
         }
         path = demo_info_path(self.settings.data_dir)
         path.write_text(json.dumps(info), encoding="utf-8")
