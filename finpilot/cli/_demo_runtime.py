@@ -27,7 +27,14 @@ from typing import TYPE_CHECKING, Any
 from finpilot.audit import Ledger
 from finpilot.audit.kinds import CONSOLE_TOKEN
 from finpilot.core import FinpilotError, InputError, RouterSpec, RuntimeSettings, SecretRef, Settings
-from finpilot.heal import LocalRuntime, demo_runtime, mint_demo_payments_token, runtime_scrape_targets, state_dir_for
+from finpilot.heal import (
+    Controller,
+    LocalRuntime,
+    demo_runtime,
+    mint_demo_payments_token,
+    runtime_scrape_targets,
+    state_dir_for,
+)
 
 if TYPE_CHECKING:
     from finpilot.cli._demo import DemoTraffic
@@ -178,6 +185,8 @@ class RuntimeDemo:
             "controller": local.api.url,
             # The delivery tour tops the traffic up to what its canary judge needs.
             "traffic_rate": self.traffic_rate,
+            # The watch tour waits until the latency detectors have learned from this moment on.
+            "started_at": time.time(),
         }
         path = demo_info_path(self.settings.data_dir)
         path.write_text(json.dumps(info), encoding="utf-8")
@@ -203,6 +212,11 @@ class RuntimeDemo:
             state_dir_for(self.settings.data_dir) / "logs",
         )
         return status
+
+    @property
+    def controller(self) -> Controller | None:
+        """The running runtime's controller (``None`` before :meth:`start` or after :meth:`stop`)."""
+        return self._local.controller if self._local is not None else None
 
     def scrape_targets(self) -> list[ScrapeTarget]:
         """The routers and running replicas to scrape now (none before :meth:`start` or after :meth:`stop`)."""

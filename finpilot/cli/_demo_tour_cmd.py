@@ -1,8 +1,10 @@
 """``finpilot demo``: a scripted tour of a running ``finpilot up``: self-healing, then delivery.
 
-``--part heal`` runs the healing tour below, ``--part delivery`` the delivery tour
-(:mod:`finpilot.cli._demo_delivery`: a pipeline run, a good release promoted, a bad one rolled
-back), ``--part all`` (the default) one after the other.
+``--part heal`` runs the healing tour below, ``--part watch`` the watch tour
+(:mod:`finpilot.cli._demo_watch`: a latency anomaly on one replica, its alert, the runbook's
+restart and the recovery), ``--part delivery`` the delivery tour (:mod:`finpilot.cli._demo_delivery`:
+a pipeline run, a good release promoted, a bad one rolled back), ``--part all`` (the default)
+one after the other.
 
 It finds the demo through the controller API's files in the data directory (the same ones
 ``finpilot chaos`` uses) and ``demo.json`` beside them, then injects three faults one after
@@ -336,13 +338,14 @@ def _secs(value: float | None) -> str:
     return f"{value:.2f} s" if value is not None else "not in the ledger yet"
 
 
-PARTS = ("all", "heal", "delivery")
+PARTS = ("all", "heal", "watch", "delivery")
 
 
 def demo_tour(
     ctx: typer.Context,
     part: Annotated[
-        str, typer.Option("--part", help="all (healing, then delivery), heal or delivery.", show_default=True)
+        str,
+        typer.Option("--part", help="all (healing, watch, then delivery), heal, watch or delivery.", show_default=True),
     ] = "all",
     timeout: Annotated[float, typer.Option(help="Seconds to wait for each recovery.", min=1)] = 30.0,
     rollout_timeout: Annotated[
@@ -350,16 +353,19 @@ def demo_tour(
     ] = 120.0,
     as_json: JsonFlag = False,
 ) -> None:
-    """Tour a running `finpilot up`: self-healing (crash a replica, lose a node, fail the database over) and delivery.
+    """Tour a running `finpilot up`: self-healing (crash, node loss, database failover), watch and delivery.
 
     Healing: each fault is audited (chaos.inject) and each recovery too (heal.recovered); the
-    console's Incidents page shows them as a timeline. Delivery: a pipeline builds, signs and
-    attests two releases (Pipelines page); the good one is rolled out as a canary and promoted by
-    the judge, the bad one (8 % errors) rolled back (Rollouts page). Exits 1 when a recovery did
-    not happen in time or a release did not end as expected.
+    console's Incidents page shows them as a timeline. Watch: latency on one replica is an anomaly,
+    its alert (watch.alert) makes a runbook restart that replica, and latency recovers. Delivery:
+    a pipeline builds, signs and attests two releases (Pipelines page); the good one is rolled out
+    as a canary and promoted by the judge, the bad one (8 % errors) rolled back (Rollouts page).
+    Exits 1 when a recovery did not happen in time or a release did not end as expected.
     """
     if part not in PARTS:
-        raise InputError(f"--part {part!r} is not a part of the tour", field="part", fix="use all, heal or delivery")
+        raise InputError(
+            f"--part {part!r} is not a part of the tour", field="part", fix="use all, heal, watch or delivery"
+        )
     settings = settings_for(ctx)
     data_dir = settings.data_dir
     state = state_dir_for(data_dir)
@@ -375,9 +381,14 @@ def demo_tour(
     steps: list[StepResult] = []
     delivery: dict[str, Any] | None = None
     with ledger_for(ctx) as ledger:
-        if part != "delivery":
+        if part in ("all", "heal"):
             _heal_tour(settings, client, ledger, steps, incidents, timeout)
-        if part != "heal" and not any(s.outcome == "timeout" for s in steps):
+        if part in ("all", "watch") and not any(s.outcome == "timeout" for s in steps):
+            from finpilot.cli._demo_watch import watch_tour  # it imports this module's helpers
+
+            _ensure_ready(client, timeout)
+            steps.append(watch_tour(client, ledger, info, timeout))
+        if part in ("all", "delivery") and not any(s.outcome == "timeout" for s in steps):
             _ensure_ready(client, timeout)
             delivery = delivery_tour(data_dir, ledger, info, timeout=rollout_timeout)
     report = {

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.text import Text
 
-from finpilot.audit import Ledger
+from finpilot.audit import Entry, Ledger
 from finpilot.cli._context import cli_state, ledger_for, settings_for
 from finpilot.cli._output import busy, err, out
 from finpilot.cli._token_cmd import issue_token, print_secret, token_store_for
@@ -69,8 +69,9 @@ def up(
     # Imported here, like the token store: FastAPI is slow to import and only `up` needs it.
     from finpilot.cli._demo import Demo, PaymentsDemo, ensure_demo_model, open_fraud_service, stop_and_save
     from finpilot.cli._demo_runtime import RuntimeDemo, free_port, local_url
-    from finpilot.cli._watch_up import WatchStack
+    from finpilot.cli._watch_up import DEMO_RUNBOOK, WatchStack, demo_settings
     from finpilot.console import serve
+    from finpilot.heal import Runbook, RunbookEngine
 
     settings = settings_for(ctx)
     overrides = {key: value for key, value in (("host", host), ("port", port)) if value is not None}
@@ -104,17 +105,39 @@ def up(
             )
         elif is_demo and fraud is not None:
             demo = PaymentsDemo(settings, fraud, port=payments_port, traffic_rate=traffic_rate)
+        if is_demo:
+            settings = demo_settings(settings)
         watch = WatchStack(settings)
+        # Entries the watch service writes go to the ledger and on to the runbook engine (the demo's).
+        engine: RunbookEngine | None = None
+
+        def record(entry: Entry) -> None:
+            ledger.append(entry)
+            if engine is not None:
+                engine.offer(entry)
+
         try:
+            # Built (and so checked) before anything serves: a bad rule or sink stops `up` here.
+            watch.prepare_alerting(
+                local_url(settings.console.host, settings.console.port) if settings.console.port else None,
+                record=record,
+                demo=is_demo,
+            )
             if demo is not None:
                 with busy("starting the payments service"):
                     payments_url = demo.start()
             else:
                 payments_url = None
+            controller = demo.controller if isinstance(demo, RuntimeDemo) else None
+            if controller is not None:
+                engine = RunbookEngine([Runbook.model_validate(DEMO_RUNBOOK)], ledger)
+                engine.attach(controller)
+                engine.start()
 
             def on_ready(url: str) -> None:
                 # Metrics are scraped from the start: the console's own, the routers' and the replicas'.
                 watch.start(url, demo.scrape_targets if isinstance(demo, RuntimeDemo) else None)
+                watch.start_alerting()
                 out().print(Text(f"finpilot console: {url}"), soft_wrap=True)
                 if payments_url is not None:
                     out().print(Text(f"payments service: {payments_url}"), soft_wrap=True)
@@ -131,7 +154,17 @@ def up(
                     demo.start_traffic()
                 err().print("press Ctrl+C to stop")
 
-            serve(settings, ledger, store, on_ready=on_ready, fraud=fraud, metrics_query=watch.query)
+            serve(
+                settings,
+                ledger,
+                store,
+                on_ready=on_ready,
+                fraud=fraud,
+                metrics_query=watch.query,
+                alerts=watch.service.manager if watch.service is not None else None,
+            )
         finally:
             watch.stop()
+            if engine is not None:
+                engine.stop()
             stop_and_save(demo, fraud, settings)

@@ -71,6 +71,7 @@ from finpilot.core._settings_runtime import (
 from finpilot.core._settings_watch import WatchSettings
 from finpilot.core._settings_watch_alerts import WatchAlertSettings
 from finpilot.core._settings_watch_autoscale import WatchAutoscaleSettings
+from finpilot.core._settings_watch_detect import LiveSeriesSettings, WatchDetectSettings
 from finpilot.core._settings_watch_metrics import ScrapeTargetSettings, WatchMetricsSettings
 from finpilot.core._token_bucket import TokenBuckets
 from finpilot.core._webhook_signature import SIGNATURE_HEADER, signed_json, webhook_signature, webhook_signature_ok
@@ -107,6 +108,7 @@ __all__ = [
     "HttpDefaults",
     "InputError",
     "IntegrityError",
+    "LiveSeriesSettings",
     "MonotonicClock",
     "NodeSpec",
     "NotFoundError",
@@ -135,6 +137,7 @@ __all__ = [
     "UnavailableError",
     "WatchAlertSettings",
     "WatchAutoscaleSettings",
+    "WatchDetectSettings",
     "WatchMetricsSettings",
     "WatchSettings",
     "async_http_client",

@@ -1,6 +1,6 @@
-"""The ``watch:`` section of ``finpilot.yaml``: metrics, alerts and the predictive autoscaler.
+"""The ``watch:`` section of ``finpilot.yaml``: metrics, alerts, live detection and the autoscaler.
 
-Each part has a sub-section of its own (``watch.metrics``, ``watch.alerts``,
+Each part has a sub-section of its own (``watch.metrics``, ``watch.alerts``, ``watch.detect``,
 ``watch.autoscale``). ``watch.prometheus_url`` switches every metrics read (the query layer, the
 canary judge, the console's Metrics page) from the embedded store to a real Prometheus.
 """
@@ -12,6 +12,7 @@ from pydantic import Field
 from finpilot.core._model import StrictModel
 from finpilot.core._settings_watch_alerts import WatchAlertSettings
 from finpilot.core._settings_watch_autoscale import WatchAutoscaleSettings
+from finpilot.core._settings_watch_detect import WatchDetectSettings
 from finpilot.core._settings_watch_metrics import WatchMetricsSettings
 
 
@@ -30,6 +31,9 @@ class WatchSettings(StrictModel):
     )
     alerts: WatchAlertSettings = Field(
         default_factory=WatchAlertSettings, description="Alert rules, grouping, silences and sinks."
+    )
+    detect: WatchDetectSettings = Field(
+        default_factory=WatchDetectSettings, description="Streaming anomaly detection on live metrics."
     )
     autoscale: WatchAutoscaleSettings = Field(
         default_factory=WatchAutoscaleSettings, description="The predictive autoscaler."

@@ -55,6 +55,8 @@ from finpilot.watch._forecast._naive import NaiveForecaster
 from finpilot.watch._forecast._replay import forecast_trace
 from finpilot.watch._forecast._seasonal import SeasonalForecaster
 from finpilot.watch._forecast._types import Forecast, Forecaster
+from finpilot.watch._live._detection import DetectionRound, LiveDetection
+from finpilot.watch._live._service import ServiceCounters, WatchService, watch_service_for
 from finpilot.watch._metrics._duration import parse_duration
 from finpilot.watch._metrics._exposition import Exposition, ExpositionSample, parse_exposition
 from finpilot.watch._metrics._prometheus import PrometheusQuery, prometheus_query_from_settings
@@ -113,6 +115,7 @@ __all__ = [
     "CompactResult",
     "ContextualDetector",
     "Decision",
+    "DetectionRound",
     "Detector",
     "DetectorFactory",
     "EmbeddedQuery",
@@ -126,6 +129,7 @@ __all__ = [
     "HoltForecaster",
     "HpaPolicy",
     "InhibitRule",
+    "LiveDetection",
     "Matcher",
     "MetricRule",
     "MetricsQuery",
@@ -163,6 +167,7 @@ __all__ = [
     "SeasonalForecaster",
     "Selector",
     "Series",
+    "ServiceCounters",
     "Signal",
     "Silence",
     "SimReport",
@@ -178,6 +183,7 @@ __all__ = [
     "UnknownDetectorError",
     "WatchError",
     "WatchInputError",
+    "WatchService",
     "WebhookSink",
     "WindowedGaussian",
     "WriteResult",
@@ -215,6 +221,7 @@ __all__ = [
     "simulate",
     "simulate_all",
     "slack_payload",
+    "watch_service_for",
     "webhook_payload",
     "write_decisions",
     "write_results",

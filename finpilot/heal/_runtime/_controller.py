@@ -183,6 +183,7 @@ class Controller(ReleaseArms):
         ``always`` services get SIGTERM (a clean exit is restarted too) and SIGKILL after ``grace_s``
         if they ignore it; ``on-failure`` services get SIGKILL (a clean exit would not be restarted);
         ``never`` services are refused. Audited as ``heal.restart`` / ``terminate`` before the signal.
+        Chaos latency injected on the replica (:meth:`chaos_latency`) ends with the old process.
         """
 
         def go() -> dict[str, Any]:
@@ -205,6 +206,11 @@ class Controller(ReleaseArms):
             evidence = {"slot": inst.slot, "instance": inst.id, "node": inst.node, "pid": inst.pid, "signal": sig.name}
             self._record(HEAL_RESTART, "terminate", f"replica:{inst.id}", "requested", evidence, actor=actor)
             os.kill(inst.pid, sig)
+            router = self._routers.get(inst.service)
+            if router is not None:
+                # Injected latency stands for a sick process: the fresh process does not carry it.
+                with contextlib.suppress(NotFoundError):
+                    router.set_delay(inst.id, 0)
             if sig == signal.SIGTERM:
                 timer = threading.Timer(grace_s, self._kill_if_still, args=(inst.id, inst.pid, actor))
                 timer.daemon = True

@@ -11,9 +11,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
+
+from finpilot.watch._metrics._promql import parse_selector
 
 Severity = Literal["critical", "warning", "info"]
 """How urgent an alert is; every alert carries one as its ``severity`` label."""
@@ -129,6 +131,40 @@ def selector_text(name: str, labels: Mapping[str, str]) -> str:
     """A series as a PromQL selector: ``name{a="x",b="y"}`` (labels sorted, quotes escaped)."""
     inner = ",".join(f'{key}="{_escape(value)}"' for key, value in sorted(labels.items()) if key != "__name__")
     return f"{name}{{{inner}}}" if inner else name
+
+
+def narrowed_selector(selector: str, labels: Mapping[str, str]) -> str:
+    """``selector`` with an equality matcher added for each of ``labels``: the stored series behind one result.
+
+    A rate, an aggregation or a quantile has no metric name of its own; this names the series it
+    was computed from, e.g. ``lat_bucket{svc="p"}`` and ``{replica="r2"}`` give
+    ``lat_bucket{svc="p",replica="r2"}``.
+    """
+    pinned = {m.label for m in parse_selector(selector).matchers if m.op == "="}
+    extra = selector_text("", {k: v for k, v in labels.items() if k not in pinned})  # '{a="x"}' or ''
+    base = selector.strip()
+    if not extra:
+        return base
+    if base.endswith("}"):
+        head, inner = base[: base.index("{")], base[base.index("{") + 1 : -1].strip()
+        return f"{head}{{{inner + ',' if inner else ''}{extra[1:-1]}}}"
+    return base + extra
+
+
+def chart_view(
+    kind: str, window: float | None, quantile: float | None, aggregate: str | None, by: Sequence[str]
+) -> dict[str, str]:
+    """The Metrics page's parameters that compute a series the way a rule or a live read did."""
+    view = {"kind": kind}
+    if window:
+        view["window"] = f"{window:g}"
+    if quantile is not None:
+        view["quantile"] = f"{quantile:g}"
+    if aggregate is not None:
+        view["op"] = aggregate
+    if by:
+        view["by"] = ",".join(by)
+    return view
 
 
 def _escape(value: str) -> str:

@@ -43,7 +43,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 from finpilot.core import ConfigError, FieldProblem, StrictModel, line_for, read_yaml, rfc3339
 from finpilot.watch._alerts._duration import Duration
 from finpilot.watch._alerts._matchers import Matcher, all_match, parse_matcher
-from finpilot.watch._alerts._model import SEVERITIES, Signal, selector_text
+from finpilot.watch._alerts._model import SEVERITIES, Signal, chart_view, narrowed_selector, selector_text
 from finpilot.watch._alerts._templates import check_template, number, render
 from finpilot.watch._detect._contract import Anomaly
 from finpilot.watch._errors import AlertConfigError
@@ -148,24 +148,9 @@ class MetricQuerySpec(StrictModel):
         """
         if found.name:
             return selector_text(found.name, found.labels), {}
-        extra = selector_text("", found.labels)  # '{a="x",b="y"}', or '' without labels
-        base = self.selector.strip()
-        if extra and base.endswith("}"):
-            inner = base[base.index("{") + 1 : -1].strip()
-            base = f"{base[: base.index('{')]}{{{inner + ',' if inner else ''}{extra[1:-1]}}}"
-        elif extra:
-            base += extra
         kind = {"value": "raw", "rate": "rate", "quantile": "quantile"}[self.function]
-        view = {"kind": kind}
-        if self.window:
-            view["window"] = f"{self.window:g}"
-        if self.quantile is not None:
-            view["quantile"] = f"{self.quantile:g}"
-        if self.aggregate is not None:
-            view["op"] = self.aggregate
-        if self.by:
-            view["by"] = ",".join(self.by)
-        return base, view
+        view = chart_view(kind, self.window, self.quantile, self.aggregate, self.by)
+        return narrowed_selector(self.selector, found.labels), view
 
     def read(self, query: MetricsQuery, now: float) -> list[Series]:
         """The series this query gives at ``now`` (one instant: start = end = now)."""
@@ -263,7 +248,8 @@ class AnomalyRule(_RuleBase):
         if not all_match(_matchers(self.matchers), anomaly.labels):
             return None
         labels = self._labels_for(anomaly.labels)
-        series = selector_text(anomaly.series, anomaly.labels)
+        # A live read names the stored series it scored and how it was computed; else the name is all.
+        series = anomaly.source or selector_text(anomaly.series, anomaly.labels)
         start = anomaly.timestamp - self.context
         variables = {
             "value": number(anomaly.value),
@@ -285,6 +271,7 @@ class AnomalyRule(_RuleBase):
             threshold=anomaly.threshold,
             score=anomaly.score,
             resolve_after_s=self.resolve_after,
+            view=dict(anomaly.view),
         )
 
 

@@ -10,7 +10,7 @@ time per point is constant, whatever the length of the stream: the conformance s
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar, Protocol
 
 
@@ -40,3 +40,7 @@ class Anomaly:
     score: float
     detector: str
     threshold: float
+    source: str | None = None
+    """The stored series the scored value was computed from, as a selector (a live read's), if any."""
+    view: Mapping[str, str] = field(default_factory=dict)
+    """How the console computes ``source`` to chart what was scored (kind, window, quantile, by)."""
