@@ -20,6 +20,7 @@ from finpilot.heal._incidents import Incident, build_incidents
 from finpilot.heal._k8s._apply import apply_manifests, kube_api_client
 from finpilot.heal._k8s._nodes import DeadNodeHealer, DeadNodePolicy, KubernetesCluster
 from finpilot.heal._k8s._render import K8sOptions, render_manifests, write_manifests
+from finpilot.heal._k8s._scale import KubernetesScaleTarget, render_hpa_bounds, render_scale
 from finpilot.heal._router._balancer import Backend, Router, RouterThread
 from finpilot.heal._runbook._engine import RunbookEngine
 from finpilot.heal._runbook._page import Pager
@@ -33,6 +34,7 @@ from finpilot.heal._runtime._local import (
     mint_demo_payments_token,
     state_dir_for,
 )
+from finpilot.heal._runtime._scale_target import RuntimeScaleTarget
 from finpilot.heal._runtime._scrape_targets import runtime_scrape_targets
 
 __all__ = [
@@ -45,6 +47,7 @@ __all__ = [
     "Incident",
     "K8sOptions",
     "KubernetesCluster",
+    "KubernetesScaleTarget",
     "LocalRuntime",
     "Pager",
     "PatroniClient",
@@ -55,6 +58,7 @@ __all__ = [
     "Runbook",
     "RunbookEngine",
     "RuntimeClient",
+    "RuntimeScaleTarget",
     "apply_manifests",
     "backup_schedule_wanted",
     "build_incidents",
@@ -73,7 +77,9 @@ __all__ = [
     "patroni_dsn",
     "pg_cluster_for",
     "prune_backups",
+    "render_hpa_bounds",
     "render_manifests",
+    "render_scale",
     "restore_drill",
     "run_chaos_drill",
     "runtime_scrape_targets",

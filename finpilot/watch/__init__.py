@@ -49,6 +49,11 @@ from finpilot.watch._errors import (
     WatchError,
     WatchInputError,
 )
+from finpilot.watch._forecast._choose import FORECASTERS, make_forecaster
+from finpilot.watch._forecast._holt import HoltForecaster
+from finpilot.watch._forecast._naive import NaiveForecaster
+from finpilot.watch._forecast._replay import forecast_trace
+from finpilot.watch._forecast._seasonal import SeasonalForecaster
 from finpilot.watch._forecast._types import Forecast, Forecaster
 from finpilot.watch._metrics._duration import parse_duration
 from finpilot.watch._metrics._exposition import Exposition, ExpositionSample, parse_exposition
@@ -77,9 +82,18 @@ from finpilot.watch._nab._corpus import PROFILE_NAMES, NabCorpus, NabFile, Profi
 from finpilot.watch._nab._results import read_results, write_results
 from finpilot.watch._nab._runner import NabResult, run_nab, score_results
 from finpilot.watch._nab._scorer import FileScore, NabScore, ProfileScore, probation_rows, score_corpus
+from finpilot.watch._scale._autoscaler import PredictiveAutoscaler, ScaleAction, ScaleTarget
+from finpilot.watch._scale._hpa import HpaPolicy
+from finpilot.watch._scale._model import CapacityModel
+from finpilot.watch._scale._oracle import OraclePolicy, oracle_targets
+from finpilot.watch._scale._policy import Observation, Policy
+from finpilot.watch._scale._predictive import Decision, PredictivePolicy, PredictiveSettings
+from finpilot.watch._scale._sim import PolicyResult, SimReport, read_decisions, simulate, simulate_all, write_decisions
+from finpilot.watch._scale._trace import Trace, load_trace
 
 __all__ = [
     "DEFAULT_DETECTOR",
+    "FORECASTERS",
     "LOOKBACK_S",
     "PROFILE_NAMES",
     "STORE_FILE",
@@ -95,8 +109,10 @@ __all__ = [
     "Anomaly",
     "AnomalyRule",
     "AnyRule",
+    "CapacityModel",
     "CompactResult",
     "ContextualDetector",
+    "Decision",
     "Detector",
     "DetectorFactory",
     "EmbeddedQuery",
@@ -107,6 +123,8 @@ __all__ = [
     "FileScore",
     "Forecast",
     "Forecaster",
+    "HoltForecaster",
+    "HpaPolicy",
     "InhibitRule",
     "Matcher",
     "MetricRule",
@@ -118,7 +136,15 @@ __all__ = [
     "NabFile",
     "NabResult",
     "NabScore",
+    "NaiveForecaster",
     "Notification",
+    "Observation",
+    "OraclePolicy",
+    "Policy",
+    "PolicyResult",
+    "PredictiveAutoscaler",
+    "PredictivePolicy",
+    "PredictiveSettings",
     "ProactiveRule",
     "Profile",
     "ProfileScore",
@@ -126,16 +152,20 @@ __all__ = [
     "QueryError",
     "Route",
     "Sample",
+    "ScaleAction",
+    "ScaleTarget",
     "ScrapeError",
     "ScrapeReport",
     "ScrapeTarget",
     "ScrapeTargetError",
     "Scraper",
     "SeasonalDetector",
+    "SeasonalForecaster",
     "Selector",
     "Series",
     "Signal",
     "Silence",
+    "SimReport",
     "Sink",
     "SinkDeliveryError",
     "SlackSink",
@@ -143,6 +173,7 @@ __all__ = [
     "TargetHealth",
     "TargetSource",
     "TickReport",
+    "Trace",
     "TraceError",
     "UnknownDetectorError",
     "WatchError",
@@ -157,11 +188,15 @@ __all__ = [
     "duration_seconds",
     "fingerprint",
     "finite_points",
+    "forecast_trace",
     "load_corpus",
     "load_rules",
+    "load_trace",
     "make_detector",
+    "make_forecaster",
     "metrics_store_path",
     "open_metrics_store",
+    "oracle_targets",
     "parse_duration",
     "parse_exposition",
     "parse_matcher",
@@ -169,6 +204,7 @@ __all__ = [
     "parse_selector",
     "probation_rows",
     "prometheus_query_from_settings",
+    "read_decisions",
     "read_results",
     "register_detector",
     "routes_from_settings",
@@ -176,7 +212,10 @@ __all__ = [
     "score_corpus",
     "score_results",
     "scraper_for",
+    "simulate",
+    "simulate_all",
     "slack_payload",
     "webhook_payload",
+    "write_decisions",
     "write_results",
 ]

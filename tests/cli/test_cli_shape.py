@@ -159,6 +159,10 @@ SHAPES: dict[Path_, frozenset[str]] = {
     ("evidence", "verify"): frozenset(
         {"ok", "release", "entries", "files", "envelopes", "problems", "bad_files", "notes"}
     ),
+    ("watch", "autoscale-sim"): frozenset({"trace", "model", "settings", "policies"}),
+    ("watch", "forecast"): frozenset(
+        {"trace", "model", "level", "step_s", "horizon", "observations", "gaps", "points"}
+    ),
     ("rollout", "judge"): frozenset(
         {
             "verdict",
@@ -426,6 +430,8 @@ STEPS: list[list[str]] = [
     ["evidence", "verify", "{root}/evidence", "--json"],
     ["rollout", "judge", "--baseline", "{judge}/baseline.csv", "--canary", "{judge}/canary-good.csv", "--json"],
     ["rollout", "judge", "--baseline", "{judge}/baseline.csv", "--canary", "{judge}/canary-tail.csv", "--json"],
+    ["watch", "autoscale-sim", "--trace", "{examples}/../watch/traces/daily-load.csv", "--json"],
+    ["watch", "forecast", "--trace", "{examples}/../watch/traces/daily-load.csv", "--horizon", "3", "--json"],
     [
         "rollout",
         "judge",

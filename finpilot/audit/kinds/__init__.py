@@ -126,6 +126,7 @@ from finpilot.audit.kinds._runbook import (
 )
 from finpilot.audit.kinds._watch_alert import WATCH_ALERT, WatchAlertEvidence
 from finpilot.audit.kinds._watch_anomaly import WATCH_ANOMALY, WatchAnomalyEvidence
+from finpilot.audit.kinds._watch_scale import WATCH_SCALE, WatchScaleEvidence
 
 __all__ = [
     "AUDIT_ERASURE",
@@ -182,6 +183,7 @@ __all__ = [
     "RUNBOOK_TRIGGER",
     "WATCH_ALERT",
     "WATCH_ANOMALY",
+    "WATCH_SCALE",
     "AnalysisEvidence",
     "BackupCreateEvidence",
     "BackupFailedEvidence",
@@ -236,4 +238,5 @@ __all__ = [
     "SignEvidence",
     "WatchAlertEvidence",
     "WatchAnomalyEvidence",
+    "WatchScaleEvidence",
 ]

@@ -25,10 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from finpilot.audit import Entry, Ledger
-from finpilot.core import CheckFailedError, InputError, NotFoundError, RuntimeSettings, StorageError, safe_child
+from finpilot.core import CheckFailedError, InputError, NotFoundError, StorageError, safe_child
 from finpilot.heal._db._cluster import PgCluster
 from finpilot.heal._db._switch import requested_failover
 from finpilot.heal._runbook._spec import TEMPLATE
@@ -167,23 +165,7 @@ def scale_action(controller: Controller) -> ActionHandler:
     """``scale SERVICE N``: apply a copy of the running spec with the new replica count (validated first)."""
 
     def handle(req: ActionRequest) -> Mapping[str, Any]:
-        service, replicas = str(req.params["service"]), int(req.params["replicas"])
-        runtime = controller.runtime
-        if service not in runtime.services:
-            raise NotFoundError(f"no service named '{service}'", fix=f"services: {', '.join(runtime.services)}")
-        data = runtime.model_dump()
-        before = data["services"][service]["replicas"]
-        data["services"][service]["replicas"] = replicas
-        try:
-            changed = RuntimeSettings.model_validate(data)
-        except ValidationError as exc:
-            raise InputError(
-                f"scaling {service} to {replicas} makes an invalid spec: {exc.errors()[0]['msg']}",
-                field="scale.replicas",
-                fix="choose a replica count the spec allows (e.g. not below disruption.min_available)",
-            ) from None
-        controller.apply(changed)
-        return {"service": service, "from": before, "to": replicas}
+        return controller.scale(str(req.params["service"]), int(req.params["replicas"]))
 
     return handle
 

@@ -16,6 +16,8 @@ import threading
 import time
 from typing import Any
 
+from pydantic import ValidationError
+
 from finpilot.audit.kinds import CHAOS_INJECT, HEAL_APPLY, HEAL_DRAIN, HEAL_NODE, HEAL_RESTART
 from finpilot.core import ConfigError, InputError, NotFoundError, RuntimeSettings, StorageError, parse_settings
 from finpilot.heal._runtime._arms import ReleaseArms
@@ -313,6 +315,30 @@ class Controller(ReleaseArms):
             return {"applied": True}
 
         return dict(self.call(go))
+
+    def scale(self, service: str, replicas: int) -> dict[str, Any]:
+        """Apply a copy of the running spec with ``service`` at ``replicas`` (validated first).
+
+        The change is an ordinary :meth:`apply` (audited ``heal.apply``, undone by
+        :meth:`rollback`); a count the spec refuses (e.g. below ``disruption.min_available``) is
+        an :class:`InputError` and changes nothing.
+        """
+        runtime = self.runtime
+        if service not in runtime.services:
+            raise NotFoundError(f"no service named '{service}'", fix=f"services: {', '.join(runtime.services)}")
+        data = runtime.model_dump()
+        before = data["services"][service]["replicas"]
+        data["services"][service]["replicas"] = replicas
+        try:
+            changed = RuntimeSettings.model_validate(data)
+        except ValidationError as exc:
+            raise InputError(
+                f"scaling {service} to {replicas} makes an invalid spec: {exc.errors()[0]['msg']}",
+                field="scale.replicas",
+                fix="choose a replica count the spec allows (e.g. not below disruption.min_available)",
+            ) from None
+        self.apply(changed)
+        return {"service": service, "from": before, "to": replicas}
 
     def rollback(self, *, actor: str = ACTOR, service: str | None = None) -> dict[str, Any]:
         """Re-apply the spec the last :meth:`apply` replaced (audited ``heal.apply`` / ``rollback``).
