@@ -26,14 +26,22 @@ from typing import TYPE_CHECKING, Any
 
 from finpilot.audit import Ledger
 from finpilot.audit.kinds import CONSOLE_TOKEN
+from finpilot.cli._watch_autoscale_up import demo_schedule
 from finpilot.core import FinpilotError, InputError, RouterSpec, RuntimeSettings, SecretRef, Settings
-from finpilot.heal import LocalRuntime, demo_runtime, mint_demo_payments_token, runtime_scrape_targets, state_dir_for
+from finpilot.heal import (
+    LocalRuntime,
+    RuntimeScaleTarget,
+    demo_runtime,
+    mint_demo_payments_token,
+    runtime_scrape_targets,
+    state_dir_for,
+)
 
 if TYPE_CHECKING:
     from finpilot.cli._demo import DemoTraffic
     from finpilot.console import TokenInfo, TokenStore
     from finpilot.fraud import FraudService, HttpAccountSync
-    from finpilot.watch import ScrapeTarget
+    from finpilot.watch import RateSchedule, ScrapeTarget
 
 _log = logging.getLogger("finpilot.demo")
 
@@ -123,6 +131,7 @@ class RuntimeDemo:
         decider_url: str,
         router_port: int = 0,
         traffic_rate: float = 20.0,
+        surge: bool = False,
     ) -> None:
         self.settings = settings
         self.fraud = fraud
@@ -130,6 +139,10 @@ class RuntimeDemo:
         self.ledger = ledger
         self.decider_url = decider_url
         self.traffic_rate = traffic_rate
+        self.schedule: RateSchedule | None = (
+            demo_schedule(traffic_rate, origin=time.time()) if surge and traffic_rate > 0 else None
+        )
+        """The traffic's day with its "market open" surge (None: a steady rate)."""
         self.runtime = demo_payments_runtime(settings.data_dir, decider_url, router_port=router_port)
         self.url = ""
         self.nodes: list[str] = []
@@ -178,6 +191,8 @@ class RuntimeDemo:
             "controller": local.api.url,
             # The delivery tour tops the traffic up to what its canary judge needs.
             "traffic_rate": self.traffic_rate,
+            # `finpilot demo --part surge` waits for the next surge and reports how it was met.
+            "surge": None if self.schedule is None else self.schedule.as_dict(),
         }
         path = demo_info_path(self.settings.data_dir)
         path.write_text(json.dumps(info), encoding="utf-8")
@@ -209,12 +224,20 @@ class RuntimeDemo:
         local = self._local
         return runtime_scrape_targets(local.controller.status()) if local is not None else []
 
+    def scale_target(self) -> RuntimeScaleTarget:
+        """The running runtime as the autoscaler's target (after :meth:`start`)."""
+        if self._local is None:
+            raise InputError("the demo runtime is not running", field="runtime", fix="start it first")
+        return RuntimeScaleTarget(self._local.controller, name="demo")
+
     def start_traffic(self) -> None:
         """Start the generated traffic at the router."""
         from finpilot.cli._demo import DemoTraffic
 
         if self._traffic is None and self.url and self._payments_token is not None:
-            self._traffic = DemoTraffic(self.url, rate=self.traffic_rate, token=self._payments_token)
+            self._traffic = DemoTraffic(
+                self.url, rate=self.traffic_rate, token=self._payments_token, schedule=self.schedule
+            )
             self._traffic.start()
 
     def stop(self) -> None:

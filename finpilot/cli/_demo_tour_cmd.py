@@ -36,6 +36,7 @@ from finpilot.audit import Ledger, is_system_entry
 from finpilot.audit.kinds import DB_FAILOVER, DB_REJOIN, HEAL_NODE, HEAL_RECOVERED
 from finpilot.cli._context import cli_actor, ledger_for, settings_for
 from finpilot.cli._demo_delivery import delivery_tour
+from finpilot.cli._demo_surge import surge_tour
 from finpilot.cli._output import JsonFlag, err, out, print_json, table
 from finpilot.core import CheckFailedError, FinpilotError, InputError, NotFoundError, Settings
 from finpilot.heal import RuntimeClient, kill_primary, pg_cluster_for, state_dir_for
@@ -336,13 +337,16 @@ def _secs(value: float | None) -> str:
     return f"{value:.2f} s" if value is not None else "not in the ledger yet"
 
 
-PARTS = ("all", "heal", "delivery")
+PARTS = ("all", "heal", "delivery", "surge")
 
 
 def demo_tour(
     ctx: typer.Context,
     part: Annotated[
-        str, typer.Option("--part", help="all (healing, then delivery), heal or delivery.", show_default=True)
+        str,
+        typer.Option(
+            "--part", help="all (healing, delivery, then the surge), heal, delivery or surge.", show_default=True
+        ),
     ] = "all",
     timeout: Annotated[float, typer.Option(help="Seconds to wait for each recovery.", min=1)] = 30.0,
     rollout_timeout: Annotated[
@@ -359,7 +363,9 @@ def demo_tour(
     not happen in time or a release did not end as expected.
     """
     if part not in PARTS:
-        raise InputError(f"--part {part!r} is not a part of the tour", field="part", fix="use all, heal or delivery")
+        raise InputError(
+            f"--part {part!r} is not a part of the tour", field="part", fix="use all, heal, delivery or surge"
+        )
     settings = settings_for(ctx)
     data_dir = settings.data_dir
     state = state_dir_for(data_dir)
@@ -374,23 +380,32 @@ def demo_tour(
     _ensure_ready(client, timeout)
     steps: list[StepResult] = []
     delivery: dict[str, Any] | None = None
+    surge: dict[str, Any] | None = None
     with ledger_for(ctx) as ledger:
-        if part != "delivery":
+        if part in ("all", "heal"):
             _heal_tour(settings, client, ledger, steps, incidents, timeout)
-        if part != "heal" and not any(s.outcome == "timeout" for s in steps):
+        if part in ("all", "delivery") and not any(s.outcome == "timeout" for s in steps):
             _ensure_ready(client, timeout)
             delivery = delivery_tour(data_dir, ledger, info, timeout=rollout_timeout)
+        if part == "surge" or (part == "all" and info.get("surge")):
+            surge = surge_tour(settings, ledger, info)
     report = {
         "part": part,
         "console": info.get("console"),
         "incidents": incidents,
         "steps": [asdict(s) for s in steps],
         "delivery": delivery,
+        "surge": surge,
     }
     if as_json:
         print_json(report)
     else:
         _print_tables(steps, delivery)
+    if surge is not None and not surge["met"]:
+        raise CheckFailedError(
+            "the surge was not met ahead of time within the SLO",
+            fix="see the watch.scale entries (`finpilot audit tail`) and the Metrics page",
+        )
     failed = [s.step for s in steps if s.outcome == "timeout"]
     if failed:
         raise CheckFailedError(

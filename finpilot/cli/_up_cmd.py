@@ -58,6 +58,14 @@ def up(
             help="Demo only: payments as 2 replicas on the local runtime (default), or in a thread of this process.",
         ),
     ] = True,
+    surge: Annotated[
+        bool,
+        typer.Option(
+            "--surge/--no-surge",
+            help="Demo on the runtime only: a 'market open' surge every 2 minutes, met ahead of time by the "
+            "predictive autoscaler (payments 2-4 replicas).",
+        ),
+    ] = True,
 ) -> None:
     """Run the web console and REST API; stop with Ctrl+C or SIGTERM.
 
@@ -69,6 +77,7 @@ def up(
     # Imported here, like the token store: FastAPI is slow to import and only `up` needs it.
     from finpilot.cli._demo import Demo, PaymentsDemo, ensure_demo_model, open_fraud_service, stop_and_save
     from finpilot.cli._demo_runtime import RuntimeDemo, free_port, local_url
+    from finpilot.cli._watch_autoscale_up import SCRAPE_S, DemoAutoscaler
     from finpilot.cli._watch_up import WatchStack
     from finpilot.console import serve
 
@@ -101,10 +110,18 @@ def up(
                 decider_url=local_url(settings.console.host, settings.console.port),
                 router_port=payments_port,
                 traffic_rate=traffic_rate,
+                surge=surge,
             )
+            if demo.schedule is not None:
+                # The surge lasts 20 s: scrape often enough to see it (demo only, no config file).
+                metrics = settings.watch.metrics.model_copy(
+                    update={"interval_s": SCRAPE_S, "timeout_s": min(settings.watch.metrics.timeout_s, SCRAPE_S)}
+                )
+                settings = settings.model_copy(update={"watch": settings.watch.model_copy(update={"metrics": metrics})})
         elif is_demo and fraud is not None:
             demo = PaymentsDemo(settings, fraud, port=payments_port, traffic_rate=traffic_rate)
         watch = WatchStack(settings)
+        autoscaler: DemoAutoscaler | None = None
         try:
             if demo is not None:
                 with busy("starting the payments service"):
@@ -129,9 +146,21 @@ def up(
                     print_secret(secret)
                 if demo is not None:
                     demo.start_traffic()
+                if isinstance(demo, RuntimeDemo) and demo.schedule is not None:
+                    nonlocal autoscaler
+                    autoscaler = DemoAutoscaler(
+                        watch.query, watch.store, demo.scale_target(), demo.schedule, ledger.append
+                    )
+                    autoscaler.start()
+                    err().print(
+                        f"market open every {demo.schedule.period_s:g} s (x{demo.schedule.factor:g} for "
+                        f"{demo.schedule.surge_s:g} s); the predictive autoscaler scales payments ahead of it"
+                    )
                 err().print("press Ctrl+C to stop")
 
             serve(settings, ledger, store, on_ready=on_ready, fraud=fraud, metrics_query=watch.query)
         finally:
+            if autoscaler is not None:
+                autoscaler.stop()
             watch.stop()
             stop_and_save(demo, fraud, settings)
