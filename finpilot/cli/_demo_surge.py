@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,7 +25,6 @@ from finpilot.watch import EmbeddedQuery, RateSchedule, open_metrics_store
 SLO_P99_S = 1.0
 """The demo's latency SLO: p99 through the payments router within 1 s during the surge."""
 _LATENCY = 'finpilot_router_upstream_seconds_bucket{service="payments"}'
-_READY = 'finpilot_router_backend_ready{service="payments"}'
 
 
 def _clock(at: float) -> str:
@@ -34,9 +34,7 @@ def _clock(at: float) -> str:
 def _schedule(info: dict[str, Any]) -> RateSchedule:
     day = info.get("surge")
     if not day:
-        raise NotFoundError(
-            "the running `finpilot up` sends no surge", fix="restart it with `finpilot up --surge` (the default)"
-        )
+        raise NotFoundError("the running `finpilot up` sends no surge", fix="restart it with `finpilot up --surge`")
     return RateSchedule(
         base=float(day["base_rps"]),
         period_s=float(day["period_s"]),
@@ -59,7 +57,8 @@ def _scale_entries(ledger: Ledger, start: float, end: float) -> list[dict[str, A
     return found
 
 
-def _p99_and_ready(settings: Settings, start: float, end: float) -> tuple[float | None, float | None]:
+def _p99(settings: Settings, start: float, end: float) -> float | None:
+    """The router's p99 over the surge, from its latency histogram in the metrics store."""
     store = open_metrics_store(settings)
     try:
         query = EmbeddedQuery(store)
@@ -70,14 +69,23 @@ def _p99_and_ready(settings: Settings, start: float, end: float) -> tuple[float 
             for _, v in s.points
             if math.isfinite(v)
         ]
-        ready = [v for s in query.aggregate("sum", _READY, start, start, 1.0) for _, v in s.points if math.isfinite(v)]
     finally:
         store.close()
-    return (max(p99) if p99 else None), (ready[0] if ready else None)
+    return max(p99) if p99 else None
 
 
-def surge_tour(settings: Settings, ledger: Ledger, info: dict[str, Any], *, settle_s: float = 8.0) -> dict[str, Any]:
-    """Wait for the next surge to pass; what was done before it and how it went (JSON-ready)."""
+def surge_tour(
+    settings: Settings,
+    ledger: Ledger,
+    info: dict[str, Any],
+    ready_now: Callable[[], int],
+    *,
+    settle_s: float = 8.0,
+) -> dict[str, Any]:
+    """Wait for the next surge to pass; what was done before it and how it went (JSON-ready).
+
+    ``ready_now`` says how many payments replicas are ready (the runtime's view), read as the surge starts.
+    """
     schedule = _schedule(info)
     now = time.time()
     start, end = schedule.next_surge(now + 2)
@@ -85,6 +93,8 @@ def surge_tour(settings: Settings, ledger: Ledger, info: dict[str, Any], *, sett
         f"[bold]Market open[/]: the traffic rises x{schedule.factor:g} (to {schedule.base * schedule.factor:g}/s) "
         f"at {_clock(start)} for {schedule.surge_s:g} s (in {start - now:.0f} s); waiting for it to pass"
     )
+    time.sleep(max(0.0, start - time.time()))
+    ready = ready_now()
     time.sleep(max(0.0, end + settle_s - time.time()))
     actions = _scale_entries(ledger, start - schedule.period_s / 2, end + settle_s)
     rows = [
@@ -101,7 +111,7 @@ def surge_tour(settings: Settings, ledger: Ledger, info: dict[str, Any], *, sett
         for a in actions
     ]
     ups_before = [r for r in rows if r["to"] > r["from"] and r["before_surge_s"] > 0]
-    p99, ready = _p99_and_ready(settings, start, end)
+    p99 = _p99(settings, start, end)
     err().print(f"   surge started {_clock(start)}, ended {_clock(end)}")
     for r in rows:
         when = f"{r['before_surge_s']:.1f} s before the surge" if r["before_surge_s"] > 0 else "during/after it"
@@ -112,7 +122,7 @@ def surge_tour(settings: Settings, ledger: Ledger, info: dict[str, Any], *, sett
     if not rows:
         err().print("   no scaling action around the surge (is the autoscaler running? see `finpilot up`'s log)")
     p99_text = "no latency samples" if p99 is None else f"{p99 * 1000:.0f} ms"
-    err().print(f"   replicas taking traffic at the surge's start: {ready if ready is not None else '?'}")
+    err().print(f"   replicas taking traffic at the surge's start: {ready}")
     err().print(f"   p99 through the router during the surge: {p99_text} (SLO {SLO_P99_S * 1000:.0f} ms)")
     met = bool(ups_before) and p99 is not None and p99 <= SLO_P99_S
     return {

@@ -2,7 +2,9 @@
 
 ``--part heal`` runs the healing tour below, ``--part delivery`` the delivery tour
 (:mod:`finpilot.cli._demo_delivery`: a pipeline run, a good release promoted, a bad one rolled
-back), ``--part all`` (the default) one after the other.
+back), ``--part surge`` the surge (:mod:`finpilot.cli._demo_surge`: wait for "market open" on a
+``finpilot up --surge`` and report when the predictive autoscaler added replicas and the p99 through
+it), ``--part all`` (the default) one after the other (the surge only when ``up`` sends one).
 
 It finds the demo through the controller API's files in the data directory (the same ones
 ``finpilot chaos`` uses) and ``demo.json`` beside them, then injects three faults one after
@@ -388,7 +390,7 @@ def demo_tour(
             _ensure_ready(client, timeout)
             delivery = delivery_tour(data_dir, ledger, info, timeout=rollout_timeout)
         if part == "surge" or (part == "all" and info.get("surge")):
-            surge = surge_tour(settings, ledger, info)
+            surge = surge_tour(settings, ledger, info, lambda: int(client.status()["services"][_SERVICE]["ready"]))
     report = {
         "part": part,
         "console": info.get("console"),

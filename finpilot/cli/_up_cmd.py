@@ -63,9 +63,9 @@ def up(
         typer.Option(
             "--surge/--no-surge",
             help="Demo on the runtime only: a 'market open' surge every 2 minutes, met ahead of time by the "
-            "predictive autoscaler (payments 2-4 replicas).",
+            "predictive autoscaler (payments 2-4 replicas); `finpilot demo --part surge` reports on it.",
         ),
-    ] = True,
+    ] = False,
 ) -> None:
     """Run the web console and REST API; stop with Ctrl+C or SIGTERM.
 
