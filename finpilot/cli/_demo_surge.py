@@ -18,6 +18,7 @@ from typing import Any
 from rich.markup import escape
 
 from finpilot.audit import Ledger
+from finpilot.audit.kinds import WATCH_SCALE
 from finpilot.cli._output import err
 from finpilot.core import NotFoundError, Settings
 from finpilot.watch import EmbeddedQuery, RateSchedule, open_metrics_store
@@ -49,7 +50,7 @@ def _scale_entries(ledger: Ledger, start: float, end: float) -> list[dict[str, A
     found = []
     for stored in reversed(ledger.tail(min(10_000, max(1, ledger.size)))) if ledger.size else []:
         fields = stored.fields
-        if fields.get("kind") != "watch.scale":
+        if fields.get("kind") != WATCH_SCALE.name:
             continue
         at = datetime.fromisoformat(str(fields["time"]).replace("Z", "+00:00")).timestamp()
         if start <= at <= end:

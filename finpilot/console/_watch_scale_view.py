@@ -13,11 +13,12 @@ from datetime import datetime
 from typing import Any
 
 from finpilot.audit import Ledger
+from finpilot.audit.kinds import WATCH_SCALE
 from finpilot.console._chart import ChartBand, ChartLine
 
 SCAN_ENTRIES = 5_000
 """How many of the newest ledger entries are searched for scaling actions."""
-KIND = "watch.scale"
+KIND = WATCH_SCALE.name
 
 
 def _when(fields: dict[str, Any]) -> float | None:
