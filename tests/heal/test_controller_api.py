@@ -72,6 +72,11 @@ def test_every_route_answers_its_documented_schema(served: tuple[Path, dict[str,
         back = check(http.post("/api/v1/spec/rollbacks", json={"actor": "api:test"})).json()
         assert (back["rolled_back"], back["services"]) == (True, {"web": 2})
         assert check(http.post("/api/v1/spec/rollbacks", json={})).status_code == 404
+        scaled = check(http.put("/api/v1/services/web/replicas", json={"replicas": 3})).json()
+        assert scaled == {"service": "web", "from": 2, "to": 3}
+        assert RuntimeClient(state).scale("web", 2) == {"service": "web", "from": 3, "to": 2}
+        assert check(http.put("/api/v1/services/nope/replicas", json={"replicas": 1})).status_code == 404
+        assert check(http.put("/api/v1/services/web/replicas", json={"replicas": -1})).status_code == 422
 
         # Release arms (progressive delivery): a canary beside web, the traffic split, samples per group.
         canary = {"arms": {"canary": {"env": {"X": "1"}, "replicas": 1}}}

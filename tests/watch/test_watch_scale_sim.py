@@ -158,3 +158,24 @@ def test_the_predictive_policy_explains_each_decision() -> None:
     assert decision.reason in {"predictive", "reactive", "hold"}
     assert decision.target >= MODEL.needed(42.0)
     assert len(decision.forecast.mean) == decision.horizon
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(min_value=0, max_value=400), min_size=30, max_size=120))
+def test_hpa_respects_its_scale_up_limit_and_bounds(demand: list[float]) -> None:
+    hpa = simulate(make_trace(demand), [HpaPolicy(MODEL, target_utilization=0.7)], MODEL)["hpa"]
+    previous = max(MODEL.needed(d) for d in demand[: MODEL.startup_steps + 1])
+    for replicas in hpa.decisions:
+        assert MODEL.min_replicas <= replicas <= MODEL.max_replicas
+        assert replicas <= max(2 * previous, previous + 4)
+        previous = replicas
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.floats(min_value=0, max_value=200), min_size=30, max_size=120))
+def test_no_policy_beats_the_oracle_without_violating(demand: list[float]) -> None:
+    report = simulate_all(make_trace(demand), MODEL)
+    oracle = report.results["oracle"]
+    for result in report.results.values():
+        if result.violation_steps == 0:
+            assert result.replica_hours >= oracle.replica_hours - 1e-9

@@ -57,6 +57,8 @@ from finpilot.heal._api._models import (
     NodeRestarted,
     RollbackBody,
     RuntimeStatus,
+    ScaleBody,
+    ServiceScaled,
     SharesBody,
     SharesSet,
     SpecApplied,
@@ -142,6 +144,12 @@ def apply(body: SpecBody, controller: Ctl) -> dict[str, Any]:
 def rollback(body: RollbackBody, controller: Ctl) -> dict[str, Any]:
     """Re-apply the spec the last change replaced (audited ``heal.apply`` / ``rollback``)."""
     return controller.rollback(actor=body.actor, service=body.service)
+
+
+@router.put("/services/{name}/replicas", response_model=ServiceScaled, tags=["spec"], summary="Scale a service")
+def scale(name: str, body: ScaleBody, controller: Ctl) -> dict[str, Any]:
+    """Apply a copy of the running spec with the new count (see ``Controller.scale``); the autoscaler's call."""
+    return controller.scale(name, body.replicas)
 
 
 @router.get("/services/{name}/arms", response_model=ArmsState, tags=["releases"], summary="Replica groups")

@@ -95,6 +95,10 @@ class RuntimeClient:
         """``POST /api/v1/spec/rollbacks`` (see :meth:`Controller.rollback`)."""
         return self.request("POST", "/spec/rollbacks", {"service": service, "actor": actor})
 
+    def scale(self, service: str, replicas: int) -> dict[str, Any]:
+        """``PUT /api/v1/services/{service}/replicas`` (see :meth:`Controller.scale`)."""
+        return self.request("PUT", f"/services/{quote(service, safe='')}/replicas", {"replicas": replicas})
+
     # ------------------------------------------------------------------ release arms (a delivery Platform)
     def set_arms(self, service: str, arms: Mapping[str, ArmSpec], *, stable: ArmSpec | None = None) -> dict[str, Any]:
         """``PUT /api/v1/services/{service}/arms`` (see :meth:`Controller.set_arms`)."""

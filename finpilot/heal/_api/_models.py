@@ -138,6 +138,23 @@ class SpecApplied(Answer):
     applied: bool
 
 
+class ScaleBody(Body):
+    """A service's new replica count (applied as a copy of the running spec)."""
+
+    replicas: int = Field(ge=0, le=1000)
+
+
+class ServiceScaled(Answer):
+    """The service's replicas before and after (the change is audited ``heal.apply``)."""
+
+    # StrictModel's config, plus: fields may be filled by name as well as by alias.
+    model_config = ConfigDict(populate_by_name=True)
+
+    service: str
+    from_replicas: int = Field(alias="from")
+    to_replicas: int = Field(alias="to")
+
+
 class SpecRolledBack(Answer):
     """The spec before the last change is the desired state again."""
 
