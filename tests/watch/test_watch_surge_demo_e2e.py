@@ -85,6 +85,7 @@ def test_the_predictive_autoscaler_meets_a_market_open_surge_ahead_of_time(tmp_p
             store, source=lambda: runtime_scrape_targets(controller.status()), interval_s=1.0, timeout_s=1.0
         )
         scraper.start()
+        loop: AutoscaleLoop | None = None
         try:
             now = time.time()
             # The measured surge starts 40 s from now; the two days before it are history. The
@@ -125,13 +126,15 @@ def test_the_predictive_autoscaler_meets_a_market_open_surge_ahead_of_time(tmp_p
                     ready_at_surge = int(controller.status()["services"]["payments"]["ready"])
                 time.sleep(0.2)
             sender.join()
-            loop.stop()
         finally:
+            if loop is not None:
+                loop.stop()
             scraper.stop()
         entries = [e.fields for e in reversed(ledger.tail(10_000)) if e.fields["kind"] == "watch.scale"]
     ledger.close()
     store.close()
 
+    assert loop is not None
     assert loop.warmed >= DAY_S
     ups = [
         (datetime.fromisoformat(str(e["time"]).replace("Z", "+00:00")).timestamp(), e)
