@@ -48,6 +48,7 @@ from finpilot.fraud import (
     train_artifact,
 )
 from finpilot.heal import mint_demo_payments_token
+from finpilot.watch import RateSchedule
 
 _log = logging.getLogger("finpilot.demo")
 
@@ -126,10 +127,12 @@ class _ThreadServer(uvicorn.Server):
 class DemoTraffic:
     """Generated payments with injected fraud, sent to ``url`` from a thread of its own until :meth:`stop`."""
 
-    def __init__(self, url: str, *, rate: float, token: SecretRef) -> None:
+    def __init__(self, url: str, *, rate: float, token: SecretRef, schedule: RateSchedule | None = None) -> None:
         self.url = url
         self.rate = rate
         self.token = token
+        self.schedule = schedule
+        """When set, traffic follows it (a base rate and a daily "market open" surge) instead of ``rate``."""
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_traffic: asyncio.Event | None = None
@@ -152,6 +155,7 @@ class DemoTraffic:
             fraud_rate=DEMO_FRAUD_RATE,
             concurrency=16,
             token=self.token,
+            schedule=self.schedule,
         )
 
         async def main() -> None:

@@ -26,10 +26,12 @@ from typing import TYPE_CHECKING, Any
 
 from finpilot.audit import Ledger
 from finpilot.audit.kinds import CONSOLE_TOKEN
+from finpilot.cli._watch_autoscale_up import demo_schedule
 from finpilot.core import FinpilotError, InputError, RouterSpec, RuntimeSettings, SecretRef, Settings
 from finpilot.heal import (
     Controller,
     LocalRuntime,
+    RuntimeScaleTarget,
     demo_runtime,
     mint_demo_payments_token,
     runtime_scrape_targets,
@@ -40,7 +42,7 @@ if TYPE_CHECKING:
     from finpilot.cli._demo import DemoTraffic
     from finpilot.console import TokenInfo, TokenStore
     from finpilot.fraud import FraudService, HttpAccountSync
-    from finpilot.watch import ScrapeTarget
+    from finpilot.watch import RateSchedule, ScrapeTarget
 
 _log = logging.getLogger("finpilot.demo")
 
@@ -130,6 +132,7 @@ class RuntimeDemo:
         decider_url: str,
         router_port: int = 0,
         traffic_rate: float = 20.0,
+        surge: bool = False,
     ) -> None:
         self.settings = settings
         self.fraud = fraud
@@ -137,6 +140,10 @@ class RuntimeDemo:
         self.ledger = ledger
         self.decider_url = decider_url
         self.traffic_rate = traffic_rate
+        self.schedule: RateSchedule | None = (
+            demo_schedule(traffic_rate, origin=time.time()) if surge and traffic_rate > 0 else None
+        )
+        """The traffic's day with its "market open" surge (None: a steady rate)."""
         self.runtime = demo_payments_runtime(settings.data_dir, decider_url, router_port=router_port)
         self.url = ""
         self.nodes: list[str] = []
@@ -187,6 +194,8 @@ class RuntimeDemo:
             "traffic_rate": self.traffic_rate,
             # The watch tour waits until the latency detectors have learned from this moment on.
             "started_at": time.time(),
+            # `finpilot demo --part surge` waits for the next surge and reports how it was met.
+            "surge": None if self.schedule is None else self.schedule.as_dict(),
         }
         path = demo_info_path(self.settings.data_dir)
         path.write_text(json.dumps(info), encoding="utf-8")
@@ -223,12 +232,20 @@ class RuntimeDemo:
         local = self._local
         return runtime_scrape_targets(local.controller.status()) if local is not None else []
 
+    def scale_target(self) -> RuntimeScaleTarget:
+        """The running runtime as the autoscaler's target (after :meth:`start`)."""
+        if self._local is None:
+            raise InputError("the demo runtime is not running", field="runtime", fix="start it first")
+        return RuntimeScaleTarget(self._local.controller, name="demo")
+
     def start_traffic(self) -> None:
         """Start the generated traffic at the router."""
         from finpilot.cli._demo import DemoTraffic
 
         if self._traffic is None and self.url and self._payments_token is not None:
-            self._traffic = DemoTraffic(self.url, rate=self.traffic_rate, token=self._payments_token)
+            self._traffic = DemoTraffic(
+                self.url, rate=self.traffic_rate, token=self._payments_token, schedule=self.schedule
+            )
             self._traffic.start()
 
     def stop(self) -> None:

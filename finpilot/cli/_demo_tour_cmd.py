@@ -3,8 +3,10 @@
 ``--part heal`` runs the healing tour below, ``--part watch`` the watch tour
 (:mod:`finpilot.cli._demo_watch`: a latency anomaly on one replica, its alert, the runbook's
 restart and the recovery), ``--part delivery`` the delivery tour (:mod:`finpilot.cli._demo_delivery`:
-a pipeline run, a good release promoted, a bad one rolled back), ``--part all`` (the default)
-one after the other.
+a pipeline run, a good release promoted, a bad one rolled back), ``--part surge`` the surge
+(:mod:`finpilot.cli._demo_surge`: wait for "market open" on a ``finpilot up --surge`` and report
+when the predictive autoscaler added replicas and the p99 through it), ``--part all`` (the
+default) one after the other (the surge only when ``up`` sends one).
 
 It finds the demo through the controller API's files in the data directory (the same ones
 ``finpilot chaos`` uses) and ``demo.json`` beside them, then injects three faults one after
@@ -38,6 +40,7 @@ from finpilot.audit import Ledger, is_system_entry
 from finpilot.audit.kinds import DB_FAILOVER, DB_REJOIN, HEAL_NODE, HEAL_RECOVERED
 from finpilot.cli._context import cli_actor, ledger_for, settings_for
 from finpilot.cli._demo_delivery import delivery_tour
+from finpilot.cli._demo_surge import surge_tour
 from finpilot.cli._output import JsonFlag, err, out, print_json, table
 from finpilot.core import CheckFailedError, FinpilotError, InputError, NotFoundError, Settings
 from finpilot.heal import RuntimeClient, kill_primary, pg_cluster_for, state_dir_for
@@ -338,14 +341,18 @@ def _secs(value: float | None) -> str:
     return f"{value:.2f} s" if value is not None else "not in the ledger yet"
 
 
-PARTS = ("all", "heal", "watch", "delivery")
+PARTS = ("all", "heal", "watch", "delivery", "surge")
 
 
 def demo_tour(
     ctx: typer.Context,
     part: Annotated[
         str,
-        typer.Option("--part", help="all (healing, watch, then delivery), heal, watch or delivery.", show_default=True),
+        typer.Option(
+            "--part",
+            help="all (healing, watch, delivery, then the surge), heal, watch, delivery or surge.",
+            show_default=True,
+        ),
     ] = "all",
     timeout: Annotated[float, typer.Option(help="Seconds to wait for each recovery.", min=1)] = 30.0,
     rollout_timeout: Annotated[
@@ -364,7 +371,9 @@ def demo_tour(
     """
     if part not in PARTS:
         raise InputError(
-            f"--part {part!r} is not a part of the tour", field="part", fix="use all, heal, watch or delivery"
+            f"--part {part!r} is not a part of the tour",
+            field="part",
+            fix="use all, heal, watch, delivery or surge",
         )
     settings = settings_for(ctx)
     data_dir = settings.data_dir
@@ -380,6 +389,7 @@ def demo_tour(
     _ensure_ready(client, timeout)
     steps: list[StepResult] = []
     delivery: dict[str, Any] | None = None
+    surge: dict[str, Any] | None = None
     with ledger_for(ctx) as ledger:
         if part in ("all", "heal"):
             _heal_tour(settings, client, ledger, steps, incidents, timeout)
@@ -391,17 +401,25 @@ def demo_tour(
         if part in ("all", "delivery") and not any(s.outcome == "timeout" for s in steps):
             _ensure_ready(client, timeout)
             delivery = delivery_tour(data_dir, ledger, info, timeout=rollout_timeout)
+        if part == "surge" or (part == "all" and info.get("surge")):
+            surge = surge_tour(settings, ledger, info, lambda: int(client.status()["services"][_SERVICE]["ready"]))
     report = {
         "part": part,
         "console": info.get("console"),
         "incidents": incidents,
         "steps": [asdict(s) for s in steps],
         "delivery": delivery,
+        "surge": surge,
     }
     if as_json:
         print_json(report)
     else:
         _print_tables(steps, delivery)
+    if surge is not None and not surge["met"]:
+        raise CheckFailedError(
+            "the surge was not met ahead of time within the SLO",
+            fix="see the watch.scale entries (`finpilot audit tail`) and the Metrics page",
+        )
     failed = [s.step for s in steps if s.outcome == "timeout"]
     if failed:
         raise CheckFailedError(

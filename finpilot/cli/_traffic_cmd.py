@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +12,7 @@ import typer
 from finpilot.cli._output import JsonFlag, busy, out, print_json, table
 from finpilot.core import SecretRef
 from finpilot.fraud import Shift, TrafficConfig, fraud_rates_for, generate_payments, run_traffic
+from finpilot.watch import RateSchedule, ScheduleError
 
 traffic_app = typer.Typer(
     help="Synthetic card payments for customers and terminals, with injected, labelled fraud.", no_args_is_help=True
@@ -114,6 +116,14 @@ def run_cmd(  # the defaults name where a token is, never a token  # nosec B107
         Path | None,
         typer.Option("--token-file", dir_okay=False, help="A chmod 600 file holding the token instead."),
     ] = None,
+    surge: Annotated[
+        str | None,
+        typer.Option(
+            "--surge",
+            help="A daily 'market open' surge on top of --rate: PERIOD_S,AT_S,FOR_S,FACTOR, e.g. 120,80,20,2.5 "
+            "(days start when sending does); the JSON report adds the latency within each surge.",
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Open accounts and cards, then send authorizations (and captures) at a rate; report the outcomes.
@@ -138,6 +148,7 @@ def run_cmd(  # the defaults name where a token is, never a token  # nosec B107
         csv_path=csv_file,
         concurrency=concurrency,
         token=_token_ref(token_env, token_file),
+        schedule=None if surge is None else _schedule(surge, rate),
     )
     with busy(f"sending {rate:g} payments/s to {url} for {duration:g} s"):
         report = run_traffic(config)
@@ -150,10 +161,29 @@ def run_cmd(  # the defaults name where a token is, never a token  # nosec B107
         f"approved {report['approved']}, reviewed {report['reviewed']}, declined {report['declined']}, "
         f"errors {report['errors']}; latency p50 {report['latency_ms']['p50']} ms, p99 {report['latency_ms']['p99']} ms"
     )
+    for window in report.get("surges", []):
+        console.print(
+            f"surge {window['start']:.0f}-{window['end']:.0f}: {window['answered']} answered, "
+            f"p50 {window['latency_ms']['p50']} ms, p99 {window['latency_ms']['p99']} ms"
+        )
     grid = table("pattern", "sent", "approved", "reviewed", "declined", "errors", title="outcomes per injected pattern")
     for name, row in report["scenarios"].items():
         grid.add_row(name, *(str(row[k]) for k in ("sent", "approved", "reviewed", "declined", "errors")))
     console.print(grid)
+
+
+def _schedule(text: str, rate: float) -> RateSchedule:
+    """``PERIOD_S,AT_S,FOR_S,FACTOR`` as a schedule over ``rate``, day 0 starting now."""
+    parts = text.split(",")
+    try:
+        period, at, length, factor = (float(p) for p in parts)
+    except ValueError:
+        raise ScheduleError(
+            f"--surge {text!r} is not PERIOD_S,AT_S,FOR_S,FACTOR", field="--surge", fix="e.g. --surge 120,80,20,2.5"
+        ) from None
+    schedule = RateSchedule(rate, period, at, length, factor, origin=time.time())
+    schedule.check()
+    return schedule
 
 
 def _token_ref(env: str, file: Path | None) -> SecretRef | None:

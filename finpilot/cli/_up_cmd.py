@@ -58,6 +58,14 @@ def up(
             help="Demo only: payments as 2 replicas on the local runtime (default), or in a thread of this process.",
         ),
     ] = True,
+    surge: Annotated[
+        bool,
+        typer.Option(
+            "--surge/--no-surge",
+            help="Demo on the runtime only: a 'market open' surge every 2 minutes, met ahead of time by the "
+            "predictive autoscaler (payments 2-4 replicas); `finpilot demo --part surge` reports on it.",
+        ),
+    ] = False,
 ) -> None:
     """Run the web console and REST API; stop with Ctrl+C or SIGTERM.
 
@@ -69,6 +77,7 @@ def up(
     # Imported here, like the token store: FastAPI is slow to import and only `up` needs it.
     from finpilot.cli._demo import Demo, PaymentsDemo, ensure_demo_model, open_fraud_service, stop_and_save
     from finpilot.cli._demo_runtime import RuntimeDemo, free_port, local_url
+    from finpilot.cli._watch_autoscale_up import SCRAPE_S, DemoAutoscaler
     from finpilot.cli._watch_up import DEMO_RUNBOOK, WatchStack, demo_settings
     from finpilot.console import serve
     from finpilot.heal import Runbook, RunbookEngine
@@ -102,7 +111,14 @@ def up(
                 decider_url=local_url(settings.console.host, settings.console.port),
                 router_port=payments_port,
                 traffic_rate=traffic_rate,
+                surge=surge,
             )
+            if demo.schedule is not None:
+                # The surge lasts 20 s: scrape often enough to see it (demo only, no config file).
+                metrics = settings.watch.metrics.model_copy(
+                    update={"interval_s": SCRAPE_S, "timeout_s": min(settings.watch.metrics.timeout_s, SCRAPE_S)}
+                )
+                settings = settings.model_copy(update={"watch": settings.watch.model_copy(update={"metrics": metrics})})
         elif is_demo and fraud is not None:
             demo = PaymentsDemo(settings, fraud, port=payments_port, traffic_rate=traffic_rate)
         if is_demo:
@@ -116,6 +132,7 @@ def up(
             if engine is not None:
                 engine.offer(entry)
 
+        autoscaler: DemoAutoscaler | None = None
         try:
             # Built (and so checked) before anything serves: a bad rule or sink stops `up` here.
             watch.prepare_alerting(
@@ -152,6 +169,16 @@ def up(
                     print_secret(secret)
                 if demo is not None:
                     demo.start_traffic()
+                if isinstance(demo, RuntimeDemo) and demo.schedule is not None:
+                    nonlocal autoscaler
+                    autoscaler = DemoAutoscaler(
+                        watch.query, watch.store, demo.scale_target(), demo.schedule, ledger.append
+                    )
+                    autoscaler.start()
+                    err().print(
+                        f"market open every {demo.schedule.period_s:g} s (x{demo.schedule.factor:g} for "
+                        f"{demo.schedule.surge_s:g} s); the predictive autoscaler scales payments ahead of it"
+                    )
                 err().print("press Ctrl+C to stop")
 
             serve(
@@ -164,6 +191,8 @@ def up(
                 alerts=watch.service.manager if watch.service is not None else None,
             )
         finally:
+            if autoscaler is not None:
+                autoscaler.stop()
             watch.stop()
             if engine is not None:
                 engine.stop()

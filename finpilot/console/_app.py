@@ -49,6 +49,7 @@ from finpilot.console._refusals import RefusalGuard, RefusalWindows
 from finpilot.console._request_audit import RequestAuditMiddleware
 from finpilot.console._state import ConsoleState, NavItem
 from finpilot.console._tokens import TokenStore
+from finpilot.console._watch_scale_view import scale_marks
 from finpilot.core import Clock, FinpilotError, MonotonicClock, Settings, utc_now
 from finpilot.fraud import FraudService
 from finpilot.watch import AlertManager as WatchAlertManager
@@ -143,6 +144,8 @@ def create_app(
     )
     if problem is not None:
         app.state.console.fraud_problem = problem
+    # Scaling actions are marked on the Metrics page's charts, straight from the ledger.
+    app.state.console.watch_marks = scale_marks(ledger)
     attach_fraud_watchers(app.state.console)
     install_error_handlers(app)
     for router in ROUTERS:

@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from finpilot.console._api_watch import NO_METRICS_FIX, time_range
-from finpilot.console._chart import Chart, ChartLine, ChartMark, legend, render_chart
+from finpilot.console._chart import Chart, ChartBand, ChartLine, ChartMark, legend, render_chart
 from finpilot.console._pages import login_redirect, page_principal, render
 from finpilot.console._state import NavItem, console_state
 from finpilot.console._watch_query import (
@@ -30,6 +30,7 @@ from finpilot.console._watch_query import (
     run_query,
     series_label,
 )
+from finpilot.console._watch_scale_view import latest_forecast
 from finpilot.core import FinpilotError
 from finpilot.watch import MetricsQuery
 
@@ -47,16 +48,28 @@ def alert_range(start: float, end: float, now: float) -> tuple[float, float]:
     return min(start, end - ALERT_CONTEXT_S, now - ALERT_CONTEXT_S), max(end, start)
 
 
+REQUESTS_METRIC = "finpilot_router_requests_total"
+"""The panel that also draws the autoscaler's latest forecast (its load signal)."""
+
+
 def panel_view(
-    query: MetricsQuery, panel: Panel, start: float, end: float, step: float, marks: list[ChartMark]
+    query: MetricsQuery,
+    panel: Panel,
+    start: float,
+    end: float,
+    step: float,
+    marks: list[ChartMark],
+    forecast: tuple[ChartLine, ChartBand] | None = None,
 ) -> dict[str, Any]:
-    """One panel's chart, legend and any error, ready for the template."""
+    """One panel's chart, legend and any error, ready for the template; ``forecast`` drawn on it too."""
     try:
         found = run_query(query, panel, start, end, step)
     except FinpilotError as exc:
         return {"title": panel.title, "error": str(exc), "svg": None, "legend": []}
+    extra = [] if forecast is None else [forecast[0]]
     chart = Chart(
-        lines=[ChartLine(series_label(s), s.points) for s in found[:16]],
+        lines=[*(ChartLine(series_label(s), s.points) for s in found[:16]), *extra],
+        bands=[] if forecast is None else [forecast[1]],
         marks=marks,
         unit=panel.unit,
     )
@@ -108,8 +121,11 @@ async def metrics_page(
         marks = [ChartMark(at, label) for at, label in state.watch_marks(start, end)] if state.watch_marks else []
         if alert_window is not None:
             marks += [ChartMark(alert_window[0], "alert window start"), ChartMark(alert_window[1], "alert window end")]
+        # The autoscaler's newest forecast goes on the request-rate panel, the load it forecasts.
+        forecast = await run_in_threadpool(latest_forecast, state.ledger, start, end)
         for panel in chosen:
-            panels.append(await run_in_threadpool(panel_view, backend, panel, start, end, step, marks))
+            drawn = forecast if panel.selector.startswith(REQUESTS_METRIC) and panel.kind == "rate" else None
+            panels.append(await run_in_threadpool(panel_view, backend, panel, start, end, step, marks, drawn))
     context = {
         "backend": backend.describe() if backend is not None else None,
         "no_metrics_fix": NO_METRICS_FIX,

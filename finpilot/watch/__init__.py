@@ -41,6 +41,7 @@ from finpilot.watch._errors import (
     MetricsUnavailableError,
     NabDataError,
     QueryError,
+    ScheduleError,
     ScrapeError,
     ScrapeTargetError,
     SinkDeliveryError,
@@ -86,10 +87,12 @@ from finpilot.watch._nab._runner import NabResult, run_nab, score_results
 from finpilot.watch._nab._scorer import FileScore, NabScore, ProfileScore, probation_rows, score_corpus
 from finpilot.watch._scale._autoscaler import PredictiveAutoscaler, ScaleAction, ScaleTarget
 from finpilot.watch._scale._hpa import HpaPolicy
+from finpilot.watch._scale._loop import AutoscaleLoop
 from finpilot.watch._scale._model import CapacityModel
 from finpilot.watch._scale._oracle import OraclePolicy, oracle_targets
 from finpilot.watch._scale._policy import Observation, Policy
 from finpilot.watch._scale._predictive import Decision, PredictivePolicy, PredictiveSettings
+from finpilot.watch._scale._schedule import RateSchedule, backfill_counter, counter_samples
 from finpilot.watch._scale._sim import PolicyResult, SimReport, read_decisions, simulate, simulate_all, write_decisions
 from finpilot.watch._scale._trace import Trace, load_trace
 
@@ -111,6 +114,7 @@ __all__ = [
     "Anomaly",
     "AnomalyRule",
     "AnyRule",
+    "AutoscaleLoop",
     "CapacityModel",
     "CompactResult",
     "ContextualDetector",
@@ -154,10 +158,12 @@ __all__ = [
     "ProfileScore",
     "PrometheusQuery",
     "QueryError",
+    "RateSchedule",
     "Route",
     "Sample",
     "ScaleAction",
     "ScaleTarget",
+    "ScheduleError",
     "ScrapeError",
     "ScrapeReport",
     "ScrapeTarget",
@@ -189,7 +195,9 @@ __all__ = [
     "WriteResult",
     "alert_entry",
     "anomaly_entry",
+    "backfill_counter",
     "configured_targets",
+    "counter_samples",
     "detector_names",
     "duration_seconds",
     "fingerprint",

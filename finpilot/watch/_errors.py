@@ -13,6 +13,7 @@
         ├── UnknownDetectorError a detector name that is not registered (lists the known ones)
         ├── NabDataError         a NAB directory that is not laid out as the benchmark's
         ├── TraceError           a load trace that cannot be replayed (names the row)
+        ├── ScheduleError        a load schedule (base rate, surge) that cannot be sent
         └── AlertConfigError     an alert rule, route, silence or sink that does not validate
 """
 
@@ -80,3 +81,7 @@ class TraceError(WatchInputError):
 
 class AlertConfigError(WatchInputError):
     """An alert rule, route, silence, inhibition or sink that does not validate."""
+
+
+class ScheduleError(WatchInputError):
+    """A load schedule (base rate, period, surge) that cannot be sent as written."""

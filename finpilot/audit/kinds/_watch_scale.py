@@ -7,14 +7,26 @@ from pydantic import Field
 from finpilot.audit._kind import KINDS, EntryKind, Evidence
 
 
+class ScaleForecastPoint(Evidence):
+    """One step of the forecast: when, its mean and its prediction interval (load units)."""
+
+    t: float = Field(description="Unix seconds.")
+    mean: float
+    lower: float
+    upper: float
+
+
 class ScaleForecastEvidence(Evidence):
-    """A summary of the forecast behind the action (the whole forecast is not kept)."""
+    """The forecast behind the action: a summary and, from the live autoscaler, its steps."""
 
     model: str = Field(description="The forecaster and its settings.")
     horizon_s: float = Field(description="How far ahead the forecast looked (start-up delay plus margin).")
     level: float = Field(description="Nominal coverage of the prediction interval.")
     mean_max: float = Field(description="Highest forecast mean over the horizon (load units, e.g. req/s).")
     upper_max: float = Field(description="Highest upper bound over the horizon (what was provisioned for).")
+    points: list[ScaleForecastPoint] | None = Field(
+        default=None, description="The forecast at each step of the horizon (the console draws it)."
+    )
 
 
 class ScalePolicyEvidence(Evidence):

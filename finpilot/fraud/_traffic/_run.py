@@ -20,6 +20,7 @@ import asyncio
 import dataclasses
 import itertools
 import json
+import math
 import random
 import secrets
 import time
@@ -34,6 +35,7 @@ from finpilot.core import Backoff, InputError, Retry, SecretRef, StorageError, l
 from finpilot.fraud._traffic._csv import LABELS, read_labelled
 from finpilot.fraud._traffic._http import Reply, Sender, SendError, open_sender
 from finpilot.fraud._traffic._synthetic import SCENARIOS, Shift, SyntheticPayment, fraud_rates_for, iter_payments
+from finpilot.watch import RateSchedule
 
 _OUTCOMES = ("approved", "reviewed", "declined", "errors")
 
@@ -76,6 +78,9 @@ class TrafficConfig:
     customers and terminals replace ``customers`` and ``terminals``."""
     population_out: Path | None = None
     """Where to write the generator-id to account-id map as JSON (to join a CSV history)."""
+    schedule: RateSchedule | None = None
+    """Send on this rate schedule (a base rate and a daily surge) instead of at ``rate``; the
+    report then adds ``surges``: the surge windows sent and the latency within them."""
     token: SecretRef | None = None
     """The payments API token, by reference (an environment variable or a chmod 600 file); it needs
     ``admin`` (the setup opens a settlement account and funds customers) and is resolved at start."""
@@ -96,6 +101,8 @@ class TrafficConfig:
         for ok, option, wanted in checks:
             if not ok:
                 raise InputError(f"{option} must be {wanted}", field=option, fix=f"pass {option} with {wanted}")
+        if self.schedule is not None:
+            self.schedule.check()
 
 
 @dataclass
@@ -107,6 +114,8 @@ class _Tally:
         default_factory=lambda: {name: dict.fromkeys(("sent", *_OUTCOMES), 0) for name in SCENARIOS.values()}
     )
     latencies: list[float] = field(default_factory=list)
+    timed: list[tuple[float, float]] = field(default_factory=list)
+    """``(Unix time sent, latency ms)`` of every authorization that got an answer."""
     captured: int = 0
     capture_errors: int = 0
 
@@ -244,13 +253,16 @@ async def _pay(
         "amount": max(1, round(p.amount * 100)),
         "currency": config.currency,
     }
+    sent_at = time.time()
     began = time.perf_counter()
     try:
         response = await client.post("/v1/authorizations", body)
     except SendError:
         tally.add(p.scenario, "errors")
         return
-    tally.latencies.append((time.perf_counter() - began) * 1000)
+    latency_ms = (time.perf_counter() - began) * 1000
+    tally.latencies.append(latency_ms)
+    tally.timed.append((sent_at, latency_ms))
     if response.status_code in {402, 403}:
         # 402: declined by the decider; 403: the account is frozen (a decision froze it), refused unasked.
         tally.add(p.scenario, "declined")
@@ -283,6 +295,10 @@ async def run_traffic_async(
     """:func:`run_traffic` inside a running event loop; ``transport`` lets a test inject one."""
     config.check()
     total = max(1, round(config.rate * config.duration_s))
+    if config.schedule is not None:
+        # The exact count depends on where in the day sending starts; this bounds the stream.
+        peak = config.schedule.base * config.schedule.factor
+        total = max(1, math.ceil(peak * config.duration_s))
     labelled = None
     stream: Iterator[SyntheticPayment]
     if config.csv_path is not None:
@@ -328,18 +344,28 @@ async def run_traffic_async(
         tasks: set[asyncio.Task[None]] = set()
         loop = asyncio.get_running_loop()
         start = loop.time()
+        wall_start = time.time()
+        # When each payment is due, in seconds after ``start``: evenly at ``rate``, or on the schedule.
+        due: Iterator[float] = (
+            (i / config.rate for i in itertools.count())
+            if config.schedule is None
+            else (t - wall_start for t in config.schedule.send_times(wall_start))
+        )
         last_dispatch = start
-        late = 0
+        late = dispatched = 0
         captures = random.Random(f"captures-{config.seed}")  # nosec B311  # noqa: S311 - sampling, not secrets
         try:
-            for i, payment in enumerate(itertools.islice(stream, total)):
-                delay = start + i / config.rate - loop.time()
+            for at, payment in zip(due, itertools.islice(stream, total), strict=False):
+                if at >= config.duration_s:
+                    break
+                delay = start + at - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
                 elif delay < -0.05:
                     late += 1
                 await gate.acquire()
                 last_dispatch = loop.time()
+                dispatched += 1
                 capture = captures.random() < config.capture_share
                 task = asyncio.create_task(_pay(client, population, config, payment, tally, capture=capture))
                 tasks.add(task)
@@ -354,6 +380,7 @@ async def run_traffic_async(
             await asyncio.gather(*in_flight, return_exceptions=True)
             raise
         sending_s = last_dispatch - start + 1 / config.rate
+        total = dispatched
         if tasks:
             # Bounded drain: each request has its own timeout, and a capture may follow it.
             _done, pending = await asyncio.wait(tasks, timeout=2 * config.request_timeout_s + 1)
@@ -388,7 +415,24 @@ async def run_traffic_async(
             "csv": None if config.csv_path is None else str(config.csv_path),
         },
         "scenarios": tally.per_scenario,
+        **({} if config.schedule is None else {"surges": _surges(config.schedule, wall_start, elapsed, tally)}),
     }
+
+
+def _surges(schedule: RateSchedule, start: float, elapsed: float, tally: _Tally) -> list[dict[str, Any]]:
+    """Each surge window the sending overlapped: when, and the latency of what was sent in it."""
+    found = []
+    for begin, end in schedule.surges(start, start + elapsed):
+        inside = [ms for t, ms in tally.timed if begin <= t < end]
+        found.append(
+            {
+                "start": round(begin, 3),
+                "end": round(end, 3),
+                "answered": len(inside),
+                "latency_ms": {"p50": _percentile(inside, 0.5), "p99": _percentile(inside, 0.99)},
+            }
+        )
+    return found
 
 
 def run_traffic(config: TrafficConfig) -> dict[str, Any]:

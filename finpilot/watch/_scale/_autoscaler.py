@@ -10,6 +10,7 @@ failure is raised after it is recorded.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -88,6 +89,9 @@ class PredictiveAutoscaler:
         self._clock = clock
         self._rate_window = rate_window
         self._steps = 0
+        self._fed: float | None = None
+        self.last: Decision | None = None
+        """The newest decision (held or acted on), for the console's forecast chart."""
 
     def read_load(self, now: float) -> float | None:
         """The newest value of the load signal at ``now`` (None when there is none)."""
@@ -98,16 +102,74 @@ class PredictiveAutoscaler:
             return None
         return max(points)[1]
 
-    def step(self, now: float | None = None) -> ScaleAction | None:
-        """One decision; the action taken, or None when nothing changed or no load was seen."""
+    def _grid(self, t: float) -> float:
+        step = self.model.step_s
+        return math.floor(t / step + 1e-9) * step
+
+    def _history(self, start: float, end: float) -> dict[float, float]:
+        """The signal at every grid step in ``[start, end]`` (steps with no value are left out)."""
+        step = self.model.step_s
+        series = self.metrics.aggregate("sum", self.signal, start, end, step, rate_window=self._rate_window)
+        found: dict[float, float] = {}
+        for s in series:
+            for t, y in s.points:
+                if math.isfinite(y):
+                    found[self._grid(t + step / 2)] = found.get(self._grid(t + step / 2), 0.0) + y
+        return found
+
+    def _feed(self, start: float, end: float) -> int:
+        """Feed the forecaster the signal at every grid step in ``[start, end]``, in order.
+
+        A step with no value repeats the last one: the seasonal forecaster counts steps, so a
+        scrape gap must not shift the season.
+        """
+        step = self.model.step_s
+        values = self._history(start, end)
+        fed, last = 0, None
+        t = start
+        while t <= end + 1e-9:
+            y = values.get(t, last)
+            if y is not None:
+                self.policy.forecaster.update(t, y)
+                fed += 1
+                last = y
+            t = round(t + step, 6)
+        return fed
+
+    def warm(self, now: float | None = None, span_s: float = 0.0) -> int:
+        """Teach the forecaster the signal's history over ``span_s`` before ``now``; the steps fed.
+
+        This is how it learns the daily pattern (a surge at market open) from the metrics store
+        rather than from anyone's schedule: give it a few seasons of history.
+        """
         now = self._clock() if now is None else now
+        end = self._grid(now) - self.model.step_s
+        start = self._grid(end - span_s)
+        fed = self._feed(start, end) if span_s > 0 else 0
+        self._fed = end
+        return fed
+
+    def step(self, now: float | None = None) -> ScaleAction | None:
+        """One decision; the action taken, or None when nothing changed or no load was seen.
+
+        Decisions sit on a grid of ``model.step_s``; steps the caller missed (a late loop on a
+        busy machine) are fed to the forecaster from the store first, so its season stays aligned.
+        """
+        now = self._clock() if now is None else now
+        at = self._grid(now)
+        if self._fed is not None and at <= self._fed:
+            return None
+        if self._fed is not None and at - self._fed > self.model.step_s * 1.5:
+            self._feed(self._fed + self.model.step_s, at - self.model.step_s)
         load = self.read_load(now)
         if load is None:
             # No signal (a scrape gap): hold rather than scale on a guess.
             return None
+        self._fed = at
         current = self.target.current(self.service)
-        decision = self.policy.plan(Observation(self._steps, now, load, current, current))
+        decision = self.policy.plan(Observation(self._steps, at + self.model.step_s, load, current, current))
         self._steps += 1
+        self.last = decision
         if decision.target == current:
             return None
         outcome, error = "ok", None
@@ -140,6 +202,10 @@ class PredictiveAutoscaler:
                 "level": fc.level,
                 "mean_max": max(fc.mean),
                 "upper_max": max(fc.upper),
+                "points": [
+                    {"t": t, "mean": mean, "lower": lo, "upper": hi}
+                    for t, mean, lo, hi in zip(fc.timestamps, fc.mean, fc.lower, fc.upper, strict=True)
+                ],
             },
             "policy": {
                 "min_replicas": m.min_replicas,

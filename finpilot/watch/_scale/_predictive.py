@@ -18,12 +18,17 @@ from dataclasses import dataclass
 from typing import Literal
 
 from finpilot.watch._forecast._holt import HoltForecaster
+from finpilot.watch._forecast._seasonal import SeasonalForecaster
 from finpilot.watch._forecast._types import Forecast, Forecaster
 from finpilot.watch._scale._model import CapacityModel
 from finpilot.watch._scale._policy import Observation
 
 Reason = Literal["predictive", "reactive", "idle", "bounds", "hold"]
 """Why a decision is what it is."""
+
+
+_TRACK_STEPS = 64
+"""Horizon steps whose errors the seasonal forecaster tracks (more than any live horizon)."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,9 @@ class PredictiveSettings:
     max_margin: float = 0.3
     """The margin over the forecast mean is at most this fraction of it (at least one replica's
     rate): on load that is noise, an interval wide enough to cover it costs more than it saves."""
+    season_s: float | None = None
+    """The load's daily period: when set, the forecaster is the seasonal one (what happened one
+    season ago plus a drift), which sees a daily surge coming; Holt only follows a ramp it is on."""
 
     def as_dict(self) -> dict[str, float | bool]:
         """The settings, for JSON output and audit evidence."""
@@ -72,6 +80,7 @@ class PredictiveSettings:
             "max_margin": self.max_margin,
             "shrink": self.shrink,
             "start_margin": self.start_margin,
+            "season_s": self.season_s if self.season_s is not None else 0.0,
         }
 
 
@@ -79,7 +88,14 @@ def default_forecaster(step_s: float, settings: PredictiveSettings, unit: float)
     """The forecaster the policy uses unless told otherwise (chosen by bench_forecast).
 
     With relative errors the interval is a fraction of the load (at least one replica's rate).
+    With ``season_s`` it is the seasonal forecaster over that one season (no naive fallback: a
+    surge is exactly where the last value is wrong), its interval learnt in load units.
     """
+    if settings.season_s is not None:
+        # The error trackers must cover the whole horizon the policy asks for.
+        return SeasonalForecaster(
+            step_s, seasons_s=(settings.season_s,), level=settings.level, track=_TRACK_STEPS, naive=False
+        )
     if settings.relative_errors:
         return HoltForecaster(
             step_s,
