@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from finpilot.audit import Entry
+from finpilot.audit.kinds import WATCH_ALERT
 from finpilot.core import LiveSeriesSettings, Settings
 from finpilot.watch import (
     EmbeddedQuery,
@@ -99,7 +100,7 @@ DEMO_RUNBOOK: dict[str, Any] = {
     "name": "latency-anomaly",
     "description": "Restart a payments replica whose latency alert fires, and page with the series and its link.",
     "trigger": {
-        "kind": "watch.alert",
+        "kind": WATCH_ALERT.name,
         "action": "fire",
         "outcome": "firing",
         "subject": "^replica:payments/",

@@ -155,4 +155,4 @@ def test_an_unknown_part_is_bad_input(invoke: Invoke) -> None:
     result = invoke("demo", "--part", "deploy")
     assert result.exit_code == 2
     assert "--part" in result.output
-    assert "all, heal, watch or delivery" in result.output
+    assert "all, heal, watch, delivery or surge" in result.output
