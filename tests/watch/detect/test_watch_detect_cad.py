@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -74,3 +76,38 @@ def test_scores_lie_in_the_unit_interval_and_scoring_is_pure(values: list[float]
     det.score_one(99.0, probe * 2 + 1)
     assert 0.0 <= first <= 1.0
     assert det.score_one(99.0, probe) == first
+
+
+def test_nan_and_inf_are_skipped_and_leave_no_trace() -> None:
+    values = [float((i * 37) % 23) for i in range(400)]
+    det, twin = CadOseDetector(rest=10), CadOseDetector(rest=10)
+    _learn(det, values[:300])
+    _learn(twin, values[:300])
+    for bad in (math.nan, math.inf, -math.inf):
+        assert det.score_one(300.0, bad) == 0.0
+        det.learn_one(300.0, bad)
+    a, b = [], []
+    for i, x in enumerate(values[300:], start=301):
+        a.append(det.score_one(float(i), x))
+        det.learn_one(float(i), x)
+        b.append(twin.score_one(float(i), x))
+        twin.learn_one(float(i), x)
+    assert a == b
+
+
+def test_scoring_then_learning_leaves_the_state_of_learning_alone() -> None:
+    values = [float((i * 37) % 23) + (50.0 if i % 97 == 0 else 0.0) for i in range(600)]
+    det, twin = CadOseDetector(rest=10), CadOseDetector(rest=10)
+    for i, x in enumerate(values[:500]):
+        det.score_one(float(i), x)
+        det.learn_one(float(i), x)
+        twin.learn_one(float(i), x)
+    after = []
+    alone = []
+    for i, x in enumerate(values[500:], start=500):
+        after.append(det.score_one(float(i), x))
+        det.learn_one(float(i), x)
+        alone.append(twin.score_one(float(i), x))
+        twin.learn_one(float(i), x)
+    assert after == alone
+    assert any(s > 0 for s in after)
