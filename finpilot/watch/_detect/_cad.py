@@ -76,6 +76,7 @@ class CadOseDetector:
         max_neurons: int = 15,
         max_contexts: int = 200_000,
         margin: float = 0.0,
+        freeze_after: int | None = None,
     ) -> None:
         if bits < 1 or rest < 0 or max_left < 1 or max_neurons < 1 or max_contexts < 1 or margin < 0:
             raise ValueError("bits, max_left, max_neurons, max_contexts >= 1; rest, margin >= 0")
@@ -89,6 +90,10 @@ class CadOseDetector:
         self._max_neurons = max_neurons
         self._max_contexts = max_contexts
         self._margin = margin
+        # After this many points the range stops widening (values beyond it stay facts of their
+        # own), so that a late extreme does not re-quantise, and so unlearn, every context.
+        self._freeze_after = freeze_after
+        self._learned = 0
         self._lo: float | None = None
         self._hi: float | None = None
         self._semis: tuple[dict[tuple[int, ...], _Semi], dict[tuple[int, ...], _Semi]] = ({}, {})
@@ -321,7 +326,9 @@ class CadOseDetector:
         if not math.isfinite(x):
             return
         raw = self._step(self._quantise(x), learn=True)
-        self._widen(x)
+        if self._freeze_after is None or self._learned < self._freeze_after:
+            self._widen(x)
+        self._learned += 1
         if raw >= self._base:
             self._since_high = 0
         elif self._since_high < self._rest:
