@@ -23,6 +23,7 @@ from finpilot.watch._alerts._sinks._payload import webhook_payload
 from finpilot.watch._alerts._sinks._slack import SlackSink, slack_payload
 from finpilot.watch._alerts._sinks._webhook import WebhookSink
 from finpilot.watch._alerts._store import AlertStore
+from finpilot.watch._detect._cad import CadOseDetector
 from finpilot.watch._detect._contextual import ContextualDetector
 from finpilot.watch._detect._contract import Anomaly, Detector
 from finpilot.watch._detect._ensemble import EnsembleDetector
@@ -115,6 +116,7 @@ __all__ = [
     "AnomalyRule",
     "AnyRule",
     "AutoscaleLoop",
+    "CadOseDetector",
     "CapacityModel",
     "CompactResult",
     "ContextualDetector",
