@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from collections import deque
 
+from finpilot.watch._forecast._types import Forecast
+
 
 class ErrorQuantiles:
     """Online lower and upper quantiles of the h-step forecast errors, h = 1..horizon."""
@@ -77,3 +79,15 @@ class ErrorQuantiles:
             lower = [m + min(0.0, self._low[min(h, last)]) for h, m in enumerate(means)]
             upper = [m + max(0.0, self._high[min(h, last)]) for h, m in enumerate(means)]
         return lower, upper
+
+    def forecast(self, means: list[float], *, last_t: float, step_s: float, floor: float, model: str) -> Forecast:
+        """``means`` for the steps after ``last_t`` with this forecaster's learnt interval, no lower than ``floor``."""
+        lower, upper = self.bounds(means)
+        return Forecast(
+            timestamps=[last_t + (h + 1) * step_s for h in range(len(means))],
+            mean=means,
+            lower=[max(floor, v) for v in lower],
+            upper=upper,
+            level=self.level,
+            model=model,
+        )

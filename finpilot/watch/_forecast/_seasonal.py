@@ -93,13 +93,6 @@ class SeasonalForecaster:
 
     def forecast(self, horizon: int) -> Forecast:
         """The next ``horizon`` steps after the last observation."""
-        means = self._means(horizon)
-        lower, upper = self._errors.bounds(means)
-        return Forecast(
-            timestamps=[self._t + (h + 1) * self.step_s for h in range(horizon)],
-            mean=means,
-            lower=[max(self.floor, v) for v in lower],
-            upper=upper,
-            level=self._errors.level,
-            model=self.name,
+        return self._errors.forecast(
+            self._means(horizon), last_t=self._t, step_s=self.step_s, floor=self.floor, model=self.name
         )
