@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import shutil
+import socket
+import subprocess
 import threading
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
+
+import httpx
+import pytest
 
 from finpilot.core import FakeClock
 from finpilot.watch import (
@@ -181,3 +189,47 @@ class Receiver:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+
+ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
+"""Debian's Alertmanager, which scripts/test.sh installs."""
+
+
+@contextlib.contextmanager
+def running_alertmanager(config_text: str, tmp_path: Path) -> Iterator[str]:
+    """A real, ready Alertmanager running ``config_text`` on a free port; yields its URL (fails without it)."""
+    binary = shutil.which(ALERTMANAGER) or shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
+    if binary is None:
+        pytest.fail(f"{ALERTMANAGER} is not installed (apt-get install prometheus-alertmanager; scripts/test.sh does)")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    config = tmp_path / "alertmanager.yml"
+    config.write_text(config_text)
+    log_path = tmp_path / "alertmanager.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [
+                binary,
+                f"--config.file={config}",
+                f"--storage.path={tmp_path / 'am-data'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+                "--cluster.listen-address=",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
+                        break
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("Alertmanager did not start: " + log_path.read_text()[-2000:])
+                time.sleep(0.1)
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=10)

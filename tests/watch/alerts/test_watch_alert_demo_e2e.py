@@ -12,9 +12,6 @@ latency must come back down.
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,7 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
-from alert_helpers import Receiver
+from alert_helpers import Receiver, running_alertmanager
 
 from finpilot.audit import Ledger, open_ledger
 from finpilot.core import LiveSeriesSettings, RuntimeSettings, Settings
@@ -32,7 +29,6 @@ from finpilot.watch import EmbeddedQuery, WatchService, open_metrics_store, pars
 
 pytestmark = pytest.mark.slow
 
-BINARY = "/usr/bin/prometheus-alertmanager"
 RUNBOOKS = Path(__file__).resolve().parents[3] / "examples" / "runbooks"
 CONSOLE = "https://console.example"
 DELAY_MS = 700
@@ -64,12 +60,6 @@ rules:
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _wait(check: Callable[[], Any], timeout: float, what: str) -> Any:
     deadline = time.monotonic() + timeout
     while True:
@@ -84,41 +74,8 @@ def _wait(check: Callable[[], Any], timeout: float, what: str) -> Any:
 @pytest.fixture
 def alertmanager(tmp_path: Path) -> Iterator[str]:
     """A real Alertmanager on a free port (it routes nowhere: the test reads its API)."""
-    binary = shutil.which(BINARY) or shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
-    if binary is None:
-        pytest.fail(f"{BINARY} is not installed (apt-get install prometheus-alertmanager; scripts/test.sh does)")
-    port = _free_port()
-    config = tmp_path / "alertmanager.yml"
-    config.write_text("route:\n  receiver: none\nreceivers:\n  - name: none\n")
-    log = (tmp_path / "alertmanager.log").open("w")
-    process = subprocess.Popen(
-        [
-            binary,
-            f"--config.file={config}",
-            f"--storage.path={tmp_path / 'am-data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--cluster.listen-address=",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-
-        def ready() -> bool:
-            if process.poll() is not None:
-                pytest.fail("Alertmanager exited: " + (tmp_path / "alertmanager.log").read_text()[-2000:])
-            try:
-                return httpx.get(f"{url}/-/ready", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        _wait(ready, 30, "Alertmanager ready")
+    with running_alertmanager("route:\n  receiver: none\nreceivers:\n  - name: none\n", tmp_path) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
 
 
 def _payments(data_dir: Path) -> dict[str, Any]:

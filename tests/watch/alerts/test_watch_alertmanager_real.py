@@ -5,21 +5,17 @@ This test fails, never skips, when the binary is missing: the acceptance needs t
 
 from __future__ import annotations
 
-import shutil
 import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from alert_helpers import MemoryMetrics, Receiver, RecordingSink, make_manager
+from alert_helpers import MemoryMetrics, Receiver, RecordingSink, make_manager, running_alertmanager
 
 from finpilot.core import FakeClock
 from finpilot.watch import AlertManager, AlertmanagerSink, AlertStore, Route, Signal, WebhookSink, parse_rules
-
-BINARY = "/usr/bin/prometheus-alertmanager"
 
 
 def _free_port() -> int:
@@ -31,12 +27,7 @@ def _free_port() -> int:
 @pytest.fixture
 def alertmanager(tmp_path: Path, receiver: Receiver) -> Iterator[str]:
     """A real Alertmanager on a free port, routing everything to the test's webhook receiver."""
-    binary = shutil.which(BINARY) or shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
-    if binary is None:
-        pytest.fail(f"{BINARY} is not installed (apt-get install prometheus-alertmanager; scripts/test.sh does)")
-    port = _free_port()
-    config = tmp_path / "alertmanager.yml"
-    config.write_text(
+    config = (
         "route:\n"
         "  receiver: hook\n"
         "  group_by: [alertname]\n"
@@ -49,35 +40,8 @@ def alertmanager(tmp_path: Path, receiver: Receiver) -> Iterator[str]:
         f"      - url: {receiver.url}/from-alertmanager\n"
         "        send_resolved: true\n"
     )
-    log = (tmp_path / "alertmanager.log").open("w")
-    process = subprocess.Popen(
-        [
-            binary,
-            f"--config.file={config}",
-            f"--storage.path={tmp_path / 'am-data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--cluster.listen-address=",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("Alertmanager did not start: " + (tmp_path / "alertmanager.log").read_text()[-2000:])
-            time.sleep(0.1)
+    with running_alertmanager(config, tmp_path) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
 
 
 def test_an_alert_reaches_a_real_alertmanager_and_comes_out_of_it(
