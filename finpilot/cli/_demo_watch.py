@@ -18,7 +18,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import httpx
 from rich.markup import escape
 
 from finpilot.audit import Ledger
@@ -26,6 +25,7 @@ from finpilot.audit.kinds import HEAL_RESTART, RUNBOOK_ACTION, WATCH_ALERT, WATC
 from finpilot.cli._context import cli_actor
 from finpilot.cli._demo_tour_cmd import StepResult, _entries_since, _say, _wait
 from finpilot.cli._watch_up import DEMO_READS, DEMO_SCRAPE_INTERVAL_S
+from finpilot.core import http_client
 from finpilot.heal import RuntimeClient
 
 SLOT = "payments/0"
@@ -39,7 +39,7 @@ _PROBES = 12
 def _slowest_s(payments_url: str) -> float:
     """The slowest of a few requests through the router (both replicas answer some of them)."""
     slowest = 0.0
-    with httpx.Client(timeout=10) as client:
+    with http_client(timeout_s=10) as client:
         for _ in range(_PROBES):
             began = time.monotonic()
             client.get(f"{payments_url}/healthz")

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from finpilot.core import WatchSettings
+from finpilot.core import WatchSettings, http_client
 from finpilot.watch._errors import MetricsUnavailableError, QueryError, WatchInputError
 from finpilot.watch._metrics import _promql, _promql_text
 from finpilot.watch._metrics._types import Aggregation, Series
@@ -55,7 +55,7 @@ class PrometheusQuery:
         if not (math.isfinite(timeout) and timeout > 0):
             raise WatchInputError(f"timeout is {timeout!r}", field="timeout", fix="give a positive number of seconds")
         self.base_url = base_url.rstrip("/")
-        self._client = client or httpx.Client(timeout=timeout)
+        self._client = client or http_client(timeout_s=timeout)
 
     def close(self) -> None:
         """Release the connection pool."""
