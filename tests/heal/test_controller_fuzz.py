@@ -90,6 +90,10 @@ class StandInController:
         self._service(service)
         return {"stable": [(since, 1.5, False)]}
 
+    def scale(self, service: str, replicas: int) -> dict[str, Any]:
+        """web from 1 replica to ``replicas``."""
+        return {"service": self._service(service), "from": 1, "to": replicas}
+
     def drain(self, node: str, *, actor: str) -> dict[str, Any]:
         """Start draining ``n1``."""
         return {"node": self._node(node), "state": "draining"}

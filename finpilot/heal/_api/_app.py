@@ -12,6 +12,7 @@
     PUT  /api/v1/services/{name}/arms        declare its release arms (progressive delivery)
     PUT  /api/v1/services/{name}/shares      split its router's traffic between the groups
     GET  /api/v1/services/{name}/samples     per group, the requests finished since ?since=
+    PUT  /api/v1/services/{name}/replicas    scale a service (the predictive autoscaler's call)
 
 Errors get the status and body of every finpilot server (:mod:`finpilot.core._http_errors`):
 a missing or wrong token is 401, an unknown node or service 404, bad input 422. A body over
@@ -89,7 +90,7 @@ def _authorised(
 Ctl = Annotated["Controller", Depends(_controller)]
 
 router = APIRouter(
-    prefix="/api/v1", dependencies=[Depends(_authorised)], responses=error_responses(400, 401, 404, 409, 422, 503)
+    prefix="/api/v1", dependencies=[Depends(_authorised)], responses=error_responses(400, 401, 404, 409, 413, 422, 503)
 )
 
 
