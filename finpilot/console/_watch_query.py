@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from finpilot.watch import MetricsQuery, QueryError, Series
+from finpilot.watch import MetricsQuery, QueryError, Series, read_computed
 
 QueryKind = Literal["raw", "rate", "quantile"]
 """What to compute: raw values, a per-second rate of counters, or a quantile of histogram buckets."""
@@ -68,16 +68,20 @@ def run_query(query: MetricsQuery, panel: Panel, start: float, end: float, step:
             field="step",
             fix=f"use a step of at least {(end - start) / MAX_POINTS:.0f} s for this range",
         )
-    if panel.kind == "quantile":
-        if not 0 <= panel.quantile <= 1:
-            raise QueryError("a quantile lies in [0, 1]", field="quantile", fix="e.g. 0.99")
-        return query.histogram_quantile(panel.quantile, panel.selector, start, end, step, panel.window, panel.by)
-    window = panel.window if panel.kind == "rate" else None
-    if panel.op is not None:
-        return query.aggregate(panel.op, panel.selector, start, end, step, panel.by, rate_window=window)
-    if window is not None:
-        return query.rate(panel.selector, start, end, step, window)
-    return query.range(panel.selector, start, end, step)
+    if panel.kind == "quantile" and not 0 <= panel.quantile <= 1:
+        raise QueryError("a quantile lies in [0, 1]", field="quantile", fix="e.g. 0.99")
+    return read_computed(
+        query,
+        panel.selector,
+        panel.kind,
+        start,
+        end,
+        step,
+        window=panel.window,
+        quantile=panel.quantile,
+        aggregate=panel.op,
+        by=panel.by,
+    )
 
 
 def series_label(series: Series) -> str:

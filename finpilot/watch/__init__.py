@@ -64,6 +64,7 @@ from finpilot.watch._metrics._exposition import Exposition, ExpositionSample, pa
 from finpilot.watch._metrics._prometheus import PrometheusQuery, prometheus_query_from_settings
 from finpilot.watch._metrics._promql import Matcher, Selector, parse_selector
 from finpilot.watch._metrics._query import EmbeddedQuery
+from finpilot.watch._metrics._read import ReadKind, read_computed
 from finpilot.watch._metrics._scrape import Scraper, ScrapeReport
 from finpilot.watch._metrics._setup import (
     STORE_FILE,
@@ -161,6 +162,7 @@ __all__ = [
     "PrometheusQuery",
     "QueryError",
     "RateSchedule",
+    "ReadKind",
     "Route",
     "Sample",
     "ScaleAction",
@@ -220,6 +222,7 @@ __all__ = [
     "parse_selector",
     "probation_rows",
     "prometheus_query_from_settings",
+    "read_computed",
     "read_decisions",
     "read_results",
     "register_detector",

@@ -48,6 +48,7 @@ from finpilot.watch._alerts._templates import check_template, number, render
 from finpilot.watch._detect._contract import Anomaly
 from finpilot.watch._errors import AlertConfigError
 from finpilot.watch._forecast._types import Forecast
+from finpilot.watch._metrics._read import ReadKind, read_computed
 from finpilot.watch._metrics._types import Aggregation, MetricsQuery, Series
 
 Op = Literal[">", ">=", "<", "<=", "==", "!="]
@@ -117,6 +118,10 @@ class _RuleBase(StrictModel):
         return {key: render(text, variables, labels) for key, text in self.annotations.items()}
 
 
+_READ_KINDS: dict[str, ReadKind] = {"value": "raw", "rate": "rate", "quantile": "quantile"}
+"""A rule's ``function`` as the read kind it asks for."""
+
+
 class MetricQuerySpec(StrictModel):
     """What a metric rule reads: a selector, and a rate, a quantile or the raw value, maybe aggregated."""
 
@@ -148,22 +153,25 @@ class MetricQuerySpec(StrictModel):
         """
         if found.name:
             return selector_text(found.name, found.labels), {}
-        kind = {"value": "raw", "rate": "rate", "quantile": "quantile"}[self.function]
+        kind = _READ_KINDS[self.function]
         view = chart_view(kind, self.window, self.quantile, self.aggregate, self.by)
         return narrowed_selector(self.selector, found.labels), view
 
     def read(self, query: MetricsQuery, now: float) -> list[Series]:
         """The series this query gives at ``now`` (one instant: start = end = now)."""
-        window = self.window or 0.0
-        if self.function == "quantile":
-            assert self.quantile is not None
-            return query.histogram_quantile(self.quantile, self.selector, now, now, 1.0, window, by=self.by)
-        rate_window = window if self.function == "rate" else None
-        if self.aggregate is not None:
-            return query.aggregate(self.aggregate, self.selector, now, now, 1.0, by=self.by, rate_window=rate_window)
-        if rate_window is not None:
-            return query.rate(self.selector, now, now, 1.0, rate_window)
-        return query.range(self.selector, now, now, 1.0)
+        kind = _READ_KINDS[self.function]
+        return read_computed(
+            query,
+            self.selector,
+            kind,
+            now,
+            now,
+            1.0,
+            window=self.window or 0.0,
+            quantile=self.quantile if self.quantile is not None else 0.99,
+            aggregate=self.aggregate,
+            by=self.by,
+        )
 
 
 class MetricRule(_RuleBase):

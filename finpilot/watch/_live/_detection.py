@@ -19,6 +19,7 @@ from finpilot.watch._alerts._model import chart_view, narrowed_selector
 from finpilot.watch._detect._contract import Anomaly, Detector
 from finpilot.watch._detect._registry import DEFAULT_DETECTOR, make_detector
 from finpilot.watch._errors import WatchError
+from finpilot.watch._metrics._read import read_computed
 from finpilot.watch._metrics._types import MetricsQuery, Series
 
 _SeriesKey = tuple[str, tuple[tuple[str, str], ...]]
@@ -122,14 +123,18 @@ class LiveDetection:
 
 def _read(read: LiveSeriesSettings, query: MetricsQuery, now: float) -> list[Series]:
     # A one-step range read at ``now``: each series' newest value within the look-back.
-    if read.kind == "quantile":
-        return query.histogram_quantile(read.quantile, read.selector, now, now, 1.0, read.window_s, by=read.by)
-    if read.aggregate is not None:
-        window = read.window_s if read.kind == "rate" else None
-        return query.aggregate(read.aggregate, read.selector, now, now, 1.0, by=read.by, rate_window=window)
-    if read.kind == "rate":
-        return query.rate(read.selector, now, now, 1.0, read.window_s)
-    return query.range(read.selector, now, now, 1.0)
+    return read_computed(
+        query,
+        read.selector,
+        read.kind,
+        now,
+        now,
+        1.0,
+        window=read.window_s,
+        quantile=read.quantile,
+        aggregate=read.aggregate,
+        by=read.by,
+    )
 
 
 def _stored_labels(series: Series) -> dict[str, str]:
