@@ -3,12 +3,16 @@
 One writer thread owns all writes. Callers validate and hash their entries in their own
 thread, join the batch being filled, and wait on that batch's event; the writer takes the
 whole batch, writes it in one transaction (one fsync for many entries) and wakes everyone.
-``append`` therefore returns an index only after the entry is on disk. The writer re-reads
-the stored size under the backend's write lock, so several processes can share a log.
+``append`` therefore returns an index only after the entry is on disk. ``append_async`` joins
+the same batches from an event loop: its coroutine is resumed (through
+``loop.call_soon_threadsafe``) once the batch is durable, and no thread waits for it. The
+writer re-reads the stored size under the backend's write lock, so several processes can share
+a log.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -126,6 +130,9 @@ class _Batch:
     done: threading.Lock = field(default_factory=_held_lock)
     start: int = -1
     error: BaseException | None = None
+    # Coroutines awaiting this batch: (loop, future, position, count). Registered under the
+    # ledger's condition before the writer can take the batch, woken by the writer after it.
+    awaiting: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[list[int]], int, int]] | None = None
 
 
 class Ledger:
@@ -233,7 +240,30 @@ class Ledger:
             return []
         return self._submit(self._prepare(entries))
 
+    async def append_async(self, entry: Entry) -> int:
+        """:meth:`append` for a coroutine: the index once the entry is durable, holding no thread meanwhile.
+
+        The entry is validated and hashed here, on the event loop (refusals raise at once, as
+        from ``append``), then joins the same group-commit batch as every other caller; the
+        coroutine resumes on its loop when that batch's transaction has committed, and storage
+        errors raise here. Cancelling the awaiting task does not withdraw the entry: it may
+        still be written.
+        """
+        part = self._prepare([entry])
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[int]] = loop.create_future()
+        self._enqueue(part, (loop, future))
+        return (await future)[0]
+
     def _submit(self, part: _Part) -> list[int]:
+        batch, pos = self._enqueue(part, None)
+        batch.done.acquire()
+        batch.done.release()
+        return _indices(batch, pos, len(part.datas))
+
+    def _enqueue(
+        self, part: _Part, waiter: tuple[asyncio.AbstractEventLoop, asyncio.Future[list[int]]] | None
+    ) -> tuple[_Batch, int]:
         self._ensure_writer()
         count = len(part.datas)
         with self._cv:
@@ -247,14 +277,12 @@ class Ledger:
             batch.datas.extend(part.datas)
             batch.hashes.extend(part.hashes)
             batch.personal.extend((pos + i, row) for i, row in part.personal)
+            if waiter is not None:
+                if batch.awaiting is None:
+                    batch.awaiting = []
+                batch.awaiting.append((waiter[0], waiter[1], pos, count))
             self._cv.notify()
-        batch.done.acquire()
-        batch.done.release()
-        if batch.error is not None:
-            if isinstance(batch.error, IntegrityError | StorageError):
-                raise batch.error
-            raise StorageError(f"append failed: {batch.error}") from batch.error
-        return list(range(batch.start + pos, batch.start + pos + count))
+        return batch, pos
 
     # ------------------------------------------------------------------ writer thread
     def _load_state(self, size: int) -> TreeState:
@@ -350,6 +378,8 @@ class Ledger:
             batch.error = exc
         finally:
             batch.done.release()
+            if batch.awaiting:
+                _wake(batch)
 
     def _checkpoint(self) -> StoredCheckpoint | None:
         store = self.store
@@ -649,6 +679,40 @@ class Ledger:
         from finpilot.audit._export import export_bundle
 
         return export_bundle(self, directory)
+
+
+def _indices(batch: _Batch, pos: int, count: int) -> list[int]:
+    """A caller's indices in a written batch, or the batch's error raised as ``append`` raises it."""
+    error = batch.error
+    if error is not None:
+        if isinstance(error, IntegrityError | StorageError):
+            raise error
+        raise StorageError(f"append failed: {error}") from error
+    return list(range(batch.start + pos, batch.start + pos + count))
+
+
+def _wake(batch: _Batch) -> None:
+    """Resume the coroutines awaiting a written batch: one thread-safe call per event loop, not per entry."""
+    assert batch.awaiting is not None
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[list[int]], int, int]]] = {}
+    for loop, future, pos, count in batch.awaiting:
+        by_loop.setdefault(loop, []).append((future, pos, count))
+    for loop, waiters in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_settle, batch, waiters)
+        except RuntimeError:  # the loop was closed: nobody is left to answer
+            pass
+
+
+def _settle(batch: _Batch, waiters: list[tuple[asyncio.Future[list[int]], int, int]]) -> None:
+    # Runs on the waiters' event loop.
+    for future, pos, count in waiters:
+        if future.done():  # cancelled while the batch was being written
+            continue
+        try:
+            future.set_result(_indices(batch, pos, count))
+        except (IntegrityError, StorageError) as exc:
+            future.set_exception(exc)
 
 
 def _subject_matches(row: PersonalRow) -> bool:
