@@ -6,7 +6,8 @@
     POST /api/v1/fraud/accounts/{customer_id}/freeze        (FREEZE: operator, admin)
     POST /api/v1/fraud/accounts/{customer_id}/unfreeze      (FREEZE)
 
-``POST /api/v1/fraud/scores`` is self-auditing: its ``fraud.decision`` entry names the caller
+``POST /api/v1/fraud/scores`` answers only once its decision entry is durable (it awaits the
+ledger's group commit on the event loop, see :meth:`FraudService.score_async`), and is self-auditing: its ``fraud.decision`` entry names the caller
 as actor and holds the token id, client and route, so the request-audit middleware writes no
 second entry for it (one durable append per scored payment, not two). Every other mutating
 call gets the usual ``console.request`` entry beside its own (``fraud.label``,
@@ -106,9 +107,9 @@ async def _score(request: Request, who: Principal) -> Response:
         )
     service = _service(state)
     caller = caller_evidence(request.scope)
-    decision, index, recorded = await run_in_threadpool(
-        lambda: service.score_recorded(payment, actor=who.actor, caller=caller)
-    )
+    # On the event loop itself: scoring is a short CPU step under the service's lock, and the
+    # wait for the durable append holds no thread (the ledger's writer resumes this coroutine).
+    decision, index, recorded = await service.score_async(payment, actor=who.actor, caller=caller)
     if recorded:
         mark_self_audited(request.scope, index)
     return JSONResponse({**decision.to_json(), "audit_index": index})

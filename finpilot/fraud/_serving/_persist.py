@@ -17,6 +17,14 @@ checkpoint rather than a scan from entry 0: at 200 decisions a second a ledger g
 would be a second copy of the same facts that can disagree with the ledger; this file is
 only a hint of where to start reading.
 
+A restarted service also answers a repeated transaction id from the ledger: :func:`load_state`
+reads the ``fraud.decision`` entries among the last :data:`DECISION_LOOKBACK` ledger entries
+and remembers each decision (its payment, answer and audit index), so a client that re-sends a
+payment whose answer it never got (the process died after the durable append) gets the recorded
+decision and no second entry is written. The bound keeps start-up time flat as the ledger grows:
+100,000 entries is over 3 minutes of decisions at 500 a second, far longer than any client
+retries a payment, and reading them takes well under a second.
+
 Only entries finpilot itself wrote count (:func:`finpilot.audit.is_system_entry`): no append
 over the API or the CLI can write a ``fraud.*`` kind, and a forged entry left in a ledger by an
 older version is skipped when its actor is not one the kind declares.
@@ -30,9 +38,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from finpilot.audit import Ledger, is_system_entry
-from finpilot.audit.kinds import FRAUD_ACCOUNT
+from finpilot.audit.kinds import FRAUD_ACCOUNT, FRAUD_DECISION
 from finpilot.core import InputError, StorageError, private_file
-from finpilot.fraud._serving._service import FraudService
+from finpilot.fraud._serving._service import FraudService, _DecisionRow, _PaymentRow
 
 FEATURES_FILE = "features.snapshot"
 """The feature engine's snapshot in the state directory."""
@@ -40,6 +48,9 @@ ACCOUNTS_FILE = "accounts.json"
 """The frozen accounts and the ledger size they were read at."""
 
 _PAGE = 10_000
+
+DECISION_LOOKBACK = 100_000
+"""How many of the newest ledger entries :func:`load_state` searches for decisions to remember."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +60,7 @@ class RestoredState:
     features_restored: bool
     frozen: int
     entries_read: int
+    decisions_recalled: int = 0
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -108,6 +120,46 @@ def frozen_from_ledger(ledger: Ledger, frozen: set[str], start: int = 0) -> int:
     return read
 
 
+_DECISION_KIND = f'"{FRAUD_DECISION.name}"'.encode()
+
+
+def decisions_from_ledger(ledger: Ledger, lookback: int = DECISION_LOOKBACK) -> list[tuple[_PaymentRow, _DecisionRow]]:
+    """The ``fraud.decision`` entries among the newest ``lookback`` entries, oldest first, as remembered rows."""
+    end = ledger.size
+    position = max(0, end - max(lookback, 0))
+    out: list[tuple[_PaymentRow, _DecisionRow]] = []
+    while position < end:
+        stop = min(position + _PAGE, end)
+        for stored in reversed(ledger.tail(stop - position, before=stop)):
+            if _DECISION_KIND not in stored.data:
+                continue
+            fields = stored.fields
+            if fields.get("kind") != FRAUD_DECISION.name:
+                continue  # no API or CLI append can write a fraud.* kind: every one left is the service's
+            try:
+                ev = fields["evidence"]
+                payment: _PaymentRow = (
+                    str(fields["subject"]).removeprefix("payment:"),
+                    int(ev["time"]),
+                    str(ev["customer_id"]),
+                    str(ev["terminal_id"]),
+                    float(ev["amount"]),
+                )
+                done: _DecisionRow = (
+                    str(fields["action"]),
+                    float(ev["score"]),
+                    tuple(str(r) for r in ev["reasons"]),
+                    str(ev["model_version"]),
+                    str(ev["policy_id"]),
+                    stored.index,
+                )
+            except (KeyError, TypeError, ValueError):
+                continue  # not a decision this version can answer from; it is decided afresh
+            out.append((payment, done))
+        position = stop
+    return out
+
+
 def _saved_accounts(path: Path, ledger_size: int) -> tuple[set[str], int]:
     if not path.is_file():
         return set(), 0
@@ -128,11 +180,13 @@ def _saved_accounts(path: Path, ledger_size: int) -> tuple[set[str], int]:
     return frozen, size
 
 
-def load_state(service: FraudService, directory: Path) -> RestoredState:
-    """Restore the features from ``directory`` (if saved) and rebuild the frozen accounts from the ledger."""
+def load_state(service: FraudService, directory: Path, *, lookback: int = DECISION_LOOKBACK) -> RestoredState:
+    """Restore the features from ``directory`` (if saved), rebuild the frozen accounts from the ledger,
+    and remember the decisions among its newest ``lookback`` entries (repeats get their recorded answer)."""
     frozen, start = _saved_accounts(directory / ACCOUNTS_FILE, service.ledger.size)
     read = frozen_from_ledger(service.ledger, frozen, start)
     snapshot_path = directory / FEATURES_FILE
     snapshot = snapshot_path.read_bytes() if snapshot_path.is_file() else None
     service.restore_state(snapshot, frozenset(frozen))
-    return RestoredState(snapshot is not None, len(frozen), read)
+    recalled = service.recall_decisions(decisions_from_ledger(service.ledger, lookback))
+    return RestoredState(snapshot is not None, len(frozen), read, recalled)

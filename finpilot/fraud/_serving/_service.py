@@ -10,11 +10,13 @@ looks like one is refused before anything changes.
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from typing import Any, Protocol, cast
+from typing import Any, NamedTuple, Protocol, cast
 
 from finpilot.audit import Entry, Ledger, contains_pan
 from finpilot.audit.kinds import FRAUD_ACCOUNT, FRAUD_DECISION, FRAUD_LABEL
@@ -155,14 +157,52 @@ class FraudService:
         self, payment: Payment, *, actor: str = ACTOR, caller: Mapping[str, str | None] | None = None
     ) -> tuple[FraudDecision, int, bool]:
         """:meth:`score`, plus whether this call wrote the decision entry (``False`` for a repeat)."""
+        step = self._decide(payment, actor, caller)
+        if not isinstance(step, _Pending):
+            return step
+        _fault("before-append")
+        index = self.ledger.append(step.entry)
+        _fault("after-append")
+        freeze = self._decided_at(step, index)
+        if freeze is not None:
+            self.freeze_account(step.payment.customer, reason=freeze)
+        return step.decision, index, True
+
+    async def score_async(
+        self, payment: Payment, *, actor: str = ACTOR, caller: Mapping[str, str | None] | None = None
+    ) -> tuple[FraudDecision, int, bool]:
+        """:meth:`score_recorded` for an event loop: answers only once the decision entry is durable.
+
+        Features, score and decision are computed at once under the lock (CPU only, no I/O);
+        the entry then joins the ledger's group commit through :meth:`Ledger.append_async`, so
+        the waiting holds no thread. A freezing decision's ``fraud.account`` entry is awaited
+        the same way before the answer. Returns ``(decision, audit_index, recorded)``.
+        """
+        step = self._decide(payment, actor, caller)
+        if not isinstance(step, _Pending):
+            return step
+        _fault("before-append")
+        index = await self.ledger.append_async(step.entry)
+        _fault("after-append")
+        freeze = self._decided_at(step, index)
+        if freeze is not None:
+            customer = step.payment.customer
+            entry = self._account_entry(customer, "freeze", ACTOR, freeze)
+            self._frozen_at(customer, freeze, await self.ledger.append_async(entry))
+        return step.decision, index, True
+
+    def _decide(
+        self, payment: Payment, actor: str, caller: Mapping[str, str | None] | None
+    ) -> _Pending | tuple[FraudDecision, int, bool]:
+        """Score and decide under the lock: the entry to append, or a repeat's recorded answer."""
         payment = _checked(payment)
         actor = check_id(actor, "actor")
-        evidence_ids = {"customer_id": payment.customer, "terminal_id": payment.terminal}
+        row = _payment_row(payment)
         with self._lock:
             known = self._seen.get(payment.tx_id)
             if known is not None:
                 done = self._decided.get(payment.tx_id)
-                same = known[0] == _payment_row(payment)
+                same = known[0] == row
                 if same and done is not None:
                     return _decision_of(done), done[-1], False
                 raise InputError(
@@ -177,7 +217,10 @@ class FraudService:
             verdict = self.scorer.score_one(used)
             self._latest = used.time
             account = AccountState(frozen=payment.customer in self._frozen)
-            self._remember_payment(payment, used)
+            self._seen[payment.tx_id] = (row, used.time)
+            if len(self._seen) > self._remember:
+                old, _ = self._seen.popitem(last=False)
+                self._decided.pop(old, None)
         decision = self.policy.decide(verdict.score, verdict.reasons, account, model_version=verdict.model_version)
         evidence: dict[str, Any] = {
             "score": decision.score,
@@ -185,7 +228,8 @@ class FraudService:
             "reasons": list(decision.reasons),
             "model_version": decision.model_version,
             "policy_id": decision.policy_id,
-            **evidence_ids,
+            "customer_id": payment.customer,
+            "terminal_id": payment.terminal,
             "amount": payment.amount,
             "time": payment.time,
         }
@@ -198,7 +242,11 @@ class FraudService:
             outcome=decision.action,
             evidence=evidence,
         )
-        index = self.ledger.append(entry)
+        return _Pending(payment, verdict, decision, entry)
+
+    def _decided_at(self, step: _Pending, index: int) -> str | None:
+        """Remember a durable decision and tell the observers; the freeze reason when it freezes."""
+        decision, payment = step.decision, step.payment
         with self._lock:
             if payment.tx_id in self._seen:
                 self._decided[payment.tx_id] = (
@@ -209,17 +257,30 @@ class FraudService:
                     decision.policy_id,
                     index,
                 )
-        self._notify("on_decision", payment, verdict, decision, index)
+        self._notify("on_decision", payment, step.verdict, decision, index)
         if decision.action == "freeze_account":
-            self.freeze_account(payment.customer, reason=f"decision on payment:{payment.tx_id}")
-        return decision, index, True
+            return f"decision on payment:{payment.tx_id}"
+        return None
 
-    def _remember_payment(self, payment: Payment, used: Payment) -> None:
-        # Called with the lock held.
-        self._seen[payment.tx_id] = (_payment_row(payment), used.time)
-        while len(self._seen) > self._remember:
-            old, _ = self._seen.popitem(last=False)
-            self._decided.pop(old, None)
+    def recall_decisions(self, decisions: Iterable[tuple[_PaymentRow, _DecisionRow]]) -> int:
+        """Remember decisions read back from the ledger, so a repeated payment gets its recorded answer.
+
+        Meant for start-up (see :func:`finpilot.fraud._serving._persist.load_state`): a payment
+        already remembered keeps its entry. The number of decisions newly remembered.
+        """
+        added = 0
+        with self._lock:
+            for row, done in decisions:
+                tx_id = row[0]
+                if tx_id in self._seen:
+                    continue
+                self._seen[tx_id] = (row, row[1])
+                self._decided[tx_id] = done
+                added += 1
+            while len(self._seen) > self._remember:
+                old, _ = self._seen.popitem(last=False)
+                self._decided.pop(old, None)
+        return added
 
     def _account_entry(self, customer_id: str, action: str, actor: str, reason: str) -> Entry:
         return FRAUD_ACCOUNT.entry(
@@ -236,10 +297,13 @@ class FraudService:
         _refuse_pan("customer_id", customer_id, "frozen")
         entry = self._account_entry(customer_id, "freeze", check_id(actor, "actor"), reason)
         index = self.ledger.append(entry)
+        self._frozen_at(customer_id, reason, index)
+        return index
+
+    def _frozen_at(self, customer_id: str, reason: str, index: int) -> None:
         with self._lock:
             self._frozen.add(customer_id)
         self._notify("on_account", customer_id, "freeze", reason, index)
-        return index
 
     def unfreeze_account(self, customer_id: str, *, actor: str = ACTOR, reason: str = "") -> int:
         """Lift a freeze. Audited on its own; the entry's index."""
@@ -297,7 +361,29 @@ class FraudService:
 
 
 _PaymentRow = tuple[str, int, str, str, float]
-_DecisionRow = tuple[str, float, tuple[str, ...], str, str, int]  # FraudDecision's fields, then the audit index
+"""A payment as given: transaction id, time, customer, terminal, amount."""
+_DecisionRow = tuple[str, float, tuple[str, ...], str, str, int]
+"""A decision as remembered: FraudDecision's fields, then the audit index."""
+
+
+class _Pending(NamedTuple):
+    """A decision made under the lock whose entry is not yet durable."""
+
+    payment: Payment
+    verdict: Score
+    decision: FraudDecision
+    entry: Entry
+
+
+# Test-only fault injection for the kill -9 tests: FINPILOT_TEST_FAULT=before-append or
+# after-append SIGKILLs the process at that point of a scoring call. Read once at import; unset
+# (as in production) it costs one comparison with an empty string per call.
+_FAULT_AT = os.environ.get("FINPILOT_TEST_FAULT", "")
+
+
+def _fault(point: str) -> None:
+    if _FAULT_AT and _FAULT_AT == point:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _payment_row(payment: Payment) -> _PaymentRow:
