@@ -13,6 +13,7 @@ a log.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 import time
@@ -698,10 +699,8 @@ def _wake(batch: _Batch) -> None:
     for loop, future, pos, count in batch.awaiting:
         by_loop.setdefault(loop, []).append((future, pos, count))
     for loop, waiters in by_loop.items():
-        try:
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody is left to answer
             loop.call_soon_threadsafe(_settle, batch, waiters)
-        except RuntimeError:  # the loop was closed: nobody is left to answer
-            pass
 
 
 def _settle(batch: _Batch, waiters: list[tuple[asyncio.Future[list[int]], int, int]]) -> None:

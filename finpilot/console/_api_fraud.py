@@ -7,9 +7,10 @@
     POST /api/v1/fraud/accounts/{customer_id}/unfreeze      (FREEZE)
 
 ``POST /api/v1/fraud/scores`` answers only once its decision entry is durable (it awaits the
-ledger's group commit on the event loop, see :meth:`FraudService.score_async`), and is self-auditing: its ``fraud.decision`` entry names the caller
-as actor and holds the token id, client and route, so the request-audit middleware writes no
-second entry for it (one durable append per scored payment, not two). Every other mutating
+ledger's group commit on the event loop, see :meth:`FraudService.score_async`), and is
+self-auditing: its ``fraud.decision`` entry names the caller as actor and holds the token id,
+client and route, so the request-audit middleware writes no second entry for it (one durable
+append per scored payment, not two). Every other mutating
 call gets the usual ``console.request`` entry beside its own (``fraud.label``,
 ``fraud.account``). Without a model the console still runs, and the calls that need one
 answer 503 (:class:`~finpilot.core.UnavailableError`) with what to do.

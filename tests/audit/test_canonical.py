@@ -11,12 +11,13 @@ import json
 import math
 from typing import Any
 
+import orjson
 import pytest
 import rfc8785
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from finpilot.audit._canonical import MAX_SAFE_INT, _fast_ok, _slow, canonical_json
+from finpilot.audit._canonical import _SLOW, MAX_SAFE_INT, _fast_ok, _slow, _with_fragments, canonical_json
 from finpilot.core import InputError
 
 safe_ints = st.integers(min_value=-MAX_SAFE_INT, max_value=MAX_SAFE_INT)
@@ -78,6 +79,20 @@ def test_canonical_json_matches_rfc8785(value: Any) -> None:
     # also run on every value, so both paths are held to the reference whichever is chosen.
     assert canonical_json(value) == want
     assert _slow(value, "$").encode() == want
+    # The middle path (orjson with odd floats as fragments) too, wherever it does not defer.
+    fixed = _with_fragments(value)
+    if fixed is not _SLOW:
+        assert orjson.dumps(fixed, option=orjson.OPT_SORT_KEYS) == want
+
+
+@given(fast_values, st.lists(finite_floats, min_size=1, max_size=5))
+@settings(max_examples=300, deadline=None)
+def test_odd_floats_keep_the_orjson_path_and_stay_canonical(value: Any, floats: list[float]) -> None:
+    # A fraud decision's evidence: ASCII keys, and a score below 1e-4 or an amount of 25.0.
+    doc = {"v": value, "floats": floats, "nested": {"x": floats[0]}}
+    fixed = _with_fragments(doc)
+    assert fixed is not _SLOW
+    assert orjson.dumps(fixed, option=orjson.OPT_SORT_KEYS) == rfc8785.dumps(doc) == canonical_json(doc)
 
 
 @given(fast_values)

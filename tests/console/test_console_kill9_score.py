@@ -42,9 +42,11 @@ def _killed_mid_score(
     with monkeypatch.context() as env:
         env.setenv("FINPILOT_TEST_FAULT", point)
         with running_server(settings.data_dir, work, model_dir=model) as server:
-            with httpx.Client(base_url=server.url, headers=bearer(token), timeout=30) as api:
-                with pytest.raises(httpx.TransportError):  # no answer: the process died mid-call
-                    api.post("/api/v1/fraud/scores", json=PAYMENT)
+            with (
+                httpx.Client(base_url=server.url, headers=bearer(token), timeout=30) as api,
+                pytest.raises(httpx.TransportError),  # no answer: the process died mid-call
+            ):
+                api.post("/api/v1/fraud/scores", json=PAYMENT)
             assert server.process.wait(timeout=30) == -signal.SIGKILL
 
 

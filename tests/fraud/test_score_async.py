@@ -1,4 +1,4 @@
-"""``FraudService.score_async``: the same decisions as ``score_recorded``, answered once durable; repeats after a restart."""
+"""``FraudService.score_async``: decides as ``score_recorded``, answers once durable; repeats after a restart."""
 
 from __future__ import annotations
 
@@ -54,9 +54,7 @@ def decisions(ledger: Ledger) -> list[dict[str, object]]:
     return [e.fields for e in reversed(ledger.tail(ledger.size)) if e.fields["kind"] == "fraud.decision"]
 
 
-def test_score_async_decides_as_score_recorded_and_answers_once_durable(
-    tmp_path: Path, tiny_fraud_model: Path
-) -> None:
+def test_score_async_decides_as_score_recorded_and_answers_once_durable(tmp_path: Path, tiny_fraud_model: Path) -> None:
     payments = stream(120)
     with open_ledger(Settings(data_dir=tmp_path / "sync")) as sync_ledger:
         sync = service(sync_ledger, tiny_fraud_model)
@@ -159,9 +157,7 @@ def test_a_restarted_service_answers_a_repeat_from_the_ledger(
     assert ledger.size == size
 
 
-def test_the_lookback_bounds_what_a_restart_remembers(
-    ledger: Ledger, tiny_fraud_model: Path, tmp_path: Path
-) -> None:
+def test_the_lookback_bounds_what_a_restart_remembers(ledger: Ledger, tiny_fraud_model: Path, tmp_path: Path) -> None:
     payments = stream(30)
     running = service(ledger, tiny_fraud_model)
     for p in payments:

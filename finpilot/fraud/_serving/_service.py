@@ -382,7 +382,7 @@ _FAULT_AT = os.environ.get("FINPILOT_TEST_FAULT", "")
 
 
 def _fault(point: str) -> None:
-    if _FAULT_AT and _FAULT_AT == point:
+    if _FAULT_AT and point == _FAULT_AT:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
