@@ -24,10 +24,12 @@ import io
 import json
 import os
 import pstats
+import re
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
@@ -40,6 +42,21 @@ Message = MutableMapping[str, Any]
 def log(*parts: object) -> None:
     """Progress on stderr."""
     print(*parts, file=sys.stderr, flush=True)
+
+
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds per Python thread name (numbered pool threads summed under one name)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    names = {t.native_id: re.sub(r"[_-]?\d+$", "", t.name) for t in threading.enumerate()}
+    out: dict[str, float] = {}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            name = names.get(int(task.name), "other")
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
 
 
 def bodies(n: int, offset: int) -> list[bytes]:
@@ -165,6 +182,7 @@ def measure(model: Path, root: Path, n: int, inflight: int, warmup: int, profile
             try:
                 warm = await run(app, token, payloads[:warmup], inflight)
                 profiler = cProfile.Profile() if profile else None
+                threads0 = thread_cpu()
                 cpu0, wall0 = time.process_time(), time.perf_counter()
                 if profiler:
                     profiler.enable()
@@ -172,6 +190,7 @@ def measure(model: Path, root: Path, n: int, inflight: int, warmup: int, profile
                 if profiler:
                     profiler.disable()
                 cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+                threads1 = thread_cpu()
             finally:
                 await stop()
             bad = [s for s in warm + got if s != 200]
@@ -179,9 +198,14 @@ def measure(model: Path, root: Path, n: int, inflight: int, warmup: int, profile
                 raise RuntimeError(f"{len(bad)} requests failed, e.g. status {bad[0]}")
             if profiler:
                 text = io.StringIO()
-                pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(30)
+                pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(45)
                 log(text.getvalue())
-            return {"cpu_ms_per_request": cpu * 1000 / n, "wall_ms_per_request": wall * 1000 / n}
+            split = {k: (v - threads0.get(k, 0.0)) * 1000 / n for k, v in threads1.items()}
+            return {
+                "cpu_ms_per_request": cpu * 1000 / n,
+                "wall_ms_per_request": wall * 1000 / n,
+                "threads_ms_per_request": {k: round(v, 3) for k, v in split.items() if v > 0},
+            }
 
         return asyncio.run(main())
 
@@ -222,6 +246,7 @@ def main() -> None:
                 "cpu_ms_per_request_median": round(statistics.median(cpu), 3),
                 "cpu_ms_per_request": [round(c, 3) for c in cpu],
                 "wall_ms_per_request_median": round(statistics.median(r["wall_ms_per_request"] for r in runs), 3),
+                "threads_ms_per_request": [r["threads_ms_per_request"] for r in runs],
                 "load_average": os.getloadavg()[0],
             }
         )

@@ -411,9 +411,15 @@ def _checked(payment: Payment) -> Payment:
     return payment
 
 
+_PAN_MIN = 13
+
+
 def _refuse_pan(name: str, value: str, done: str) -> None:
     # The ledger refuses the entry too, but naming its own field ('subject'): name the caller's.
-    if contains_pan(value):  # a str is scanned as text: a dot is a separator, never a decimal point
+    # A card number has at least 13 digits, each one character however it is written: a shorter
+    # id (most are) cannot hold one, and skips the scan on the scoring path.
+    # (A str is scanned as text: a dot is a separator, never a decimal point.)
+    if len(value) >= _PAN_MIN and contains_pan(value):
         raise SensitiveDataError(
             f"'{name}' looks like a full card number; it was not {done}",
             field=name,
