@@ -184,6 +184,11 @@ def _with_fragments(value: Any, depth: int = 0) -> Any:
         for key, item in value.items():
             if type(key) is not str or not key.isascii():
                 return _SLOW
+            # Text and vetted floats inline, as in _fast_ok: this runs for every decision appended.
+            ti = type(item)
+            if ti is str or (ti is float and _float_same(item)):
+                out[key] = item
+                continue
             fixed = _with_fragments(item, depth + 1)
             if fixed is _SLOW:
                 return _SLOW
@@ -192,6 +197,9 @@ def _with_fragments(value: Any, depth: int = 0) -> Any:
     if t is list or t is tuple:
         items = []
         for item in value:
+            if type(item) is str:
+                items.append(item)
+                continue
             fixed = _with_fragments(item, depth + 1)
             if fixed is _SLOW:
                 return _SLOW
