@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from finpilot.audit import Ledger, open_ledger
+from finpilot.audit import Entry, Ledger, open_ledger
 from finpilot.core import InputError, Settings
 from finpilot.fraud import (
     DecisionPolicy,
@@ -22,6 +22,7 @@ from finpilot.fraud import (
     load_state,
     save_state,
 )
+from finpilot.fraud._serving._persist import decisions_from_ledger
 
 T0 = 1_700_000_000
 POLICY = DecisionPolicy(Thresholds(review=0.5, decline=0.8, freeze=1.0))
@@ -167,3 +168,30 @@ def test_the_lookback_bounds_what_a_restart_remembers(ledger: Ledger, tiny_fraud
     assert restored.decisions_recalled == 10
     assert restarted.score_recorded(payments[-1])[2] is False  # within the bound: the recorded answer
     assert restarted.score_recorded(payments[0])[2] is True  # beyond it: decided afresh
+
+
+def test_recall_reads_odd_ids_and_ignores_lookalike_entries(
+    ledger: Ledger, tiny_fraud_model: Path, tmp_path: Path
+) -> None:
+    # An entry of another kind that mentions fraud.decision and a payment subject is no decision.
+    ledger.append(
+        Entry(
+            kind="custom.note",
+            actor="someone",
+            action="note",
+            subject='payment:tx-"odd"-é',
+            outcome="ok",
+            evidence={"kind": "fraud.decision", "x": ',"kind":"fraud.decision"'},
+        )
+    )
+    odd = Payment('tx-"odd"-é', T0, "c1", "t1", 25.0)
+    running = service(ledger, tiny_fraud_model)
+    decision, index, _ = running.score_recorded(odd)
+    assert decisions_from_ledger(ledger) == {odd.tx_id: index}
+
+    restarted = service(ledger, tiny_fraud_model)
+    assert load_state(restarted, tmp_path / "none").decisions_recalled == 1
+    assert restarted.score_recorded(odd) == (decision, index, False)
+    # A late label finds a payment scored before the restart.
+    label_index = restarted.label(odd.tx_id, fraud=True, source="chargeback")
+    assert ledger.entry(label_index).fields["subject"] == f"payment:{odd.tx_id}"

@@ -14,9 +14,11 @@ import os
 import signal
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, NamedTuple, Protocol, cast
+
+import orjson
 
 from finpilot.audit import Entry, Ledger, contains_pan
 from finpilot.audit.kinds import FRAUD_ACCOUNT, FRAUD_DECISION, FRAUD_LABEL
@@ -77,6 +79,8 @@ class FraudService:
         self._seen: OrderedDict[str, tuple[_PaymentRow, int]] = OrderedDict()
         self._latest = 0
         self._decided: dict[str, _DecisionRow] = {}
+        # tx -> ledger index of decisions made before a restart (load_state), read on demand.
+        self._recalled: dict[str, int] = {}
         self._observers: list[DecisionObserver] = []
 
     def add_observer(self, observer: DecisionObserver) -> None:
@@ -198,6 +202,8 @@ class FraudService:
         payment = _checked(payment)
         actor = check_id(actor, "actor")
         row = _payment_row(payment)
+        if self._recalled:
+            self._recall(payment.tx_id)
         with self._lock:
             known = self._seen.get(payment.tx_id)
             if known is not None:
@@ -262,25 +268,35 @@ class FraudService:
             return f"decision on payment:{payment.tx_id}"
         return None
 
-    def recall_decisions(self, decisions: Iterable[tuple[_PaymentRow, _DecisionRow]]) -> int:
-        """Remember decisions read back from the ledger, so a repeated payment gets its recorded answer.
+    def recall_decisions(self, index_by_tx: Mapping[str, int]) -> int:
+        """Remember where the ledger holds earlier decisions, so a repeated payment gets its recorded answer.
 
-        Meant for start-up (see :func:`finpilot.fraud._serving._persist.load_state`): a payment
-        already remembered keeps its entry. The number of decisions newly remembered.
+        ``index_by_tx`` maps a transaction id to the index of its ``fraud.decision`` entry (see
+        :func:`finpilot.fraud._serving._persist.load_state`). Only the index is kept: the entry
+        is read and parsed when the transaction comes back (a repeat or a late label), so that
+        start-up does not parse a hundred thousand entries to answer the few that return.
+        The number of decisions now remembered this way.
         """
-        added = 0
         with self._lock:
-            for row, done in decisions:
-                tx_id = row[0]
-                if tx_id in self._seen:
-                    continue
-                self._seen[tx_id] = (row, row[1])
-                self._decided[tx_id] = done
-                added += 1
-            while len(self._seen) > self._remember:
+            for tx_id, index in index_by_tx.items():
+                if tx_id not in self._seen:
+                    self._recalled[tx_id] = index
+            return len(self._recalled)
+
+    def _recall(self, tx_id: str) -> None:
+        """Bring a decision the ledger holds back into memory before ``tx_id`` is looked up."""
+        index = self._recalled.get(tx_id)
+        if index is None:
+            return
+        rows = _decision_from_leaf(index, self.ledger.entry(index).data)
+        with self._lock:
+            if self._recalled.pop(tx_id, None) is None or tx_id in self._seen or rows is None:
+                return
+            self._seen[tx_id] = (rows[0], rows[0][1])
+            self._decided[tx_id] = rows[1]
+            if len(self._seen) > self._remember:
                 old, _ = self._seen.popitem(last=False)
                 self._decided.pop(old, None)
-        return added
 
     def _account_entry(self, customer_id: str, action: str, actor: str, reason: str) -> Entry:
         return FRAUD_ACCOUNT.entry(
@@ -328,6 +344,8 @@ class FraudService:
         checked_source = check_source(source)
         if known_at is not None and (isinstance(known_at, bool) or not isinstance(known_at, int)):
             raise InputError("'known_at' must be epoch seconds", field="known_at")
+        if self._recalled:
+            self._recall(tx_id)
         with self._lock:
             known = self._seen.get(tx_id)
         if known is None:
@@ -388,6 +406,33 @@ def _fault(point: str) -> None:
 
 def _payment_row(payment: Payment) -> _PaymentRow:
     return (payment.tx_id, payment.time, payment.customer, payment.terminal, payment.amount)
+
+
+def _decision_from_leaf(index: int, data: bytes) -> tuple[_PaymentRow, _DecisionRow] | None:
+    """A ``fraud.decision`` leaf as remembered rows; ``None`` for a leaf this version cannot answer from."""
+    try:
+        fields = orjson.loads(data)
+        ev = fields["evidence"]
+        if fields["kind"] != FRAUD_DECISION.name:
+            return None
+        payment: _PaymentRow = (
+            str(fields["subject"]).removeprefix("payment:"),
+            int(ev["time"]),
+            str(ev["customer_id"]),
+            str(ev["terminal_id"]),
+            float(ev["amount"]),
+        )
+        done: _DecisionRow = (
+            str(fields["action"]),
+            float(ev["score"]),
+            tuple(str(r) for r in ev["reasons"]),
+            str(ev["model_version"]),
+            str(ev["policy_id"]),
+            index,
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+    return payment, done
 
 
 def _decision_of(row: _DecisionRow) -> FraudDecision:
