@@ -195,3 +195,25 @@ def test_recall_reads_odd_ids_and_ignores_lookalike_entries(
     # A late label finds a payment scored before the restart.
     label_index = restarted.label(odd.tx_id, fraud=True, source="chargeback")
     assert ledger.entry(label_index).fields["subject"] == f"payment:{odd.tx_id}"
+
+
+def test_a_cancelled_caller_still_completes_the_record(ledger: Ledger, tiny_fraud_model: Path) -> None:
+    served = service(ledger, tiny_fraud_model)
+    payment = stream(1)[0]
+
+    async def go() -> None:
+        task = asyncio.ensure_future(served.score_async(payment))
+        await asyncio.sleep(0)  # decided, and waiting for the group commit
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        for _ in range(200):  # the shielded recording finishes on its own
+            if ledger.size:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
+        _decision, index, recorded = await served.score_async(payment)
+        assert (index, recorded) == (0, False)
+
+    asyncio.run(go())
+    assert len(decisions(ledger)) == 1

@@ -9,6 +9,7 @@ looks like one is refused before anything changes.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
@@ -181,10 +182,18 @@ class FraudService:
         the entry then joins the ledger's group commit through :meth:`Ledger.append_async`, so
         the waiting holds no thread. A freezing decision's ``fraud.account`` entry is awaited
         the same way before the answer. Returns ``(decision, audit_index, recorded)``.
+
+        Cancelling the caller (a timeout, a shutdown) does not cancel the recording: once the
+        payment is decided, its entry, the remembered decision and any freeze are completed, so
+        a repeat of the payment gets the recorded answer rather than "being decided".
         """
         step = self._decide(payment, actor, caller)
         if not isinstance(step, _Pending):
             return step
+        index = await asyncio.shield(self._record(step))
+        return step.decision, index, True
+
+    async def _record(self, step: _Pending) -> int:
         _fault("before-append")
         index = await self.ledger.append_async(step.entry)
         _fault("after-append")
@@ -193,7 +202,7 @@ class FraudService:
             customer = step.payment.customer
             entry = self._account_entry(customer, "freeze", ACTOR, freeze)
             self._frozen_at(customer, freeze, await self.ledger.append_async(entry))
-        return step.decision, index, True
+        return index
 
     def _decide(
         self, payment: Payment, actor: str, caller: Mapping[str, str | None] | None
