@@ -90,6 +90,10 @@ def test_save_writes_the_compiled_form_and_its_hash(artifact: ModelArtifact, tmp
     rows[::3, 2] = np.nan
     got = np.array([loaded.predict_one(np.ascontiguousarray(r)) for r in rows])
     assert np.abs(got - _lightgbm(artifact, rows)).max() <= 1e-6
+    assert (
+        np.abs(loaded.predict_rows(rows.astype(np.float32)) - _lightgbm(artifact, rows.astype(np.float32))).max()
+        <= 1e-6
+    )
 
 
 def test_a_tampered_compiled_file_is_refused(artifact: ModelArtifact, tmp_path: Path) -> None:
