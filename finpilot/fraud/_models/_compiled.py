@@ -186,7 +186,8 @@ def load_compiled(directory: Path, manifest: dict[str, Any], model_text: str, n_
     CPU, or its file removed) is compiled here, in memory, and a warning says so.
     """
     key = target_key()
-    entry = (manifest.get("compiled") or {}).get(key)
+    forms = manifest.get("compiled")
+    entry = forms.get(key) if isinstance(forms, dict) else None
     # The file name comes from the key, not from the manifest: a manifest cannot point outside the artifact.
     path = directory / COMPILED_DIR / f"{key}.o"
     if isinstance(entry, dict) and path.is_file():
