@@ -148,3 +148,21 @@ def test_the_scorer_scores_with_the_compiled_model(artifact: ModelArtifact, tmp_
         verdict = scorer.score_one(payment)
         row = np.asarray([verdict.features], dtype=np.float64)
         assert abs(verdict.model_score - _lightgbm(artifact, row)[0]) <= 1e-6
+
+
+def test_a_model_that_cannot_be_compiled_falls_back_to_lightgbm(
+    artifact: ModelArtifact, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    directory = artifact.save(tmp_path / "m")
+    shutil.rmtree(directory / COMPILED_DIR)
+
+    def refuse(model_text: str) -> bytes:
+        raise RuntimeError("this model is beyond the compiler")
+
+    monkeypatch.setattr("finpilot.fraud._models._compiled.compile_model", refuse)
+    with caplog.at_level(logging.WARNING, logger="finpilot.fraud.models"):
+        loaded = load_artifact(directory)
+    assert loaded.compiled is None
+    assert any("uses LightGBM" in r.getMessage() for r in caplog.records)
+    row = np.linspace(-1, 1, N)
+    assert loaded.predict_one(row) == _lightgbm(artifact, row.reshape(1, -1))[0]
