@@ -8,6 +8,7 @@ interpreter, no compile), ``tl2cgen`` (C code built by gcc) and ``onnxruntime`` 
 by onnxmltools). Two models: the demo's (``finpilot up``) and a handbook-sized one trained on one
 fold of the handbook data. For each: per-call p50/p99/p99.9/mean, compile time, compiled size,
 batch time over the test rows and the largest score difference from LightGBM over every test row.
+For the demo model, also the whole ``Scorer.score_one`` (feature update included) with each.
 
 Prints ONE JSON object on stdout; progress on stderr. Example:
     .venv/bin/python -m bench.fraud.bench_model_call > bench/out/fraud-model-call.json
@@ -218,6 +219,38 @@ def measure(booster: Any, rows: np.ndarray, *, calls: int, rounds: int, names: l
     return results
 
 
+def scorer_path(table: Any, artifact: Any) -> dict[str, Any]:
+    """``Scorer.score_one`` (feature update, model, rules) on the whole stream, LightGBM and compiled alternating.
+
+    Two scorers with their own feature engines see the same payments in the same order; each
+    payment is scored by one, then the other, so load hits both alike.
+    """
+    import dataclasses
+
+    from finpilot.fraud import Payment, Scorer
+
+    code = compile_model(artifact.booster.model_to_string())
+    compiled = dataclasses.replace(artifact, compiled=CompiledModel(code, artifact.booster.num_feature()))
+    scorers = {"lightgbm": Scorer(FeatureEngine(), artifact), "finpilot_compiled": Scorer(FeatureEngine(), compiled)}
+    timings: dict[str, list[int]] = {name: [] for name in scorers}
+    max_diff = 0.0
+    for i in range(len(table)):
+        payment = Payment(
+            table.tx_ids[i], int(table.times[i]), table.customers[i], table.terminals[i], float(table.amounts[i])
+        )
+        scores = []
+        for name, scorer in scorers.items():
+            t0 = time.perf_counter_ns()
+            verdict = scorer.score_one(payment)
+            timings[name].append(time.perf_counter_ns() - t0)
+            scores.append(verdict.model_score)
+            scorer.engine.observe_label(payment, bool(table.frauds[i]))
+        max_diff = max(max_diff, abs(scores[0] - scores[1]))
+    out: dict[str, Any] = {name: {**_percentiles(t), "calls": len(t)} for name, t in timings.items()}
+    out["max_abs_diff_model_score"] = max_diff
+    return out
+
+
 def demo_model() -> tuple[Any, np.ndarray, dict[str, Any]]:
     """The demo's model as ``finpilot up`` trains it, and the features of every payment it saw."""
     from finpilot.cli._demo import DEMO_CUSTOMERS, DEMO_TERMINALS
@@ -239,6 +272,8 @@ def demo_model() -> tuple[Any, np.ndarray, dict[str, Any]]:
     streamed = stream_features(table, FeatureEngine(FeatureConfig()), np.ones(len(table), dtype=bool))
     features = np.asarray(streamed.features, dtype=np.float64)
     info = {"trees": artifact.booster.num_trees(), "params": dict(artifact.params), "rows_checked": "every payment"}
+    log("  Scorer.score_one over the demo stream, LightGBM and compiled")
+    info["scorer_score_one"] = scorer_path(table, artifact)
     return artifact.booster, features, info
 
 
