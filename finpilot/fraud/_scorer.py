@@ -46,7 +46,7 @@ class Scorer:
     def score_one(self, payment: Payment) -> Score:
         """Update the windows with ``payment`` and score it."""
         vector = self.engine.update_and_features(payment)
-        row = np.asarray([[vector[i] for i in self._columns]], dtype=np.float64)
-        model_score = float(self.artifact.booster.predict(row, num_threads=1)[0])
+        row = np.asarray([vector[i] for i in self._columns], dtype=np.float64)
+        model_score = self.artifact.predict_one(row)
         score, reasons = self.rules.apply(model_score, vector)
         return Score(payment.tx_id, score, model_score, reasons, self.artifact.version, vector)

@@ -131,7 +131,7 @@ class Evaluation:
 def model_scores(artifact: ModelArtifact, features: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
     columns = [FEATURE_NAMES.index(name) for name in artifact.feature_names]
     """``artifact``'s scores of full feature rows (``FEATURE_NAMES`` order)."""
-    return predict(artifact.booster, features[:, columns])
+    return artifact.predict_rows(features[:, columns])
 
 
 def evaluate_challenger(

@@ -51,8 +51,8 @@ class ShadowScorer:
 
     def score(self, features: list[float] | tuple[float, ...]) -> float:
         """The shadow model's score of one full feature vector (``FEATURE_NAMES`` order)."""
-        row = np.asarray([[features[i] for i in self._columns]], dtype=np.float64)
-        return float(self.artifact.booster.predict(row, num_threads=1)[0])
+        row = np.asarray([features[i] for i in self._columns], dtype=np.float64)
+        return self.artifact.predict_one(row)
 
     def on_decision(self, payment: Payment, verdict: Score, decision: FraudDecision, audit_index: int) -> None:
         """Score the payment in shadow and compare with the champion's model score."""
