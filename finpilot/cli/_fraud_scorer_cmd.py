@@ -8,6 +8,10 @@ the ledger for the rest; the router sends each payment to its customer's scorer.
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import threading
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +22,18 @@ from finpilot.cli._token_cmd import token_store_for
 from finpilot.core import InputError
 
 _log = logging.getLogger("finpilot.fraud")
+
+
+def _exit_with_parent() -> None:
+    """SIGTERM this process once its parent (``finpilot up``) is gone, so a killed ``up`` leaves no orphans."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def scorer(
@@ -46,6 +62,7 @@ def scorer(
         read = partition.restore()
         _log.info("fraud scorer %d of %d: %d ledger entries replayed, %s", index, scorers, read, partition.stats)
         tail = PartitionTail(partition).start()
+        _exit_with_parent()
         try:
             serve_scorer(ScorerApp(partition, store), host, port)
         finally:
@@ -71,6 +88,7 @@ def router(
         if not name or not number.isdigit():
             raise InputError(f"--upstream {item!r} is not host:port", field="--upstream")
         upstreams.append((name.strip("[]"), int(number)))
+    _exit_with_parent()
     run_router(upstreams, host, port, hold_s=hold_s)
 
 
