@@ -83,9 +83,12 @@ def up(
 ) -> None:
     """Run the web console and REST API; stop with Ctrl+C or SIGTERM.
 
+    With a fraud model it starts fraud.scorers scorer processes behind the fraud router and prints
+    `fraud scoring: URL`, where clients POST payments.
+
     With no config file (the built-in demo) it also trains a small fraud model if there is none,
     runs the reference payments service guarded by it (2 replicas on 2 local nodes behind the
-    router, scoring over /api/v1/fraud/scores), and sends it live generated traffic. `finpilot demo` then
+    router, scoring at the fraud router), and sends it live generated traffic. `finpilot demo` then
     tours the self-healing runtime against it.
     """
     # Imported here, like the token store: FastAPI is slow to import and only `up` needs it.
@@ -133,6 +136,7 @@ def up(
                 store=store,
                 ledger=ledger,
                 decider_url=fleet.url if fleet is not None else local_url(settings.console.host, settings.console.port),
+                console_url=local_url(settings.console.host, settings.console.port),
                 router_port=payments_port,
                 traffic_rate=traffic_rate,
                 surge=surge,
