@@ -10,6 +10,12 @@ permission), then runs ``bench/fraud/_http_load.py`` as a second process for eac
 
 Latency is measured from each request's scheduled send time (coordinated omission corrected).
 The server's own CPU time per phase comes from /proc, so the figures say where the 2 cores went.
+
+With ``--scorers N`` (N >= 1) ``up`` runs N scorer processes behind the fraud router and the score
+phases go through the router (the ``fraud scoring:`` URL); CPU is reported for the console, the
+router and the scorers apart. ``--scorers 0`` is the console scoring in its own process.
+``--kill-scorer-after-s S`` SIGKILLs scorer 0 S seconds into each score phase (the supervisor in
+``up`` restarts it) and counts decision entries per payment sent.
 ``--profile`` adds one extra run with a sampling profiler inside the server (every thread).
 
 Prints ONE JSON object on stdout; progress on stderr. Example:
@@ -138,12 +144,13 @@ def ledger_size(url: str) -> int:
 class Console:
     """``finpilot up`` in a fresh data dir, as a process of its own."""
 
-    def __init__(self, root: Path, model: Path, profile_out: Path | None = None) -> None:
+    def __init__(self, root: Path, model: Path, profile_out: Path | None = None, scorers: int | None = None) -> None:
         self.root = root
         data = root / "data"
         self.config = root / "finpilot.yaml"
         self.config.write_text(
             f"version: 1\ndata_dir: {data}\nconsole:\n  port: 0\n  demo_token: false\nfraud:\n  model_dir: {model}\n"
+            + (f"  scorers: {scorers}\n" if scorers is not None else "")
         )
         finpilot = [str(VENV_BIN / "finpilot"), "--config", str(self.config)]
         created = subprocess.run(
@@ -165,6 +172,11 @@ class Console:
             self.stop()
             raise RuntimeError(f"console did not start: {line!r} {self.proc.stderr.read() if self.proc.stderr else ''}")
         self.url = line.split("finpilot console:", 1)[1].strip()
+        line = self.proc.stdout.readline()
+        if "fraud scoring:" not in line:
+            self.stop()
+            raise RuntimeError(f"no 'fraud scoring:' line: {line!r}")
+        self.scoring_url = line.split("fraud scoring:", 1)[1].strip().removesuffix("/api/v1/fraud/scores")
         if profile_out is not None:
             self.proc.send_signal(signal.SIGUSR1)  # the profile covers the load, not the imports
 
@@ -179,6 +191,59 @@ class Console:
                 self.proc.wait()
 
 
+def children(pid: int) -> dict[int, str]:
+    """The processes whose parent is ``pid``: pid -> role (``router``, ``scorer-<i>`` or the command)."""
+    found: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid != pid:
+            continue
+        words = [a.decode(errors="replace") for a in argv]
+        if "router" in words and "fraud" in words:
+            found[int(entry.name)] = "router"
+        elif "scorer" in words and "--index" in words:
+            found[int(entry.name)] = f"scorer-{words[words.index('--index') + 1]}"
+        else:
+            found[int(entry.name)] = Path(words[0]).name if words and words[0] else "?"
+    return found
+
+
+def cpu_by_role(pid: int) -> dict[str, float]:
+    """CPU seconds of the console and of each of its fraud children (router, scorers) by role."""
+    out = {"console": cpu_seconds(pid)}
+    for child, role in children(pid).items():
+        if role == "router" or role.startswith("scorer-"):
+            try:
+                out[role] = out.get(role, 0.0) + cpu_seconds(child)
+            except OSError:
+                continue
+    return out
+
+
+def kill_scorer_later(console: Console, after_s: float) -> dict[str, Any]:
+    """SIGKILL scorer 0 after ``after_s`` seconds, from a thread; what was killed (filled in when done)."""
+    import threading
+
+    killed: dict[str, Any] = {}
+
+    def kill() -> None:
+        time.sleep(after_s)
+        for pid, role in children(console.proc.pid).items():
+            if role == "scorer-0":
+                os.kill(pid, signal.SIGKILL)
+                killed.update({"pid": pid, "at_s": after_s})
+                log(f"  killed scorer-0 (pid {pid}) {after_s:g} s into the phase")
+
+    threading.Thread(target=kill, daemon=True).start()
+    return killed
+
+
 def phase(
     console: Console, bodies: Path, rate: float, seconds: float, warmup_s: float, args: Any, path: str
 ) -> dict[str, Any]:
@@ -188,7 +253,7 @@ def phase(
         sys.executable,
         str(Path(__file__).with_name("_http_load.py")),
         "--url",
-        console.url,
+        console.url if method == "GET" else console.scoring_url,
         "--path",
         path,
         "--method",
@@ -206,19 +271,25 @@ def phase(
         cmd += ["--token-file", str(console.token_file)]
     load_before = loadavg()
     size0 = ledger_size(console.url)
-    cpu0 = cpu_seconds(console.proc.pid)
+    cpu0 = cpu_by_role(console.proc.pid)
+    kill = args.kill_scorer_after_s and method == "POST"
+    killed = kill_scorer_later(console, args.kill_scorer_after_s) if kill else None
     t0 = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, check=True)
     wall = time.perf_counter() - t0
-    cpu1 = cpu_seconds(console.proc.pid)
+    cpu1 = cpu_by_role(console.proc.pid)
+    # A process that died or was born in the phase counts only its share seen at both ends.
+    by_role = {role: round(cpu1[role] - cpu0.get(role, 0.0), 2) for role in cpu1 if cpu1[role] >= cpu0.get(role, 0.0)}
     size1 = ledger_size(console.url)
     result: dict[str, Any] = json.loads(done.stdout)
     total = round(rate * (seconds + warmup_s))
+    server_cpu = sum(by_role.values())
     result.update(
         {
-            "server_cpu_s": round(cpu1 - cpu0, 2),
-            "server_cpu_ms_per_request": round((cpu1 - cpu0) * 1000 / total, 3),
-            "server_cpu_cores": round((cpu1 - cpu0) / wall, 2),
+            "server_cpu_s": round(server_cpu, 2),
+            "server_cpu_ms_per_request": round(server_cpu * 1000 / total, 3),
+            "cpu_ms_per_request_by_process": {role: round(v * 1000 / total, 3) for role, v in sorted(by_role.items())},
+            "server_cpu_cores": round(server_cpu / wall, 2),
             "loadgen_cpu_ms_per_request": round(result["loadgen_cpu_s"] * 1000 / total, 3),
             "ledger_entries_per_request": round((size1 - size0) / total, 3),
             "server_rss_mib_after": rss_mib(console.proc.pid),
@@ -226,6 +297,9 @@ def phase(
             "loadavg_after": loadavg(),
         }
     )
+    if killed is not None:
+        result["killed"] = killed
+        result["decision_entries_per_payment_sent"] = result["ledger_entries_per_request"]
     result.pop("sample_response", None) if path == "/healthz" else None
     return result
 
@@ -236,8 +310,8 @@ def one_repeat(rep: int, model: Path, args: Any, work: Path, profile_out: Path |
 
     root = work / f"rep{rep}"
     root.mkdir()
-    console = Console(root, model, profile_out)
-    log(f"repeat {rep}: console at {console.url} (pid {console.proc.pid}), load {loadavg()}")
+    console = Console(root, model, profile_out, args.scorers)
+    log(f"repeat {rep}: console {console.url} (pid {console.proc.pid}), scoring {console.scoring_url}")
     stream = iter_payments(customers=args.customers, terminals=2 * args.customers, days=None, seed=7)
     out: dict[str, Any] = {"loadavg_start": loadavg()}
     try:
@@ -386,7 +460,8 @@ def brief(r: dict[str, Any]) -> str:
     return (
         f"achieved {r['achieved_rate_per_s']}/s p50 {lat['p50']} p90 {lat['p90']} p99 {lat['p99']} "
         f"max {lat['max']} ms, "
-        f"errors {r['errors']}, server {r['server_cpu_ms_per_request']} ms CPU/req ({r['server_cpu_cores']} cores), "
+        f"errors {r['errors']}, server {r['server_cpu_ms_per_request']} ms CPU/req ({r['server_cpu_cores']} cores) "
+        f"{r.get('cpu_ms_per_request_by_process')}, entries/req {r['ledger_entries_per_request']}, "
         f"loadgen {r['loadgen_cpu_ms_per_request']} ms CPU/req, load {r['loadavg_after']}"
     )
 
@@ -400,6 +475,7 @@ def medians(runs: list[dict[str, Any]], key: str) -> dict[str, Any]:
         ("p50_ms", lambda r: r["latency_ms_from_schedule"]["p50"]),
         ("p90_ms", lambda r: r["latency_ms_from_schedule"]["p90"]),
         ("p99_ms", lambda r: r["latency_ms_from_schedule"]["p99"]),
+        ("p99_9_ms", lambda r: r["latency_ms_from_schedule"]["p99_9"]),
         ("max_ms", lambda r: r["latency_ms_from_schedule"]["max"]),
         ("service_p99_ms", lambda r: r["service_ms_from_send"]["p99"]),
         ("errors", lambda r: r["errors"]),
@@ -427,6 +503,8 @@ def main() -> None:
     ap.add_argument("--no-healthz", action="store_true")
     ap.add_argument("--layers", type=int, default=2000, help="calls per in-process layer (0: skip)")
     ap.add_argument("--profile", action="store_true", help="one more run with a sampling profiler in the server")
+    ap.add_argument("--scorers", type=int, help="fraud.scorers for up (0: the console scores; default: the setting's)")
+    ap.add_argument("--kill-scorer-after-s", type=float, default=0.0, help="SIGKILL scorer 0 this far into each phase")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="fp-bench-http-", dir=OUT))

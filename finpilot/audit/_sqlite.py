@@ -13,6 +13,8 @@ from finpilot.audit._entry import PersonalRow
 from finpilot.audit._store import Store, StoredCheckpoint, StoredPersonal
 from finpilot.core import IntegrityError, StorageError, private_dir, private_file
 
+_BUSY_S = 60.0  # how long a writer waits for another process's write lock before it fails
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS log_state (id INTEGER PRIMARY KEY CHECK (id = 1), size INTEGER NOT NULL);
 INSERT OR IGNORE INTO log_state (id, size) VALUES (1, 0);
@@ -79,7 +81,7 @@ class SQLiteStore(Store):
                 conn.execute("PRAGMA synchronous=FULL")
                 # Overwrite freed pages, so erased personal data does not linger in the file.
                 conn.execute("PRAGMA secure_delete=ON")
-                conn.execute("PRAGMA busy_timeout=60000")
+                conn.execute(f"PRAGMA busy_timeout={int(_BUSY_S * 1000)}")
             except sqlite3.Error as exc:
                 raise StorageError(f"cannot open {self._path}: {exc}") from exc
             self._local.conn = conn
@@ -90,7 +92,25 @@ class SQLiteStore(Store):
     def begin(self) -> int:
         """BEGIN IMMEDIATE takes SQLite's write lock across processes."""
         conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
+        # Another process may hold the write lock (several fraud scorers share one ledger).
+        # SQLite's own busy handler sleeps 1, 2, 5, 10, 15... ms between tries, so writers that
+        # take turns every millisecond would wait 5-30 ms each time; retrying every 50 us to 1 ms
+        # takes the lock within a fraction of a millisecond of its release.
+        conn.execute("PRAGMA busy_timeout=0")
+        try:
+            deadline = time.monotonic() + _BUSY_S
+            pause = 0.00005
+            while True:
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                    break
+                except sqlite3.OperationalError as exc:
+                    if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
+                        raise
+                time.sleep(pause)
+                pause = min(pause * 2, 0.001)
+        finally:
+            conn.execute(f"PRAGMA busy_timeout={int(_BUSY_S * 1000)}")
         row = conn.execute("SELECT size FROM log_state WHERE id = 1").fetchone()
         return _int(row[0], "log_state.size")
 

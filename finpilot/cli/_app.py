@@ -19,6 +19,7 @@ from finpilot.cli._drill_cmd import chaos_drill as _chaos_drill  # noqa: F401 - 
 from finpilot.cli._errors import FinpilotGroup
 from finpilot.cli._evidence_cmd import evidence_app
 from finpilot.cli._fraud_cmd import fraud_app
+from finpilot.cli._fraud_scorer_cmd import register_fraud_scorer
 from finpilot.cli._fraud_serve_cmd import register_fraud_serve
 from finpilot.cli._gate_cmd import gate_app
 from finpilot.cli._k8s_cmd import k8s_app
@@ -53,6 +54,7 @@ app.add_typer(chaos_app, name="chaos")
 app.add_typer(runbook_app, name="runbook")
 app.add_typer(db_app, name="db")
 register_fraud_serve(fraud_app)
+register_fraud_scorer(fraud_app)
 app.add_typer(fraud_app, name="fraud")
 app.add_typer(traffic_app, name="traffic")
 app.add_typer(rollout_app, name="rollout")

@@ -133,8 +133,11 @@ class RuntimeDemo:
         router_port: int = 0,
         traffic_rate: float = 20.0,
         surge: bool = False,
+        console_url: str | None = None,
     ) -> None:
         self.settings = settings
+        self.console_url = console_url or decider_url
+        """The console's URL (the decider is the fraud router when scorers run apart from it)."""
         self.fraud = fraud
         self.store = store
         self.ledger = ledger
@@ -186,7 +189,8 @@ class RuntimeDemo:
         self._sync = HttpAccountSync(self.url, token=self._payments_token)
         self.fraud.add_observer(AccountSync(self._sync))
         info = {
-            "console": self.decider_url,
+            "console": self.console_url,
+            "fraud_scoring": self.decider_url,
             "payments": self.url,
             "pid": os.getpid(),
             "controller": local.api.url,

@@ -14,6 +14,7 @@ from finpilot.cli._token_cmd import issue_token, print_secret, token_store_for
 
 if TYPE_CHECKING:
     from finpilot.console import TokenStore
+    from finpilot.fraud import FraudService, Partition
 
 DEMO_ADMIN_NAME = "demo-admin"
 """Name of the admin token ``up`` creates for a first-time user of the demo settings."""
@@ -30,6 +31,19 @@ def demo_token(store: TokenStore, ledger: Ledger) -> str:
         name = f"{DEMO_ADMIN_NAME}-{n}"
     _info, secret = issue_token(store, ledger, name=name, role="admin")
     return secret
+
+
+SCORE_PATH = "/api/v1/fraud/scores"
+
+
+def mirror_partition(fraud: FraudService, scorers: int) -> Partition:
+    """The console's view of the scorers' decisions: remembered for labels, freezes followed, from now on."""
+    from finpilot.fraud import HashRing, Partition
+
+    mirror = Partition(fraud, HashRing(scorers), None)
+    # From now on only: a label for a payment decided before this start is a 404, as after any restart.
+    mirror.position = fraud.ledger.size
+    return mirror
 
 
 def up(
@@ -69,17 +83,22 @@ def up(
 ) -> None:
     """Run the web console and REST API; stop with Ctrl+C or SIGTERM.
 
+    With a fraud model it starts fraud.scorers scorer processes behind the fraud router and prints
+    `fraud scoring: URL`, where clients POST payments.
+
     With no config file (the built-in demo) it also trains a small fraud model if there is none,
     runs the reference payments service guarded by it (2 replicas on 2 local nodes behind the
-    router, scoring over /api/v1/fraud/scores), and sends it live generated traffic. `finpilot demo` then
+    router, scoring at the fraud router), and sends it live generated traffic. `finpilot demo` then
     tours the self-healing runtime against it.
     """
     # Imported here, like the token store: FastAPI is slow to import and only `up` needs it.
     from finpilot.cli._demo import Demo, PaymentsDemo, ensure_demo_model, open_fraud_service, stop_and_save
     from finpilot.cli._demo_runtime import RuntimeDemo, free_port, local_url
+    from finpilot.cli._fraud_fleet import ScorerFleet
     from finpilot.cli._watch_autoscale_up import SCRAPE_S, DemoAutoscaler
     from finpilot.cli._watch_up import DEMO_RUNBOOK, WatchStack, demo_settings
     from finpilot.console import serve
+    from finpilot.fraud import PartitionTail
     from finpilot.heal import Runbook, RunbookEngine
 
     settings = settings_for(ctx)
@@ -96,6 +115,14 @@ def up(
                 model_dir = ensure_demo_model(settings, ledger)
             settings = settings.model_copy(update={"fraud": settings.fraud.model_copy(update={"model_dir": model_dir})})
         fraud = open_fraud_service(settings, ledger)
+        # N scorer processes behind the fraud router score the payments; the console's own service
+        # mirrors the ledger, so labels, freezes and the Fraud page still work from the console.
+        fleet = (
+            ScorerFleet(settings, scorers=settings.fraud.scorers, config=cli_state(ctx).config_file())
+            if fraud is not None and settings.fraud.scorers > 0
+            else None
+        )
+        mirror: PartitionTail | None = None
         demo: Demo | None = None
         if is_demo and fraud is not None and runtime:
             if settings.console.port == 0:
@@ -108,7 +135,8 @@ def up(
                 fraud,
                 store=store,
                 ledger=ledger,
-                decider_url=local_url(settings.console.host, settings.console.port),
+                decider_url=fleet.url if fleet is not None else local_url(settings.console.host, settings.console.port),
+                console_url=local_url(settings.console.host, settings.console.port),
                 router_port=payments_port,
                 traffic_rate=traffic_rate,
                 surge=surge,
@@ -140,6 +168,10 @@ def up(
                 record=record,
                 demo=is_demo,
             )
+            if fleet is not None and fraud is not None:
+                with busy(f"starting {fleet.scorers} fraud scorers and their router"):
+                    fleet.start()
+                mirror = PartitionTail(mirror_partition(fraud, fleet.scorers)).start()
             if demo is not None:
                 with busy("starting the payments service"):
                     payments_url = demo.start()
@@ -156,6 +188,9 @@ def up(
                 watch.start(url, demo.scrape_targets if isinstance(demo, RuntimeDemo) else None)
                 watch.start_alerting()
                 out().print(Text(f"finpilot console: {url}"), soft_wrap=True)
+                if fraud is not None:
+                    scoring = fleet.scoring_url if fleet is not None else url.rstrip("/") + SCORE_PATH
+                    out().print(Text(f"fraud scoring: {scoring}"), soft_wrap=True)
                 if payments_url is not None:
                     out().print(Text(f"payments service: {payments_url}"), soft_wrap=True)
                 if isinstance(demo, RuntimeDemo):
@@ -196,4 +231,10 @@ def up(
             watch.stop()
             if engine is not None:
                 engine.stop()
-            stop_and_save(demo, fraud, settings)
+            try:
+                stop_and_save(demo, fraud, settings)
+            finally:
+                if fleet is not None:
+                    fleet.stop()
+                if mirror is not None:
+                    mirror.stop(save=False)

@@ -9,18 +9,23 @@ the audit ledger. Typical use::
     with open_ledger(settings) as ledger, open_token_store(settings) as tokens:
         serve(settings, ledger, tokens, on_ready=lambda url: ...)
 
+An HTTP fraud scorer process serves :class:`ScorerApp` (:func:`serve_scorer`).
+
 A capability's page is a ``console/_page_*.py`` module, registered in ``console/_app.py``.
 """
 
 from finpilot.console._app import create_app
+from finpilot.console._scorer_app import ScorerApp, serve_scorer
 from finpilot.console._serve import serve, tcp_nodelay
 from finpilot.console._tokens import TokenInfo, TokenStore, open_token_store
 
 __all__ = [
+    "ScorerApp",
     "TokenInfo",
     "TokenStore",
     "create_app",
     "open_token_store",
     "serve",
+    "serve_scorer",
     "tcp_nodelay",
 ]

@@ -197,6 +197,16 @@ class FraudSettings(StrictModel):
     alerts: FraudAlertSettings = Field(
         default_factory=FraudAlertSettings, description="Alerts on declines, freezes and drift."
     )
+    scorers: int = Field(
+        default=2,
+        ge=0,
+        le=64,
+        description=(
+            "HTTP scorer processes `finpilot up` runs behind the fraud router, each owning the customers a "
+            "consistent-hash ring gives it (printed as `fraud scoring: URL`). 0 scores in the console's "
+            "process instead, with no router."
+        ),
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> FraudSettings:

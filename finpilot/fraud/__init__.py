@@ -18,6 +18,8 @@ audit ledger; :func:`payments_decider` plugs it into the payments service in-pro
 
 Past one machine: :class:`NatsWorker` processes share the partitions of a JetStream payment
 stream (:class:`NatsLayout`), and each payment is decided exactly once (``finpilot fraud serve``).
+Over HTTP, N scorer processes each own a :class:`Partition` of the customers (a :class:`HashRing`),
+replicate through the ledger (:class:`PartitionTail`) and sit behind a :class:`HashRouter`.
 
 Keeping the model fresh: a :class:`DriftMonitor` observes the service (PSI against the model's
 :class:`Reference`, ADWIN on the errors) and audits drift; :func:`retrain` trains a challenger
@@ -45,11 +47,15 @@ from finpilot.fraud._replay._run import replay
 from finpilot.fraud._scorer import Scorer
 from finpilot.fraud._serving._account_sync import AccountSync, HttpAccountSync
 from finpilot.fraud._serving._decider import payments_decider
+from finpilot.fraud._serving._hash_router import HashRouter, RouterStats, run_router
 from finpilot.fraud._serving._nats_layout import NatsLayout, connect_nats, ensure_jetstream, publish_payments
 from finpilot.fraud._serving._nats_worker import NatsWorker
+from finpilot.fraud._serving._partition import Partition, partition_dir
 from finpilot.fraud._serving._persist import load_state, save_state
+from finpilot.fraud._serving._ring import HashRing
 from finpilot.fraud._serving._service import FraudService
 from finpilot.fraud._serving._stats import FraudStats
+from finpilot.fraud._serving._tail import PartitionTail
 from finpilot.fraud._serving._wire import MAX_AMOUNT, label_from_json, payment_from_json
 from finpilot.fraud._traffic._run import TrafficConfig, run_traffic, run_traffic_async
 from finpilot.fraud._traffic._synthetic import Shift, fraud_rates_for, generate_payments, iter_payments
@@ -68,14 +74,19 @@ __all__ = [
     "FeatureEngine",
     "FraudService",
     "FraudStats",
+    "HashRing",
+    "HashRouter",
     "HttpAccountSync",
     "ModelArtifact",
     "ModelRegistry",
     "NatsLayout",
     "NatsWorker",
+    "Partition",
+    "PartitionTail",
     "Payment",
     "Reference",
     "RetrainPolicy",
+    "RouterStats",
     "Scorer",
     "Shift",
     "Thresholds",
@@ -94,6 +105,7 @@ __all__ = [
     "load_artifact",
     "load_reference",
     "load_state",
+    "partition_dir",
     "payment_from_json",
     "payments_decider",
     "publish_payments",
@@ -106,6 +118,7 @@ __all__ = [
     "retrain",
     "run_handbook",
     "run_prequential",
+    "run_router",
     "run_traffic",
     "run_traffic_async",
     "save_state",

@@ -26,6 +26,7 @@ class UpProcess:
     proc: subprocess.Popen[str]
     data_dir: Path
     console: str = ""
+    fraud_scoring: str = ""
     payments: str = ""
     admin_token: str = ""
     returncode: int | None = None
@@ -66,6 +67,7 @@ def running_up(tmp_path: Path, *args: str) -> Iterator[UpProcess]:
     up = UpProcess(proc=proc, data_dir=data_dir)
     try:
         up.console = _wait_for(sink, "finpilot console: ", up.seen)
+        up.fraud_scoring = _wait_for(sink, "fraud scoring: ", up.seen)
         up.payments = _wait_for(sink, "payments service: ", up.seen)
         _wait_for(sink, "log in with this demo admin token:", up.seen)
         up.admin_token = sink.get(timeout=STARTUP_TIMEOUT_S).strip()

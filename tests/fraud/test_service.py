@@ -167,6 +167,7 @@ def test_a_label_is_audited_and_queued_for_the_features(service: FraudService, l
         "known_at": T0 + 86_400,
         "customer_id": "c1",
         "terminal_id": "t1",
+        "time": T0,
     }
     assert service.scorer.engine.pending_labels == 1
     assert index == scored + 1

@@ -84,6 +84,11 @@ class FraudLabelEvidence(Evidence):
     known_at: int | None = Field(description="When the label became usable to the features (epoch s); None: default.")
     customer_id: str
     terminal_id: str
+    time: int | None = Field(
+        default=None,
+        description="The time the payment was counted at (epoch s), so that an HTTP scorer replaying the label "
+        "can place it; None in labels written before HTTP partitions.",
+    )
 
 
 FRAUD_LABEL = KINDS.declare(

@@ -135,6 +135,23 @@ class FeatureEngine:
                 if cust is not None:
                     cust.known_fraud_time = max(cust.known_fraud_time, day * DAY_S)
 
+    def observe_elsewhere(self, payment: Payment) -> None:
+        """Count ``payment`` in its terminal's windows only; no customer state (another partition owns it).
+
+        A payment older than the stream's time is counted at that time (the windows only move forward).
+        """
+        time = max(payment.time, self._now)
+        if self._pending and self._pending[0][0] <= time:
+            self.advance_to(time)
+        self._now = time
+        day = time // DAY_S
+        term = self._terminals.get(payment.terminal)
+        if term is None:
+            term = self._terminals[payment.terminal] = TerminalState(self.config.label_delay_days)
+        if term.day != day or term.dirty:
+            term.advance(day)
+        term.n[day % term.ring] += 1
+
     def update_and_features(self, payment: Payment) -> list[float]:
         """Add ``payment`` to its customer's and terminal's windows and return its feature vector.
 

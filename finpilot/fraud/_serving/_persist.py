@@ -64,7 +64,8 @@ class RestoredState:
     decisions_recalled: int = 0
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` (owner-only, fsynced): a reader sees the old file or the new one."""
     tmp = private_file(path.with_name(path.name + ".tmp"))  # frozen accounts are nobody else's business
     with tmp.open("wb") as fh:
         fh.write(data)
@@ -81,9 +82,9 @@ def save_state(service: FraudService, directory: Path) -> None:
     snapshot, frozen = service.checkpoint_state()
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        _write_atomically(directory / FEATURES_FILE, snapshot)
+        write_atomically(directory / FEATURES_FILE, snapshot)
         accounts = {"version": 1, "ledger_size": size, "frozen": sorted(frozen)}
-        _write_atomically(directory / ACCOUNTS_FILE, json.dumps(accounts).encode())
+        write_atomically(directory / ACCOUNTS_FILE, json.dumps(accounts).encode())
     except OSError as exc:
         raise StorageError(
             f"cannot save the fraud state in {directory}: {exc.strerror or exc}",

@@ -307,6 +307,15 @@ class FraudService:
                 old, _ = self._seen.popitem(last=False)
                 self._decided.pop(old, None)
 
+    def _remember_decided(self, payment: Payment, used_time: int, row: _DecisionRow) -> None:
+        # Called with the lock held, by the ledger tail of an HTTP partition (_partition.py): a
+        # payment decided by an earlier life of this scorer, or elsewhere (the console's mirror).
+        self._seen[payment.tx_id] = (_payment_row(payment), used_time)
+        self._decided[payment.tx_id] = row
+        while len(self._seen) > self._remember:
+            old, _ = self._seen.popitem(last=False)
+            self._decided.pop(old, None)
+
     def _account_entry(self, customer_id: str, action: str, actor: str, reason: str) -> Entry:
         return FRAUD_ACCOUNT.entry(
             actor=actor,
@@ -370,6 +379,8 @@ class FraudService:
             "fraud": fraud,
             "source": checked_source,
             "known_at": known_at,
+            # The time the payment was counted at: a scorer that replays the label needs its day.
+            "time": used.time,
             "customer_id": payment.customer,
             "terminal_id": payment.terminal,
         }

@@ -1,0 +1,256 @@
+"""One HTTP scorer process's share of the customers, kept in step with the others through the ledger.
+
+The audit ledger is the replication log. Every scorer appends its ``fraud.decision`` entries to
+the one shared ledger and tails it (:meth:`Partition.catch_up`, every few tens of
+milliseconds): a decision on a customer another scorer owns is counted in its terminal's windows
+only (:meth:`FeatureEngine.observe_elsewhere`), so terminal features see every payment whatever
+the number of scorers. A ``fraud.label`` reaches every scorer's terminal windows, a
+``fraud.account`` (freeze, unfreeze) the owner's frozen set: a label or a freeze posted anywhere
+reaches the owner. Only entries finpilot wrote count (:func:`finpilot.audit.is_system_entry`).
+
+A restart is snapshot + ledger: :meth:`Partition.save` writes the feature snapshot, the frozen
+accounts and the ledger position it covers; :meth:`Partition.restore` loads them and replays the
+ledger from there, its own customers' decisions in full (their windows, and remembered so that a
+retried payment gets its first decision back) without deciding them again.
+
+With ``index=None`` the partition owns nobody and only mirrors: it remembers every decided
+payment (so the console can take a label for it) and every freeze, and tells the service's
+observers about freezes the policy made in a scorer (so they reach the payments service).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from finpilot.audit import is_system_entry
+from finpilot.audit.kinds import FRAUD_ACCOUNT, FRAUD_DECISION, FRAUD_LABEL
+from finpilot.core import InputError
+from finpilot.fraud._payment import Payment
+from finpilot.fraud._serving._persist import FEATURES_FILE, write_atomically
+from finpilot.fraud._serving._ring import HashRing
+from finpilot.fraud._serving._service import ACTOR, FraudService
+
+_log = logging.getLogger("finpilot.fraud")
+
+POSITION_FILE = "partition.json"
+"""The ledger position a partition snapshot covers, its frozen accounts and its counted payments."""
+_PAGE = 2_000
+_KINDS = (b'"' + FRAUD_DECISION.name.encode() + b'"', b'"' + FRAUD_LABEL.name.encode() + b'"')
+_ACCOUNT = b'"' + FRAUD_ACCOUNT.name.encode() + b'"'
+# How far back from the newest remembered payment save() looks for ones the tail has not passed.
+_AHEAD_SCAN_STOP = 1_000
+
+
+def partition_dir(state_dir: Path, index: int) -> Path:
+    """Where scorer ``index`` keeps its snapshot (``data_dir/fraud/partition-<i>``)."""
+    return state_dir / f"partition-{index}"
+
+
+@dataclass
+class CatchUpStats:
+    """What the tail applied so far."""
+
+    own: int = 0
+    elsewhere: int = 0
+    labels: int = 0
+    accounts: int = 0
+    skipped: int = 0
+
+
+class Partition:
+    """Scorer ``index`` of ``ring``: its :class:`FraudService`, the ledger position it has applied up to."""
+
+    def __init__(self, service: FraudService, ring: HashRing, index: int | None, directory: Path | None = None) -> None:
+        if index is not None and not 0 <= index < ring.members:
+            raise InputError(f"scorer {index} is not on a ring of {ring.members}", field="index")
+        self.service = service
+        self.ring = ring
+        self.index = index
+        self.directory = directory
+        self.position = 0
+        self.stats = CatchUpStats()
+        self._tail_lock = threading.Lock()  # one catch-up at a time; save() reads a consistent position
+
+    def owns(self, customer_id: str) -> bool:
+        """Whether this scorer decides ``customer_id``'s payments."""
+        return self.index is not None and self.ring.owner(customer_id) == self.index
+
+    # ------------------------------------------------------------------ the tail
+    def catch_up(self, *, skip: frozenset[str] = frozenset()) -> int:
+        """Apply the ledger's entries since the last call; how many were read."""
+        with self._tail_lock:
+            end = self.service.ledger.size
+            read = 0
+            while self.position < end:
+                stop = min(self.position + _PAGE, end)
+                rows = self.service.ledger.store.entries(self.position, stop)
+                # The service's lock once per page, not per entry: scoring waits at most one page.
+                with self.service._lock:
+                    for index, data in rows:
+                        self._apply(index, data, skip)
+                self.position = stop
+                read += len(rows)
+            return read
+
+    def _apply(self, index: int, data: bytes, skip: frozenset[str]) -> None:
+        is_account = _ACCOUNT in data
+        if not is_account and not any(kind in data for kind in _KINDS):
+            return
+        fields: dict[str, Any] = orjson.loads(data)
+        if not is_system_entry(fields):
+            self.stats.skipped += 1
+            return
+        kind, evidence = fields.get("kind"), fields.get("evidence") or {}
+        if kind == FRAUD_DECISION.name:
+            self._apply_decision(index, fields, evidence, skip)
+        elif kind == FRAUD_LABEL.name:
+            self._apply_label(fields, evidence)
+        elif kind == FRAUD_ACCOUNT.name:
+            self._apply_account(index, fields, evidence)
+
+    def _apply_decision(
+        self, index: int, fields: dict[str, Any], evidence: dict[str, Any], skip: frozenset[str]
+    ) -> None:
+        service = self.service
+        tx = str(fields.get("subject", "")).removeprefix("payment:")
+        try:
+            payment = Payment(
+                tx,
+                int(evidence["time"]),
+                str(evidence["customer_id"]),
+                str(evidence["terminal_id"]),
+                float(evidence["amount"]),
+            )
+            row = (
+                str(fields["action"]),
+                float(evidence["score"]),
+                tuple(str(r) for r in evidence["reasons"]),
+                str(evidence["model_version"]),
+                str(evidence["policy_id"]),
+                index,
+            )
+        except (KeyError, TypeError, ValueError):
+            self.stats.skipped += 1
+            return
+        if self.index is None:
+            service._remember_decided(payment, payment.time, row)
+            return
+        if not self.owns(payment.customer):
+            service.scorer.engine.observe_elsewhere(payment)
+            service._latest = max(service._latest, service.scorer.engine.now)
+            self.stats.elsewhere += 1
+            return
+        if tx in service._seen or tx in skip:
+            service._remember_decided(payment, service._seen.get(tx, (None, payment.time))[1], row)
+            return
+        # Decided by an earlier life of this scorer (or another writer): its windows, no new decision.
+        used_time = max(payment.time, service._latest)
+        service.scorer.engine.update_and_features(
+            Payment(tx, used_time, payment.customer, payment.terminal, payment.amount)
+        )
+        service._latest = used_time
+        service._remember_decided(payment, used_time, row)
+        self.stats.own += 1
+
+    def _apply_label(self, fields: dict[str, Any], evidence: dict[str, Any]) -> None:
+        if self.index is None:
+            return
+        try:
+            payment = Payment(
+                str(fields.get("subject", "")).removeprefix("payment:"),
+                int(evidence["time"]),
+                str(evidence["customer_id"]),
+                str(evidence["terminal_id"]),
+                1.0,
+            )
+            known_at = evidence.get("known_at")
+            self.service.scorer.engine.observe_label(
+                payment, bool(evidence["fraud"]), known_at=None if known_at is None else int(known_at)
+            )
+        except (KeyError, TypeError, ValueError):
+            self.stats.skipped += 1  # a label written before labels carried the payment's time
+            return
+        self.stats.labels += 1
+
+    def _apply_account(self, index: int, fields: dict[str, Any], evidence: dict[str, Any]) -> None:
+        customer = str(evidence.get("customer_id") or str(fields.get("subject", "")).removeprefix("account:"))
+        if self.index is not None and not self.owns(customer):
+            return
+        frozen = self.service._frozen
+        action = fields.get("action")
+        if action == "freeze":
+            frozen.add(customer)
+        elif action == "unfreeze":
+            frozen.discard(customer)
+        else:
+            return
+        self.stats.accounts += 1
+        if self.index is None and fields.get("actor") == ACTOR:
+            # A freeze the policy made in a scorer: the mirror's observers (the payments sync) hear of it.
+            # Called with the lock held, like no other notification: observers are quick by contract.
+            self.service._notify("on_account", customer, str(action), str(evidence.get("reason", "")), index)
+
+    # ------------------------------------------------------------------ snapshot + ledger
+    def save(self) -> None:
+        """Write the feature snapshot, frozen accounts and ledger position (each file replaced atomically)."""
+        if self.directory is None or self.index is None:
+            return
+        with self._tail_lock, self.service._lock:
+            snapshot = self.service.scorer.engine.snapshot()
+            frozen = sorted(self.service._frozen)
+            ahead = self._counted_ahead()
+            position = self.position
+        self.directory.mkdir(parents=True, exist_ok=True)
+        write_atomically(self.directory / FEATURES_FILE, snapshot)
+        doc = {
+            "version": 1,
+            "ledger_position": position,
+            "members": self.ring.members,
+            "frozen": frozen,
+            "ahead": ahead,
+        }
+        write_atomically(self.directory / POSITION_FILE, json.dumps(doc).encode())
+
+    def _counted_ahead(self) -> list[str]:
+        # Payments in the windows whose entries the tail has not passed (or that are still being
+        # appended): replay must not count them twice. Scoring order is almost index order, so the
+        # scan stops after a run of payments already behind the position.
+        ahead: list[str] = []
+        behind = 0
+        decided = self.service._decided
+        for tx in reversed(self.service._seen):
+            row = decided.get(tx)
+            if row is None or row[-1] >= self.position:
+                ahead.append(tx)
+                behind = 0
+            else:
+                behind += 1
+                if behind >= _AHEAD_SCAN_STOP:
+                    break
+        return ahead
+
+    def restore(self) -> int:
+        """Load the saved snapshot (if any, and made for this ring) and replay the ledger after it; entries read."""
+        skip: frozenset[str] = frozenset()
+        if self.directory is not None and (self.directory / POSITION_FILE).is_file():
+            try:
+                doc = json.loads((self.directory / POSITION_FILE).read_text(encoding="utf-8"))
+                usable = (
+                    doc.get("members") == self.ring.members and int(doc["ledger_position"]) <= self.service.ledger.size
+                )
+                if usable:
+                    snapshot = (self.directory / FEATURES_FILE).read_bytes()
+                    self.service.restore_state(snapshot, frozenset(str(c) for c in doc["frozen"]))
+                    self.position = int(doc["ledger_position"])
+                    skip = frozenset(str(tx) for tx in doc.get("ahead", []))
+            except (OSError, ValueError, KeyError, TypeError, InputError) as exc:
+                # The ledger holds everything: a bad snapshot costs a longer replay, not state.
+                _log.warning("partition snapshot in %s not used (%s); replaying the whole ledger", self.directory, exc)
+        return self.catch_up(skip=skip)
