@@ -129,11 +129,11 @@ class ScorerApp:
 
 
 async def decide(service: FraudService, payment: Payment, actor: str, caller: dict[str, str | None]) -> dict[str, Any]:
-    """The one place a scorer calls the service (a worker thread waits out the ledger's group commit); the answer.
+    """The one place a scorer calls the service; the answer, once the decision entry is durable.
 
-    An async service path (``score_async``, awaiting the commit without a thread) slots in here.
+    ``score_async`` awaits the ledger's group commit on the event loop, holding no thread.
     """
-    decision, index, _recorded = await asyncio.to_thread(service.score_recorded, payment, actor=actor, caller=caller)
+    decision, index, _recorded = await service.score_async(payment, actor=actor, caller=caller)
     return {**decision.to_json(), "audit_index": index}
 
 
