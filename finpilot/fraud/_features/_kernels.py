@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 import numba
 import numpy as np
@@ -64,10 +65,17 @@ _CW0, _CW1, _CW2 = 1, 7, 30  # CUSTOMER_WINDOWS
 _HW0, _HW1, _HW2 = 1, 7, 14  # HIGH_WINDOWS
 _TW = (1, 3, 7, 14, 30)  # TERMINAL_WINDOWS
 _RW0, _RW1 = 1, 7  # RECENT_TERMINAL_WINDOWS
-_JIT: Any = numba.njit(cache=True, nogil=True)
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
-@_JIT
+def _jit(function: _F) -> _F:
+    """``numba.njit(cache=True)``, typed: the kernel keeps its Python signature for mypy."""
+    return cast(_F, numba.njit(cache=True, nogil=True)(function))
+
+
+
+
+@_jit
 def init_customer(cf: Any, ci: Any, cu: Any, r: int) -> None:
     """A new customer row: no history."""
     cf[r, :] = 0.0
@@ -80,7 +88,7 @@ def init_customer(cf: Any, ci: Any, cu: Any, r: int) -> None:
         cu[r, C_RING_DAY + s] = NO_DAY16
 
 
-@_JIT
+@_jit
 def init_terminal(ti: Any, tr: Any, r: int, ring: int) -> None:
     """A new terminal row: no history."""
     ti[r, :] = 0
@@ -93,7 +101,7 @@ def init_terminal(ti: Any, tr: Any, r: int, ring: int) -> None:
         tr[r, s] = NEVER32
 
 
-@_JIT
+@_jit
 def _customer_advance(cf: Any, ci: Any, cu: Any, r: int, day: int) -> None:
     """Make ``day`` today: recompute the sums over the closed days and open today's bucket."""
     n0 = n1 = n2 = 0
@@ -105,7 +113,7 @@ def _customer_advance(cf: Any, ci: Any, cu: Any, r: int, day: int) -> None:
         slot = d % CUSTOMER_RING
         if cu[r, C_RING_DAY + slot] != d:
             continue
-        cnt = np.int64(cu[r, C_CNT + slot])
+        cnt = int(cu[r, C_CNT + slot])
         amt = cf[r, C_AMT + slot]
         if back < _CW0:
             n0 += cnt
@@ -117,7 +125,7 @@ def _customer_advance(cf: Any, ci: Any, cu: Any, r: int, day: int) -> None:
             n2 += cnt
             a2 += amt
         q += cf[r, C_AMT2 + slot]
-        hi = np.int64(cu[r, C_HI + slot])
+        hi = int(cu[r, C_HI + slot])
         if back < _HW0:
             h0 += hi
         if back < _HW1:
@@ -137,7 +145,7 @@ def _customer_advance(cf: Any, ci: Any, cu: Any, r: int, day: int) -> None:
     ci[r, C_DAY] = day
 
 
-@_JIT
+@_jit
 def _terminal_advance(ti: Any, tr: Any, r: int, day: int, ring: int, delay: int) -> None:
     """Make ``day`` today: recompute the closed sums and open today's bucket."""
     for k in range(T_CRECENT + 2):
@@ -149,7 +157,7 @@ def _terminal_advance(ti: Any, tr: Any, r: int, day: int, ring: int, delay: int)
         slot = d % ring
         if tr[r, slot] != d:
             continue
-        n = np.int64(tr[r, ring + slot])
+        n = int(tr[r, ring + slot])
         if back < _RW0:
             ti[r, T_CRECENT] += n
         if back < _RW1:
@@ -157,8 +165,8 @@ def _terminal_advance(ti: Any, tr: Any, r: int, day: int, ring: int, delay: int)
         shifted = back - delay  # 0 is the live bucket, read on each payment
         if shifted <= 0:
             continue
-        lab = np.int64(tr[r, 2 * ring + slot])
-        fr = np.int64(tr[r, 3 * ring + slot])
+        lab = int(tr[r, 2 * ring + slot])
+        fr = int(tr[r, 3 * ring + slot])
         for k in range(5):
             if shifted < _TW[k]:
                 ti[r, T_CN + k] += n
@@ -182,7 +190,7 @@ def _terminal_advance(ti: Any, tr: Any, r: int, day: int, ring: int, delay: int)
     ti[r, T_DIRTY] = 0
 
 
-@_JIT
+@_jit
 def count_at_terminal(ti: Any, tr: Any, r: int, day: int, ring: int, delay: int) -> int:
     """Count a payment in the terminal's bucket of ``day``; the bucket's slot."""
     if ti[r, T_DAY] != day or ti[r, T_DIRTY]:
@@ -192,7 +200,7 @@ def count_at_terminal(ti: Any, tr: Any, r: int, day: int, ring: int, delay: int)
     return slot
 
 
-@_JIT
+@_jit
 def reveal(ti: Any, tr: Any, r: int, ring: int, delay: int, pay_day: int, fraud: bool) -> None:
     """Count the now-known label of a payment made at the terminal on ``pay_day``."""
     f = 1 if fraud else 0
@@ -218,7 +226,7 @@ def reveal(ti: Any, tr: Any, r: int, ring: int, delay: int, pay_day: int, fraud:
         ti[r, T_DIRTY] = 1
 
 
-@_JIT
+@_jit
 def _popcount(x: int) -> int:
     n = 0
     while x:
@@ -227,7 +235,7 @@ def _popcount(x: int) -> int:
     return n
 
 
-@_JIT
+@_jit
 def update_and_features(
     cf: Any,
     ci: Any,
@@ -249,7 +257,7 @@ def update_and_features(
     if ci[cr, C_DAY] != day:
         _customer_advance(cf, ci, cu, cr, day)
     slot = day % CUSTOMER_RING
-    n30 = ci[cr, C_CCNT + 2] + np.int64(cu[cr, C_CNT + slot])
+    n30 = ci[cr, C_CCNT + 2] + int(cu[cr, C_CNT + slot])
     s30 = cf[cr, C_CAMT + 2] + cf[cr, C_AMT + slot]
     q30 = cf[cr, C_CAMT2] + cf[cr, C_AMT2 + slot]
     if n30:
@@ -282,9 +290,9 @@ def update_and_features(
     ci[cr, C_LIFE_N] = life_n
     cf[cr, C_LIFE_MEAN] = life_mean + (amount - life_mean) / life_n
     ci[cr, C_LAST_TIME] = now
-    today_n = np.int64(cu[cr, C_CNT + slot])
+    today_n = int(cu[cr, C_CNT + slot])
     today_s = cf[cr, C_AMT + slot]
-    today_hi = np.int64(cu[cr, C_HI + slot])
+    today_hi = int(cu[cr, C_HI + slot])
 
     seconds = now - day * DAY_S
     out[0] = amount
@@ -304,15 +312,15 @@ def update_and_features(
     _terminal_features(ti, tr, trow, day, ring, delay, out)
 
 
-@_JIT
+@_jit
 def _terminal_features(ti: Any, tr: Any, r: int, day: int, ring: int, delay: int, out: Any) -> None:
     """Count the payment at its terminal and write features 17 to 36."""
     tslot = count_at_terminal(ti, tr, r, day, ring, delay)
     live = (day - delay) % ring
     if tr[r, live] == day - delay:
-        live_n = np.int64(tr[r, ring + live])
-        live_lab = np.int64(tr[r, 2 * ring + live])
-        live_fr = np.int64(tr[r, 3 * ring + live])
+        live_n = int(tr[r, ring + live])
+        live_lab = int(tr[r, 2 * ring + live])
+        live_fr = int(tr[r, 3 * ring + live])
     else:
         live_n = live_lab = live_fr = 0
     for k in range(5):
@@ -329,7 +337,7 @@ def _terminal_features(ti: Any, tr: Any, r: int, day: int, ring: int, delay: int
         since_lab, since_fr, since_known = 1, 0, math.nan
     out[28] = since_fr / since_lab
     out[29] = since_known
-    today = np.int64(tr[r, ring + tslot])
+    today = int(tr[r, ring + tslot])
     out[30] = ti[r, T_CRECENT] + today
     out[31] = ti[r, T_CRECENT + 1] + today
     seen = ti[r, T_LAB_SEEN]

@@ -48,8 +48,8 @@ def snapshot_parts(engine: FeatureEngine) -> Iterator[bytes | memoryview]:
     """The pieces of a version-3 snapshot, in order (the arrays as views, not copies)."""
     cfg = engine.config
     stores = (engine._customers, engine._terminals)
-    arrays = [
-        [kind, which, np.dtype(dtype).str, width]
+    arrays: list[tuple[int, int, str, int]] = [
+        (kind, which, np.dtype(dtype).str, width)
         for kind, store in enumerate(stores)
         for which, (dtype, width) in enumerate(store.layout)
     ]
@@ -68,7 +68,7 @@ def snapshot_parts(engine: FeatureEngine) -> Iterator[bytes | memoryview]:
     yield MAGIC + _HEAD.pack(VERSION, len(header)) + header + bytes(-start % _ALIGN)
     for kind, which, _, _ in arrays:
         for chunk in stores[kind].column_chunks(which):
-            yield memoryview(np.ascontiguousarray(chunk)).cast("B")
+            yield np.ascontiguousarray(chunk).data.cast("B")
 
 
 def restore(cls: type[FeatureEngine], data: SnapshotData) -> FeatureEngine:
@@ -157,9 +157,8 @@ def _customer_columns(rows: list[list[Any]]) -> list[npt.NDArray[Any]]:
 def _terminal_columns(rows: list[list[Any]], ring: int) -> list[npt.NDArray[Any]]:
     ints = np.zeros((len(rows), T_INTS), np.int64)
     rings = np.zeros((len(rows), T_RINGS * ring), np.int32)
-    for i, row in enumerate(rows):
-        if len(row) == _V1_TERMINAL:
-            row = [*row, 0, 0, 0, NEVER, -1]
+    for i, given in enumerate(rows):
+        row = [*given, 0, 0, 0, NEVER, -1] if len(given) == _V1_TERMINAL else given
         delay, day, dirty, ring_day, n, lab, fr, c_n, c_lab, c_fr, c_recent, s_lab, s_fr, last_fraud, *history = row
         if len(ring_day) != ring:
             raise ValueError(f"a terminal ring has {len(ring_day)} days, the config implies {ring} (delay {delay})")
