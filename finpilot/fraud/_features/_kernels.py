@@ -73,8 +73,6 @@ def _jit(function: _F) -> _F:
     return cast(_F, numba.njit(cache=True, nogil=True)(function))
 
 
-
-
 @_jit
 def init_customer(cf: Any, ci: Any, cu: Any, r: int) -> None:
     """A new customer row: no history."""
