@@ -26,3 +26,18 @@ def test_tracked_objects_do_not_grow_with_entities() -> None:
     large = tracked_after(50_000)
     # 40k more customers and 20k more terminals: a handful of new block arrays, nothing per entity.
     assert large - small < 100
+
+
+def test_no_payment_waits_for_the_compiler() -> None:
+    from finpilot.fraud._features import _kernels
+
+    engine = FeatureEngine()
+    kernels = [_kernels.update_and_features, _kernels.count_at_terminal, _kernels.reveal]
+    compiled = [len(getattr(kernel, "signatures", ())) for kernel in kernels]
+    assert all(compiled)
+    first = Payment("a", 10 * 86_400, "c1", "t1", 12)  # an int amount, too
+    engine.update_and_features(first)
+    engine.observe_label(first, True, known_at=11 * 86_400)
+    engine.observe_elsewhere(Payment("b", 12 * 86_400, "c2", "t1", 3.5))
+    engine.update_and_features(Payment("c", 12 * 86_400 + 1, "c1", "t2", 3.5))
+    assert [len(getattr(kernel, "signatures", ())) for kernel in kernels] == compiled

@@ -115,7 +115,7 @@ class FeatureEngine:
         self._ring = ring = terminal_ring(self.config.label_delay_days)
         self._customers = RowStore(((np.float64, C_FLOATS), (np.int64, C_INTS), (np.uint16, C_SMALL)), _init_customer)
         self._terminals = RowStore(
-            ((np.int64, T_INTS), (np.int32, T_RINGS * ring)),
+            ((np.int32, T_INTS), (np.int32, T_RINGS * ring)),
             lambda cols, row: k.init_terminal(cols[0], cols[1], row, ring),
         )
         self._pending: list[Pending] = []

@@ -1,9 +1,9 @@
 """Per-entity window state as fixed-width rows of typed columns: a ring of daily buckets plus sums.
 
-A customer (card) is one row of three 2-D arrays (float64, int64 and uint16 columns); a terminal one
-row of two (int64 and int32). Rows live in blocks of :data:`BLOCK_ROWS` entities
+A customer (card) is one row of three 2-D arrays (float64, int64 and uint16 columns: 780 bytes); a
+terminal one row of two int32 arrays (716 bytes with the default 7-day delay). Rows live in blocks
 (:mod:`finpilot.fraud._features._store`), so the state is a handful of numpy arrays whatever the
-number of entities: nothing per entity for the garbage collector to walk, and a fixed ~0.8 KB a row.
+number of entities: nothing per entity for the garbage collector to walk.
 
 Sums over the days before today are recomputed once per entity per active day (when its first
 payment of a day arrives), so a payment costs O(1) on the hot path and O(ring) once a day. Amounts
@@ -32,7 +32,7 @@ CUSTOMER_RING = 30
 NEVER = -(2**62)
 """A time or day that has not happened (int64 columns)."""
 NEVER32 = -(2**31)
-"""A day that has not happened (int32 columns)."""
+"""A day that has not happened (terminal columns, int32)."""
 NO_DAY16 = 0xFFFF
 """An unused customer bucket (its uint16 day column); days must stay below it (year 2149)."""
 
@@ -57,7 +57,7 @@ C_CNT = C_RING_DAY + CUSTOMER_RING
 C_HI = C_CNT + CUSTOMER_RING
 C_SMALL = C_HI + CUSTOMER_RING
 
-# Terminal int64 columns.
+# Terminal int32 columns (counts over at most 30 days, days, and the label history).
 T_CN = 0  # closed labelled-window payment counts per TERMINAL_WINDOWS
 T_CLAB = T_CN + len(TERMINAL_WINDOWS)
 T_CFR = T_CLAB + len(TERMINAL_WINDOWS)

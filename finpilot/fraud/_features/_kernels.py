@@ -90,10 +90,10 @@ def init_customer(cf: Any, ci: Any, cu: Any, r: int) -> None:
 def init_terminal(ti: Any, tr: Any, r: int, ring: int) -> None:
     """A new terminal row: no history."""
     ti[r, :] = 0
-    ti[r, T_LAST_FRAUD] = NEVER
-    ti[r, T_RUN_START] = NEVER
+    ti[r, T_LAST_FRAUD] = NEVER32
+    ti[r, T_RUN_START] = NEVER32
     ti[r, T_SINCE_FRAUD] = -1
-    ti[r, T_DAY] = NEVER
+    ti[r, T_DAY] = NEVER32
     tr[r, :] = 0
     for s in range(ring):
         tr[r, s] = NEVER32
@@ -149,7 +149,7 @@ def _terminal_advance(ti: Any, tr: Any, r: int, day: int, ring: int, delay: int)
     for k in range(T_CRECENT + 2):
         ti[r, k] = 0  # T_CN, T_CLAB, T_CFR and T_CRECENT are the first columns
     run_lab = run_fr = since_lab = since_fr = 0
-    last_fraud = NEVER
+    last_fraud = NEVER32
     for back in range(1, ring):
         d = day - back
         slot = d % ring
@@ -361,7 +361,7 @@ def warm() -> float:
     cf = np.zeros((1, C_FLOATS), np.float64)
     ci = np.zeros((1, C_INTS), np.int64)
     cu = np.zeros((1, C_SMALL), np.uint16)
-    ti = np.zeros((1, T_INTS), np.int64)
+    ti = np.zeros((1, T_INTS), np.int32)  # the dtypes of the engine's blocks, or a request would compile
     tr = np.zeros((1, T_RINGS * ring), np.int32)
     out = np.zeros(37, np.float64)
     init_customer(cf, ci, cu, 0)

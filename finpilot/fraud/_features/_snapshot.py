@@ -155,13 +155,15 @@ def _customer_columns(rows: list[list[Any]]) -> list[npt.NDArray[Any]]:
 
 
 def _terminal_columns(rows: list[list[Any]], ring: int) -> list[npt.NDArray[Any]]:
-    ints = np.zeros((len(rows), T_INTS), np.int64)
+    ints = np.zeros((len(rows), T_INTS), np.int32)
     rings = np.zeros((len(rows), T_RINGS * ring), np.int32)
     for i, given in enumerate(rows):
         row = [*given, 0, 0, 0, NEVER, -1] if len(given) == _V1_TERMINAL else given
         delay, day, dirty, ring_day, n, lab, fr, c_n, c_lab, c_fr, c_recent, s_lab, s_fr, last_fraud, *history = row
         if len(ring_day) != ring:
             raise ValueError(f"a terminal ring has {len(ring_day)} days, the config implies {ring} (delay {delay})")
-        ints[i] = [*c_n, *c_lab, *c_fr, *c_recent, s_lab, s_fr, last_fraud, *history, day, int(dirty)]
+        bits, seen, run, run_start, since = history
+        last, start, today = (NEVER32 if d == NEVER else d for d in (last_fraud, run_start, day))
+        ints[i] = [*c_n, *c_lab, *c_fr, *c_recent, s_lab, s_fr, last, bits, seen, run, start, since, today, dirty]
         rings[i] = [*(NEVER32 if d == NEVER else d for d in ring_day), *n, *lab, *fr]
     return [ints, rings]
