@@ -70,7 +70,9 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 def _jit(function: _F) -> _F:
     """``numba.njit(cache=True)``, typed: the kernel keeps its Python signature for mypy."""
-    return cast(_F, numba.njit(cache=True, nogil=True)(function))
+    # The GIL stays held: a kernel runs for microseconds, and handing the GIL to another thread
+    # could leave this payment waiting a whole switch interval (5 ms) to get it back.
+    return cast(_F, numba.njit(cache=True)(function))
 
 
 @_jit
