@@ -10,6 +10,8 @@ import numpy as np
 import orjson
 import pytest
 from feature_golden import DATA, SMALL_SNAPSHOT_AT, feed, golden_stream, load_hashes, row_hash, small_rows
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from finpilot.core import InputError
 from finpilot.fraud import FeatureEngine, Payment
@@ -89,3 +91,16 @@ def test_times_the_day_columns_cannot_hold_are_refused() -> None:
 
 def test_row_hash_treats_every_nan_alike() -> None:
     assert row_hash([float("nan"), 1.0]) == row_hash([-float("nan"), 1.0]) != row_hash([0.0, 1.0])
+
+
+ROWS = small_rows()[:1500]
+
+
+@settings(max_examples=10, deadline=None)
+@given(cut=st.integers(0, len(ROWS)))
+def test_a_snapshot_at_any_point_continues_the_same_stream(cut: int) -> None:
+    engine = FeatureEngine()
+    feed(engine, ROWS[:cut])
+    restored = FeatureEngine.restore(engine.snapshot())
+    assert restored.snapshot() == engine.snapshot()
+    assert feed(restored, ROWS[cut:]) == feed(engine, ROWS[cut:])
