@@ -6,6 +6,10 @@ the Python side only maps ids to rows. The arithmetic is the list-based engine's
 operation and in the same order (no fastmath), which is what keeps the features bit-identical.
 ``cache=True`` keeps the machine code on disk; :func:`warm` loads (or compiles) every kernel before
 the engine serves its first payment.
+
+All kernels stay in this one module on purpose, past the usual size: numba's cache checks only
+the timestamp of the file that defines a kernel, so a kernel calling one from another module
+could keep stale machine code after that module changed.
 """
 
 from __future__ import annotations
