@@ -41,9 +41,23 @@ def test_a_version_1_snapshot_restores_with_an_empty_label_history() -> None:
     engine.update_and_features(first)
     engine.observe_label(first, True)
     engine.advance_to(18 * 86_400)  # the label is known before the snapshot
-    doc = orjson.loads(engine.snapshot())
-    doc["version"] = 1
-    doc["terminals"] = {k: v[:14] for k, v in doc["terminals"].items()}
+    # The version-2 JSON the list-based engine wrote for exactly this state.
+    ring = [-(2**62)] * 38
+    ring[10 % 38] = 10
+    counts = [0] * 38
+    counts[10 % 38] = 1
+    never = -(2**62)
+    doc = {
+        "version": 1,
+        "config": [7, 3.0, 6],
+        "now": 18 * 86_400,
+        "seq": 1,
+        "pending": [],
+        "customers": {},
+        "terminals": {
+            "t1": [7, 10, True, ring, counts, counts, counts, [0] * 5, [0] * 5, [0] * 5, [0, 0], 0, 0, never]
+        },
+    }
     restored = FeatureEngine.restore(orjson.dumps(doc))
     later = Payment("b", 20 * 86_400, "c2", "t1", 10.0)
     vector = dict(zip(FEATURE_NAMES, restored.update_and_features(later), strict=True))

@@ -1,35 +1,42 @@
 """Streaming features: one payment in, one feature vector out, no look-ahead.
 
-:class:`FeatureEngine` keeps per-customer and per-terminal windows of daily buckets
-(:mod:`finpilot.fraud._features._entities`) and a queue of labels that are not known yet. A label given to
-:meth:`FeatureEngine.observe_label` changes nothing until the stream reaches its ``known_at``
-time, so a feature can only ever use labels that would have been known when the payment
-arrived. Times come from the payments themselves; there is no wall clock. The whole state
-snapshots to bytes (:meth:`FeatureEngine.snapshot`) and restores exactly.
+:class:`FeatureEngine` keeps per-customer and per-terminal windows of daily buckets as rows of
+typed arrays (:mod:`finpilot.fraud._features._entities`, :mod:`finpilot.fraud._features._store`),
+updated by compiled kernels (:mod:`finpilot.fraud._features._kernels`), and a queue of labels
+that are not known yet. A label given to :meth:`FeatureEngine.observe_label` changes nothing
+until the stream reaches its ``known_at`` time, so a feature can only ever use labels that would
+have been known when the payment arrived. Times come from the payments themselves; there is no
+wall clock. The whole state snapshots to bytes (:meth:`FeatureEngine.snapshot`) and restores exactly.
 """
 
 from __future__ import annotations
 
 import heapq
-import math
+import mmap
 from dataclasses import dataclass
-from typing import Any
+from typing import IO
 
-import orjson
+import numpy as np
 
 from finpilot.core import InputError
+from finpilot.fraud._features import _kernels as k
 from finpilot.fraud._features._entities import (
+    C_FLOATS,
+    C_INTS,
+    C_KNOWN_FRAUD,
+    C_SMALL,
     CUSTOMER_WINDOWS,
     HIGH_WINDOWS,
     LAST_LABELS,
+    NO_DAY16,
     RECENT_TERMINAL_WINDOWS,
+    T_INTS,
+    T_RINGS,
     TERMINAL_WINDOWS,
-    CustomerState,
-    TerminalState,
+    terminal_ring,
 )
+from finpilot.fraud._features._store import BLOCK_MASK, BLOCK_SHIFT, Columns, RowStore
 from finpilot.fraud._payment import DAY_S, Payment
-
-NAN = math.nan
 
 FEATURE_NAMES: tuple[str, ...] = (
     "amount",
@@ -68,8 +75,10 @@ BOOK_FEATURES: tuple[str, ...] = (
 )
 """The handbook's own 15 features (the subset the published models used)."""
 
-_SNAPSHOT_VERSION = 2
-_LAST_MASK = (1 << LAST_LABELS) - 1
+_LAST_TIME = NO_DAY16 * DAY_S  # a customer bucket's uint16 day must stay below NO_DAY16
+SnapshotData = bytes | bytearray | memoryview | mmap.mmap
+"""What :meth:`FeatureEngine.restore` reads: a snapshot's bytes, or a view or mmap of them."""
+Pending = tuple[int, int, str, str, int, bool]  # (known_at, seq, customer, terminal, pay day, fraud)
 
 
 @dataclass(frozen=True)
@@ -87,16 +96,32 @@ class FeatureConfig:
     night_until_hour: int = 6
 
 
+def _init_customer(cols: Columns, row: int) -> None:
+    k.init_customer(cols[0], cols[1], cols[2], row)
+
+
 class FeatureEngine:
-    """Per-customer and per-terminal sliding windows, updated one payment at a time."""
+    """Per-customer and per-terminal sliding windows, updated one payment at a time.
+
+    Creating one loads the compiled kernels (from numba's on-disk cache, or compiles them on the
+    first run after an install), so no payment ever waits for a compiler.
+    """
 
     def __init__(self, config: FeatureConfig | None = None) -> None:
         self.config = config or FeatureConfig()
-        self._customers: dict[str, CustomerState] = {}
-        self._terminals: dict[str, TerminalState] = {}
-        self._pending: list[tuple[int, int, str, str, int, bool]] = []  # (known_at, seq, cust, term, day, fraud)
+        if self.config.label_delay_days < 0:
+            raise InputError("the label delay cannot be negative", field="label_delay_days", fix="e.g. 7")
+        _warm_once()
+        self._ring = ring = terminal_ring(self.config.label_delay_days)
+        self._customers = RowStore(((np.float64, C_FLOATS), (np.int64, C_INTS), (np.uint16, C_SMALL)), _init_customer)
+        self._terminals = RowStore(
+            ((np.int32, T_INTS), (np.int32, T_RINGS * ring)),
+            lambda cols, row: k.init_terminal(cols[0], cols[1], row, ring),
+        )
+        self._pending: list[Pending] = []
         self._seq = 0
         self._now = -(2**62)
+        self._out = np.zeros(len(FEATURE_NAMES), np.float64)
 
     @property
     def pending_labels(self) -> int:
@@ -125,39 +150,23 @@ class FeatureEngine:
             return
         self._now = now
         pending = self._pending
+        terminals, customers = self._terminals, self._customers
+        ring, delay = self._ring, self.config.label_delay_days
         while pending and pending[0][0] <= now:
             _, _, customer, terminal, day, fraud = heapq.heappop(pending)
-            term = self._terminals.get(terminal)
-            if term is not None:
-                term.reveal(day, fraud)
+            t = terminals.ids.get(terminal)
+            if t is not None:
+                cols = terminals.blocks[t >> BLOCK_SHIFT]
+                k.reveal(cols[0], cols[1], t & BLOCK_MASK, ring, delay, day, bool(fraud))
             if fraud:
-                cust = self._customers.get(customer)
-                if cust is not None:
-                    cust.known_fraud_time = max(cust.known_fraud_time, day * DAY_S)
+                c = customers.ids.get(customer)
+                if c is not None:
+                    ints = customers.blocks[c >> BLOCK_SHIFT][1]
+                    row = c & BLOCK_MASK
+                    ints[row, C_KNOWN_FRAUD] = max(int(ints[row, C_KNOWN_FRAUD]), day * DAY_S)
 
-    def observe_elsewhere(self, payment: Payment) -> None:
-        """Count ``payment`` in its terminal's windows only; no customer state (another partition owns it).
-
-        A payment older than the stream's time is counted at that time (the windows only move forward).
-        """
-        time = max(payment.time, self._now)
-        if self._pending and self._pending[0][0] <= time:
-            self.advance_to(time)
-        self._now = time
-        day = time // DAY_S
-        term = self._terminals.get(payment.terminal)
-        if term is None:
-            term = self._terminals[payment.terminal] = TerminalState(self.config.label_delay_days)
-        if term.day != day or term.dirty:
-            term.advance(day)
-        term.n[day % term.ring] += 1
-
-    def update_and_features(self, payment: Payment) -> list[float]:
-        """Add ``payment`` to its customer's and terminal's windows and return its feature vector.
-
-        The vector describes the payment against everything seen before it (the customer windows
-        include the payment itself, as in the handbook) and against labels known at its time.
-        """
+    def _clock(self, payment: Payment) -> int:
+        """Move the stream's clock to ``payment``'s time (revealing due labels); the time."""
         time = payment.time
         if time < self._now:
             raise InputError(
@@ -165,146 +174,90 @@ class FeatureEngine:
                 field="time",
                 fix="feed payments in time order",
             )
+        if not 0 <= time < _LAST_TIME:
+            raise InputError(
+                f"payment {payment.tx_id} has time {time}, outside 1970 to 2149",
+                field="time",
+                fix="give seconds since 1970-01-01 UTC",
+            )
         if self._pending and self._pending[0][0] <= time:
             self.advance_to(time)
         self._now = time
-        day = time // DAY_S
-        amount = payment.amount
+        return time
+
+    def update_and_features(self, payment: Payment) -> list[float]:
+        """Add ``payment`` to its customer's and terminal's windows and return its feature vector.
+
+        The vector describes the payment against everything seen before it (the customer windows
+        include the payment itself, as in the handbook) and against labels known at its time.
+        """
+        time = self._clock(payment)
+        customers, terminals = self._customers, self._terminals
+        c = customers.ids.get(payment.customer)
+        if c is None:
+            c = customers.add(payment.customer)
+        t = terminals.ids.get(payment.terminal)
+        if t is None:
+            t = terminals.add(payment.terminal)
+        cc = customers.blocks[c >> BLOCK_SHIFT]
+        tc = terminals.blocks[t >> BLOCK_SHIFT]
         config = self.config
-        cust = self._customers.get(payment.customer)
-        if cust is None:
-            cust = self._customers[payment.customer] = CustomerState()
-        if cust.day != day:
-            cust.advance(day)
-        term = self._terminals.get(payment.terminal)
-        if term is None:
-            term = self._terminals[payment.terminal] = TerminalState(config.label_delay_days)
-        if term.day != day or term.dirty:
-            term.advance(day)
+        k.update_and_features(
+            cc[0], cc[1], cc[2], c & BLOCK_MASK, tc[0], tc[1], t & BLOCK_MASK, time, float(payment.amount),
+            self._ring, config.label_delay_days, config.large_ratio, config.night_until_hour, self._out,
+        )  # fmt: skip
+        return self._out.tolist()
 
-        slot = day % len(cust.ring_day)
-        # History before this payment: closed days plus earlier payments today.
-        n30 = cust.c_cnt[2] + cust.cnt[slot]
-        s30 = cust.c_amt[2] + cust.amt[slot]
-        q30 = cust.c_amt2 + cust.amt2[slot]
-        if n30:
-            mean30 = s30 / n30
-            ratio30 = amount / mean30 if mean30 > 0 else NAN
-            var = q30 / n30 - mean30 * mean30
-            std = math.sqrt(var) if var > 0 else 0.0
-            z30 = (amount - mean30) / std if std > 0 else 0.0
-        else:
-            ratio30 = z30 = NAN
-        life_ratio = amount / cust.life_mean if cust.life_n and cust.life_mean > 0 else NAN
-        reference = ratio30 if math.isnan(life_ratio) else life_ratio  # lifetime history first
-        large = 1 if reference >= config.large_ratio else 0  # False for NaN
-        since_last = float(time - cust.last_time) if cust.last_time > -(2**61) else NAN
-        since_fraud = float(time - cust.known_fraud_time) if cust.known_fraud_time > -(2**61) else NAN
+    def observe_elsewhere(self, payment: Payment) -> None:
+        """Count ``payment``, scored by another partition, in its terminal's windows only.
 
-        cust.cnt[slot] += 1
-        cust.amt[slot] += amount
-        cust.amt2[slot] += amount * amount
-        cust.hi[slot] += large
-        cust.life_n += 1
-        cust.life_mean += (amount - cust.life_mean) / cust.life_n
-        cust.last_time = time
-        today_n, today_s, today_hi = cust.cnt[slot], cust.amt[slot], cust.hi[slot]
-        # The hot path: plain zips and no int-to-float copies (array("f") and numpy convert ints).
-        nb = [c + today_n for c in cust.c_cnt]
-        avg = [(s + today_s) / k for s, k in zip(cust.c_amt, nb)]  # noqa: B905 -- same lengths by construction
-        nb_large = [c + today_hi for c in cust.c_hi]
-
-        tslot = day % term.ring
-        term.n[tslot] += 1
-        live = (day - config.label_delay_days) % term.ring
-        if term.ring_day[live] == day - config.label_delay_days:
-            live_n, live_lab, live_fr = term.n[live], term.lab[live], term.fr[live]
-        else:
-            live_n = live_lab = live_fr = 0
-        t_nb = [c + live_n for c in term.c_n]
-        t_risk = [
-            (f + live_fr) / (lab + live_lab) if lab + live_lab else 0.0
-            for f, lab in zip(term.c_fr, term.c_lab)  # noqa: B905
-        ]
-        t_recent = [c + term.n[tslot] for c in term.c_recent]
-        # Fraud share of the known labels since the terminal's oldest known fraud (widest window).
-        if term.c_since_fr or live_fr:
-            since_lab = live_lab + (term.c_since_lab if term.c_since_fr else 0)
-            since_fr = live_fr + term.c_since_fr
-            since_known = float(config.label_delay_days if live_fr else day - term.c_last_fraud)
-        else:
-            since_lab, since_fr, since_known = 1, 0, NAN
-
-        seen = term.lab_seen
-        if seen:
-            bits = term.lab_bits
-            last_label = float(bits & 1)
-            share_last = (bits & _LAST_MASK).bit_count() / (seen if seen < LAST_LABELS else LAST_LABELS)
-        else:
-            last_label = share_last = NAN
-        run = term.run
-        run_age = float(day - term.run_start) if run else NAN
-        genuine_since = float(term.since_fraud) if term.since_fraud >= 0 else NAN
-
-        seconds = time - day * DAY_S
-        weekend = 1.0 if (day + 3) % 7 >= 5 else 0.0  # 1970-01-01 was a Thursday
-        night = 1.0 if seconds // 3600 <= config.night_until_hour else 0.0
-        return [
-            amount,
-            weekend,
-            night,
-            *nb,
-            *avg,
-            ratio30,
-            z30,
-            life_ratio,
-            since_last,
-            *nb_large,
-            since_fraud,
-            *t_nb,
-            *t_risk,
-            term.c_fr[-1] + live_fr,
-            since_fr / since_lab,
-            since_known,
-            *t_recent,
-            last_label,
-            share_last,
-            run,
-            run_age,
-            genuine_since,
-        ]
+        It is exactly the terminal side of :meth:`update_and_features` (the stream's clock moves
+        and due labels are revealed) and creates no customer state, so an engine that owns only
+        some customers still sees every terminal's full traffic.
+        """
+        time = self._clock(payment)
+        terminals = self._terminals
+        t = terminals.ids.get(payment.terminal)
+        if t is None:
+            t = terminals.add(payment.terminal)
+        tc = terminals.blocks[t >> BLOCK_SHIFT]
+        k.count_at_terminal(tc[0], tc[1], t & BLOCK_MASK, time // DAY_S, self._ring, self.config.label_delay_days)
 
     def snapshot(self) -> bytes:
-        """The whole state as bytes (JSON); :meth:`restore` gives back an identical engine."""
-        cfg = self.config
-        return orjson.dumps(
-            {
-                "version": _SNAPSHOT_VERSION,
-                "config": [cfg.label_delay_days, cfg.large_ratio, cfg.night_until_hour],
-                "now": self._now,
-                "seq": self._seq,
-                "pending": self._pending,
-                "customers": {k: v.to_json() for k, v in self._customers.items()},
-                "terminals": {k: v.to_json() for k, v in self._terminals.items()},
-            }
-        )
+        """The whole state as bytes (binary, version 3); :meth:`restore` gives back an identical engine."""
+        from finpilot.fraud._features._snapshot import snapshot_parts
+
+        return b"".join(snapshot_parts(self))
+
+    def snapshot_to(self, file: IO[bytes]) -> int:
+        """Write :meth:`snapshot`'s bytes to ``file`` without holding them all in memory; bytes written."""
+        from finpilot.fraud._features._snapshot import snapshot_parts
+
+        written = 0
+        for part in snapshot_parts(self):
+            written += file.write(part)
+        return written
 
     @classmethod
-    def restore(cls, data: bytes) -> FeatureEngine:
-        """Rebuild an engine from :meth:`snapshot` bytes; InputError if they are not a snapshot."""
-        try:
-            doc: dict[str, Any] = orjson.loads(data)
-            # Version 1 lacks the label-counted terminal history: it restores with that history empty.
-            if doc.get("version") not in (1, _SNAPSHOT_VERSION):
-                raise ValueError(f"unknown snapshot version {doc.get('version')!r}")
-            delay, ratio, night = doc["config"]
-            engine = cls(FeatureConfig(int(delay), float(ratio), int(night)))
-            engine._now = int(doc["now"])
-            engine._seq = int(doc["seq"])
-            engine._pending = [(int(a), int(b), str(c), str(d), int(e), bool(f)) for a, b, c, d, e, f in doc["pending"]]
-            heapq.heapify(engine._pending)
-            engine._customers = {k: CustomerState.from_json(v) for k, v in doc["customers"].items()}
-            engine._terminals = {k: TerminalState.from_json(v) for k, v in doc["terminals"].items()}
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise InputError(f"not a feature-engine snapshot: {exc}", field="snapshot") from exc
-        return engine
+    def restore(cls, data: SnapshotData) -> FeatureEngine:
+        """Rebuild an engine from :meth:`snapshot` bytes (version 3, or the JSON of versions 1 and 2).
+
+        ``data`` may be any buffer (bytes, a memoryview, an mmap of a snapshot file). An
+        :class:`InputError` if it is not a snapshot.
+        """
+        from finpilot.fraud._features._snapshot import restore
+
+        return restore(cls, data)
+
+
+_warmed: list[float] = []
+
+
+def _warm_once() -> None:
+    if not _warmed:
+        _warmed.append(k.warm())
+
+
+def kernel_load_seconds() -> float | None:
+    """How long this process took to load or compile the kernels (None before the first engine)."""
+    return _warmed[0] if _warmed else None

@@ -19,6 +19,7 @@ argument is in docs/fraud.md, "NATS mode"):
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import math
@@ -57,9 +58,9 @@ class _PartitionService(FraudService):
     """A :class:`FraudService` whose account and time state can be carried to another worker."""
 
     def snapshot_state(self) -> tuple[str, dict[str, Any]]:
-        """The feature engine's snapshot and the carried account state, taken together."""
+        """The feature engine's snapshot (base64: version 3 is binary) and the carried account state."""
         with self._lock:
-            engine = self.scorer.engine.snapshot().decode()
+            engine = base64.b64encode(self.scorer.engine.snapshot()).decode("ascii")
             return engine, {"frozen": sorted(self._frozen), "latest": self._latest}
 
     def carry_in(self, state: dict[str, Any]) -> None:
@@ -222,7 +223,9 @@ class NatsWorker:
         engine, carried, fed_seq = FeatureEngine(), {}, 0
         try:
             snapshot = orjson.loads((await self._snapshots.get(f"p{number}")).data or b"{}")
-            engine = FeatureEngine.restore(snapshot["engine"].encode())
+            # "engine" is the JSON text of a version 1 or 2 snapshot, written before version 3 was binary.
+            raw = base64.b64decode(snapshot["engine_b64"]) if "engine_b64" in snapshot else snapshot["engine"].encode()
+            engine = FeatureEngine.restore(raw)
             carried, fed_seq = snapshot["carried"], int(snapshot["seq"])
         except ObjectNotFoundError:
             pass
@@ -254,7 +257,7 @@ class NatsWorker:
     async def _snapshot(self, part: _Partition) -> None:
         assert self._snapshots is not None
         engine, carried = await asyncio.to_thread(part.service.snapshot_state)
-        doc = {"engine": engine, "carried": carried, "seq": part.fed_seq}
+        doc = {"engine_b64": engine, "carried": carried, "seq": part.fed_seq}
         await self._snapshots.put(f"p{part.number}", orjson.dumps(doc))
         part.snapshot_at = time.monotonic()
 
