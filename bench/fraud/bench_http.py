@@ -18,6 +18,11 @@ router and the scorers apart. ``--scorers 0`` is the console scoring in its own 
 ``up`` restarts it) and counts decision entries per payment sent.
 ``--profile`` adds one extra run with a sampling profiler inside the server (every thread).
 
+``--demo`` measures the plain demo instead: ``finpilot up`` with no config file and its default
+settings (its own model, the payments replicas and their live traffic, the scraper), loaded with
+its demo admin token; there the ledger also holds the demo's own decisions, so entries per request
+exceed 1.
+
 Prints ONE JSON object on stdout; progress on stderr. Example:
     .venv/bin/python -m bench.fraud.bench_http > bench/out/fraud-http.json
 """
@@ -144,8 +149,13 @@ def ledger_size(url: str) -> int:
 class Console:
     """``finpilot up`` in a fresh data dir, as a process of its own."""
 
-    def __init__(self, root: Path, model: Path, profile_out: Path | None = None, scorers: int | None = None) -> None:
+    def __init__(
+        self, root: Path, model: Path | None, profile_out: Path | None = None, scorers: int | None = None
+    ) -> None:
         self.root = root
+        if model is None:
+            self._start_demo(profile_out)
+            return
         data = root / "data"
         self.config = root / "finpilot.yaml"
         self.config.write_text(
@@ -179,6 +189,43 @@ class Console:
         self.scoring_url = line.split("fraud scoring:", 1)[1].strip().removesuffix("/api/v1/fraud/scores")
         if profile_out is not None:
             self.proc.send_signal(signal.SIGUSR1)  # the profile covers the load, not the imports
+
+    def _start_demo(self, profile_out: Path | None) -> None:
+        """The plain demo: ``finpilot up`` with no config file and its default settings, in ``root``.
+
+        It trains its own model, runs the payments replicas with their own live traffic and watch's
+        scraper, and prints the demo admin token, which the load uses.
+        """
+        cmd = [str(VENV_BIN / "finpilot"), "up"]
+        if profile_out is not None:
+            cmd = [sys.executable, str(Path(__file__).with_name("_sampling_profiler.py")), str(profile_out), *cmd]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FINPILOT_")}
+        self.proc = subprocess.Popen(
+            cmd, cwd=self.root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
+        )
+        assert self.proc.stdout is not None
+        found: dict[str, str] = {}
+        token_next = False
+        while not {"url", "scoring", "token"} <= found.keys():
+            line = self.proc.stdout.readline()
+            if not line:
+                self.stop()
+                raise RuntimeError(f"the demo stopped before it was ready (saw {sorted(found)})")
+            text = line.strip()
+            if token_next:
+                found["token"], token_next = text, False
+            elif text.startswith("finpilot console:"):
+                found["url"] = text.split(":", 1)[1].strip()
+            elif text.startswith("fraud scoring:"):
+                found["scoring"] = text.split(":", 1)[1].strip()
+            elif text.startswith("log in with this demo admin token"):
+                token_next = True
+        self.url = found["url"]
+        self.scoring_url = found["scoring"].removesuffix("/api/v1/fraud/scores")
+        self.token_file = self.root / "token"
+        self.token_file.write_text(found["token"])
+        if profile_out is not None:
+            self.proc.send_signal(signal.SIGUSR1)
 
     def stop(self) -> None:
         """SIGTERM, then wait for a clean stop."""
@@ -304,7 +351,7 @@ def phase(
     return result
 
 
-def one_repeat(rep: int, model: Path, args: Any, work: Path, profile_out: Path | None = None) -> dict[str, Any]:
+def one_repeat(rep: int, model: Path | None, args: Any, work: Path, profile_out: Path | None = None) -> dict[str, Any]:
     """A fresh console; /healthz, then /api/v1/fraud/scores at each rate."""
     from finpilot.fraud import iter_payments
 
@@ -500,6 +547,9 @@ def main() -> None:
     ap.add_argument("--train-customers", type=int, default=1000)
     ap.add_argument("--train-days", type=int, default=45)
     ap.add_argument("--model", type=Path, help="use this model directory instead of training one")
+    ap.add_argument(
+        "--demo", action="store_true", help="the plain `finpilot up` demo (default settings, its own model and traffic)"
+    )
     ap.add_argument("--no-healthz", action="store_true")
     ap.add_argument("--layers", type=int, default=2000, help="calls per in-process layer (0: skip)")
     ap.add_argument("--profile", action="store_true", help="one more run with a sampling profiler in the server")
@@ -519,8 +569,8 @@ def main() -> None:
         "target": f"p99 < {TARGET_P99_MS:g} ms at {TARGET_RATE:g} requests/s",
     }
     try:
-        model = args.model or train_model(work, args.train_customers, args.train_days)
-        if args.layers:
+        model = None if args.demo else args.model or train_model(work, args.train_customers, args.train_days)
+        if args.layers and model is not None:
             result["layers_in_process"] = layers(model, work, args.layers, args.customers)
             log(f"layers: {json.dumps(result['layers_in_process'])}")
         runs = [one_repeat(rep, model, args, work) for rep in range(args.repeat)]
