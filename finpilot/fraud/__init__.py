@@ -51,6 +51,7 @@ from finpilot.fraud._serving._persist import load_state, save_state
 from finpilot.fraud._serving._service import FraudService
 from finpilot.fraud._serving._stats import FraudStats
 from finpilot.fraud._serving._wire import MAX_AMOUNT, label_from_json, payment_from_json
+from finpilot.fraud._traffic._patterns import PATTERN_SCENARIOS, Patterns
 from finpilot.fraud._traffic._run import TrafficConfig, run_traffic, run_traffic_async
 from finpilot.fraud._traffic._synthetic import Shift, fraud_rates_for, generate_payments, iter_payments
 from finpilot.fraud._webhook import WebhookSink
@@ -59,6 +60,7 @@ __all__ = [
     "BOOK_FEATURES",
     "FEATURE_NAMES",
     "MAX_AMOUNT",
+    "PATTERN_SCENARIOS",
     "AccountSync",
     "AlertManager",
     "AlertSink",
@@ -73,6 +75,7 @@ __all__ = [
     "ModelRegistry",
     "NatsLayout",
     "NatsWorker",
+    "Patterns",
     "Payment",
     "Reference",
     "RetrainPolicy",

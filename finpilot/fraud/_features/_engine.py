@@ -14,9 +14,11 @@ from __future__ import annotations
 import heapq
 import mmap
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
+import numba
 import numpy as np
+from numba.typed import List
 
 from finpilot.core import InputError
 from finpilot.fraud._features import _kernels as k
@@ -27,8 +29,11 @@ from finpilot.fraud._features._entities import (
     C_SMALL,
     CUSTOMER_WINDOWS,
     HIGH_WINDOWS,
+    LARGE_BITS,
     LAST_LABELS,
     NO_DAY16,
+    Q_INTS,
+    Q_SMALL,
     RECENT_TERMINAL_WINDOWS,
     T_INTS,
     T_RINGS,
@@ -37,6 +42,17 @@ from finpilot.fraud._features._entities import (
 )
 from finpilot.fraud._features._store import BLOCK_MASK, BLOCK_SHIFT, Columns, RowStore
 from finpilot.fraud._payment import DAY_S, Payment
+
+BEHAVIOUR_FEATURES: tuple[str, ...] = (
+    f"cust_large_share_last_{LARGE_BITS}",
+    "cust_amount_pct_hist",
+    "cust_amount_over_q50_hist",
+    "cust_amount_over_q90_hist",
+    "cust_new_terminal",
+    "cust_visited_term_risk_max",
+    "cust_visited_term_fraud_runs",
+)
+"""The customer-behaviour and terminal-to-customer features (issue 13), the last 7 of the vector."""
 
 FEATURE_NAMES: tuple[str, ...] = (
     "amount",
@@ -61,6 +77,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "term_known_fraud_run",
     "term_fraud_run_age_days",
     "term_genuine_since_known_fraud",
+    *BEHAVIOUR_FEATURES,
 )
 """The names of the vector :meth:`FeatureEngine.update_and_features` returns, in order."""
 
@@ -78,6 +95,7 @@ BOOK_FEATURES: tuple[str, ...] = (
 _LAST_TIME = NO_DAY16 * DAY_S  # a customer bucket's uint16 day must stay below NO_DAY16
 SnapshotData = bytes | bytearray | memoryview | mmap.mmap
 """What :meth:`FeatureEngine.restore` reads: a snapshot's bytes, or a view or mmap of them."""
+_INT32_2D = numba.types.int32[:, ::1]
 Pending = tuple[int, int, str, str, int, bool]  # (known_at, seq, customer, terminal, pay day, fraud)
 
 
@@ -98,6 +116,17 @@ class FeatureConfig:
 
 def _init_customer(cols: Columns, row: int) -> None:
     k.init_customer(cols[0], cols[1], cols[2], row)
+    k.init_behaviour(cols[3], cols[4], row)
+
+
+CUSTOMER_LAYOUT: tuple[tuple[type[np.generic], int], ...] = (
+    (np.float64, C_FLOATS),
+    (np.int64, C_INTS),
+    (np.uint16, C_SMALL),
+    (np.uint16, Q_SMALL),  # behaviour columns, added in snapshot version 4
+    (np.int32, Q_INTS),
+)
+"""A customer row's arrays: (dtype, width) of each."""
 
 
 class FeatureEngine:
@@ -113,7 +142,7 @@ class FeatureEngine:
             raise InputError("the label delay cannot be negative", field="label_delay_days", fix="e.g. 7")
         _warm_once()
         self._ring = ring = terminal_ring(self.config.label_delay_days)
-        self._customers = RowStore(((np.float64, C_FLOATS), (np.int64, C_INTS), (np.uint16, C_SMALL)), _init_customer)
+        self._customers = RowStore(CUSTOMER_LAYOUT, _init_customer)
         self._terminals = RowStore(
             ((np.int32, T_INTS), (np.int32, T_RINGS * ring)),
             lambda cols, row: k.init_terminal(cols[0], cols[1], row, ring),
@@ -122,6 +151,19 @@ class FeatureEngine:
         self._seq = 0
         self._now = -(2**62)
         self._out = np.zeros(len(FEATURE_NAMES), np.float64)
+        self._tints: Any = None  # numba typed List of the terminal blocks' int32 columns
+        self._tints_of: list[Columns] | None = None  # the block list it mirrors
+
+    def _terminal_ints(self) -> Any:
+        """Every terminal block's int32 columns as a typed list the kernels index (kept in step)."""
+        blocks = self._terminals.blocks
+        tints = self._tints
+        if self._tints_of is not blocks or tints is None:
+            tints = self._tints = List.empty_list(_INT32_2D)
+            self._tints_of = blocks
+        for block in blocks[len(tints) :]:
+            tints.append(block[0])
+        return tints
 
     @property
     def pending_labels(self) -> int:
@@ -205,6 +247,7 @@ class FeatureEngine:
         k.update_and_features(
             cc[0], cc[1], cc[2], c & BLOCK_MASK, tc[0], tc[1], t & BLOCK_MASK, time, float(payment.amount),
             self._ring, config.label_delay_days, config.large_ratio, config.night_until_hour, self._out,
+            cc[3], cc[4], t, self._terminal_ints(),
         )  # fmt: skip
         return self._out.tolist()
 

@@ -34,11 +34,22 @@ from finpilot.fraud._features._entities import (
     C_LIFE_N,
     C_RING_DAY,
     CUSTOMER_RING,
+    HIST_BINS,
+    HIST_CAP,
+    HIST_OFFSET,
     HISTORY,
+    LARGE_BITS,
     LAST_LABELS,
     NEVER,
     NEVER32,
     NO_DAY16,
+    NO_ROW,
+    Q_BITS,
+    Q_HIST,
+    Q_SEEN,
+    Q_TOTAL,
+    Q_VISIT_DAY,
+    Q_VISIT_ROW,
     T_CFR,
     T_CLAB,
     T_CN,
@@ -53,11 +64,15 @@ from finpilot.fraud._features._entities import (
     T_SINCE_FR,
     T_SINCE_FRAUD,
     T_SINCE_LAB,
+    VISIT_DAYS,
+    VISITS,
 )
 
 DAY_S = 86_400
 _LABEL_MASK = (1 << HISTORY) - 1
 _LAST_MASK = (1 << LAST_LABELS) - 1
+_LARGE_MASK = (1 << LARGE_BITS) - 1
+_BLOCK_SHIFT, _BLOCK_MASK = 12, (1 << 12) - 1  # the row store's blocks (_store.BLOCK_SHIFT)
 _U16_MAX = 0xFFFF
 _NO_TIME = -(2**61)  # below it a time column still holds NEVER
 # Window lengths as constants the compiler unrolls (tuples of globals are frozen at compile time).
@@ -84,6 +99,13 @@ def init_customer(cf: Any, ci: Any, cu: Any, r: int) -> None:
     cu[r, :] = 0
     for s in range(CUSTOMER_RING):
         cu[r, C_RING_DAY + s] = NO_DAY16
+
+
+@_jit
+def init_behaviour(cv: Any, cw: Any, r: int) -> None:
+    """A customer's behaviour columns with no history (also what older snapshots restore to)."""
+    cv[r, :] = 0
+    cw[r, :] = NO_ROW
 
 
 @_jit
@@ -249,8 +271,16 @@ def update_and_features(
     large_ratio: float,
     night_hour: int,
     out: Any,
+    cv: Any,
+    cw: Any,
+    tg: int,
+    tints: Any,
 ) -> None:
-    """Add one payment to its customer's and terminal's rows; write its 37 features to ``out``."""
+    """Add one payment to its customer's and terminal's rows; write its 44 features to ``out``.
+
+    ``cv``/``cw`` are the customer's behaviour arrays, ``tg`` the terminal's global row and
+    ``tints`` every terminal block's int32 columns (to read the risk of the customer's past terminals).
+    """
     day = now // DAY_S
     if ci[cr, C_DAY] != day:
         _customer_advance(cf, ci, cu, cr, day)
@@ -308,6 +338,107 @@ def update_and_features(
         out[13 + k] = ci[cr, C_CHI + k] + today_hi
     out[16] = since_fraud
     _terminal_features(ti, tr, trow, day, ring, delay, out)
+    _behaviour(cv, cw, cr, amount, large, day, tg, tints, out)
+
+
+@_jit
+def _bin_of(amount: float) -> tuple[int, float]:
+    """The histogram bin of ``amount`` and its position within the bin (0 to 1)."""
+    if amount <= 0:
+        return 0, 0.0
+    x = 2.0 * math.log2(amount) + HIST_OFFSET
+    b = math.floor(x)
+    if b < 0:
+        return 0, 0.0
+    if b >= HIST_BINS:
+        return HIST_BINS - 1, 1.0
+    return int(b), x - b
+
+
+@_jit
+def _quantile(cv: Any, r: int, total: int, q: float) -> float:
+    """The amount at quantile ``q`` of the histogram (log-linear within the bin)."""
+    target = q * total
+    cum = 0.0
+    for b in range(HIST_BINS):
+        c = int(cv[r, Q_HIST + b])
+        if c and cum + c >= target:
+            f = (target - cum) / c
+            return math.pow(2.0, (b + f - HIST_OFFSET) / 2.0)
+        cum += c
+    return math.pow(2.0, (HIST_BINS - HIST_OFFSET) / 2.0)
+
+
+@_jit
+def _terminal_risk(tints: Any, g: int) -> tuple[float, int]:
+    """A terminal's known fraud share over its last known labels, and its run of known frauds."""
+    block = tints[g >> _BLOCK_SHIFT]
+    row = g & _BLOCK_MASK
+    seen = block[row, T_LAB_SEEN]
+    if not seen:
+        return 0.0, 0
+    share = _popcount(block[row, T_LAB_BITS] & _LAST_MASK) / (seen if seen < LAST_LABELS else LAST_LABELS)
+    return share, int(block[row, T_RUN])
+
+
+@_jit
+def _behaviour(cv: Any, cw: Any, r: int, amount: float, large: int, day: int, tg: int, tints: Any, out: Any) -> None:
+    """Features 37 to 43: the customer's recent large payments, amount against its own
+    histogram, whether the terminal is new to it, and the known risk of its recent terminals.
+    Reads the history before this payment (the large bits include it), then adds the payment."""
+    bits = ((int(cv[r, Q_BITS]) << 1) | large) & _LARGE_MASK
+    seen = min(int(cv[r, Q_SEEN]) + 1, LARGE_BITS)
+    cv[r, Q_BITS], cv[r, Q_SEEN] = bits, seen
+    out[37] = _popcount(bits) / seen
+    total = int(cv[r, Q_TOTAL])
+    known = total > 0
+    b, within = _bin_of(amount)
+    if known:
+        below = 0
+        for i in range(b):
+            below += int(cv[r, Q_HIST + i])
+        out[38] = (below + within * int(cv[r, Q_HIST + b])) / total
+        out[39] = amount / _quantile(cv, r, total, 0.5)
+        out[40] = amount / _quantile(cv, r, total, 0.9)
+    else:
+        out[38] = out[39] = out[40] = math.nan
+    if total >= HIST_CAP:
+        total = 0
+        for i in range(HIST_BINS):
+            cv[r, Q_HIST + i] >>= 1
+            total += int(cv[r, Q_HIST + i])
+    cv[r, Q_HIST + b] += 1
+    cv[r, Q_TOTAL] = total + 1
+    # Terminal-to-customer risk: what is known now about the terminals this card used lately.
+    found = VISITS - 1
+    others = 0
+    risk = 0.0
+    running = 0
+    for i in range(VISITS):
+        g = cw[r, Q_VISIT_ROW + i]
+        if g == NO_ROW:
+            continue
+        if g == tg:
+            found = i
+            continue
+        if day - int(cv[r, Q_VISIT_DAY + i]) >= VISIT_DAYS:
+            continue
+        others += 1
+        share, run = _terminal_risk(tints, g)
+        risk = max(risk, share)
+        if run:
+            running += 1
+    if known:
+        out[41] = 0.0 if cw[r, Q_VISIT_ROW + found] == tg else 1.0
+        out[42] = risk if others else math.nan
+    else:
+        out[41] = out[42] = math.nan
+    out[43] = running
+    for i in range(found, 0, -1):  # move the terminal to the front (most recent first)
+        cw[r, Q_VISIT_ROW + i] = cw[r, Q_VISIT_ROW + i - 1]
+        cv[r, Q_VISIT_DAY + i] = cv[r, Q_VISIT_DAY + i - 1]
+    cw[r, Q_VISIT_ROW] = tg
+    cv[r, Q_VISIT_DAY] = day
 
 
 @_jit
@@ -354,7 +485,9 @@ def _terminal_features(ti: Any, tr: Any, r: int, day: int, ring: int, delay: int
 
 def warm() -> float:
     """Load (or compile) every kernel on a scratch row; the seconds it took."""
-    from finpilot.fraud._features._entities import C_FLOATS, C_INTS, C_SMALL, T_INTS, T_RINGS
+    from numba.typed import List
+
+    from finpilot.fraud._features._entities import C_FLOATS, C_INTS, C_SMALL, Q_INTS, Q_SMALL, T_INTS, T_RINGS
 
     started = time.perf_counter()
     ring, delay = 38, 7
@@ -363,10 +496,14 @@ def warm() -> float:
     cu = np.zeros((1, C_SMALL), np.uint16)
     ti = np.zeros((1, T_INTS), np.int32)  # the dtypes of the engine's blocks, or a request would compile
     tr = np.zeros((1, T_RINGS * ring), np.int32)
-    out = np.zeros(37, np.float64)
+    cv = np.zeros((1, Q_SMALL), np.uint16)
+    cw = np.zeros((1, Q_INTS), np.int32)
+    tints = List([ti])
+    out = np.zeros(44, np.float64)
     init_customer(cf, ci, cu, 0)
+    init_behaviour(cv, cw, 0)
     init_terminal(ti, tr, 0, ring)
-    update_and_features(cf, ci, cu, 0, ti, tr, 0, 10 * DAY_S, 1.0, ring, delay, 3.0, 6, out)
+    update_and_features(cf, ci, cu, 0, ti, tr, 0, 10 * DAY_S, 1.0, ring, delay, 3.0, 6, out, cv, cw, 0, tints)
     count_at_terminal(ti, tr, 0, 10, ring, delay)
     reveal(ti, tr, 0, ring, delay, 10, True)
     return time.perf_counter() - started
