@@ -66,7 +66,8 @@ def one_seed(seed: int, args: argparse.Namespace) -> dict[str, Any]:
     day, y, scen = np.asarray(days), np.asarray(labels, dtype=np.int8), np.asarray(scenarios)
     train = (day >= args.days - 42) & (day < args.days - 21)
     test = day >= args.days - 14
-    out: dict[str, Any] = {"payments": len(rows), "test_frauds": {NAMES[s]: int(((scen == s) & test).sum()) for s in NAMES if s}}
+    frauds = {NAMES[s]: int(((scen == s) & test).sum()) for s in NAMES if s}
+    out: dict[str, Any] = {"payments": len(rows), "test_frauds": frauds}
     for name, cols in SETS.items():
         model = train_model(x[train][:, cols], y[train], PARAM_GRID[args.params], seed=0)
         scores = predict(model, x[test][:, cols])
@@ -87,7 +88,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--customers", type=int, default=1000)
     parser.add_argument("--days", type=int, default=80)
-    parser.add_argument("--rate", type=float, default=0.6, help="new incidents per day of each pattern (rings: a fifth)")
+    parser.add_argument("--rate", type=float, default=0.6, help="incidents a day per pattern (rings: 1/5)")
     parser.add_argument("--params", type=int, default=0, help="index into PARAM_GRID")
     args = parser.parse_args()
     started = time.time()
@@ -98,9 +99,9 @@ def main() -> None:
             "ap_median": statistics.median(r[name]["ap"] for r in runs),
             "auc_median": statistics.median(r[name]["auc"] for r in runs),
             "ap_per_scenario_median": {
-                label: statistics.median(r[name]["ap_per_scenario"].get(label, float("nan")) for r in runs)
+                label: statistics.median(values) if values else None
                 for label in NAMES.values()
-                if label != "genuine"
+                if (values := [r[name]["ap_per_scenario"][label] for r in runs if label in r[name]["ap_per_scenario"]])
             },
         }
     print(
