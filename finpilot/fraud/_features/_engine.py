@@ -267,7 +267,7 @@ class FeatureEngine:
         k.count_at_terminal(tc[0], tc[1], t & BLOCK_MASK, time // DAY_S, self._ring, self.config.label_delay_days)
 
     def snapshot(self) -> bytes:
-        """The whole state as bytes (binary, version 3); :meth:`restore` gives back an identical engine."""
+        """The whole state as bytes (binary, version 4); :meth:`restore` gives back an identical engine."""
         from finpilot.fraud._features._snapshot import snapshot_parts
 
         return b"".join(snapshot_parts(self))
@@ -283,7 +283,7 @@ class FeatureEngine:
 
     @classmethod
     def restore(cls, data: SnapshotData) -> FeatureEngine:
-        """Rebuild an engine from :meth:`snapshot` bytes (version 3, or the JSON of versions 1 and 2).
+        """Rebuild an engine from :meth:`snapshot` bytes (versions 3 and 4, or the JSON of versions 1 and 2).
 
         ``data`` may be any buffer (bytes, a memoryview, an mmap of a snapshot file). An
         :class:`InputError` if it is not a snapshot.

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any
 
-import numba
 import numpy as np
 
+from finpilot.fraud._features._behaviour import behaviour, init_behaviour
 from finpilot.fraud._features._entities import (
     C_AMT,
     C_AMT2,
@@ -34,22 +33,11 @@ from finpilot.fraud._features._entities import (
     C_LIFE_N,
     C_RING_DAY,
     CUSTOMER_RING,
-    HIST_BINS,
-    HIST_CAP,
-    HIST_OFFSET,
     HISTORY,
-    LARGE_BITS,
     LAST_LABELS,
     NEVER,
     NEVER32,
     NO_DAY16,
-    NO_ROW,
-    Q_BITS,
-    Q_HIST,
-    Q_SEEN,
-    Q_TOTAL,
-    Q_VISIT_DAY,
-    Q_VISIT_ROW,
     T_CFR,
     T_CLAB,
     T_CN,
@@ -64,15 +52,22 @@ from finpilot.fraud._features._entities import (
     T_SINCE_FR,
     T_SINCE_FRAUD,
     T_SINCE_LAB,
-    VISIT_DAYS,
-    VISITS,
 )
+from finpilot.fraud._features._jit import jit, popcount
+
+__all__ = [
+    "count_at_terminal",
+    "init_behaviour",
+    "init_customer",
+    "init_terminal",
+    "reveal",
+    "update_and_features",
+    "warm",
+]
 
 DAY_S = 86_400
 _LABEL_MASK = (1 << HISTORY) - 1
 _LAST_MASK = (1 << LAST_LABELS) - 1
-_LARGE_MASK = (1 << LARGE_BITS) - 1
-_BLOCK_SHIFT, _BLOCK_MASK = 12, (1 << 12) - 1  # the row store's blocks (_store.BLOCK_SHIFT)
 _U16_MAX = 0xFFFF
 _NO_TIME = -(2**61)  # below it a time column still holds NEVER
 # Window lengths as constants the compiler unrolls (tuples of globals are frozen at compile time).
@@ -80,15 +75,9 @@ _CW0, _CW1, _CW2 = 1, 7, 30  # CUSTOMER_WINDOWS
 _HW0, _HW1, _HW2 = 1, 7, 14  # HIGH_WINDOWS
 _TW = (1, 3, 7, 14, 30)  # TERMINAL_WINDOWS
 _RW0, _RW1 = 1, 7  # RECENT_TERMINAL_WINDOWS
-_F = TypeVar("_F", bound=Callable[..., Any])
 
 
-def _jit(function: _F) -> _F:
-    """``numba.njit(cache=True)``, typed: the kernel keeps its Python signature for mypy."""
-    return cast(_F, numba.njit(cache=True, nogil=True)(function))
-
-
-@_jit
+@jit
 def init_customer(cf: Any, ci: Any, cu: Any, r: int) -> None:
     """A new customer row: no history."""
     cf[r, :] = 0.0
@@ -101,14 +90,7 @@ def init_customer(cf: Any, ci: Any, cu: Any, r: int) -> None:
         cu[r, C_RING_DAY + s] = NO_DAY16
 
 
-@_jit
-def init_behaviour(cv: Any, cw: Any, r: int) -> None:
-    """A customer's behaviour columns with no history (also what older snapshots restore to)."""
-    cv[r, :] = 0
-    cw[r, :] = NO_ROW
-
-
-@_jit
+@jit
 def init_terminal(ti: Any, tr: Any, r: int, ring: int) -> None:
     """A new terminal row: no history."""
     ti[r, :] = 0
@@ -121,7 +103,7 @@ def init_terminal(ti: Any, tr: Any, r: int, ring: int) -> None:
         tr[r, s] = NEVER32
 
 
-@_jit
+@jit
 def _customer_advance(cf: Any, ci: Any, cu: Any, r: int, day: int) -> None:
     """Make ``day`` today: recompute the sums over the closed days and open today's bucket."""
     n0 = n1 = n2 = 0
@@ -165,7 +147,7 @@ def _customer_advance(cf: Any, ci: Any, cu: Any, r: int, day: int) -> None:
     ci[r, C_DAY] = day
 
 
-@_jit
+@jit
 def _terminal_advance(ti: Any, tr: Any, r: int, day: int, ring: int, delay: int) -> None:
     """Make ``day`` today: recompute the closed sums and open today's bucket."""
     for k in range(T_CRECENT + 2):
@@ -210,7 +192,7 @@ def _terminal_advance(ti: Any, tr: Any, r: int, day: int, ring: int, delay: int)
     ti[r, T_DIRTY] = 0
 
 
-@_jit
+@jit
 def count_at_terminal(ti: Any, tr: Any, r: int, day: int, ring: int, delay: int) -> int:
     """Count a payment in the terminal's bucket of ``day``; the bucket's slot."""
     if ti[r, T_DAY] != day or ti[r, T_DIRTY]:
@@ -220,7 +202,7 @@ def count_at_terminal(ti: Any, tr: Any, r: int, day: int, ring: int, delay: int)
     return slot
 
 
-@_jit
+@jit
 def reveal(ti: Any, tr: Any, r: int, ring: int, delay: int, pay_day: int, fraud: bool) -> None:
     """Count the now-known label of a payment made at the terminal on ``pay_day``."""
     f = 1 if fraud else 0
@@ -246,16 +228,7 @@ def reveal(ti: Any, tr: Any, r: int, ring: int, delay: int, pay_day: int, fraud:
         ti[r, T_DIRTY] = 1
 
 
-@_jit
-def _popcount(x: int) -> int:
-    n = 0
-    while x:
-        x &= x - 1
-        n += 1
-    return n
-
-
-@_jit
+@jit
 def update_and_features(
     cf: Any,
     ci: Any,
@@ -338,110 +311,10 @@ def update_and_features(
         out[13 + k] = ci[cr, C_CHI + k] + today_hi
     out[16] = since_fraud
     _terminal_features(ti, tr, trow, day, ring, delay, out)
-    _behaviour(cv, cw, cr, amount, large, day, tg, tints, out)
+    behaviour(cv, cw, cr, amount, large, day, tg, tints, out)
 
 
-@_jit
-def _bin_of(amount: float) -> tuple[int, float]:
-    """The histogram bin of ``amount`` and its position within the bin (0 to 1)."""
-    if amount <= 0:
-        return 0, 0.0
-    x = 2.0 * math.log2(amount) + HIST_OFFSET
-    b = math.floor(x)
-    if b < 0:
-        return 0, 0.0
-    if b >= HIST_BINS:
-        return HIST_BINS - 1, 1.0
-    return int(b), x - b
-
-
-@_jit
-def _quantile(cv: Any, r: int, total: int, q: float) -> float:
-    """The amount at quantile ``q`` of the histogram (log-linear within the bin)."""
-    target = q * total
-    cum = 0.0
-    for b in range(HIST_BINS):
-        c = int(cv[r, Q_HIST + b])
-        if c and cum + c >= target:
-            f = (target - cum) / c
-            return math.pow(2.0, (b + f - HIST_OFFSET) / 2.0)
-        cum += c
-    return math.pow(2.0, (HIST_BINS - HIST_OFFSET) / 2.0)
-
-
-@_jit
-def _terminal_risk(tints: Any, g: int) -> tuple[float, int]:
-    """A terminal's known fraud share over its last known labels, and its run of known frauds."""
-    block = tints[g >> _BLOCK_SHIFT]
-    row = g & _BLOCK_MASK
-    seen = block[row, T_LAB_SEEN]
-    if not seen:
-        return 0.0, 0
-    share = _popcount(block[row, T_LAB_BITS] & _LAST_MASK) / (seen if seen < LAST_LABELS else LAST_LABELS)
-    return share, int(block[row, T_RUN])
-
-
-@_jit
-def _behaviour(cv: Any, cw: Any, r: int, amount: float, large: int, day: int, tg: int, tints: Any, out: Any) -> None:
-    """Features 37 to 43: the customer's recent large payments, amount against its own
-    histogram, whether the terminal is new to it, and the known risk of its recent terminals.
-    Reads the history before this payment (the large bits include it), then adds the payment."""
-    bits = ((int(cv[r, Q_BITS]) << 1) | large) & _LARGE_MASK
-    seen = min(int(cv[r, Q_SEEN]) + 1, LARGE_BITS)
-    cv[r, Q_BITS], cv[r, Q_SEEN] = bits, seen
-    out[37] = _popcount(bits) / seen
-    total = int(cv[r, Q_TOTAL])
-    known = total > 0
-    b, within = _bin_of(amount)
-    if known:
-        below = 0
-        for i in range(b):
-            below += int(cv[r, Q_HIST + i])
-        out[38] = (below + within * int(cv[r, Q_HIST + b])) / total
-        out[39] = amount / _quantile(cv, r, total, 0.5)
-        out[40] = amount / _quantile(cv, r, total, 0.9)
-    else:
-        out[38] = out[39] = out[40] = math.nan
-    if total >= HIST_CAP:
-        total = 0
-        for i in range(HIST_BINS):
-            cv[r, Q_HIST + i] >>= 1
-            total += int(cv[r, Q_HIST + i])
-    cv[r, Q_HIST + b] += 1
-    cv[r, Q_TOTAL] = total + 1
-    # Terminal-to-customer risk: what is known now about the terminals this card used lately.
-    found = VISITS - 1
-    others = 0
-    risk = 0.0
-    running = 0
-    for i in range(VISITS):
-        g = cw[r, Q_VISIT_ROW + i]
-        if g == NO_ROW:
-            continue
-        if g == tg:
-            found = i
-            continue
-        if day - int(cv[r, Q_VISIT_DAY + i]) >= VISIT_DAYS:
-            continue
-        others += 1
-        share, run = _terminal_risk(tints, g)
-        risk = max(risk, share)
-        if run:
-            running += 1
-    if known:
-        out[41] = 0.0 if cw[r, Q_VISIT_ROW + found] == tg else 1.0
-        out[42] = risk if others else math.nan
-    else:
-        out[41] = out[42] = math.nan
-    out[43] = running
-    for i in range(found, 0, -1):  # move the terminal to the front (most recent first)
-        cw[r, Q_VISIT_ROW + i] = cw[r, Q_VISIT_ROW + i - 1]
-        cv[r, Q_VISIT_DAY + i] = cv[r, Q_VISIT_DAY + i - 1]
-    cw[r, Q_VISIT_ROW] = tg
-    cv[r, Q_VISIT_DAY] = day
-
-
-@_jit
+@jit
 def _terminal_features(ti: Any, tr: Any, r: int, day: int, ring: int, delay: int, out: Any) -> None:
     """Count the payment at its terminal and write features 17 to 36."""
     tslot = count_at_terminal(ti, tr, r, day, ring, delay)
@@ -473,7 +346,7 @@ def _terminal_features(ti: Any, tr: Any, r: int, day: int, ring: int, delay: int
     if seen:
         bits = ti[r, T_LAB_BITS]
         out[32] = float(bits & 1)
-        out[33] = _popcount(bits & _LAST_MASK) / (seen if seen < LAST_LABELS else LAST_LABELS)
+        out[33] = popcount(bits & _LAST_MASK) / (seen if seen < LAST_LABELS else LAST_LABELS)
     else:
         out[32] = out[33] = math.nan
     run = ti[r, T_RUN]
