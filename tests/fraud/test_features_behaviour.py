@@ -177,3 +177,19 @@ def test_a_version_3_snapshot_restores_with_no_customer_behaviour() -> None:
     assert math.isnan(v[PCT]) and math.isnan(v[NEW])
     assert v[SHARE] == 0.0
     assert old.snapshot()[7:11] == struct.pack("<I", 4)
+
+
+def test_terminal_risk_is_read_past_the_first_block_and_rebuilt_on_restore() -> None:
+    engine = FeatureEngine()
+    for i in range(5_000):  # more terminals than one block of rows
+        engine.observe_elsewhere(Payment(f"o{i}", T0 + i, "other", f"t{i}", 5.0))
+    pay(engine, "v", 1, "victim", "t4999", 10.0)
+    fraud = Payment("f", T0 + DAY + 60, "thief", "t4999", 50.0)
+    engine.update_and_features(fraud)
+    engine.observe_label(fraud, True, known_at=T0 + 2 * DAY)
+    restored = FeatureEngine.restore(engine.snapshot())
+    for e in (engine, restored):
+        v = pay(e, "w", 3, "victim", "t1", 10.0)
+        assert v[RISK] == 1.0
+        assert v[RUNS] == 1
+    assert np.array_equal(engine._trisk[:5_001], restored._trisk[:5_001])

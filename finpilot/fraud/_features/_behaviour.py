@@ -3,13 +3,16 @@
 Called from :func:`finpilot.fraud._features._kernels.update_and_features` once per payment, over the
 customer's behaviour columns (layout in :mod:`finpilot.fraud._features._entities`): a 16-bit history
 of large payments, a log-amount histogram, and the card's last distinct terminals, whose current
-known risk is read from the terminal blocks.
+known risk is read from a flat array of per-terminal risk codes (:func:`risk_code`).
 """
 
 from __future__ import annotations
 
 import math
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from finpilot.fraud._features._entities import (
     HIST_BINS,
@@ -31,7 +34,6 @@ from finpilot.fraud._features._entities import (
     VISITS,
 )
 from finpilot.fraud._features._jit import jit, popcount
-from finpilot.fraud._features._store import BLOCK_MASK, BLOCK_SHIFT
 
 _LARGE_MASK = (1 << LARGE_BITS) - 1
 _LAST_MASK = (1 << LAST_LABELS) - 1
@@ -73,19 +75,31 @@ def _quantile(cv: Any, r: int, total: int, q: float) -> float:
 
 
 @jit
-def _terminal_risk(tints: Any, g: int) -> tuple[float, int]:
-    """A terminal's known fraud share over its last known labels, and its run of known frauds."""
-    block = tints[g >> BLOCK_SHIFT]
-    row = g & BLOCK_MASK
-    seen = block[row, T_LAB_SEEN]
-    if not seen:
-        return 0.0, 0
-    share = popcount(block[row, T_LAB_BITS] & _LAST_MASK) / (seen if seen < LAST_LABELS else LAST_LABELS)
-    return share, int(block[row, T_RUN])
+def risk_code(bits: int, seen: int, run: int) -> int:
+    """A terminal's known-label risk in one int32: its last 10 label bits, how many (<= 10), a run flag."""
+    return (bits & _LAST_MASK) | (min(seen, LAST_LABELS) << LAST_LABELS) | ((1 if run else 0) << (LAST_LABELS + 4))
+
+
+def risk_codes(ints: npt.NDArray[Any]) -> npt.NDArray[np.int32]:
+    """:func:`risk_code` of every row of a terminal block's int32 columns (vectorised, for a restore)."""
+    seen = np.minimum(ints[:, T_LAB_SEEN], LAST_LABELS)
+    run = (ints[:, T_RUN] != 0).astype(np.int32)
+    codes = (ints[:, T_LAB_BITS] & _LAST_MASK) | (seen << LAST_LABELS) | (run << (LAST_LABELS + 4))
+    return np.asarray(codes, dtype=np.int32)
 
 
 @jit
-def behaviour(cv: Any, cw: Any, r: int, amount: float, large: int, day: int, tg: int, tints: Any, out: Any) -> None:
+def _terminal_risk(trisk: Any, g: int) -> tuple[float, int]:
+    """A terminal's known fraud share over its last known labels, and whether it is in a run of frauds."""
+    code = trisk[g]
+    seen = (code >> LAST_LABELS) & 15
+    if not seen:
+        return 0.0, 0
+    return popcount(code & _LAST_MASK) / seen, (code >> (LAST_LABELS + 4)) & 1
+
+
+@jit
+def behaviour(cv: Any, cw: Any, r: int, amount: float, large: int, day: int, tg: int, trisk: Any, out: Any) -> None:
     """Features 37 to 43: the customer's recent large payments, amount against its own
     histogram, whether the terminal is new to it, and the known risk of its recent terminals.
     Reads the history before this payment (the large bits include it), then adds the payment."""
@@ -127,7 +141,7 @@ def behaviour(cv: Any, cw: Any, r: int, amount: float, large: int, day: int, tg:
         if day - int(cv[r, Q_VISIT_DAY + i]) >= VISIT_DAYS:
             continue
         others += 1
-        share, run = _terminal_risk(tints, g)
+        share, run = _terminal_risk(trisk, g)
         risk = max(risk, share)
         if run:
             running += 1

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from finpilot.fraud._features._behaviour import behaviour, init_behaviour
+from finpilot.fraud._features._behaviour import behaviour, init_behaviour, risk_code
 from finpilot.fraud._features._entities import (
     C_AMT,
     C_AMT2,
@@ -203,8 +203,10 @@ def count_at_terminal(ti: Any, tr: Any, r: int, day: int, ring: int, delay: int)
 
 
 @jit
-def reveal(ti: Any, tr: Any, r: int, ring: int, delay: int, pay_day: int, fraud: bool) -> None:
-    """Count the now-known label of a payment made at the terminal on ``pay_day``."""
+def reveal(ti: Any, tr: Any, r: int, ring: int, delay: int, pay_day: int, fraud: bool, trisk: Any, g: int) -> None:
+    """Count the now-known label of a payment made at the terminal on ``pay_day``.
+
+    ``trisk[g]`` (``g``: the terminal's global row) gets the terminal's new risk code."""
     f = 1 if fraud else 0
     ti[r, T_LAB_BITS] = ((ti[r, T_LAB_BITS] << 1) | f) & _LABEL_MASK
     if ti[r, T_LAB_SEEN] < HISTORY:
@@ -218,6 +220,7 @@ def reveal(ti: Any, tr: Any, r: int, ring: int, delay: int, pay_day: int, fraud:
         ti[r, T_RUN] = 0
         if ti[r, T_SINCE_FRAUD] >= 0:
             ti[r, T_SINCE_FRAUD] += 1
+    trisk[g] = risk_code(ti[r, T_LAB_BITS], ti[r, T_LAB_SEEN], ti[r, T_RUN])
     slot = pay_day % ring
     if tr[r, slot] != pay_day:
         return  # older than every window: nothing to count
@@ -247,12 +250,12 @@ def update_and_features(
     cv: Any,
     cw: Any,
     tg: int,
-    tints: Any,
+    trisk: Any,
 ) -> None:
     """Add one payment to its customer's and terminal's rows; write its 44 features to ``out``.
 
     ``cv``/``cw`` are the customer's behaviour arrays, ``tg`` the terminal's global row and
-    ``tints`` every terminal block's int32 columns (to read the risk of the customer's past terminals).
+    ``trisk`` every terminal's risk code (to read the risk of the customer's past terminals).
     """
     day = now // DAY_S
     if ci[cr, C_DAY] != day:
@@ -311,7 +314,7 @@ def update_and_features(
         out[13 + k] = ci[cr, C_CHI + k] + today_hi
     out[16] = since_fraud
     _terminal_features(ti, tr, trow, day, ring, delay, out)
-    behaviour(cv, cw, cr, amount, large, day, tg, tints, out)
+    behaviour(cv, cw, cr, amount, large, day, tg, trisk, out)
 
 
 @jit
@@ -358,8 +361,6 @@ def _terminal_features(ti: Any, tr: Any, r: int, day: int, ring: int, delay: int
 
 def warm() -> float:
     """Load (or compile) every kernel on a scratch row; the seconds it took."""
-    from numba.typed import List
-
     from finpilot.fraud._features._entities import C_FLOATS, C_INTS, C_SMALL, Q_INTS, Q_SMALL, T_INTS, T_RINGS
 
     started = time.perf_counter()
@@ -371,12 +372,12 @@ def warm() -> float:
     tr = np.zeros((1, T_RINGS * ring), np.int32)
     cv = np.zeros((1, Q_SMALL), np.uint16)
     cw = np.zeros((1, Q_INTS), np.int32)
-    tints = List([ti])
+    trisk = np.zeros(1, np.int32)
     out = np.zeros(44, np.float64)
     init_customer(cf, ci, cu, 0)
     init_behaviour(cv, cw, 0)
     init_terminal(ti, tr, 0, ring)
-    update_and_features(cf, ci, cu, 0, ti, tr, 0, 10 * DAY_S, 1.0, ring, delay, 3.0, 6, out, cv, cw, 0, tints)
+    update_and_features(cf, ci, cu, 0, ti, tr, 0, 10 * DAY_S, 1.0, ring, delay, 3.0, 6, out, cv, cw, 0, trisk)
     count_at_terminal(ti, tr, 0, 10, ring, delay)
-    reveal(ti, tr, 0, ring, delay, 10, True)
+    reveal(ti, tr, 0, ring, delay, 10, True, trisk, 0)
     return time.perf_counter() - started
