@@ -174,7 +174,8 @@ def test_a_version_3_snapshot_restores_with_no_customer_behaviour() -> None:
         pay(engine, f"p{i}", i / 10, "c", "t", 10.0)
     old = FeatureEngine.restore(_as_version_3(engine.snapshot()))
     v = pay(old, "x", 4, "c", "t", 10.0)
-    assert math.isnan(v[PCT]) and math.isnan(v[NEW])
+    assert math.isnan(v[PCT])
+    assert math.isnan(v[NEW])
     assert v[SHARE] == 0.0
     assert old.snapshot()[7:11] == struct.pack("<I", 4)
 
