@@ -57,6 +57,7 @@ from finpilot.fraud._serving._service import FraudService
 from finpilot.fraud._serving._stats import FraudStats
 from finpilot.fraud._serving._tail import PartitionTail
 from finpilot.fraud._serving._wire import MAX_AMOUNT, label_from_json, payment_from_json
+from finpilot.fraud._traffic._patterns import PATTERN_SCENARIOS, Patterns
 from finpilot.fraud._traffic._run import TrafficConfig, run_traffic, run_traffic_async
 from finpilot.fraud._traffic._synthetic import Shift, fraud_rates_for, generate_payments, iter_payments
 from finpilot.fraud._webhook import WebhookSink
@@ -65,6 +66,7 @@ __all__ = [
     "BOOK_FEATURES",
     "FEATURE_NAMES",
     "MAX_AMOUNT",
+    "PATTERN_SCENARIOS",
     "AccountSync",
     "AlertManager",
     "AlertSink",
@@ -83,6 +85,7 @@ __all__ = [
     "NatsWorker",
     "Partition",
     "PartitionTail",
+    "Patterns",
     "Payment",
     "Reference",
     "RetrainPolicy",

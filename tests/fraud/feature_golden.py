@@ -22,6 +22,7 @@ from finpilot.fraud import FeatureEngine, Payment, iter_payments
 DATA = Path(__file__).resolve().parent / "data"
 T0 = 1_522_540_800  # 2018-04-01 00:00:00 UTC
 DELAY_S = 7 * 86_400
+PINNED = 37  # the fixtures pin the first 37 features; the behaviour features came after them
 
 
 def golden_stream(
@@ -59,7 +60,7 @@ def feed(engine: FeatureEngine, rows: Sequence[tuple[Payment, bool, int | None]]
     """Stream ``rows`` through ``engine``; the hash of each vector."""
     out = []
     for payment, fraud, known_at in rows:
-        out.append(row_hash(engine.update_and_features(payment)))
+        out.append(row_hash(engine.update_and_features(payment)[:PINNED]))
         engine.observe_label(payment, fraud, known_at=known_at)
     return out
 

@@ -20,7 +20,7 @@ def tracked_after(customers: int) -> int:
 
 
 def test_tracked_objects_do_not_grow_with_entities() -> None:
-    assert len(FEATURE_NAMES) == 37
+    assert len(FEATURE_NAMES) == 44
     tracked_after(100)  # warm every lazily created object first
     small = tracked_after(10_000)
     large = tracked_after(50_000)

@@ -20,6 +20,7 @@ import numpy as np
 
 from finpilot.core import InputError
 from finpilot.fraud._features import _kernels as k
+from finpilot.fraud._features._behaviour import risk_codes
 from finpilot.fraud._features._entities import (
     C_FLOATS,
     C_INTS,
@@ -27,16 +28,30 @@ from finpilot.fraud._features._entities import (
     C_SMALL,
     CUSTOMER_WINDOWS,
     HIGH_WINDOWS,
+    LARGE_BITS,
     LAST_LABELS,
     NO_DAY16,
+    Q_INTS,
+    Q_SMALL,
     RECENT_TERMINAL_WINDOWS,
     T_INTS,
     T_RINGS,
     TERMINAL_WINDOWS,
     terminal_ring,
 )
-from finpilot.fraud._features._store import BLOCK_MASK, BLOCK_SHIFT, Columns, RowStore
+from finpilot.fraud._features._store import BLOCK_MASK, BLOCK_ROWS, BLOCK_SHIFT, Columns, RowStore
 from finpilot.fraud._payment import DAY_S, Payment
+
+BEHAVIOUR_FEATURES: tuple[str, ...] = (
+    f"cust_large_share_last_{LARGE_BITS}",
+    "cust_amount_pct_hist",
+    "cust_amount_over_q50_hist",
+    "cust_amount_over_q90_hist",
+    "cust_new_terminal",
+    "cust_visited_term_risk_max",
+    "cust_visited_term_fraud_runs",
+)
+"""The customer-behaviour and terminal-to-customer features (issue 13), the last 7 of the vector."""
 
 FEATURE_NAMES: tuple[str, ...] = (
     "amount",
@@ -61,6 +76,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "term_known_fraud_run",
     "term_fraud_run_age_days",
     "term_genuine_since_known_fraud",
+    *BEHAVIOUR_FEATURES,
 )
 """The names of the vector :meth:`FeatureEngine.update_and_features` returns, in order."""
 
@@ -98,6 +114,17 @@ class FeatureConfig:
 
 def _init_customer(cols: Columns, row: int) -> None:
     k.init_customer(cols[0], cols[1], cols[2], row)
+    k.init_behaviour(cols[3], cols[4], row)
+
+
+CUSTOMER_LAYOUT: tuple[tuple[type[np.generic], int], ...] = (
+    (np.float64, C_FLOATS),
+    (np.int64, C_INTS),
+    (np.uint16, C_SMALL),
+    (np.uint16, Q_SMALL),  # behaviour columns, added in snapshot version 4
+    (np.int32, Q_INTS),
+)
+"""A customer row's arrays: (dtype, width) of each."""
 
 
 class FeatureEngine:
@@ -113,7 +140,7 @@ class FeatureEngine:
             raise InputError("the label delay cannot be negative", field="label_delay_days", fix="e.g. 7")
         _warm_once()
         self._ring = ring = terminal_ring(self.config.label_delay_days)
-        self._customers = RowStore(((np.float64, C_FLOATS), (np.int64, C_INTS), (np.uint16, C_SMALL)), _init_customer)
+        self._customers = RowStore(CUSTOMER_LAYOUT, _init_customer)
         self._terminals = RowStore(
             ((np.int32, T_INTS), (np.int32, T_RINGS * ring)),
             lambda cols, row: k.init_terminal(cols[0], cols[1], row, ring),
@@ -122,6 +149,30 @@ class FeatureEngine:
         self._seq = 0
         self._now = -(2**62)
         self._out = np.zeros(len(FEATURE_NAMES), np.float64)
+        # Each terminal's known-label risk packed in one int32, by terminal row: derived from the
+        # terminal rows (so not in snapshots), kept flat so a payment's kernel can read the risk of
+        # the card's past terminals. A typed list of the blocks cost ~7 us a call to pass.
+        self._trisk = np.zeros(BLOCK_ROWS, np.int32)
+
+    def _terminal_row(self, terminal: str) -> int:
+        """The terminal's row, created (with an empty risk code) if new."""
+        terminals = self._terminals
+        t = terminals.ids.get(terminal)
+        if t is None:
+            t = terminals.add(terminal)
+            if t >= self._trisk.shape[0]:
+                self._trisk = np.concatenate([self._trisk, np.zeros_like(self._trisk)])
+        return t
+
+    def _rebuild_risk(self) -> None:
+        """Recompute every terminal's risk code from its rows (after a restore)."""
+        count = len(self._terminals)
+        self._trisk = np.zeros(max(BLOCK_ROWS, 1 << max(count - 1, 1).bit_length()), np.int32)
+        start = 0
+        for chunk in self._terminals.column_chunks(0):
+            rows = chunk.shape[0]
+            self._trisk[start : start + rows] = risk_codes(chunk)
+            start += rows
 
     @property
     def pending_labels(self) -> int:
@@ -157,7 +208,7 @@ class FeatureEngine:
             t = terminals.ids.get(terminal)
             if t is not None:
                 cols = terminals.blocks[t >> BLOCK_SHIFT]
-                k.reveal(cols[0], cols[1], t & BLOCK_MASK, ring, delay, day, bool(fraud))
+                k.reveal(cols[0], cols[1], t & BLOCK_MASK, ring, delay, day, bool(fraud), self._trisk, t)
             if fraud:
                 c = customers.ids.get(customer)
                 if c is not None:
@@ -196,15 +247,14 @@ class FeatureEngine:
         c = customers.ids.get(payment.customer)
         if c is None:
             c = customers.add(payment.customer)
-        t = terminals.ids.get(payment.terminal)
-        if t is None:
-            t = terminals.add(payment.terminal)
+        t = self._terminal_row(payment.terminal)
         cc = customers.blocks[c >> BLOCK_SHIFT]
         tc = terminals.blocks[t >> BLOCK_SHIFT]
         config = self.config
         k.update_and_features(
             cc[0], cc[1], cc[2], c & BLOCK_MASK, tc[0], tc[1], t & BLOCK_MASK, time, float(payment.amount),
             self._ring, config.label_delay_days, config.large_ratio, config.night_until_hour, self._out,
+            cc[3], cc[4], t, self._trisk,
         )  # fmt: skip
         return self._out.tolist()
 
@@ -217,14 +267,12 @@ class FeatureEngine:
         """
         time = self._clock(payment)
         terminals = self._terminals
-        t = terminals.ids.get(payment.terminal)
-        if t is None:
-            t = terminals.add(payment.terminal)
+        t = self._terminal_row(payment.terminal)
         tc = terminals.blocks[t >> BLOCK_SHIFT]
         k.count_at_terminal(tc[0], tc[1], t & BLOCK_MASK, time // DAY_S, self._ring, self.config.label_delay_days)
 
     def snapshot(self) -> bytes:
-        """The whole state as bytes (binary, version 3); :meth:`restore` gives back an identical engine."""
+        """The whole state as bytes (binary, version 4); :meth:`restore` gives back an identical engine."""
         from finpilot.fraud._features._snapshot import snapshot_parts
 
         return b"".join(snapshot_parts(self))
@@ -240,14 +288,16 @@ class FeatureEngine:
 
     @classmethod
     def restore(cls, data: SnapshotData) -> FeatureEngine:
-        """Rebuild an engine from :meth:`snapshot` bytes (version 3, or the JSON of versions 1 and 2).
+        """Rebuild an engine from :meth:`snapshot` bytes (versions 3 and 4, or the JSON of versions 1 and 2).
 
         ``data`` may be any buffer (bytes, a memoryview, an mmap of a snapshot file). An
         :class:`InputError` if it is not a snapshot.
         """
         from finpilot.fraud._features._snapshot import restore
 
-        return restore(cls, data)
+        engine = restore(cls, data)
+        engine._rebuild_risk()
+        return engine
 
 
 _warmed: list[float] = []

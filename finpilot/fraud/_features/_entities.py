@@ -1,6 +1,7 @@
 """Per-entity window state as fixed-width rows of typed columns: a ring of daily buckets plus sums.
 
-A customer (card) is one row of three 2-D arrays (float64, int64 and uint16 columns: 780 bytes); a
+A customer (card) is one row of five 2-D arrays (float64, int64, uint16, and the behaviour columns:
+uint16 and int32; 780 + 110 = 890 bytes); a
 terminal one row of two int32 arrays (716 bytes with the default 7-day delay). Rows live in blocks
 (:mod:`finpilot.fraud._features._store`), so the state is a handful of numpy arrays whatever the
 number of entities: nothing per entity for the garbage collector to walk.
@@ -56,6 +57,29 @@ C_RING_DAY = 0
 C_CNT = C_RING_DAY + CUSTOMER_RING
 C_HI = C_CNT + CUSTOMER_RING
 C_SMALL = C_HI + CUSTOMER_RING
+
+# Customer behaviour columns (uint16): the large-payment bits of its last payments, a log-amount
+# histogram, and the days of its last distinct terminals (whose rows are in the int32 array below).
+LARGE_BITS = 16
+"""How many of a customer's last payments the large-payment share covers (one bit each)."""
+HIST_BINS = 28
+"""Bins of the customer's amount histogram: half-octaves of the amount from 2**-2 to 2**12 (clamped)."""
+HIST_OFFSET = 4  # bin b holds amounts in [2**((b - 4) / 2), 2**((b - 3) / 2))
+HIST_CAP = 1024  # at this many counted payments every bin is halved: recent history weighs more
+VISITS = 8
+"""Distinct terminals a customer remembers (the most recent first), for terminal-to-customer risk."""
+VISIT_DAYS = 30
+"""A remembered terminal counts towards the customer's exposure while its visit is this recent."""
+Q_BITS = 0
+Q_SEEN = 1
+Q_TOTAL = 2
+Q_HIST = 3
+Q_VISIT_DAY = Q_HIST + HIST_BINS
+Q_SMALL = Q_VISIT_DAY + VISITS
+Q_VISIT_ROW = 0  # int32: the terminal's row (the same in every partition: each sees every payment)
+Q_INTS = VISITS
+NO_ROW = -1
+"""An empty visited-terminal slot."""
 
 # Terminal int32 columns (counts over at most 30 days, days, and the label history).
 T_CN = 0  # closed labelled-window payment counts per TERMINAL_WINDOWS

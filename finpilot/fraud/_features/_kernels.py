@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any
 
-import numba
 import numpy as np
 
+from finpilot.fraud._features._behaviour import behaviour, init_behaviour, risk_code
 from finpilot.fraud._features._entities import (
     C_AMT,
     C_AMT2,
@@ -58,6 +57,17 @@ from finpilot.fraud._features._entities import (
     T_SINCE_FRAUD,
     T_SINCE_LAB,
 )
+from finpilot.fraud._features._jit import jit, popcount
+
+__all__ = [
+    "count_at_terminal",
+    "init_behaviour",
+    "init_customer",
+    "init_terminal",
+    "reveal",
+    "update_and_features",
+    "warm",
+]
 
 DAY_S = 86_400
 _LABEL_MASK = (1 << HISTORY) - 1
@@ -69,17 +79,9 @@ _CW0, _CW1, _CW2 = 1, 7, 30  # CUSTOMER_WINDOWS
 _HW0, _HW1, _HW2 = 1, 7, 14  # HIGH_WINDOWS
 _TW = (1, 3, 7, 14, 30)  # TERMINAL_WINDOWS
 _RW0, _RW1 = 1, 7  # RECENT_TERMINAL_WINDOWS
-_F = TypeVar("_F", bound=Callable[..., Any])
 
 
-def _jit(function: _F) -> _F:
-    """``numba.njit(cache=True)``, typed: the kernel keeps its Python signature for mypy."""
-    # The GIL stays held: a kernel runs for microseconds, and handing the GIL to another thread
-    # could leave this payment waiting a whole switch interval (5 ms) to get it back.
-    return cast(_F, numba.njit(cache=True)(function))
-
-
-@_jit
+@jit
 def init_customer(cf: Any, ci: Any, cu: Any, r: int) -> None:
     """A new customer row: no history."""
     cf[r, :] = 0.0
@@ -92,7 +94,7 @@ def init_customer(cf: Any, ci: Any, cu: Any, r: int) -> None:
         cu[r, C_RING_DAY + s] = NO_DAY16
 
 
-@_jit
+@jit
 def init_terminal(ti: Any, tr: Any, r: int, ring: int) -> None:
     """A new terminal row: no history."""
     ti[r, :] = 0
@@ -105,7 +107,7 @@ def init_terminal(ti: Any, tr: Any, r: int, ring: int) -> None:
         tr[r, s] = NEVER32
 
 
-@_jit
+@jit
 def _customer_advance(cf: Any, ci: Any, cu: Any, r: int, day: int) -> None:
     """Make ``day`` today: recompute the sums over the closed days and open today's bucket."""
     n0 = n1 = n2 = 0
@@ -149,7 +151,7 @@ def _customer_advance(cf: Any, ci: Any, cu: Any, r: int, day: int) -> None:
     ci[r, C_DAY] = day
 
 
-@_jit
+@jit
 def _terminal_advance(ti: Any, tr: Any, r: int, day: int, ring: int, delay: int) -> None:
     """Make ``day`` today: recompute the closed sums and open today's bucket."""
     for k in range(T_CRECENT + 2):
@@ -194,7 +196,7 @@ def _terminal_advance(ti: Any, tr: Any, r: int, day: int, ring: int, delay: int)
     ti[r, T_DIRTY] = 0
 
 
-@_jit
+@jit
 def count_at_terminal(ti: Any, tr: Any, r: int, day: int, ring: int, delay: int) -> int:
     """Count a payment in the terminal's bucket of ``day``; the bucket's slot."""
     if ti[r, T_DAY] != day or ti[r, T_DIRTY]:
@@ -204,9 +206,11 @@ def count_at_terminal(ti: Any, tr: Any, r: int, day: int, ring: int, delay: int)
     return slot
 
 
-@_jit
-def reveal(ti: Any, tr: Any, r: int, ring: int, delay: int, pay_day: int, fraud: bool) -> None:
-    """Count the now-known label of a payment made at the terminal on ``pay_day``."""
+@jit
+def reveal(ti: Any, tr: Any, r: int, ring: int, delay: int, pay_day: int, fraud: bool, trisk: Any, g: int) -> None:
+    """Count the now-known label of a payment made at the terminal on ``pay_day``.
+
+    ``trisk[g]`` (``g``: the terminal's global row) gets the terminal's new risk code."""
     f = 1 if fraud else 0
     ti[r, T_LAB_BITS] = ((ti[r, T_LAB_BITS] << 1) | f) & _LABEL_MASK
     if ti[r, T_LAB_SEEN] < HISTORY:
@@ -220,6 +224,7 @@ def reveal(ti: Any, tr: Any, r: int, ring: int, delay: int, pay_day: int, fraud:
         ti[r, T_RUN] = 0
         if ti[r, T_SINCE_FRAUD] >= 0:
             ti[r, T_SINCE_FRAUD] += 1
+    trisk[g] = risk_code(ti[r, T_LAB_BITS], ti[r, T_LAB_SEEN], ti[r, T_RUN])
     slot = pay_day % ring
     if tr[r, slot] != pay_day:
         return  # older than every window: nothing to count
@@ -230,16 +235,7 @@ def reveal(ti: Any, tr: Any, r: int, ring: int, delay: int, pay_day: int, fraud:
         ti[r, T_DIRTY] = 1
 
 
-@_jit
-def _popcount(x: int) -> int:
-    n = 0
-    while x:
-        x &= x - 1
-        n += 1
-    return n
-
-
-@_jit
+@jit
 def update_and_features(
     cf: Any,
     ci: Any,
@@ -255,8 +251,16 @@ def update_and_features(
     large_ratio: float,
     night_hour: int,
     out: Any,
+    cv: Any,
+    cw: Any,
+    tg: int,
+    trisk: Any,
 ) -> None:
-    """Add one payment to its customer's and terminal's rows; write its 37 features to ``out``."""
+    """Add one payment to its customer's and terminal's rows; write its 44 features to ``out``.
+
+    ``cv``/``cw`` are the customer's behaviour arrays, ``tg`` the terminal's global row and
+    ``trisk`` every terminal's risk code (to read the risk of the customer's past terminals).
+    """
     day = now // DAY_S
     if ci[cr, C_DAY] != day:
         _customer_advance(cf, ci, cu, cr, day)
@@ -314,9 +318,10 @@ def update_and_features(
         out[13 + k] = ci[cr, C_CHI + k] + today_hi
     out[16] = since_fraud
     _terminal_features(ti, tr, trow, day, ring, delay, out)
+    behaviour(cv, cw, cr, amount, large, day, tg, trisk, out)
 
 
-@_jit
+@jit
 def _terminal_features(ti: Any, tr: Any, r: int, day: int, ring: int, delay: int, out: Any) -> None:
     """Count the payment at its terminal and write features 17 to 36."""
     tslot = count_at_terminal(ti, tr, r, day, ring, delay)
@@ -348,7 +353,7 @@ def _terminal_features(ti: Any, tr: Any, r: int, day: int, ring: int, delay: int
     if seen:
         bits = ti[r, T_LAB_BITS]
         out[32] = float(bits & 1)
-        out[33] = _popcount(bits & _LAST_MASK) / (seen if seen < LAST_LABELS else LAST_LABELS)
+        out[33] = popcount(bits & _LAST_MASK) / (seen if seen < LAST_LABELS else LAST_LABELS)
     else:
         out[32] = out[33] = math.nan
     run = ti[r, T_RUN]
@@ -360,7 +365,7 @@ def _terminal_features(ti: Any, tr: Any, r: int, day: int, ring: int, delay: int
 
 def warm() -> float:
     """Load (or compile) every kernel on a scratch row; the seconds it took."""
-    from finpilot.fraud._features._entities import C_FLOATS, C_INTS, C_SMALL, T_INTS, T_RINGS
+    from finpilot.fraud._features._entities import C_FLOATS, C_INTS, C_SMALL, Q_INTS, Q_SMALL, T_INTS, T_RINGS
 
     started = time.perf_counter()
     ring, delay = 38, 7
@@ -369,10 +374,14 @@ def warm() -> float:
     cu = np.zeros((1, C_SMALL), np.uint16)
     ti = np.zeros((1, T_INTS), np.int32)  # the dtypes of the engine's blocks, or a request would compile
     tr = np.zeros((1, T_RINGS * ring), np.int32)
-    out = np.zeros(37, np.float64)
+    cv = np.zeros((1, Q_SMALL), np.uint16)
+    cw = np.zeros((1, Q_INTS), np.int32)
+    trisk = np.zeros(1, np.int32)
+    out = np.zeros(44, np.float64)
     init_customer(cf, ci, cu, 0)
+    init_behaviour(cv, cw, 0)
     init_terminal(ti, tr, 0, ring)
-    update_and_features(cf, ci, cu, 0, ti, tr, 0, 10 * DAY_S, 1.0, ring, delay, 3.0, 6, out)
+    update_and_features(cf, ci, cu, 0, ti, tr, 0, 10 * DAY_S, 1.0, ring, delay, 3.0, 6, out, cv, cw, 0, trisk)
     count_at_terminal(ti, tr, 0, 10, ring, delay)
-    reveal(ti, tr, 0, ring, delay, 10, True)
+    reveal(ti, tr, 0, ring, delay, 10, True, trisk, 0)
     return time.perf_counter() - started

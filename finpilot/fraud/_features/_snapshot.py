@@ -1,13 +1,15 @@
-"""Feature-engine snapshots: version 3 is binary (a JSON header, then the raw row arrays).
+"""Feature-engine snapshots: versions 3 and 4 are binary (a JSON header, then the raw row arrays).
 
 Layout: the magic ``\\x93FPFEAT``, a little-endian uint32 version and uint32 header length, the
 header (JSON: config, clock, pending labels, entity ids in row order, and each array's dtype and
 width), zero padding to a multiple of 64 bytes, then each array's used rows in C order: the
-customers' float64, int64 and uint16 columns, then the terminals' int64 and int32 columns. No
+customers' float64, int64 and uint16 columns (version 4 adds their behaviour arrays, uint16 and
+int32), then the terminals' int32 columns. No
 pickle anywhere; a restore copies the arrays out of the buffer, so an mmap of a snapshot file
 restores without reading it into memory first.
 
-Versions 1 and 2 were JSON documents of per-entity lists (the list-based engine); they still restore.
+Versions 1 and 2 were JSON documents of per-entity lists (the list-based engine); they still restore,
+as does version 3, with the customers' behaviour columns empty (no history).
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ from finpilot.fraud._features._entities import (
     NEVER,
     NEVER32,
     NO_DAY16,
+    NO_ROW,
+    Q_INTS,
+    Q_SMALL,
     T_INTS,
     T_RINGS,
 )
@@ -38,14 +43,15 @@ if TYPE_CHECKING:
     from finpilot.fraud._features._engine import FeatureEngine, SnapshotData
 
 MAGIC = b"\x93FPFEAT"
-VERSION = 3
+VERSION = 4
+_READS = (3, 4)  # binary versions this code restores
 _HEAD = struct.Struct("<II")
 _ALIGN = 64
 _V1_TERMINAL = 14  # a terminal's JSON length before the label history was added
 
 
 def snapshot_parts(engine: FeatureEngine) -> Iterator[bytes | memoryview]:
-    """The pieces of a version-3 snapshot, in order (the arrays as views, not copies)."""
+    """The pieces of a version-4 snapshot, in order (the arrays as views, not copies)."""
     cfg = engine.config
     stores = (engine._customers, engine._terminals)
     arrays: list[tuple[int, int, str, int]] = [
@@ -96,7 +102,7 @@ def _engine(cls: type[FeatureEngine], doc: dict[str, Any]) -> FeatureEngine:
 
 def _restore_binary(cls: type[FeatureEngine], view: memoryview) -> FeatureEngine:
     version, size = _HEAD.unpack_from(view, len(MAGIC))
-    if version != VERSION:
+    if version not in _READS:
         raise ValueError(f"unknown snapshot version {version!r}")
     start = len(MAGIC) + _HEAD.size
     doc: dict[str, Any] = orjson.loads(bytes(view[start : start + size]))
@@ -115,6 +121,8 @@ def _restore_binary(cls: type[FeatureEngine], view: memoryview) -> FeatureEngine
         array = np.frombuffer(view, dtype=np.dtype(dtype_text), count=count, offset=offset)
         columns[kind].append(array.reshape(rows, width))
         offset += count * array.itemsize
+    if len(columns[0]) == 3:  # version 3: no behaviour columns yet
+        columns[0].extend(_empty_behaviour(len(names[0])))
     for store, kind_names, kind_columns in zip(stores, names, columns, strict=True):
         store.load(kind_names, kind_columns)
     return engine
@@ -151,7 +159,12 @@ def _customer_columns(rows: list[list[Any]]) -> list[npt.NDArray[Any]]:
         floats[i] = [*amt, *amt2, *c_amt, c_amt2, life_mean]
         ints[i] = [*c_cnt, *c_hi, life_n, last, known, day]
         small[i] = [*_days16(ring_day), *(min(c, NO_DAY16) for c in cnt), *(min(h, NO_DAY16) for h in hi)]
-    return [floats, ints, small]
+    return [floats, ints, small, *_empty_behaviour(len(rows))]
+
+
+def _empty_behaviour(rows: int) -> list[npt.NDArray[Any]]:
+    """Behaviour columns with no history (what :func:`init_behaviour` writes), for older snapshots."""
+    return [np.zeros((rows, Q_SMALL), np.uint16), np.full((rows, Q_INTS), NO_ROW, np.int32)]
 
 
 def _terminal_columns(rows: list[list[Any]], ring: int) -> list[npt.NDArray[Any]]:

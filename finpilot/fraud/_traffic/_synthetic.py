@@ -9,7 +9,9 @@ Scales are parameters, so a test can make a month in milliseconds.
 There is one generator, :func:`iter_payments`, a stream in time order, day by day and without
 end if asked. :func:`generate_payments` writes it as a CSV; ``finpilot traffic run`` sends it
 to the payments service. A :class:`Shift` moves the distribution (for drift tests) and
-leaves the stream unchanged when every scale is 1.
+leaves the stream unchanged when every scale is 1. :class:`Patterns`
+(:mod:`finpilot.fraud._traffic._patterns`) adds card testing, account takeover, collusion rings
+and slow-drip fraud on top, with scenario codes 4 to 7.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from finpilot.core import InputError
+from finpilot.fraud._traffic._patterns import PATTERN_SCENARIOS, Patterns, PatternSource
 
 HEADER = (
     "TRANSACTION_ID",
@@ -44,7 +47,9 @@ SCENARIOS: dict[int, str] = {
     2: "compromised_terminal",
     3: "compromised_customer",
 }
-"""``TX_FRAUD_SCENARIO`` values and the names reports use for them."""
+"""``TX_FRAUD_SCENARIO`` values and the names reports use for them (the handbook's)."""
+ALL_SCENARIOS: dict[int, str] = {**SCENARIOS, **PATTERN_SCENARIOS}
+"""The handbook's scenarios and the extra patterns of :class:`Patterns`."""
 
 TERMINAL_COMPROMISE_DAYS = 28
 """How long a compromised terminal's payments are all fraud (scenario 2)."""
@@ -107,7 +112,7 @@ class SyntheticPayment:
 
     @property
     def fraud(self) -> bool:
-        """True for the injected fraud scenarios (1, 2 and 3)."""
+        """True for the injected fraud scenarios (1 to 3, and 4 to 7 of :class:`Patterns`)."""
         return self.scenario > 0
 
 
@@ -134,12 +139,14 @@ def iter_payments(
     compromised_customers_per_day: float = 0.5,
     seed: int = 0,
     shift: Shift = Shift(),
+    patterns: Patterns | None = None,
 ) -> Iterator[SyntheticPayment]:
     """The payments of ``days`` simulated days (forever when ``None``), in time order.
 
     The ``compromised_*_per_day`` arguments are Poisson means of new compromises per day
     (the handbook used 2 terminals of 10,000 and 3 customers of 5,000). The same arguments
-    give the same stream, and a shorter ``days`` gives a prefix of a longer one.
+    give the same stream, and a shorter ``days`` gives a prefix of a longer one. ``patterns``
+    adds other fraud on top; the rest of the stream stays the same.
     """
     if customers < 1 or terminals < 1:
         raise InputError("need at least one customer and one terminal", field="customers", fix="e.g. 200 and 400")
@@ -152,6 +159,9 @@ def iter_payments(
     customer_rate = compromised_customers_per_day * shift.customer_fraud_scale
     bad_terminals: dict[int, int] = {}  # terminal -> last compromised day
     bad_customers: dict[int, int] = {}
+    extra = None
+    if patterns is not None and patterns.active:
+        extra = PatternSource(patterns, seed=seed, customers=customers, terminals=terminals)
     tx_id = 0
     day = 0
     while days is None or day < days:
@@ -176,6 +186,8 @@ def iter_payments(
                 elif bad_customers.get(cid, -1) >= day and rng.random() < 1 / 3:
                     amount, scenario = round(amount * 5, 2), 3
                 rows.append((day * 86_400 + seconds, cid, terminal, amount, scenario))
+        if extra is not None:
+            rows.extend(extra.day_rows(day, profiles))
         rows.sort()  # days do not overlap, so sorting each day sorts the stream
         for seconds, cid, terminal, amount, scenario in rows:
             yield SyntheticPayment(tx_id, seconds, cid, terminal, amount, scenario)
@@ -194,6 +206,7 @@ def generate_payments(
     compromised_customers_per_day: float = 0.5,
     seed: int = 0,
     shift: Shift = Shift(),
+    patterns: Patterns | None = None,
 ) -> int:
     """Write a handbook-schema CSV of :func:`iter_payments` to ``path``; returns the number of payments."""
     try:
@@ -212,6 +225,7 @@ def generate_payments(
             compromised_customers_per_day=compromised_customers_per_day,
             seed=seed,
             shift=shift,
+            patterns=patterns,
         ):
             when = (origin + dt.timedelta(seconds=p.seconds)).strftime("%Y-%m-%d %H:%M:%S")
             writer.writerow(
