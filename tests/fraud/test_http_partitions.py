@@ -116,6 +116,24 @@ def test_each_scorer_counts_the_others_payments_in_its_terminal_windows(ledger: 
     assert b.service.scorer.engine.entities == (1, 1)
 
 
+def test_another_scorers_older_decision_is_counted_at_the_stream_time(ledger: Ledger, tiny_fraud_model: Path) -> None:
+    # Live, scorer 1 can decide a payment just before scorer 0 decides a later one; scorer 0's
+    # tail then meets the older decision. It must count it, not stop the tail on "older than".
+    ring = HashRing(2)
+    a, b = (Partition(service_on(ledger, tiny_fraud_model), ring, i) for i in (0, 1))
+    (c0,), (c1,) = customers_of(ring, 0, 1), customers_of(ring, 1, 1)
+    b.service.score(pay(1, c1))
+    a.service.score(pay(5, c0))
+    assert a.catch_up() == 2
+    assert a.stats.elsewhere == 1
+    assert a.service.scorer.engine.now == T0 + 5 * 60
+    # The terminal saw both payments: the next payment there counts two earlier ones today.
+    vector = a.service.scorer.engine.update_and_features(pay(6, c0))
+    from finpilot.fraud import FEATURE_NAMES
+
+    assert vector[FEATURE_NAMES.index("term_nb_tx_1d")] == 3.0
+
+
 def test_a_label_and_a_freeze_posted_at_the_console_reach_the_owner(ledger: Ledger, tiny_fraud_model: Path) -> None:
     ring = HashRing(2)
     owner, other = (

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -143,7 +143,11 @@ class Partition:
             service._remember_decided(payment, payment.time, row)
             return
         if not self.owns(payment.customer):
-            service.scorer.engine.observe_elsewhere(payment)
+            # Another scorer's decision can reach this tail after this scorer's own later payments:
+            # it is counted at the stream's time, the rule the service applies to a late payment.
+            engine = service.scorer.engine
+            used = payment if payment.time >= engine.now else replace(payment, time=engine.now)
+            engine.observe_elsewhere(used)
             service._latest = max(service._latest, service.scorer.engine.now)
             self.stats.elsewhere += 1
             return
