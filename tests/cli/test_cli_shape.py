@@ -48,6 +48,8 @@ NO_JSON: dict[Path_, str] = {
     ("db", "down"): "stops both servers and prints one confirmation line, no data",
     ("k8s", "heal-nodes"): "a loop until stopped (--once for cron); what it does is audited, `audit tail --json`",
     ("config", "schema"): "its output is a JSON Schema document for editors, always JSON; a wrapper would break it",
+    ("fraud", "scorer"): "one fraud scorer process in the foreground, started by `up`; it prints its URL, not data",
+    ("fraud", "router"): "the fraud router in the foreground, started by `up`; it prints its URL, not data",
 }
 """Commands that print no data, so take no ``--json``, each with the reason."""
 
