@@ -198,13 +198,15 @@ class FraudSettings(StrictModel):
         default_factory=FraudAlertSettings, description="Alerts on declines, freezes and drift."
     )
     scorers: int = Field(
-        default=2,
+        # One scorer beside the router had the lowest CPU per request and p99 on 2 cores
+        # (docs/benchmarks.md, "HTTP through the fraud router"); more pay off with more cores.
+        default=1,
         ge=0,
         le=64,
         description=(
             "HTTP scorer processes `finpilot up` runs behind the fraud router, each owning the customers a "
             "consistent-hash ring gives it (printed as `fraud scoring: URL`). 0 scores in the console's "
-            "process instead, with no router."
+            "process instead, with no router. On more than 2 cores, about one per spare core."
         ),
     )
 
