@@ -11,15 +11,12 @@ anything changes: a mis-routed payment must never fork a customer's state.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
-import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Generator
-from types import FrameType
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -28,7 +25,7 @@ from starlette.types import Receive, Scope, Send
 
 from finpilot.console._request_audit import SCORE_PATH
 from finpilot.console._roles import Permission
-from finpilot.console._serve import tcp_nodelay
+from finpilot.console._serve import GracefulServer, tcp_nodelay
 from finpilot.console._tokens import Principal, TokenStore
 from finpilot.core import (
     FinpilotError,
@@ -173,7 +170,7 @@ def serve_scorer(app: ScorerApp, host: str, port: int, *, on_ready: Callable[[],
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = tcp_nodelay(socket.create_server((host, port), family=family, backlog=2048))
     config = uvicorn.Config(app, lifespan="off", log_level="warning", access_log=False, server_header=False)
-    server = _ScorerServer(config)
+    server = GracefulServer(config)
     # Everything loaded by now (modules, model, restored windows) lives as long as the process:
     # frozen, a full collection never walks it again. Young collections run 5x less often than
     # the default, since each scoring call allocates a few hundred short-lived objects.
@@ -186,27 +183,6 @@ def serve_scorer(app: ScorerApp, host: str, port: int, *, on_ready: Callable[[],
         server.run(sockets=[sock])
     finally:
         sock.close()
-
-
-class _ScorerServer(uvicorn.Server):
-    """uvicorn, stopping on SIGINT/SIGTERM without raising the signal again: the scorer then snapshots."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        """Turn SIGINT/SIGTERM into a graceful stop; restore the old handlers after."""
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-
-        def stop(_sig: int, _frame: FrameType | None) -> None:
-            self.should_exit = True
-
-        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
 
 
 def _when_started(server: uvicorn.Server, on_ready: Callable[[], None]) -> None:

@@ -61,25 +61,8 @@ def _listen(host: str, port: int) -> socket.socket:
         ) from None
 
 
-class _Server(uvicorn.Server):
-    """uvicorn, reporting readiness and stopping on signals without re-raising them afterwards."""
-
-    def __init__(self, config: uvicorn.Config, on_started: Callable[[], None], refusals: RefusalWindows) -> None:
-        super().__init__(config)
-        self._on_started = on_started
-        self._refusals = refusals
-
-    async def on_tick(self, counter: int) -> bool:
-        """uvicorn's tick (10 a second); once a second, write the refusal windows that have ended."""
-        if counter % 10 == 0 and self._refusals.due():
-            await asyncio.to_thread(self._refusals.flush)
-        return await super().on_tick(counter)
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        """Start listening, then report."""
-        await super().startup(sockets=sockets)
-        if self.started:
-            await asyncio.to_thread(self._on_started)
+class GracefulServer(uvicorn.Server):
+    """uvicorn, stopping gracefully on SIGINT/SIGTERM without re-raising the signal afterwards."""
 
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
@@ -103,6 +86,27 @@ class _Server(uvicorn.Server):
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+
+
+class _Server(GracefulServer):
+    """uvicorn, reporting readiness and stopping on signals without re-raising them afterwards."""
+
+    def __init__(self, config: uvicorn.Config, on_started: Callable[[], None], refusals: RefusalWindows) -> None:
+        super().__init__(config)
+        self._on_started = on_started
+        self._refusals = refusals
+
+    async def on_tick(self, counter: int) -> bool:
+        """uvicorn's tick (10 a second); once a second, write the refusal windows that have ended."""
+        if counter % 10 == 0 and self._refusals.due():
+            await asyncio.to_thread(self._refusals.flush)
+        return await super().on_tick(counter)
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """Start listening, then report."""
+        await super().startup(sockets=sockets)
+        if self.started:
+            await asyncio.to_thread(self._on_started)
 
 
 def serve(
