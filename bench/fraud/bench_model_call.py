@@ -33,7 +33,7 @@ if __package__ in (None, ""):
 
 import numpy as np
 
-from finpilot.fraud import build_handbook_data, fraud_rates_for, generate_payments, read_payments
+from finpilot.fraud import build_handbook_data, read_payments
 from finpilot.fraud._features._engine import FeatureConfig, FeatureEngine
 from finpilot.fraud._models._artifact import PARAM_GRID, train_model
 from finpilot.fraud._models._compiled import CompiledModel, compile_model
@@ -253,20 +253,11 @@ def scorer_path(table: Any, artifact: Any) -> dict[str, Any]:
 
 def demo_model() -> tuple[Any, np.ndarray, dict[str, Any]]:
     """The demo's model as ``finpilot up`` trains it, and the features of every payment it saw."""
-    from finpilot.cli._demo import DEMO_CUSTOMERS, DEMO_TERMINALS
+    from finpilot.cli._demo import write_demo_history
 
-    per_terminal, per_customer = fraud_rates_for(0.02, customers=DEMO_CUSTOMERS, terminals=DEMO_TERMINALS)
     with tempfile.TemporaryDirectory() as work:
         path = Path(work) / "history.csv"
-        generate_payments(
-            path,
-            customers=DEMO_CUSTOMERS,
-            terminals=DEMO_TERMINALS,
-            days=30,
-            compromised_terminals_per_day=per_terminal,
-            compromised_customers_per_day=per_customer,
-            seed=7,
-        )
+        write_demo_history(path)
         table = read_payments(path)
     artifact = train_artifact(table)
     streamed = stream_features(table, FeatureEngine(FeatureConfig()), np.ones(len(table), dtype=bool))

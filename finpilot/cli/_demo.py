@@ -65,24 +65,29 @@ def fraud_state_dir(settings: Settings) -> Path:
     return settings.data_dir / "fraud"
 
 
+def write_demo_history(path: Path) -> None:
+    """Write the 30 days of generated payments (seed 7, 2 % fraud) the demo model is trained on."""
+    per_terminal, per_customer = fraud_rates_for(0.02, customers=DEMO_CUSTOMERS, terminals=DEMO_TERMINALS)
+    generate_payments(
+        path,
+        customers=DEMO_CUSTOMERS,
+        terminals=DEMO_TERMINALS,
+        days=30,
+        compromised_terminals_per_day=per_terminal,
+        compromised_customers_per_day=per_customer,
+        seed=7,
+    )
+
+
 def ensure_demo_model(settings: Settings, ledger: Ledger) -> Path:
     """The demo model's directory, trained (and recorded in the ledger) if it is not there yet."""
     model_dir = settings.data_dir / "models" / "demo"
     if (model_dir / "manifest.json").is_file():
         return model_dir
-    per_terminal, per_customer = fraud_rates_for(0.02, customers=DEMO_CUSTOMERS, terminals=DEMO_TERMINALS)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=settings.data_dir) as work:
         csv_path = Path(work) / "history.csv"
-        generate_payments(
-            csv_path,
-            customers=DEMO_CUSTOMERS,
-            terminals=DEMO_TERMINALS,
-            days=30,
-            compromised_terminals_per_day=per_terminal,
-            compromised_customers_per_day=per_customer,
-            seed=7,
-        )
+        write_demo_history(csv_path)
         payments = read_payments(csv_path)
         artifact = train_artifact(payments)  # the last 7 days are its holdout and drift reference
         reference = holdout_reference(artifact, payments)
