@@ -203,6 +203,12 @@ def test_a_restarted_scorer_is_its_snapshot_plus_the_ledger(
     again = restarted.service.score(pay(i, (mine if i % 2 else theirs)[i % 3], terminal=f"t{i % 4}"))
     assert again == answers[tx]
     assert ledger.size == size
+    # So does one decided before the snapshot, which only the ledger still holds.
+    tx = next(f"tx{i}" for i in range(15) if ring.owner((mine if i % 2 else theirs)[i % 3]) == 0)
+    i = int(tx[2:])
+    again = restarted.service.score(pay(i, (mine if i % 2 else theirs)[i % 3], terminal=f"t{i % 4}"))
+    assert again == answers[tx]
+    assert ledger.size == size
 
 
 def test_a_scorer_restarting_without_a_snapshot_replays_the_whole_ledger(

@@ -33,7 +33,7 @@ from finpilot.audit import is_system_entry
 from finpilot.audit.kinds import FRAUD_ACCOUNT, FRAUD_DECISION, FRAUD_LABEL
 from finpilot.core import InputError
 from finpilot.fraud._payment import Payment
-from finpilot.fraud._serving._persist import FEATURES_FILE, write_atomically
+from finpilot.fraud._serving._persist import FEATURES_FILE, decisions_from_ledger, write_atomically
 from finpilot.fraud._serving._ring import HashRing
 from finpilot.fraud._serving._service import ACTOR, FraudService
 
@@ -257,4 +257,9 @@ class Partition:
             except (OSError, ValueError, KeyError, TypeError, InputError) as exc:
                 # The ledger holds everything: a bad snapshot costs a longer replay, not state.
                 _log.warning("partition snapshot in %s not used (%s); replaying the whole ledger", self.directory, exc)
-        return self.catch_up(skip=skip)
+        read = self.catch_up(skip=skip)
+        if self.index is not None:
+            # Decisions before the snapshot are not in memory: a client's retry of one must still get
+            # its recorded answer, not a second decision (the same lookback as the console's restart).
+            self.service.recall_decisions(decisions_from_ledger(self.service.ledger))
+        return read
