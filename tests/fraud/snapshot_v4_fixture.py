@@ -1,0 +1,53 @@
+"""Write ``tests/fraud/data/snapshot_v4.bin.gz``: a version-4 snapshot, and the vectors that follow it.
+
+Run once, with the engine that wrote version 4 (commit 8ac94a1 of main): the fixture pins how an
+older layout restores into the current one, so rerunning it with a newer engine would pin nothing
+(the script refuses to). The stream is the golden one cut after 45 of its 60 days, so customers
+have buckets older than their 30-day ring (whose uint16 days version 5 no longer stores) and
+labels still pending; the hashes cover all 44 features of every vector after the cut.
+"""
+
+from __future__ import annotations
+
+import gzip
+import sys
+
+import numpy as np
+from feature_golden import DATA, T0, golden_stream, row_hash
+
+from finpilot.fraud import FeatureEngine, Payment
+
+Row = tuple[Payment, bool, int | None]
+
+V4_CUT_DAY = 45  # payments before this day of the golden stream are in the snapshot
+
+
+def v4_rows() -> tuple[list[Row], list[Row]]:
+    """The golden stream split at :data:`V4_CUT_DAY`: (before the snapshot, after it)."""
+    rows = list(golden_stream())
+    cut = next(i for i, (p, _, _) in enumerate(rows) if p.time >= T0 + V4_CUT_DAY * 86_400)
+    return rows[:cut], rows[cut:]
+
+
+def main() -> None:
+    """Write the fixture (only with the version-4 engine)."""
+    from finpilot.fraud._features._snapshot import VERSION
+
+    if VERSION != 4:
+        sys.exit(f"this engine writes version {VERSION}; the fixture must come from version 4")
+    before, after = v4_rows()
+    engine = FeatureEngine()
+    for payment, fraud, known_at in before:
+        engine.update_and_features(payment)
+        engine.observe_label(payment, fraud, known_at=known_at)
+    (DATA / "snapshot_v4.bin.gz").write_bytes(gzip.compress(engine.snapshot(), mtime=0))
+    rest = []
+    for payment, fraud, known_at in after:
+        rest.append(row_hash(engine.update_and_features(payment)))
+        engine.observe_label(payment, fraud, known_at=known_at)
+    np.save(DATA / "snapshot_v4_rest_hashes.npy", np.asarray(rest, dtype=np.uint64), allow_pickle=False)
+    print(len(before), "rows before the snapshot,", len(rest), "after", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
