@@ -13,13 +13,18 @@ import gzip
 import sys
 
 import numpy as np
-from feature_golden import DATA, T0, golden_stream, row_hash
+from feature_golden import DATA, T0, feed, golden_stream
 
 from finpilot.fraud import FeatureEngine, Payment
 
 Row = tuple[Payment, bool, int | None]
 
 V4_CUT_DAY = 45  # payments before this day of the golden stream are in the snapshot
+
+
+def v4_snapshot() -> bytes:
+    """The committed version-4 snapshot's bytes."""
+    return gzip.decompress((DATA / "snapshot_v4.bin.gz").read_bytes())
 
 
 def v4_rows() -> tuple[list[Row], list[Row]]:
@@ -37,14 +42,9 @@ def main() -> None:
         sys.exit(f"this engine writes version {VERSION}; the fixture must come from version 4")
     before, after = v4_rows()
     engine = FeatureEngine()
-    for payment, fraud, known_at in before:
-        engine.update_and_features(payment)
-        engine.observe_label(payment, fraud, known_at=known_at)
+    feed(engine, before)
     (DATA / "snapshot_v4.bin.gz").write_bytes(gzip.compress(engine.snapshot(), mtime=0))
-    rest = []
-    for payment, fraud, known_at in after:
-        rest.append(row_hash(engine.update_and_features(payment)))
-        engine.observe_label(payment, fraud, known_at=known_at)
+    rest = feed(engine, after, width=None)
     np.save(DATA / "snapshot_v4_rest_hashes.npy", np.asarray(rest, dtype=np.uint64), allow_pickle=False)
     print(len(before), "rows before the snapshot,", len(rest), "after", file=sys.stderr)
 
