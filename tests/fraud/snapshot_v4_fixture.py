@@ -10,9 +10,11 @@ labels still pending; the hashes cover all 44 features of every vector after the
 from __future__ import annotations
 
 import gzip
+import struct
 import sys
 
 import numpy as np
+import orjson
 from feature_golden import DATA, T0, feed, golden_stream
 
 from finpilot.fraud import FeatureEngine, Payment
@@ -25,6 +27,22 @@ V4_CUT_DAY = 45  # payments before this day of the golden stream are in the snap
 def v4_snapshot() -> bytes:
     """The committed version-4 snapshot's bytes."""
     return gzip.decompress((DATA / "snapshot_v4.bin.gz").read_bytes())
+
+
+def stale_buckets(data: bytes) -> int:
+    """Buckets of a version-4 snapshot that hold payments of a day outside the 30 up to their
+    customer's last active day: version 4 skipped them by their day, version 5 must drop them."""
+    _, size = struct.unpack_from("<II", data, 7)
+    doc = orjson.loads(data[15 : 15 + size])
+    offset = 15 + size + (-(15 + size) % 64)
+    rows = [len(doc["customers"]), len(doc["terminals"])]
+    arrays = {}
+    for kind, which, dtype, width in doc["arrays"]:
+        arrays[kind, which] = np.frombuffer(data, dtype, rows[kind] * width, offset).reshape(rows[kind], width)
+        offset += arrays[kind, which].nbytes
+    last_day = arrays[0, 1][:, 9:10]  # version 4's int64 C_DAY
+    days, counts = arrays[0, 2][:, :30].astype(np.int64), arrays[0, 2][:, 30:60]
+    return int(((days <= last_day - 30) & (counts > 0)).sum())
 
 
 def v4_rows() -> tuple[list[Row], list[Row]]:

@@ -13,7 +13,7 @@ import pytest
 from feature_golden import DATA, SMALL_SNAPSHOT_AT, feed, golden_stream, load_hashes, row_hash, small_rows
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from snapshot_v4_fixture import v4_rows, v4_snapshot
+from snapshot_v4_fixture import stale_buckets, v4_rows, v4_snapshot
 
 from finpilot.core import InputError
 from finpilot.fraud import FeatureEngine, Payment
@@ -49,6 +49,7 @@ def test_a_version_2_snapshot_from_the_list_based_engine_restores_exactly() -> N
 def test_a_version_4_snapshot_written_by_the_previous_engine_restores_exactly() -> None:
     data = v4_snapshot()
     assert struct.unpack_from("<I", data, 7) == (4,)
+    assert stale_buckets(data) > 100  # so the restore must drop what version 4 skipped by its day
     engine = FeatureEngine.restore(data)
     _, after = v4_rows()
     assert engine.now < after[0][0].time

@@ -91,7 +91,7 @@ BOOK_FEATURES: tuple[str, ...] = (
 )
 """The handbook's own 15 features (the subset the published models used)."""
 
-_LAST_TIME = NO_DAY16 * DAY_S  # a customer bucket's uint16 day must stay below NO_DAY16
+_LAST_TIME = NO_DAY16 * DAY_S  # a customer's uint16 visited-terminal days must stay below NO_DAY16
 SnapshotData = bytes | bytearray | memoryview | mmap.mmap
 """What :meth:`FeatureEngine.restore` reads: a snapshot's bytes, or a view or mmap of them."""
 Pending = tuple[int, int, str, str, int, bool]  # (known_at, seq, customer, terminal, pay day, fraud)

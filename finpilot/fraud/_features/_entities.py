@@ -1,8 +1,8 @@
 """Per-entity window state as fixed-width rows of typed columns: a ring of daily buckets plus sums.
 
 A customer (card) is one row of five 2-D arrays: float64 amounts (520 bytes), int64 times (16),
-uint16 daily rings (180), uint16 behaviour columns (78) and int32 counters, last day and visited
-terminals (64): 858 bytes. A terminal is one row of two int32 arrays (716 bytes with the default
+uint16 daily counts (120), uint16 behaviour columns (78) and int32 counters, last day and visited
+terminals (64): 798 bytes. A terminal is one row of two int32 arrays (716 bytes with the default
 7-day delay). Rows live in blocks
 (:mod:`finpilot.fraud._features._store`), so the state is a handful of numpy arrays whatever the
 number of entities: nothing per entity for the garbage collector to walk.
@@ -37,7 +37,8 @@ NEVER = -(2**62)
 NEVER32 = -(2**31)
 """A day that has not happened (int32 day columns)."""
 NO_DAY16 = 0xFFFF
-"""An unused customer bucket (its uint16 day column); days must stay below it (year 2149)."""
+"""Days must stay below it (year 2149): a customer's visited-terminal days are uint16 (and so were
+its buckets' days, an unused bucket's being NO_DAY16, up to snapshot version 4)."""
 
 # Customer float64 columns.
 C_AMT = 0  # ring: amount sums
@@ -50,9 +51,10 @@ C_FLOATS = C_LIFE_MEAN + 1
 C_LAST_TIME = 0
 C_KNOWN_FRAUD = C_LAST_TIME + 1
 C_TIMES = C_KNOWN_FRAUD + 1
-# Customer uint16 columns (rings).
-C_RING_DAY = 0
-C_CNT = C_RING_DAY + CUSTOMER_RING
+# Customer uint16 columns (rings). Slot ``d % CUSTOMER_RING`` holds day d of the 30 up to the last
+# active day (C_DAY), or zeros if the customer paid nothing that day: the slots of the days it
+# skipped are cleared on its next active day, so a bucket needs no day of its own.
+C_CNT = 0
 C_HI = C_CNT + CUSTOMER_RING
 C_SMALL = C_HI + CUSTOMER_RING
 

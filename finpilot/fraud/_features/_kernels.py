@@ -35,14 +35,12 @@ from finpilot.fraud._features._entities import (
     C_LAST_TIME,
     C_LIFE_MEAN,
     C_LIFE_N,
-    C_RING_DAY,
     CUSTOMER_RING,
     HISTORY,
     LAST_LABELS,
     LIFE_MAX,
     NEVER,
     NEVER32,
-    NO_DAY16,
     T_CFR,
     T_CLAB,
     T_CN,
@@ -91,8 +89,6 @@ def init_customer(cf: Any, ct: Any, cu: Any, ci: Any, r: int) -> None:
     ci[r, C_CCNT:C_DAY] = 0  # the counters: every int32 column before the last active day
     ci[r, C_DAY] = NEVER32
     cu[r, :] = 0
-    for s in range(CUSTOMER_RING):
-        cu[r, C_RING_DAY + s] = NO_DAY16
 
 
 @jit
@@ -110,16 +106,23 @@ def init_terminal(ti: Any, tr: Any, r: int, ring: int) -> None:
 
 @jit
 def _customer_advance(cf: Any, ci: Any, cu: Any, r: int, day: int) -> None:
-    """Make ``day`` today: recompute the sums over the closed days and open today's bucket."""
+    """Make ``day`` today: clear the buckets of the days since the last active one (today's
+    included), then recompute the sums over the closed days."""
+    # The skipped days' slots still hold days a ring or more older; all 30 after a month away.
+    for back in range(min(day - ci[r, C_DAY], CUSTOMER_RING)):
+        slot = (day - back) % CUSTOMER_RING
+        cu[r, C_CNT + slot] = 0
+        cu[r, C_HI + slot] = 0
+        cf[r, C_AMT + slot] = 0.0
+        cf[r, C_AMT2 + slot] = 0.0
     n0 = n1 = n2 = 0
     a0 = a1 = a2 = 0.0
     h0 = h1 = h2 = 0
     q = 0.0
+    # An empty bucket adds +0.0, which changes no sum (each starts at +0.0, so none is -0.0): the
+    # sums are bit-identical to skipping the bucket, as the list-based engine did.
     for back in range(1, CUSTOMER_RING):
-        d = day - back
-        slot = d % CUSTOMER_RING
-        if cu[r, C_RING_DAY + slot] != d:
-            continue
+        slot = (day - back) % CUSTOMER_RING
         cnt = int(cu[r, C_CNT + slot])
         amt = cf[r, C_AMT + slot]
         if back < _CW0:
@@ -143,12 +146,6 @@ def _customer_advance(cf: Any, ci: Any, cu: Any, r: int, day: int) -> None:
     cf[r, C_CAMT], cf[r, C_CAMT + 1], cf[r, C_CAMT + 2] = a0, a1, a2
     ci[r, C_CHI], ci[r, C_CHI + 1], ci[r, C_CHI + 2] = h0, h1, h2
     cf[r, C_CAMT2] = q
-    slot = day % CUSTOMER_RING
-    cu[r, C_RING_DAY + slot] = day
-    cu[r, C_CNT + slot] = 0
-    cf[r, C_AMT + slot] = 0.0
-    cf[r, C_AMT2 + slot] = 0.0
-    cu[r, C_HI + slot] = 0
     ci[r, C_DAY] = day
 
 

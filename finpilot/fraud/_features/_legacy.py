@@ -1,9 +1,10 @@
 """Older snapshot layouts, converted on restore to the current rows (:mod:`._snapshot` reads them).
 
 Versions 1 and 2 were JSON documents of per-entity lists (the list-based engine); versions 3 and 4
-were binary with a customer's counters and last active day in its int64 array. Everything older
-is first built, or read, as version-4 customer arrays, and :func:`customers_from_v4` turns those
-into the current layout, so there is one conversion whatever the version.
+were binary with a customer's counters and last active day in its int64 array and a uint16 day
+per bucket. Everything older is first built, or read, as version-4 customer arrays, and
+:func:`customers_from_v4` turns those into the current layout, so there is one conversion
+whatever the version.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import numpy as np
 import numpy.typing as npt
 
 from finpilot.fraud._features._entities import (
+    C_AMT,
+    C_AMT2,
     C_CCNT,
     C_CHI,
     C_DAY,
@@ -43,6 +46,7 @@ _V4_LAST_TIME = 7
 _V4_KNOWN_FRAUD = 8
 _V4_DAY = 9
 _V4_INTS = 10
+_V4_CNT = CUSTOMER_RING  # the uint16 bucket days come first, then the counts and large counts
 _V4_SMALL = 3 * CUSTOMER_RING
 V4_CUSTOMER_LAYOUT: tuple[tuple[type[np.generic], int], ...] = (
     (np.float64, C_FLOATS),
@@ -59,6 +63,7 @@ def customers_from_v4(columns: Arrays) -> Arrays:
     """Version-4 customer arrays (or version 3's first three) in the current layout."""
     floats, old, small = columns[:3]
     rows = floats.shape[0]
+    floats, small = _live_buckets(floats, small, old[:, _V4_DAY])
     behaviour, visits = columns[3:] or (np.zeros((rows, Q_SMALL), np.uint16), np.full((rows, VISITS), NO_ROW, np.int32))
     times = np.ascontiguousarray(old[:, [_V4_LAST_TIME, _V4_KNOWN_FRAUD]])
     ints = np.empty((rows, C_INTS), np.int32)
@@ -70,6 +75,23 @@ def customers_from_v4(columns: Arrays) -> Arrays:
     ints[:, C_DAY] = np.where(old[:, _V4_DAY] == NEVER, NEVER32, old[:, _V4_DAY])
     ints[:, Q_VISIT_ROW : Q_VISIT_ROW + VISITS] = visits
     return [floats, times, small, behaviour, ints]
+
+
+def _live_buckets(
+    floats: npt.NDArray[Any], small: npt.NDArray[Any], last_day: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.uint16]]:
+    """The float64 columns with the amounts of dead buckets zeroed, and the uint16 ring without
+    its day column, its dead buckets zeroed too: the current rows tell a live bucket by being
+    non-empty. A bucket is live if its day is the one of its slot among the 30 up to the last
+    active day; any other (older, or NO_DAY16) is one the version-4 engine would never read again.
+    """
+    days = small[:, :_V4_CNT].astype(np.int64)
+    slots = np.arange(CUSTOMER_RING)
+    live = (days <= last_day[:, None]) & (days > last_day[:, None] - CUSTOMER_RING) & (days % CUSTOMER_RING == slots)
+    both = np.hstack([live, live])  # two rings side by side: amounts and squares, counts and large counts
+    out = np.array(floats, dtype=np.float64)
+    out[:, C_AMT : C_AMT2 + CUSTOMER_RING] = np.where(both, floats[:, C_AMT : C_AMT2 + CUSTOMER_RING], 0.0)
+    return out, np.where(both, small[:, _V4_CNT:], 0).astype(np.uint16)
 
 
 def _days16(ring_day: list[int]) -> list[int]:

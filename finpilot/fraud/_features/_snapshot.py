@@ -9,7 +9,8 @@ an mmap of a snapshot file restores without reading it into memory first.
 
 Older versions still restore (:mod:`finpilot.fraud._features._legacy` converts their customer
 rows): versions 1 and 2 were the list-based engine's JSON; version 3 had no behaviour columns
-(they restore empty, no history); versions 3 and 4 kept a customer's counters in int64.
+(they restore empty, no history); versions 3 and 4 kept a customer's counters in int64 and a
+uint16 day per bucket.
 """
 
 from __future__ import annotations
