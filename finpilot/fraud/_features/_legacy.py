@@ -60,7 +60,7 @@ _V1_TERMINAL = 14  # a terminal's JSON length before the label history was added
 
 
 def customers_from_v4(columns: Arrays) -> Arrays:
-    """Version-4 customer arrays (or version 3's first three) in the current layout."""
+    """Version-4 customer arrays (or version 3's first three) in the current layout (new arrays)."""
     floats, old, small = columns[:3]
     rows = floats.shape[0]
     floats, small = _live_buckets(floats, small, old[:, _V4_DAY])
@@ -102,7 +102,7 @@ def _days16(ring_day: list[int]) -> list[int]:
 
 
 def customer_columns(rows: list[list[Any]]) -> Arrays:
-    """The customer arrays of a version-1 or -2 JSON snapshot's customer lists."""
+    """The version-4 customer arrays of a version-1 or -2 JSON snapshot's customer lists."""
     floats = np.zeros((len(rows), C_FLOATS), np.float64)
     ints = np.zeros((len(rows), _V4_INTS), np.int64)
     small = np.zeros((len(rows), _V4_SMALL), np.uint16)
@@ -113,7 +113,7 @@ def customer_columns(rows: list[list[Any]]) -> Arrays:
         floats[i] = [*amt, *amt2, *c_amt, c_amt2, life_mean]
         ints[i] = [*c_cnt, *c_hi, life_n, last, known, day]
         small[i] = [*_days16(ring_day), *(min(c, NO_DAY16) for c in cnt), *(min(h, NO_DAY16) for h in hi)]
-    return customers_from_v4([floats, ints, small])
+    return [floats, ints, small]
 
 
 def terminal_columns(rows: list[list[Any]], ring: int) -> Arrays:

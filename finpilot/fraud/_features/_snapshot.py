@@ -114,10 +114,9 @@ def _restore_binary(cls: type[FeatureEngine], view: memoryview) -> FeatureEngine
         array = np.frombuffer(view, dtype=np.dtype(dtype_text), count=count, offset=offset)
         columns[kind].append(array.reshape(rows, width))
         offset += count * array.itemsize
-    if version < VERSION:
-        columns[0] = customers_from_v4(columns[0])
-    for store, kind_names, kind_columns in zip(stores, names, columns, strict=True):
-        store.load(kind_names, kind_columns)
+    convert = [customers_from_v4 if version < VERSION else None, None]
+    for store, kind_names, kind_columns, kind_convert in zip(stores, names, columns, convert, strict=True):
+        store.load(kind_names, kind_columns, kind_convert)
     return engine
 
 
@@ -128,7 +127,7 @@ def _restore_json(cls: type[FeatureEngine], data: bytes) -> FeatureEngine:
         raise ValueError(f"unknown snapshot version {doc.get('version')!r}")
     engine = _engine(cls, doc)
     customers = doc["customers"]
-    engine._customers.load(list(customers), customer_columns(list(customers.values())))
+    engine._customers.load(list(customers), customer_columns(list(customers.values())), customers_from_v4)
     terminals = doc["terminals"]
     engine._terminals.load(list(terminals), terminal_columns(list(terminals.values()), engine._ring))
     return engine
