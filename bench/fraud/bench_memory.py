@@ -8,7 +8,7 @@ entity through :meth:`FeatureEngine.update_and_features` (``customers`` mode: N 
   a row has a fixed size whatever the entity's history (its 30- or 38-day ring is allocated whole),
   so one payment per entity weighs the same row as a year of payments;
 * the blocks' allocated capacity against their used rows, and the GC-tracked object count;
-* a version-3 snapshot written to a file (:meth:`FeatureEngine.snapshot_to`): bytes and seconds;
+* a snapshot (the current version) written to a file (:meth:`FeatureEngine.snapshot_to`): bytes and seconds;
 * a restore from an mmap of that file, after the fed engine is dropped: seconds, and a check that
   the restored engine's next vector equals the original's.
 

@@ -56,11 +56,13 @@ def row_hash(vector: Sequence[float]) -> int:
     return int.from_bytes(hashlib.blake2b(arr.tobytes(), digest_size=8).digest(), "little")
 
 
-def feed(engine: FeatureEngine, rows: Sequence[tuple[Payment, bool, int | None]]) -> list[int]:
-    """Stream ``rows`` through ``engine``; the hash of each vector."""
+def feed(
+    engine: FeatureEngine, rows: Sequence[tuple[Payment, bool, int | None]], width: int | None = PINNED
+) -> list[int]:
+    """Stream ``rows`` through ``engine``; the hash of each vector's first ``width`` features (None: all)."""
     out = []
     for payment, fraud, known_at in rows:
-        out.append(row_hash(engine.update_and_features(payment)[:PINNED]))
+        out.append(row_hash(engine.update_and_features(payment)[:width]))
         engine.observe_label(payment, fraud, known_at=known_at)
     return out
 

@@ -7,12 +7,14 @@ import struct
 
 import numpy as np
 import orjson
-from feature_golden import golden_stream, small_rows
+from feature_golden import golden_stream
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from snapshot_v4_fixture import v4_rows, v4_snapshot
 
 from finpilot.fraud import FEATURE_NAMES, FeatureEngine, Payment
 from finpilot.fraud._features._engine import BEHAVIOUR_FEATURES, CUSTOMER_LAYOUT
+from finpilot.fraud._features._entities import C_LIFE_N, LIFE_MAX
 
 DAY = 86_400
 T0 = 1_522_540_800 + 12 * 3_600  # 2018-04-01 noon
@@ -31,8 +33,19 @@ def test_the_behaviour_features_are_the_last_seven() -> None:
 
 def test_a_customer_row_stays_under_one_kilobyte() -> None:
     row = sum(np.dtype(dtype).itemsize * width for dtype, width in CUSTOMER_LAYOUT)
-    assert row == 890  # 780 before the behaviour columns
-    assert row <= 1024
+    assert row == 798  # 890 in snapshot version 4 (int64 counters, a uint16 day per bucket)
+    assert row <= 1000
+
+
+def test_a_lifetime_count_past_32_bits_saturates() -> None:
+    engine = FeatureEngine()
+    pay(engine, "a", 0, "c", "t", 10.0)
+    ints = engine._customers.blocks[0][4]  # the int32 counters, by layout
+    ints[0, C_LIFE_N] = LIFE_MAX
+    v = pay(engine, "b", 0.1, "c", "t", 20.0)
+    assert v[FEATURE_NAMES.index("cust_amount_ratio_life")] == 2.0
+    assert ints[0, C_LIFE_N] == LIFE_MAX  # not wrapped round to a negative count
+    assert pay(engine, "c", 0.2, "c", "t", 10.0)[FEATURE_NAMES.index("cust_amount_ratio_life")] < 1.0
 
 
 def test_the_share_of_large_payments_covers_the_last_sixteen() -> None:
@@ -133,7 +146,8 @@ def test_the_golden_stream_exercises_terminal_to_customer_risk() -> None:
 
 
 def _as_version_3(snapshot: bytes) -> bytes:
-    """The same state as a version-3 snapshot: no customer behaviour arrays."""
+    """The same state as a version-3 snapshot: a version-4 one without the customer behaviour arrays."""
+    assert snapshot[7:11] == struct.pack("<I", 4)
     magic, head = snapshot[:7], struct.Struct("<II")
     _, size = head.unpack_from(snapshot, 7)
     start = 7 + head.size
@@ -153,31 +167,27 @@ def _as_version_3(snapshot: bytes) -> bytes:
 
 
 def test_a_snapshot_round_trip_keeps_the_behaviour_state() -> None:
-    rows = small_rows()
-    cut = len(rows) // 2
-    engine = FeatureEngine()
-    for payment, fraud, known_at in rows[:cut]:
-        engine.update_and_features(payment)
-        engine.observe_label(payment, fraud, known_at=known_at)
+    engine = FeatureEngine.restore(v4_snapshot())
     restored = FeatureEngine.restore(engine.snapshot())
-    old = FeatureEngine.restore(_as_version_3(engine.snapshot()))
+    old = FeatureEngine.restore(_as_version_3(v4_snapshot()))
     assert old.entities == engine.entities
-    for payment, _, _ in rows[cut : cut + 400]:
+    for payment, _, _ in v4_rows()[1][:400]:
         a, b, c = (e.update_and_features(payment) for e in (engine, restored, old))
         assert repr(a) == repr(b)
         assert repr(a[:37]) == repr(c[:37])  # a version-3 snapshot restores with the behaviour empty
 
 
 def test_a_version_3_snapshot_restores_with_no_customer_behaviour() -> None:
-    engine = FeatureEngine()
-    for i in range(30):
-        pay(engine, f"p{i}", i / 10, "c", "t", 10.0)
-    old = FeatureEngine.restore(_as_version_3(engine.snapshot()))
-    v = pay(old, "x", 4, "c", "t", 10.0)
+    old = FeatureEngine.restore(_as_version_3(v4_snapshot()))
+    current = FeatureEngine.restore(v4_snapshot())
+    first = v4_rows()[1][0][0]  # a customer with history before the snapshot
+    v, w = (e.update_and_features(first) for e in (old, current))
     assert math.isnan(v[PCT])
+    assert not math.isnan(w[PCT])
     assert math.isnan(v[NEW])
+    assert not math.isnan(w[NEW])
     assert v[SHARE] == 0.0
-    assert old.snapshot()[7:11] == struct.pack("<I", 4)
+    assert old.snapshot()[7:11] == struct.pack("<I", 5)
 
 
 def test_terminal_risk_is_read_past_the_first_block_and_rebuilt_on_restore() -> None:

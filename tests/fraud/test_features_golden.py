@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import mmap
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ import pytest
 from feature_golden import DATA, SMALL_SNAPSHOT_AT, feed, golden_stream, load_hashes, row_hash, small_rows
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from snapshot_v4_fixture import stale_buckets, v4_rows, v4_snapshot
 
 from finpilot.core import InputError
 from finpilot.fraud import FeatureEngine, Payment
@@ -44,7 +46,22 @@ def test_a_version_2_snapshot_from_the_list_based_engine_restores_exactly() -> N
     assert np.array_equal(rest, load_hashes("snapshot_v2_rest_hashes.npy"))
 
 
-def test_a_version_3_snapshot_round_trips_and_restores_from_an_mmap(tmp_path: Path) -> None:
+def test_a_version_4_snapshot_written_by_the_previous_engine_restores_exactly() -> None:
+    data = v4_snapshot()
+    assert struct.unpack_from("<I", data, 7) == (4,)
+    assert stale_buckets(data) > 100  # so the restore must drop what version 4 skipped by its day
+    engine = FeatureEngine.restore(data)
+    _, after = v4_rows()
+    assert engine.now < after[0][0].time
+    assert engine.pending_labels > 0
+    again = FeatureEngine.restore(engine.snapshot())
+    assert again.snapshot()[7:11] == struct.pack("<I", 5)
+    expected = load_hashes("snapshot_v4_rest_hashes.npy")
+    for restored in (engine, again):  # all 44 features, straight from version 4 and via version 5
+        assert np.array_equal(np.asarray(feed(restored, after, width=None), dtype=np.uint64), expected)
+
+
+def test_a_binary_snapshot_round_trips_and_restores_from_an_mmap(tmp_path: Path) -> None:
     small = small_rows()
     cut = int(len(small) * SMALL_SNAPSHOT_AT)
     engine = FeatureEngine()

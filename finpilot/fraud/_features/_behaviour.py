@@ -40,10 +40,11 @@ _LAST_MASK = (1 << LAST_LABELS) - 1
 
 
 @jit
-def init_behaviour(cv: Any, cw: Any, r: int) -> None:
-    """A customer's behaviour columns with no history (also what older snapshots restore to)."""
+def init_behaviour(cv: Any, ci: Any, r: int) -> None:
+    """A customer's behaviour columns with no history (also what version-3 snapshots restore to)."""
     cv[r, :] = 0
-    cw[r, :] = NO_ROW
+    for i in range(VISITS):
+        ci[r, Q_VISIT_ROW + i] = NO_ROW
 
 
 @jit
@@ -99,7 +100,7 @@ def _terminal_risk(trisk: Any, g: int) -> tuple[float, int]:
 
 
 @jit
-def behaviour(cv: Any, cw: Any, r: int, amount: float, large: int, day: int, tg: int, trisk: Any, out: Any) -> None:
+def behaviour(cv: Any, ci: Any, r: int, amount: float, large: int, day: int, tg: int, trisk: Any, out: Any) -> None:
     """Features 37 to 43: the customer's recent large payments, amount against its own
     histogram, whether the terminal is new to it, and the known risk of its recent terminals.
     Reads the history before this payment (the large bits include it), then adds the payment."""
@@ -132,7 +133,7 @@ def behaviour(cv: Any, cw: Any, r: int, amount: float, large: int, day: int, tg:
     risk = 0.0
     running = 0
     for i in range(VISITS):
-        g = cw[r, Q_VISIT_ROW + i]
+        g = ci[r, Q_VISIT_ROW + i]
         if g == NO_ROW:
             continue
         if g == tg:
@@ -146,13 +147,13 @@ def behaviour(cv: Any, cw: Any, r: int, amount: float, large: int, day: int, tg:
         if run:
             running += 1
     if known:
-        out[41] = 0.0 if cw[r, Q_VISIT_ROW + found] == tg else 1.0
+        out[41] = 0.0 if ci[r, Q_VISIT_ROW + found] == tg else 1.0
         out[42] = risk if others else math.nan
     else:
         out[41] = out[42] = math.nan
     out[43] = running
     for i in range(found, 0, -1):  # move the terminal to the front (most recent first)
-        cw[r, Q_VISIT_ROW + i] = cw[r, Q_VISIT_ROW + i - 1]
+        ci[r, Q_VISIT_ROW + i] = ci[r, Q_VISIT_ROW + i - 1]
         cv[r, Q_VISIT_DAY + i] = cv[r, Q_VISIT_DAY + i - 1]
-    cw[r, Q_VISIT_ROW] = tg
+    ci[r, Q_VISIT_ROW] = tg
     cv[r, Q_VISIT_DAY] = day

@@ -26,12 +26,12 @@ from finpilot.fraud._features._entities import (
     C_INTS,
     C_KNOWN_FRAUD,
     C_SMALL,
+    C_TIMES,
     CUSTOMER_WINDOWS,
     HIGH_WINDOWS,
     LARGE_BITS,
     LAST_LABELS,
     NO_DAY16,
-    Q_INTS,
     Q_SMALL,
     RECENT_TERMINAL_WINDOWS,
     T_INTS,
@@ -91,7 +91,7 @@ BOOK_FEATURES: tuple[str, ...] = (
 )
 """The handbook's own 15 features (the subset the published models used)."""
 
-_LAST_TIME = NO_DAY16 * DAY_S  # a customer bucket's uint16 day must stay below NO_DAY16
+_LAST_TIME = NO_DAY16 * DAY_S  # a customer's uint16 visited-terminal days must stay below NO_DAY16
 SnapshotData = bytes | bytearray | memoryview | mmap.mmap
 """What :meth:`FeatureEngine.restore` reads: a snapshot's bytes, or a view or mmap of them."""
 Pending = tuple[int, int, str, str, int, bool]  # (known_at, seq, customer, terminal, pay day, fraud)
@@ -113,16 +113,16 @@ class FeatureConfig:
 
 
 def _init_customer(cols: Columns, row: int) -> None:
-    k.init_customer(cols[0], cols[1], cols[2], row)
+    k.init_customer(cols[0], cols[1], cols[2], cols[4], row)
     k.init_behaviour(cols[3], cols[4], row)
 
 
 CUSTOMER_LAYOUT: tuple[tuple[type[np.generic], int], ...] = (
     (np.float64, C_FLOATS),
-    (np.int64, C_INTS),
+    (np.int64, C_TIMES),
     (np.uint16, C_SMALL),
     (np.uint16, Q_SMALL),  # behaviour columns, added in snapshot version 4
-    (np.int32, Q_INTS),
+    (np.int32, C_INTS),  # counters and the last active day (int64 before version 5), visited terminals
 )
 """A customer row's arrays: (dtype, width) of each."""
 
@@ -272,7 +272,7 @@ class FeatureEngine:
         k.count_at_terminal(tc[0], tc[1], t & BLOCK_MASK, time // DAY_S, self._ring, self.config.label_delay_days)
 
     def snapshot(self) -> bytes:
-        """The whole state as bytes (binary, version 4); :meth:`restore` gives back an identical engine."""
+        """The whole state as bytes (binary, version 5); :meth:`restore` gives back an identical engine."""
         from finpilot.fraud._features._snapshot import snapshot_parts
 
         return b"".join(snapshot_parts(self))
@@ -288,7 +288,7 @@ class FeatureEngine:
 
     @classmethod
     def restore(cls, data: SnapshotData) -> FeatureEngine:
-        """Rebuild an engine from :meth:`snapshot` bytes (versions 3 and 4, or the JSON of versions 1 and 2).
+        """Rebuild an engine from :meth:`snapshot` bytes (versions 3 to 5, or the JSON of versions 1 and 2).
 
         ``data`` may be any buffer (bytes, a memoryview, an mmap of a snapshot file). An
         :class:`InputError` if it is not a snapshot.

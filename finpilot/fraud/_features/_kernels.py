@@ -35,13 +35,12 @@ from finpilot.fraud._features._entities import (
     C_LAST_TIME,
     C_LIFE_MEAN,
     C_LIFE_N,
-    C_RING_DAY,
     CUSTOMER_RING,
     HISTORY,
     LAST_LABELS,
+    LIFE_MAX,
     NEVER,
     NEVER32,
-    NO_DAY16,
     T_CFR,
     T_CLAB,
     T_CN,
@@ -82,16 +81,14 @@ _RW0, _RW1 = 1, 7  # RECENT_TERMINAL_WINDOWS
 
 
 @jit
-def init_customer(cf: Any, ci: Any, cu: Any, r: int) -> None:
-    """A new customer row: no history."""
+def init_customer(cf: Any, ct: Any, cu: Any, ci: Any, r: int) -> None:
+    """A new customer row: no history (its visited terminals are :func:`init_behaviour`'s)."""
     cf[r, :] = 0.0
-    ci[r, :] = 0
-    ci[r, C_LAST_TIME] = NEVER
-    ci[r, C_KNOWN_FRAUD] = NEVER
-    ci[r, C_DAY] = NEVER
+    ct[r, C_LAST_TIME] = NEVER
+    ct[r, C_KNOWN_FRAUD] = NEVER
+    ci[r, C_CCNT:C_DAY] = 0  # the counters: every int32 column before the last active day
+    ci[r, C_DAY] = NEVER32
     cu[r, :] = 0
-    for s in range(CUSTOMER_RING):
-        cu[r, C_RING_DAY + s] = NO_DAY16
 
 
 @jit
@@ -109,16 +106,23 @@ def init_terminal(ti: Any, tr: Any, r: int, ring: int) -> None:
 
 @jit
 def _customer_advance(cf: Any, ci: Any, cu: Any, r: int, day: int) -> None:
-    """Make ``day`` today: recompute the sums over the closed days and open today's bucket."""
+    """Make ``day`` today: clear the buckets of the days since the last active one (today's
+    included), then recompute the sums over the closed days."""
+    # The skipped days' slots still hold days a ring or more older; all 30 after a month away.
+    for back in range(min(day - ci[r, C_DAY], CUSTOMER_RING)):
+        slot = (day - back) % CUSTOMER_RING
+        cu[r, C_CNT + slot] = 0
+        cu[r, C_HI + slot] = 0
+        cf[r, C_AMT + slot] = 0.0
+        cf[r, C_AMT2 + slot] = 0.0
     n0 = n1 = n2 = 0
     a0 = a1 = a2 = 0.0
     h0 = h1 = h2 = 0
     q = 0.0
+    # An empty bucket adds +0.0, which changes no sum (each starts at +0.0, so none is -0.0): the
+    # sums are bit-identical to skipping the bucket, as the list-based engine did.
     for back in range(1, CUSTOMER_RING):
-        d = day - back
-        slot = d % CUSTOMER_RING
-        if cu[r, C_RING_DAY + slot] != d:
-            continue
+        slot = (day - back) % CUSTOMER_RING
         cnt = int(cu[r, C_CNT + slot])
         amt = cf[r, C_AMT + slot]
         if back < _CW0:
@@ -142,12 +146,6 @@ def _customer_advance(cf: Any, ci: Any, cu: Any, r: int, day: int) -> None:
     cf[r, C_CAMT], cf[r, C_CAMT + 1], cf[r, C_CAMT + 2] = a0, a1, a2
     ci[r, C_CHI], ci[r, C_CHI + 1], ci[r, C_CHI + 2] = h0, h1, h2
     cf[r, C_CAMT2] = q
-    slot = day % CUSTOMER_RING
-    cu[r, C_RING_DAY + slot] = day
-    cu[r, C_CNT + slot] = 0
-    cf[r, C_AMT + slot] = 0.0
-    cf[r, C_AMT2 + slot] = 0.0
-    cu[r, C_HI + slot] = 0
     ci[r, C_DAY] = day
 
 
@@ -238,7 +236,7 @@ def reveal(ti: Any, tr: Any, r: int, ring: int, delay: int, pay_day: int, fraud:
 @jit
 def update_and_features(
     cf: Any,
-    ci: Any,
+    ct: Any,
     cu: Any,
     cr: int,
     ti: Any,
@@ -252,14 +250,15 @@ def update_and_features(
     night_hour: int,
     out: Any,
     cv: Any,
-    cw: Any,
+    ci: Any,
     tg: int,
     trisk: Any,
 ) -> None:
     """Add one payment to its customer's and terminal's rows; write its 44 features to ``out``.
 
-    ``cv``/``cw`` are the customer's behaviour arrays, ``tg`` the terminal's global row and
-    ``trisk`` every terminal's risk code (to read the risk of the customer's past terminals).
+    ``cf``/``ct``/``cu``/``ci`` are the customer's float64, int64, uint16 and int32 arrays, ``cv`` its
+    uint16 behaviour array, ``tg`` the terminal's global row and ``trisk`` every terminal's risk
+    code (to read the risk of the customer's past terminals).
     """
     day = now // DAY_S
     if ci[cr, C_DAY] != day:
@@ -276,14 +275,14 @@ def update_and_features(
         z30 = (amount - mean30) / std if std > 0 else 0.0
     else:
         ratio30 = z30 = math.nan
-    life_n = ci[cr, C_LIFE_N]
+    life_n = int(ci[cr, C_LIFE_N])
     life_mean = cf[cr, C_LIFE_MEAN]
     life_ratio = amount / life_mean if life_n and life_mean > 0 else math.nan
     reference = ratio30 if math.isnan(life_ratio) else life_ratio  # lifetime history first
     large = 1 if reference >= large_ratio else 0  # False for NaN
-    last = ci[cr, C_LAST_TIME]
+    last = ct[cr, C_LAST_TIME]
     since_last = float(now - last) if last > _NO_TIME else math.nan
-    known = ci[cr, C_KNOWN_FRAUD]
+    known = ct[cr, C_KNOWN_FRAUD]
     since_fraud = float(now - known) if known > _NO_TIME else math.nan
 
     cnt = cu[cr, C_CNT + slot]
@@ -294,10 +293,11 @@ def update_and_features(
     hi = cu[cr, C_HI + slot]
     if hi < _U16_MAX:
         cu[cr, C_HI + slot] = hi + large
-    life_n += 1
+    if life_n < LIFE_MAX:  # past 2**31 - 1 payments the mean weighs each new one 1/LIFE_MAX
+        life_n += 1
     ci[cr, C_LIFE_N] = life_n
     cf[cr, C_LIFE_MEAN] = life_mean + (amount - life_mean) / life_n
-    ci[cr, C_LAST_TIME] = now
+    ct[cr, C_LAST_TIME] = now
     today_n = int(cu[cr, C_CNT + slot])
     today_s = cf[cr, C_AMT + slot]
     today_hi = int(cu[cr, C_HI + slot])
@@ -318,7 +318,7 @@ def update_and_features(
         out[13 + k] = ci[cr, C_CHI + k] + today_hi
     out[16] = since_fraud
     _terminal_features(ti, tr, trow, day, ring, delay, out)
-    behaviour(cv, cw, cr, amount, large, day, tg, trisk, out)
+    behaviour(cv, ci, cr, amount, large, day, tg, trisk, out)
 
 
 @jit
@@ -365,23 +365,23 @@ def _terminal_features(ti: Any, tr: Any, r: int, day: int, ring: int, delay: int
 
 def warm() -> float:
     """Load (or compile) every kernel on a scratch row; the seconds it took."""
-    from finpilot.fraud._features._entities import C_FLOATS, C_INTS, C_SMALL, Q_INTS, Q_SMALL, T_INTS, T_RINGS
+    from finpilot.fraud._features._entities import C_FLOATS, C_INTS, C_SMALL, C_TIMES, Q_SMALL, T_INTS, T_RINGS
 
     started = time.perf_counter()
     ring, delay = 38, 7
     cf = np.zeros((1, C_FLOATS), np.float64)
-    ci = np.zeros((1, C_INTS), np.int64)
+    ct = np.zeros((1, C_TIMES), np.int64)
     cu = np.zeros((1, C_SMALL), np.uint16)
     ti = np.zeros((1, T_INTS), np.int32)  # the dtypes of the engine's blocks, or a request would compile
     tr = np.zeros((1, T_RINGS * ring), np.int32)
     cv = np.zeros((1, Q_SMALL), np.uint16)
-    cw = np.zeros((1, Q_INTS), np.int32)
+    ci = np.zeros((1, C_INTS), np.int32)
     trisk = np.zeros(1, np.int32)
     out = np.zeros(44, np.float64)
-    init_customer(cf, ci, cu, 0)
-    init_behaviour(cv, cw, 0)
+    init_customer(cf, ct, cu, ci, 0)
+    init_behaviour(cv, ci, 0)
     init_terminal(ti, tr, 0, ring)
-    update_and_features(cf, ci, cu, 0, ti, tr, 0, 10 * DAY_S, 1.0, ring, delay, 3.0, 6, out, cv, cw, 0, trisk)
+    update_and_features(cf, ct, cu, 0, ti, tr, 0, 10 * DAY_S, 1.0, ring, delay, 3.0, 6, out, cv, ci, 0, trisk)
     count_at_terminal(ti, tr, 0, 10, ring, delay)
     reveal(ti, tr, 0, ring, delay, 10, True, trisk, 0)
     return time.perf_counter() - started

@@ -55,14 +55,23 @@ class RowStore:
             yield block[which][:take]
             left -= take
 
-    def load(self, names: list[str], columns: list[npt.NDArray[np.generic]]) -> None:
-        """Replace the rows with ``names`` and one full ``(len(names), width)`` array per layout entry."""
+    def load(
+        self,
+        names: list[str],
+        columns: list[npt.NDArray[np.generic]],
+        convert: Callable[[list[npt.NDArray[np.generic]]], list[npt.NDArray[np.generic]]] | None = None,
+    ) -> None:
+        """Replace the rows with ``names`` and one full ``(len(names), width)`` array per layout entry.
+
+        ``convert`` maps arrays of an older layout to the layout's; it is given a block's rows at a
+        time, so an old snapshot's conversion needs memory for one block, not for the whole state.
+        """
         self.ids = dict(zip(names, range(len(names)), strict=True))
         self.blocks = []
         for start in range(0, len(names), BLOCK_ROWS):
             block = tuple(np.zeros((BLOCK_ROWS, width), dtype) for dtype, width in self.layout)
-            for target, source in zip(block, columns, strict=True):
-                part = source[start : start + BLOCK_ROWS]
+            parts = [source[start : start + BLOCK_ROWS] for source in columns]
+            for target, part in zip(block, convert(parts) if convert else parts, strict=True):
                 target[: part.shape[0]] = part
             self.blocks.append(block)
 
