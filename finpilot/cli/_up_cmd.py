@@ -37,11 +37,14 @@ SCORE_PATH = "/api/v1/fraud/scores"
 
 
 def mirror_partition(fraud: FraudService, scorers: int) -> Partition:
-    """The console's view of the scorers' decisions: remembered for labels, freezes followed, from now on."""
+    """The console's view of the scorers' decisions, from now on: remembered for labels, told to the
+    console's observers (the Fraud page, alerts, drift), freezes followed."""
     from finpilot.fraud import HashRing, Partition
 
     mirror = Partition(fraud, HashRing(scorers), None)
-    # From now on only: a label for a payment decided before this start is a 404, as after any restart.
+    # From now on only: a label for a payment decided before this start is a 404, as after any
+    # restart. The Fraud page reads the last hour from the ledger itself (FraudStats.count_recent)
+    # and does not count again what this tail then tells it.
     mirror.position = fraud.ledger.size
     return mirror
 
@@ -169,9 +172,11 @@ def up(
                 demo=is_demo,
             )
             if fleet is not None and fraud is not None:
+                # The mirror reads from before the first scorer starts, but its tail starts once the
+                # console has put its observers on the service (on_ready): no decision goes untold.
+                mirror = PartitionTail(mirror_partition(fraud, settings.fraud.scorers))
                 with busy(f"starting {fleet.scorers} fraud scorers and their router"):
                     fleet.start()
-                mirror = PartitionTail(mirror_partition(fraud, fleet.scorers)).start()
             if demo is not None:
                 with busy("starting the payments service"):
                     payments_url = demo.start()
@@ -184,6 +189,8 @@ def up(
                 engine.start()
 
             def on_ready(url: str) -> None:
+                if mirror is not None:
+                    mirror.start()
                 # Metrics are scraped from the start: the console's own, the routers' and the replicas'.
                 watch.start(url, demo.scrape_targets if isinstance(demo, RuntimeDemo) else None)
                 watch.start_alerting()

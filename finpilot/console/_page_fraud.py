@@ -48,6 +48,9 @@ def attach_fraud_watchers(state: ConsoleState) -> None:
     if settings.webhook_url is not None:
         sinks.append(WebhookSink.from_settings(settings))
     state.fraud_stats = FraudStats(clock=state.clock)
+    # The last hour's decisions, whichever process made them, so that a restarted console's page
+    # is not empty; alerts and drift start from now (the earlier alerts are in the ledger).
+    state.fraud_stats.count_recent(state.ledger)
     alerts = AlertManager(state.ledger, sinks, dedup_window_s=settings.dedup_window_s, clock=state.clock)
     state.fraud_alerts = alerts
     service.add_observer(state.fraud_stats)

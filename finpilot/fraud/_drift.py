@@ -107,7 +107,7 @@ def _level(value: float, thresholds: DriftThresholds) -> str:
 
 def psi_report(
     reference: Reference,
-    features: npt.NDArray[np.floating[Any]],
+    features: npt.NDArray[np.floating[Any]] | None,
     scores: npt.ArrayLike,
     thresholds: DriftThresholds = DriftThresholds(),
     *,
@@ -118,8 +118,14 @@ def psi_report(
     ``features`` holds the highest PSIs first (``top`` of them, all by default). ``status`` is
     ``drift`` when the score's PSI is at ``thresholds.drift`` or a ``thresholds.feature_share`` of
     the features are; ``warn`` when the score or any feature is at ``thresholds.warn`` or above.
+    With ``features=None`` (decisions whose vectors are not known) only the score is checked:
+    ``features`` is empty and ``inputs_drifted`` is None.
     """
-    per_feature = {name: hist.psi(features[:, FEATURE_NAMES.index(name)]) for name, hist in reference.features.items()}
+    per_feature: dict[str, float] = (
+        {}
+        if features is None
+        else {name: hist.psi(features[:, FEATURE_NAMES.index(name)]) for name, hist in reference.features.items()}
+    )
     ranked = sorted(per_feature.items(), key=lambda kv: -kv[1])
     score_psi = reference.score.psi(scores)
     drifted = [n for n, v in ranked if v >= thresholds.drift]
@@ -134,8 +140,8 @@ def psi_report(
         "score_psi": round(score_psi, 6),
         "features": [{"name": n, "psi": round(v, 6), "level": _level(v, thresholds)} for n, v in ranked[:top]],
         "drifted_features": drifted,
-        "inputs_drifted": inputs_drifted,
-        "window": int(features.shape[0]),
+        "inputs_drifted": inputs_drifted if features is not None else None,
+        "window": int(np.asarray(scores).shape[0]),
         "reference_size": reference.size,
     }
 
@@ -195,23 +201,30 @@ class DriftMonitor:
             return bool(self._alerted)
 
     def on_decision(self, payment: Payment, verdict: Score, decision: FraudDecision, audit_index: int) -> None:
-        """Add the payment's features and score to the window; check PSI when the window is full."""
+        """Add the payment's features and score to the window; check PSI when the window is full.
+
+        A decision without its feature vector (one a scorer process made, read back from the
+        ledger) adds its score only; a window holding one checks the score's PSI alone.
+        """
         report = None
         with self._lock:
             self._decisions += 1
-            self._rows.append(verdict.features)
+            if len(verdict.features):
+                self._rows.append(verdict.features)
             self._scores.append(verdict.model_score)
             self._flagged[payment.tx_id] = decision.action != "approve"
             while len(self._flagged) > self._remember:
                 self._flagged.popitem(last=False)
-            if len(self._rows) >= self.thresholds.window:
+            if len(self._scores) >= self.thresholds.window:
                 report = self._check_psi()
         if report is not None:
             self._raise("psi", report)
 
     def _check_psi(self) -> dict[str, Any] | None:
-        # Called with the lock held; the full window is consumed.
-        features = np.asarray(self._rows, dtype=np.float64)
+        # Called with the lock held; the full window is consumed. Feature PSI of part of a window
+        # would compare a biased sample (the console's own calls) with the reference: all or none.
+        full = len(self._rows) == len(self._scores)
+        features = np.asarray(self._rows, dtype=np.float64) if full else None
         scores = np.asarray(self._scores, dtype=np.float64)
         self._rows, self._scores = [], []
         report = psi_report(self.reference, features, scores, self.thresholds, top=self._top)
@@ -277,7 +290,7 @@ class DriftMonitor:
                 "model_version": self.model_version,
                 "decisions": self._decisions,
                 "window": self.thresholds.window,
-                "filling": len(self._rows),
+                "filling": len(self._scores),
                 "psi": last,
                 "adwin": self._adwin_state(),
                 "alerts": dict(self._alerted),

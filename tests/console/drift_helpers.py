@@ -27,11 +27,12 @@ LABELLED = 120
 """How many of the decisions get a label (all of them genuine)."""
 
 
-def drifted_monitor(ledger: Ledger, model_dir: Path, *, seed: int = 3) -> DriftMonitor:
+def drifted_monitor(ledger: Ledger, model_dir: Path, *, seed: int = 3, featureless: bool = False) -> DriftMonitor:
     """A monitor whose reference is N(0, 1) features and Beta(1, 20) scores, fed one window in which
     ``amount`` moved far, ``cust_nb_tx_1d`` a little and the scores a lot; then some labels.
 
-    Its one PSI check writes a ``fraud.drift`` entry to ``ledger``.
+    Its one PSI check writes a ``fraud.drift`` entry to ``ledger``. ``featureless``: the decisions
+    come without their vectors, as those a scorer process made reach the console's monitor.
     """
     rng = np.random.default_rng(seed)
     width = len(FEATURE_NAMES)
@@ -46,7 +47,7 @@ def drifted_monitor(ledger: Ledger, model_dir: Path, *, seed: int = 3) -> DriftM
     policy = DecisionPolicy(Thresholds(0.5, 0.8, 1.5))
     for i, (row, score) in enumerate(zip(rows.tolist(), scores.tolist(), strict=True)):
         payment = Payment(f"drift-tx{i}", 1_600_000_000 + i, "c1", "t1", 10.0)
-        verdict = Score(payment.tx_id, score, score, (), "m-drift", row)
+        verdict = Score(payment.tx_id, score, score, (), "m-drift", () if featureless else row)
         monitor.on_decision(payment, verdict, policy.decide(score, (), model_version="m-drift"), 0)
     for i in range(LABELLED):
         monitor.on_label(Payment(f"drift-tx{i}", 1_600_000_000 + i, "c1", "t1", 10.0), False, "chargeback", 0)

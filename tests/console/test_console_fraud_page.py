@@ -253,6 +253,37 @@ def test_the_drift_card_shows_psi_bands_and_the_error_rate_monitor(
     assert "adwin_width" not in drift
 
 
+def test_the_drift_card_says_when_only_the_score_is_checked(
+    fraud_client: TestClient, make_token: MakeToken, ledger: Ledger, tiny_fraud_model: Path
+) -> None:
+    # The decisions came from scorer processes, through the ledger: no feature vectors.
+    fraud_client.app.state.console.fraud_drift = drifted_monitor(  # type: ignore[attr-defined]
+        ledger, tiny_fraud_model, featureless=True
+    )
+    login(fraud_client, make_token("viewer", "drift-viewer"))
+    html = fraud_client.get("/fraud").text
+    rows = re.findall(r'<tr class="psi-row" data-band="(\w+)">\s*<td>(?:<strong>|<code>)([^<]+)<', html)
+    assert rows == [("significant", "model score")]
+    assert "Only the score is checked" in html
+    assert "No feature in the significant band" not in html
+
+
+def test_a_restarted_console_shows_the_last_hour_of_decisions_once(
+    fraud_client: TestClient, make_token: MakeToken, settings: Settings, ledger: Ledger, tokens: TokenStore
+) -> None:
+    operator = make_token("operator")
+    for n in range(3):
+        score(fraud_client, operator, n)
+    # A second console on the same ledger, as after a restart: the decisions are read back once.
+    fraud = fraud_client.app.state.console.settings.fraud  # type: ignore[attr-defined]
+    app = create_app(settings.model_copy(update={"fraud": fraud}), ledger, tokens)
+    with TestClient(app, base_url="http://testserver") as restarted:
+        score(restarted, operator, 3)
+        stats = restarted.get("/api/v1/fraud/summary", headers=bearer(operator)).json()["stats"]
+    assert (stats["decisions"], stats["by_action"]["decline"]) == (4, 4)
+    assert stats["top_reasons"][0]["count"] == 4
+
+
 def test_a_model_with_a_drift_reference_is_monitored_from_start_up(
     settings: Settings, ledger: Ledger, tokens: TokenStore, tmp_path: Path, make_token: MakeToken
 ) -> None:

@@ -192,3 +192,24 @@ def test_monitor_feeds_adwin_from_labels(ledger: Ledger, tiny_fraud_model: Path)
     assert adwin[0]["evidence"]["error_rate"] > adwin[0]["evidence"]["error_rate_before"]
     assert monitor.summary()["adwin"]["labels"] == n
     assert "adwin" in monitor.summary()["alerts"]
+
+
+def test_decisions_without_features_check_the_score_alone(ledger: Ledger, tiny_fraud_model: Path) -> None:
+    # Decisions a scorer process made reach the console's monitor from the ledger, without features.
+    reference = _reference(tiny_fraud_model, _normal_rows(3000), RNG.beta(1, 20, 3000))
+    alerts = _Alerts()
+    monitor = DriftMonitor(
+        reference, ledger, model_version="m", thresholds=DriftThresholds(window=500), on_alert=alerts
+    )
+    _feed(monitor, np.empty((500, 0)), RNG.beta(1, 20, 500))
+    checked = monitor.summary()["psi"]
+    assert checked["window"] == 500
+    assert (checked["features"], checked["inputs_drifted"]) == ([], None)  # inputs not checked, not "fine"
+    assert ledger.size == 0
+    _feed(monitor, np.empty((500, 0)), RNG.beta(5, 5, 500), start=500)  # the score's law moved
+    (entry,) = [ledger.entry(i).fields for i in range(ledger.size)]
+    assert entry["evidence"]["score_psi"] > 0.25
+    assert [kind for kind, _ in alerts.seen] == ["fraud.drift"]
+    # Labels still feed the error-rate monitor: the decision (flagged or not) is in the entry.
+    monitor.on_label(Payment("tx0", 1_600_000_000, "c1", "t1", 10.0), True, "chargeback", 0)
+    assert monitor.summary()["adwin"]["labels"] == 1

@@ -92,7 +92,9 @@ class LabelBuffer:
         self._rows: OrderedDict[str, tuple[Sequence[float], int, str, int | None]] = OrderedDict()
 
     def on_decision(self, payment: Payment, verdict: Score, decision: FraudDecision, audit_index: int) -> None:
-        """Keep the payment's feature vector until its label arrives."""
+        """Keep the payment's feature vector until its label arrives (a decision without one is no training row)."""
+        if len(verdict.features) == 0:
+            return
         with self._lock:
             self._rows[payment.tx_id] = (verdict.features, payment.time, payment.customer, None)
             while len(self._rows) > self._capacity:

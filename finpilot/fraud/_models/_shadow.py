@@ -55,7 +55,12 @@ class ShadowScorer:
         return self.artifact.predict_one(row)
 
     def on_decision(self, payment: Payment, verdict: Score, decision: FraudDecision, audit_index: int) -> None:
-        """Score the payment in shadow and compare with the champion's model score."""
+        """Score the payment in shadow and compare with the champion's model score.
+
+        A decision without its feature vector (read back from the ledger) cannot be scored in shadow: skipped.
+        """
+        if len(verdict.features) == 0:
+            return
         shadow = self.score(list(verdict.features))
         champion = verdict.model_score
         flags = (champion >= self.threshold, shadow >= self.threshold)

@@ -15,7 +15,12 @@ retried payment gets its first decision back) without deciding them again.
 
 With ``index=None`` the partition owns nobody and only mirrors: it remembers every decided
 payment (so the console can take a label for it) and every freeze, and tells the service's
-observers about freezes the policy made in a scorer (so they reach the payments service).
+observers about the decisions made in other processes (the Fraud page's stats, alerts, drift)
+and the freezes the policy made there (so they reach the payments service). They are told in
+ledger order, after the page they are on is applied and outside the service's lock. Each
+decision is told once: one the service made itself was told in-process and is not told again.
+A mirrored decision carries what its entry holds, so no feature vector (``verdict.features``
+is empty).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import logging
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -33,6 +38,8 @@ from finpilot.audit import is_system_entry
 from finpilot.audit.kinds import FRAUD_ACCOUNT, FRAUD_DECISION, FRAUD_LABEL
 from finpilot.core import InputError
 from finpilot.fraud._payment import Payment
+from finpilot.fraud._policy import FraudAction, FraudDecision
+from finpilot.fraud._scorer import Score
 from finpilot.fraud._serving._persist import FEATURES_FILE, decisions_from_ledger, write_atomically
 from finpilot.fraud._serving._ring import HashRing
 from finpilot.fraud._serving._service import ACTOR, FraudService
@@ -62,6 +69,8 @@ class CatchUpStats:
     labels: int = 0
     accounts: int = 0
     skipped: int = 0
+    told: int = 0
+    """Decisions made elsewhere that a mirror passed on to the service's observers."""
 
 
 class Partition:
@@ -77,6 +86,9 @@ class Partition:
         self.position = 0
         self.stats = CatchUpStats()
         self._tail_lock = threading.Lock()  # one catch-up at a time; save() reads a consistent position
+        # A mirror's observer calls for the page being applied: made once the service's lock is
+        # released (an alert appends to the ledger), before the next page, in ledger order.
+        self._tell: list[tuple[str, tuple[Any, ...]]] = []
 
     def owns(self, customer_id: str) -> bool:
         """Whether this scorer decides ``customer_id``'s payments."""
@@ -97,6 +109,9 @@ class Partition:
                         self._apply(index, data, skip)
                 self.position = stop
                 read += len(rows)
+                tell, self._tell = self._tell, []
+                for method, args in tell:
+                    self.service._notify(method, *args)
             return read
 
     def _apply(self, index: int, data: bytes, skip: frozenset[str]) -> None:
@@ -136,10 +151,19 @@ class Partition:
                 str(evidence["policy_id"]),
                 index,
             )
+            model_score = float(evidence.get("model_score", row[1]))
         except (KeyError, TypeError, ValueError):
             self.stats.skipped += 1
             return
         if self.index is None:
+            if tx not in service._seen:
+                # Decided in another process. One this service decided itself has been in _seen
+                # since before its append (and its observers were told in-process), and one the
+                # mirror passed on is remembered below: each decision is told once.
+                verdict = Score(tx, row[1], model_score, row[2], row[3])
+                decision = FraudDecision(cast(FraudAction, row[0]), row[1], row[2], row[3], row[4])
+                self._tell.append(("on_decision", (payment, verdict, decision, index)))
+                self.stats.told += 1
             service._remember_decided(payment, payment.time, row)
             return
         if not self.owns(payment.customer):
@@ -198,8 +222,7 @@ class Partition:
         self.stats.accounts += 1
         if self.index is None and fields.get("actor") == ACTOR:
             # A freeze the policy made in a scorer: the mirror's observers (the payments sync) hear of it.
-            # Called with the lock held, like no other notification: observers are quick by contract.
-            self.service._notify("on_account", customer, str(action), str(evidence.get("reason", "")), index)
+            self._tell.append(("on_account", (customer, str(action), str(evidence.get("reason", "")), index)))
 
     # ------------------------------------------------------------------ snapshot + ledger
     def save(self) -> None:

@@ -46,7 +46,11 @@ class DecisionObserver(Protocol):
     """
 
     def on_decision(self, payment: Payment, verdict: Score, decision: FraudDecision, audit_index: int) -> None:
-        """A payment was scored and decided (``verdict.features`` holds its feature vector)."""
+        """A payment was scored and decided.
+
+        ``verdict.features`` holds its feature vector, or is empty for a decision another process
+        made that the console's mirror read back from the ledger (which holds no feature vector).
+        """
         ...
 
     def on_label(self, payment: Payment, fraud: bool, source: str, audit_index: int) -> None:

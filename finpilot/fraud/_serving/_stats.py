@@ -3,6 +3,11 @@
 A :class:`FraudStats` is a :class:`DecisionObserver`. Buckets are keyed by the wall-clock
 minute a decision was made (the payment's own time may be hours old in a replay), and
 buckets older than the window are dropped as new ones open, so memory stays bounded.
+
+A console that starts (or restarts) counts the window's earlier decisions from the ledger
+(:func:`decisions_since`, :meth:`FraudStats.count_history`), each in the minute its entry was
+written, whichever process made it; a decision told afterwards whose entry is below the ledger
+size read then is not counted again.
 """
 
 from __future__ import annotations
@@ -10,14 +15,20 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
+import orjson
+
+from finpilot.audit import Ledger, is_system_entry
+from finpilot.audit.kinds import FRAUD_DECISION
 from finpilot.core import Clock, InputError, rfc3339, utc_now
 from finpilot.fraud._payment import Payment
-from finpilot.fraud._policy import FRAUD_ACTIONS, FraudDecision
+from finpilot.fraud._policy import FRAUD_ACTIONS, FraudAction, FraudDecision
 from finpilot.fraud._scorer import Score
+from finpilot.fraud._serving._persist import DECISION_LOOKBACK
 
 _FIRST_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
 _DECLINING = ("decline", "freeze_account")
@@ -61,6 +72,7 @@ class FraudStats:
         self._buckets: dict[int, _Bucket] = {}
         self._models: dict[str, _Model] = {}
         self._frozen: dict[str, dict[str, Any]] = {}
+        self._counted_to = 0  # decisions with a lower audit index were counted from the ledger
 
     def _minute(self) -> tuple[int, datetime]:
         now = self._clock()
@@ -82,15 +94,52 @@ class FraudStats:
         """Count the decision, its reasons and its model version in this minute's bucket."""
         minute, now = self._minute()
         with self._lock:
-            bucket = self._bucket(minute)
-            bucket.actions[decision.action] += 1
-            for reason in decision.reasons:
-                bucket.reasons[reason_family(reason)] += 1
-            model = self._models.get(decision.model_version)
-            if model is None:
-                model = self._models[decision.model_version] = _Model(first_seen=now)
-            model.decisions += 1
-            model.last_seen = now
+            if audit_index < self._counted_to:
+                return
+            self._count(decision, minute, now)
+
+    def _count(self, decision: FraudDecision, minute: int, when: datetime) -> None:
+        # Called with the lock held.
+        bucket = self._bucket(minute)
+        bucket.actions[decision.action] += 1
+        for reason in decision.reasons:
+            bucket.reasons[reason_family(reason)] += 1
+        model = self._models.get(decision.model_version)
+        if model is None:
+            model = self._models[decision.model_version] = _Model(first_seen=when, last_seen=when)
+        model.decisions += 1
+        model.first_seen = min(model.first_seen or when, when)
+        model.last_seen = max(model.last_seen or when, when)
+
+    def count_recent(self, ledger: Ledger, *, lookback: int = DECISION_LOOKBACK) -> int:
+        """Count the window's decisions already in ``ledger`` (made by any process, before a restart too); how many.
+
+        Meant for start-up, before the observer is told of new decisions: the ledger's size now
+        is where counting from the ledger ends (:meth:`count_history`). The window is read among
+        the newest ``lookback`` entries, so at a very high rate a restart shows less than the window.
+        """
+        end = ledger.size
+        since = datetime.fromtimestamp((self._minute()[0] - self.window_minutes + 1) * 60, UTC)
+        return self.count_history(decisions_since(ledger, since, end, lookback=lookback), end)
+
+    def count_history(self, decisions: Iterable[tuple[datetime, FraudDecision]], end: int) -> int:
+        """Count decisions made before this observer was attached, each in its own minute; how many counted.
+
+        ``decisions`` are ``(time of the entry, decision)`` for the ``fraud.decision`` entries below
+        ledger index ``end`` (:func:`decisions_since`). From now on a decision told with an audit
+        index below ``end`` was counted here and is skipped. Those older than the window are skipped.
+        """
+        current, _ = self._minute()
+        first = current - self.window_minutes + 1
+        counted = 0
+        with self._lock:
+            self._counted_to = max(self._counted_to, end)
+            for when, decision in decisions:
+                minute = int(when.timestamp() // 60)
+                if first <= minute <= current:
+                    self._count(decision, minute, when)
+                    counted += 1
+        return counted
 
     def on_label(self, payment: Payment, fraud: bool, source: str, audit_index: int) -> None:
         """Count a late label (fraud or legitimate)."""
@@ -165,3 +214,61 @@ class FraudStats:
             "frozen_accounts": self.frozen_accounts(),
             "per_minute": per_minute,
         }
+
+
+_PAGE = 5_000
+_DECISION = b'"' + FRAUD_DECISION.name.encode() + b'"'
+_TIME_AT = b',"time":"'
+
+
+def decisions_since(
+    ledger: Ledger, since: datetime, end: int, *, lookback: int = DECISION_LOOKBACK
+) -> list[tuple[datetime, FraudDecision]]:
+    """The ``fraud.decision`` entries below index ``end`` written at ``since`` or later, oldest first.
+
+    Read backwards from ``end`` among at most ``lookback`` entries (the bound the restarted
+    service uses), stopping at the first page that starts before ``since``. Only the decisions
+    are parsed: an entry's time is compared as text (every stamp is RFC 3339 UTC of one width).
+    """
+    floor = rfc3339(since).encode()
+    stop = max(0, end - max(lookback, 0))
+    found: list[tuple[datetime, FraudDecision]] = []
+    position = end
+    while position > stop:
+        start = max(stop, position - _PAGE)
+        rows = ledger.store.entries(start, position)
+        for _index, data in reversed(rows):
+            if _DECISION in data and _time_of(data) >= floor:
+                decision = _decision_of(data)
+                if decision is not None:
+                    found.append(decision)
+        if rows and _time_of(rows[0][1]) < floor:
+            break
+        position = start
+    found.reverse()
+    return found
+
+
+def _time_of(data: bytes) -> bytes:
+    # Keys are sorted, so the last ',"time":"' is the entry's own (a quote in a string is escaped).
+    at = data.rfind(_TIME_AT) + len(_TIME_AT)
+    return data[at : data.find(b'"', at)]
+
+
+def _decision_of(data: bytes) -> tuple[datetime, FraudDecision] | None:
+    try:
+        fields = orjson.loads(data)
+        if fields.get("kind") != FRAUD_DECISION.name or not is_system_entry(fields):
+            return None
+        evidence = fields["evidence"]
+        decision = FraudDecision(
+            cast(FraudAction, str(fields["action"])),
+            float(evidence["score"]),
+            tuple(str(r) for r in evidence["reasons"]),
+            str(evidence["model_version"]),
+            str(evidence["policy_id"]),
+        )
+        when = datetime.fromisoformat(str(fields["time"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+    return when, decision
