@@ -46,7 +46,7 @@ from finpilot.fraud._payment import Payment
 from finpilot.fraud._policy import DecisionPolicy, FraudDecision
 from finpilot.fraud._scorer import Scorer
 from finpilot.fraud._serving._nats_layout import NatsLayout, ensure_jetstream
-from finpilot.fraud._serving._service import ACTOR, FraudService
+from finpilot.fraud._serving._service import ACTOR, FraudService, decision_of, decision_rows
 from finpilot.fraud._serving._wire import payment_from_json
 
 _log = logging.getLogger("finpilot.fraud.nats")
@@ -289,15 +289,8 @@ class NatsWorker:
             return
         found = await asyncio.to_thread(_find_decisions, self.ledger, set(missing), int(intent.get("from", 0)))
         for tx, (index, fields) in found.items():
-            evidence = fields["evidence"]
-            decision = FraudDecision(
-                fields["action"],
-                evidence["score"],
-                tuple(evidence["reasons"]),
-                evidence["model_version"],
-                evidence["policy_id"],
-            )
-            await self._publish(part.number, tx, str(evidence["customer_id"]), decision, index, recovered=True)
+            (_, _, customer, _, _), row = decision_rows(index, fields)
+            await self._publish(part.number, tx, customer, decision_of(row), index, recovered=True)
             self.stats.recovered += 1
 
     async def _decided(self, number: int, tx_id: str) -> dict[str, Any] | None:

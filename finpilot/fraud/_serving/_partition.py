@@ -30,7 +30,7 @@ import logging
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import orjson
 
@@ -38,11 +38,10 @@ from finpilot.audit import is_system_entry
 from finpilot.audit.kinds import FRAUD_ACCOUNT, FRAUD_DECISION, FRAUD_LABEL
 from finpilot.core import InputError
 from finpilot.fraud._payment import Payment
-from finpilot.fraud._policy import FraudAction, FraudDecision
 from finpilot.fraud._scorer import Score
 from finpilot.fraud._serving._persist import FEATURES_FILE, decisions_from_ledger, write_atomically
 from finpilot.fraud._serving._ring import HashRing
-from finpilot.fraud._serving._service import ACTOR, FraudService
+from finpilot.fraud._serving._service import ACTOR, FraudService, decision_of, decision_rows
 
 _log = logging.getLogger("finpilot.fraud")
 
@@ -134,35 +133,20 @@ class Partition:
         self, index: int, fields: dict[str, Any], evidence: dict[str, Any], skip: frozenset[str]
     ) -> None:
         service = self.service
-        tx = str(fields.get("subject", "")).removeprefix("payment:")
         try:
-            payment = Payment(
-                tx,
-                int(evidence["time"]),
-                str(evidence["customer_id"]),
-                str(evidence["terminal_id"]),
-                float(evidence["amount"]),
-            )
-            row = (
-                str(fields["action"]),
-                float(evidence["score"]),
-                tuple(str(r) for r in evidence["reasons"]),
-                str(evidence["model_version"]),
-                str(evidence["policy_id"]),
-                index,
-            )
+            (tx, time, customer, terminal, amount), row = decision_rows(index, fields)
             model_score = float(evidence.get("model_score", row[1]))
         except (KeyError, TypeError, ValueError):
             self.stats.skipped += 1
             return
+        payment = Payment(tx, time, customer, terminal, amount)
         if self.index is None:
             if tx not in service._seen:
                 # Decided in another process. One this service decided itself has been in _seen
                 # since before its append (and its observers were told in-process), and one the
                 # mirror passed on is remembered below: each decision is told once.
                 verdict = Score(tx, row[1], model_score, row[2], row[3])
-                decision = FraudDecision(cast(FraudAction, row[0]), row[1], row[2], row[3], row[4])
-                self._tell.append(("on_decision", (payment, verdict, decision, index)))
+                self._tell.append(("on_decision", (payment, verdict, decision_of(row), index)))
                 self.stats.told += 1
             service._remember_decided(payment, payment.time, row)
             return

@@ -223,7 +223,7 @@ class FraudService:
                 done = self._decided.get(payment.tx_id)
                 same = known[0] == row
                 if same and done is not None:
-                    return _decision_of(done), done[-1], False
+                    return decision_of(done), done[-1], False
                 raise InputError(
                     f"transaction {payment.tx_id} was already scored"
                     + (" and is being decided" if same else " with other data"),
@@ -432,34 +432,44 @@ def _payment_row(payment: Payment) -> _PaymentRow:
     return (payment.tx_id, payment.time, payment.customer, payment.terminal, payment.amount)
 
 
+def decision_rows(index: int, fields: Mapping[str, Any]) -> tuple[_PaymentRow, _DecisionRow]:
+    """A ``fraud.decision`` entry's fields as remembered rows (KeyError, TypeError or ValueError if malformed).
+
+    The one reader of the evidence this service writes: the restart lookup, the partitions' tail
+    and the stats' history all go through it.
+    """
+    ev = fields["evidence"]
+    payment: _PaymentRow = (
+        str(fields["subject"]).removeprefix("payment:"),
+        int(ev["time"]),
+        str(ev["customer_id"]),
+        str(ev["terminal_id"]),
+        float(ev["amount"]),
+    )
+    done: _DecisionRow = (
+        str(fields["action"]),
+        float(ev["score"]),
+        tuple(str(r) for r in ev["reasons"]),
+        str(ev["model_version"]),
+        str(ev["policy_id"]),
+        index,
+    )
+    return payment, done
+
+
 def _decision_from_leaf(index: int, data: bytes) -> tuple[_PaymentRow, _DecisionRow] | None:
     """A ``fraud.decision`` leaf as remembered rows; ``None`` for a leaf this version cannot answer from."""
     try:
         fields = orjson.loads(data)
-        ev = fields["evidence"]
         if fields["kind"] != FRAUD_DECISION.name:
             return None
-        payment: _PaymentRow = (
-            str(fields["subject"]).removeprefix("payment:"),
-            int(ev["time"]),
-            str(ev["customer_id"]),
-            str(ev["terminal_id"]),
-            float(ev["amount"]),
-        )
-        done: _DecisionRow = (
-            str(fields["action"]),
-            float(ev["score"]),
-            tuple(str(r) for r in ev["reasons"]),
-            str(ev["model_version"]),
-            str(ev["policy_id"]),
-            index,
-        )
+        return decision_rows(index, fields)
     except (KeyError, TypeError, ValueError):
         return None
-    return payment, done
 
 
-def _decision_of(row: _DecisionRow) -> FraudDecision:
+def decision_of(row: _DecisionRow) -> FraudDecision:
+    """The decision a remembered row holds."""
     action, score, reasons, model_version, policy_id, _index = row
     return FraudDecision(cast(FraudAction, action), score, reasons, model_version, policy_id)
 

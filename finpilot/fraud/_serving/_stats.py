@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 import orjson
 
@@ -26,9 +26,10 @@ from finpilot.audit import Ledger, is_system_entry
 from finpilot.audit.kinds import FRAUD_DECISION
 from finpilot.core import Clock, InputError, rfc3339, utc_now
 from finpilot.fraud._payment import Payment
-from finpilot.fraud._policy import FRAUD_ACTIONS, FraudAction, FraudDecision
+from finpilot.fraud._policy import FRAUD_ACTIONS, FraudDecision
 from finpilot.fraud._scorer import Score
 from finpilot.fraud._serving._persist import DECISION_LOOKBACK
+from finpilot.fraud._serving._service import decision_of, decision_rows
 
 _FIRST_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
 _DECLINING = ("decline", "freeze_account")
@@ -260,15 +261,7 @@ def _decision_of(data: bytes) -> tuple[datetime, FraudDecision] | None:
         fields = orjson.loads(data)
         if fields.get("kind") != FRAUD_DECISION.name or not is_system_entry(fields):
             return None
-        evidence = fields["evidence"]
-        decision = FraudDecision(
-            cast(FraudAction, str(fields["action"])),
-            float(evidence["score"]),
-            tuple(str(r) for r in evidence["reasons"]),
-            str(evidence["model_version"]),
-            str(evidence["policy_id"]),
-        )
-        when = datetime.fromisoformat(str(fields["time"]))
+        _, row = decision_rows(0, fields)
+        return datetime.fromisoformat(str(fields["time"])), decision_of(row)
     except (KeyError, TypeError, ValueError):
         return None
-    return when, decision

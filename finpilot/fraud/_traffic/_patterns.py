@@ -79,12 +79,12 @@ class PatternSource:
         """Start the day's new incidents and return every open incident's payments of ``day``."""
         p, rng = self._patterns, self._rng
         rows: list[Row] = []
-        for _ in range(_poisson(rng, p.card_testing_per_day)):
+        for _ in range(poisson(rng, p.card_testing_per_day)):
             rows.extend(self._card_test(day, rng.randrange(self._customers), profiles))
         for kind, rate, days in ((5, p.takeover_per_day, (2, 6)), (7, p.slow_drip_per_day, (21, 42))):
-            for _ in range(_poisson(rng, rate)):
+            for _ in range(poisson(rng, rate)):
                 self._open.append(_Incident(kind, day + rng.randint(*days) - 1, [rng.randrange(self._customers)]))
-        for _ in range(_poisson(rng, p.rings_per_day)):
+        for _ in range(poisson(rng, p.rings_per_day)):
             cards = rng.sample(range(self._customers), k=min(self._customers, rng.randint(3, 8)))
             shops = rng.sample(range(self._terminals), k=min(self._terminals, rng.randint(2, 4)))
             self._open.append(_Incident(6, day + rng.randint(10, 20) - 1, cards, shops))
@@ -133,7 +133,7 @@ class PatternSource:
         return rows
 
 
-def _poisson(rng: random.Random, lam: float) -> int:
+def poisson(rng: random.Random, lam: float) -> int:
     """A Poisson draw by counting exponential gaps (lam is small here)."""
     count, total = 0, rng.expovariate(1.0) if lam > 0 else 1.0
     while lam > 0 and total < lam:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from finpilot.core import InputError
-from finpilot.fraud._traffic._patterns import PATTERN_SCENARIOS, Patterns, PatternSource
+from finpilot.fraud._traffic._patterns import PATTERN_SCENARIOS, Patterns, PatternSource, poisson
 
 HEADER = (
     "TRANSACTION_ID",
@@ -165,13 +165,13 @@ def iter_payments(
     tx_id = 0
     day = 0
     while days is None or day < days:
-        for _ in range(_poisson(rng, terminal_rate)):
+        for _ in range(poisson(rng, terminal_rate)):
             bad_terminals[rng.randrange(terminals)] = day + TERMINAL_COMPROMISE_DAYS
-        for _ in range(_poisson(rng, customer_rate)):
+        for _ in range(poisson(rng, customer_rate)):
             bad_customers[rng.randrange(customers)] = day + CUSTOMER_COMPROMISE_DAYS
         rows: list[tuple[int, int, int, float, int]] = []  # (seconds, customer, terminal, amount, scenario)
         for cid, (mean, rate, near) in enumerate(profiles):
-            for _ in range(_poisson(rng, rate * shift.rate_scale)):
+            for _ in range(poisson(rng, rate * shift.rate_scale)):
                 seconds = int(rng.gauss(43_200, 20_000))
                 if not 0 <= seconds < 86_400:
                     continue
@@ -242,13 +242,4 @@ def generate_payments(
                 )
             )
             count += 1
-    return count
-
-
-def _poisson(rng: random.Random, lam: float) -> int:
-    """A Poisson draw by counting exponential gaps (lam is small here)."""
-    count, total = 0, rng.expovariate(1.0) if lam > 0 else 1.0
-    while lam > 0 and total < lam:
-        count += 1
-        total += rng.expovariate(1.0)
     return count
