@@ -255,19 +255,26 @@ class Reconciler:
                 kind, payload = self._queue.get(timeout=max(0.0, next_pass - self._clock()))
             except queue.Empty:
                 kind, payload = "tick", None
-            if kind == "msg":
-                self._on_message(*payload)
-            elif kind == "eof":
-                self._on_agent_exit(payload)
-            elif kind == "call":
-                fn, done = payload
-                try:
-                    done.set_result(fn())
-                except Exception as exc:
-                    done.set_exception(exc)
-            if self._clock() >= next_pass:
-                self.reconcile()
-                next_pass = self._clock() + period
+            try:
+                if kind == "msg":
+                    self._on_message(*payload)
+                elif kind == "eof":
+                    self._on_agent_exit(payload)
+                elif kind == "call":
+                    fn, done = payload
+                    try:
+                        done.set_result(fn())
+                    except Exception as exc:
+                        done.set_exception(exc)
+                if self._clock() >= next_pass:
+                    try:
+                        self.reconcile()
+                    finally:
+                        next_pass = self._clock() + period
+            except Exception:
+                # A bug met in one pass must not end healing: the thread would die while calls kept
+                # queueing for it. The next pass starts again from the state as it stands.
+                _log.exception("runtime reconcile pass failed; the next pass runs in %.1f s", period)
 
     def add_listener(self, listener: Listener) -> None:
         """Call ``listener(entry)`` after each entry this runtime records (runbooks, incident views, drills).
@@ -436,8 +443,10 @@ class Reconciler:
         for slot in list(self._pending):
             if slot not in pending:
                 del self._pending[slot]
-        self._drive_drains()
+        # Stops first: a replica whose slot left the spec (scaled down, an arm withdrawn) is stopped,
+        # never moved off a draining node, and its spec may already be gone.
         self._stop_unwanted()
+        self._drive_drains()
 
     def _unready_dependencies(self, service: str) -> list[str]:
         return [dep for dep in self.runtime.services[service].depends_on if self._ready_count(dep) == 0]
@@ -551,6 +560,8 @@ class Reconciler:
         desired = {slot for _, slot in replica_slots(self.runtime)}
         for slot in [s for s in self._slots if s not in desired]:
             del self._slots[slot]
+        for slot in [s for s in self._surge if s not in desired]:
+            del self._surge[slot]  # a drain's replacement for a slot that is gone is itself unwanted
         wanted = set(self._slots.values()) | set(self._surge.values())
         for inst in list(self._instances.values()):
             if inst.id not in wanted:
