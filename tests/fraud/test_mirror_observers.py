@@ -14,7 +14,7 @@ from fraud_helpers import T0
 from finpilot.audit import Ledger, open_ledger
 from finpilot.core import FraudSettings, Settings, utc_now
 from finpilot.fraud import FraudService, FraudStats, HashRing, Partition, Payment
-from finpilot.fraud._policy import FraudDecision
+from finpilot.fraud._policy import DecisionPolicy, FraudDecision, Thresholds
 from finpilot.fraud._scorer import Score
 
 
@@ -25,16 +25,19 @@ def ledger(tmp_path: Path) -> Iterator[Ledger]:
 
 
 class Heard:
-    """An observer that keeps every decision it is told of."""
+    """An observer that keeps every decision and account change it is told of."""
 
     def __init__(self) -> None:
         self.decisions: list[tuple[Payment, Score, FraudDecision, int]] = []
+        self.accounts: list[tuple[str, str, int]] = []
 
     def on_decision(self, payment: Payment, verdict: Score, decision: FraudDecision, audit_index: int) -> None:
         self.decisions.append((payment, verdict, decision, audit_index))
 
     def on_label(self, *_: object) -> None: ...
-    def on_account(self, *_: object) -> None: ...
+
+    def on_account(self, customer_id: str, action: str, reason: str, audit_index: int) -> None:
+        self.accounts.append((customer_id, action, audit_index))
 
 
 def service_on(ledger: Ledger, model: Path) -> FraudService:
@@ -115,3 +118,32 @@ def test_a_restarted_console_counts_the_last_hour_from_the_ledger_once(ledger: L
     later = FraudStats(clock=lambda: utc_now() + timedelta(hours=2))
     assert later.count_recent(ledger) == 0
     assert later.summary()["decisions"] == 0
+
+
+def test_each_policy_freeze_reaches_the_consoles_observers_once_wherever_it_was_made(
+    ledger: Ledger, tiny_fraud_model: Path
+) -> None:
+    def freezing(service: FraudService) -> FraudService:
+        # Every score freezes: the freezes do not hang on what the tiny model makes of an amount.
+        service.policy = DecisionPolicy(Thresholds(review=0.0, decline=0.0, freeze=0.0))
+        return service
+
+    scorer = Partition(freezing(service_on(ledger, tiny_fraud_model)), HashRing(1), 0)
+    console = console_mirror(ledger, tiny_fraud_model)
+    freezing(console.service)
+    heard = Heard()
+    console.service.add_observer(heard)
+    for i in range(3):
+        scorer.service.score(Payment(f"tx{i}", T0 + i * 60, f"cust{i}", "t0", 20.0))
+    # The console's own payment: its policy freezes the card in this process, and the mirror then
+    # reads that freeze's entry as well.
+    console.service.score(Payment("own", T0 + 300, "cust-own", "t0", 20.0))
+    console.catch_up()
+    console.catch_up()
+    freezes = [
+        (entry.fields["evidence"]["customer_id"], "freeze", index)
+        for index in range(ledger.size)
+        if (entry := ledger.entry(index)).fields["kind"] == "fraud.account"
+    ]
+    assert [customer for customer, _, _ in freezes] == ["cust0", "cust1", "cust2", "cust-own"]
+    assert sorted(heard.accounts, key=lambda row: row[2]) == freezes

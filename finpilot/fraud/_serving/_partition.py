@@ -18,7 +18,8 @@ payment (so the console can take a label for it) and every freeze, and tells the
 observers about the decisions made in other processes (the Fraud page's stats, alerts, drift)
 and the freezes the policy made there (so they reach the payments service). They are told in
 ledger order, after the page they are on is applied and outside the service's lock. Each
-decision is told once: one the service made itself was told in-process and is not told again.
+decision is told once: one the service made itself was told in-process and is not told again;
+an account change once too (:meth:`FraudService._notify` keeps the indexes it told).
 A mirrored decision carries what its entry holds, so no feature vector (``verdict.features``
 is empty).
 """

@@ -32,6 +32,7 @@ from finpilot.fraud._scorer import Score, Scorer
 from finpilot.fraud._serving._wire import check_amount, check_id, check_source
 
 _log = logging.getLogger("finpilot.fraud")
+_TOLD_ACCOUNTS = 16_384  # account-change indexes kept to tell each change once (FraudService._first_telling)
 
 ACTOR = "fraud-engine"
 """Who the ledger says decided."""
@@ -87,17 +88,34 @@ class FraudService:
         # tx -> ledger index of decisions made before a restart (load_state), read on demand.
         self._recalled: dict[str, int] = {}
         self._observers: list[DecisionObserver] = []
+        # Ledger indexes of the account changes told lately. A freeze this process made is told
+        # in-process and read again by its ledger mirror, in either order: the first one tells it.
+        self._told_accounts: OrderedDict[int, None] = OrderedDict()
+        self._told_lock = threading.Lock()
 
     def add_observer(self, observer: DecisionObserver) -> None:
         """Call ``observer`` after every decision, label and account change from now on."""
         self._observers.append(observer)
 
     def _notify(self, method: str, *args: Any) -> None:
+        if method == "on_account" and not self._first_telling(int(args[3])):
+            return
         for observer in self._observers:
             try:
                 getattr(observer, method)(*args)
             except Exception:  # an observer's bug must not fail the payment
                 _log.exception("fraud observer %s failed in %s", type(observer).__name__, method)
+
+    def _first_telling(self, audit_index: int) -> bool:
+        with self._told_lock:
+            if audit_index in self._told_accounts:
+                return False
+            self._told_accounts[audit_index] = None
+            # Both tellings come within one tail round of each other; this many account changes
+            # in between is far past any policy's rate, and each index costs about 100 bytes.
+            if len(self._told_accounts) > _TOLD_ACCOUNTS:
+                self._told_accounts.popitem(last=False)
+            return True
 
     @classmethod
     def from_settings(cls, settings: FraudSettings, ledger: Ledger) -> FraudService:
