@@ -14,7 +14,7 @@ from __future__ import annotations
 import heapq
 import mmap
 from dataclasses import dataclass
-from typing import IO
+from typing import Protocol
 
 import numpy as np
 
@@ -93,6 +93,16 @@ BOOK_FEATURES: tuple[str, ...] = (
 
 _LAST_TIME = NO_DAY16 * DAY_S  # a customer's uint16 visited-terminal days must stay below NO_DAY16
 SnapshotData = bytes | bytearray | memoryview | mmap.mmap
+
+
+class Writable(Protocol):
+    """Where :meth:`FeatureEngine.snapshot_to` writes: a binary file, or anything with its ``write``."""
+
+    def write(self, data: bytes | memoryview, /) -> int:
+        """Write all of ``data``; the count written."""
+        ...
+
+
 """What :meth:`FeatureEngine.restore` reads: a snapshot's bytes, or a view or mmap of them."""
 Pending = tuple[int, int, str, str, int, bool]  # (known_at, seq, customer, terminal, pay day, fraud)
 
@@ -189,6 +199,10 @@ class FeatureEngine:
         """How many customers and terminals have state."""
         return len(self._customers), len(self._terminals)
 
+    def allocated_bytes(self) -> int:
+        """Bytes of the row blocks (capacity, used or not): about what a snapshot copies."""
+        return self._customers.nbytes() + self._terminals.nbytes()
+
     def observe_label(self, payment: Payment, fraud: bool, *, known_at: int | None = None) -> None:
         """Queue ``payment``'s label; it is used from ``known_at`` on (default: payment time + delay)."""
         when = payment.time + self.config.label_delay_days * DAY_S if known_at is None else known_at
@@ -277,7 +291,7 @@ class FeatureEngine:
 
         return b"".join(snapshot_parts(self))
 
-    def snapshot_to(self, file: IO[bytes]) -> int:
+    def snapshot_to(self, file: Writable) -> int:
         """Write :meth:`snapshot`'s bytes to ``file`` without holding them all in memory; bytes written."""
         from finpilot.fraud._features._snapshot import snapshot_parts
 

@@ -60,8 +60,10 @@ class _PartitionService(FraudService):
     def snapshot_state(self) -> tuple[str, dict[str, Any]]:
         """The feature engine's snapshot (base64: version 3 is binary) and the carried account state."""
         with self._lock:
-            engine = base64.b64encode(self.scorer.engine.snapshot()).decode("ascii")
-            return engine, {"frozen": sorted(self._frozen), "latest": self._latest}
+            raw = self.scorer.engine.snapshot()
+            carried = {"frozen": sorted(self._frozen), "latest": self._latest}
+        # Encoded after the lock: scoring waits for the copy only, not for a third more bytes of text.
+        return base64.b64encode(raw).decode("ascii"), carried
 
     def carry_in(self, state: dict[str, Any]) -> None:
         with self._lock:

@@ -26,9 +26,12 @@ is empty).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import threading
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -37,9 +40,10 @@ import orjson
 
 from finpilot.audit import is_system_entry
 from finpilot.audit.kinds import FRAUD_ACCOUNT, FRAUD_DECISION, FRAUD_LABEL
-from finpilot.core import InputError
+from finpilot.core import InputError, safe_child
 from finpilot.fraud._payment import Payment
 from finpilot.fraud._scorer import Score
+from finpilot.fraud._serving._forked_save import fork_snapshot, snapshot_done
 from finpilot.fraud._serving._persist import FEATURES_FILE, decisions_from_ledger, write_atomically
 from finpilot.fraud._serving._ring import HashRing
 from finpilot.fraud._serving._service import ACTOR, FraudService, decision_of, decision_rows
@@ -51,6 +55,8 @@ POSITION_FILE = "partition.json"
 _PAGE = 2_000
 _KINDS = (b'"' + FRAUD_DECISION.name.encode() + b'"', b'"' + FRAUD_LABEL.name.encode() + b'"')
 _ACCOUNT = b'"' + FRAUD_ACCOUNT.name.encode() + b'"'
+SHRINK_STEP = 32 * 2**20
+"""How much of an old snapshot file one tail round removes (a smaller file goes at once)."""
 # How far back from the newest remembered payment save() looks for ones the tail has not passed.
 _AHEAD_SCAN_STOP = 1_000
 
@@ -89,6 +95,9 @@ class Partition:
         # A mirror's observer calls for the page being applied: made once the service's lock is
         # released (an alert appends to the ledger), before the next page, in ledger order.
         self._tell: list[tuple[str, tuple[Any, ...]]] = []
+        self._saving: tuple[int, dict[str, Any]] | None = None  # (child pid, partition.json to commit)
+        self._removing: list[Path] = []  # old snapshot files, removed a step at a time (_shrink)
+        self._save_lock = threading.RLock()  # the tail thread's saves and a stop's final one, one at a time
 
     def owns(self, customer_id: str) -> bool:
         """Whether this scorer decides ``customer_id``'s payments."""
@@ -210,25 +219,95 @@ class Partition:
             self._tell.append(("on_account", (customer, str(action), str(evidence.get("reason", "")), index)))
 
     # ------------------------------------------------------------------ snapshot + ledger
-    def save(self) -> None:
-        """Write the feature snapshot, frozen accounts and ledger position (each file replaced atomically)."""
+    def save(self, *, wait: bool = True) -> None:
+        """Snapshot the partition: its feature state, frozen accounts and ledger position, all of one instant.
+
+        A forked child writes the feature state (:mod:`._forked_save`), so the locks are held for
+        the fork and not for a copy of every row. ``partition.json`` names the snapshot file it
+        goes with and is replaced only once that file is complete: a crash at any moment leaves a
+        matching pair. ``wait=False`` (the periodic save) returns once the child is forked, and
+        :meth:`finish_save` commits its file later; a save waits for one still being written.
+        """
         if self.directory is None or self.index is None:
             return
+        with self._save_lock:
+            self._save(self.directory, wait=wait)
+
+    def _save(self, directory: Path, *, wait: bool) -> None:
+        self.finish_save(wait=True)
+        directory.mkdir(parents=True, exist_ok=True)
+        # A name no earlier life used (its pid may come back in a container): the file the
+        # current partition.json names is never overwritten.
+        stamp = time.time_ns()
+        while (path := directory / f"features-{stamp}.snapshot").exists():
+            stamp += 1
+        copied: bytes | None = None
         with self._tail_lock, self.service._lock:
-            snapshot = self.service.scorer.engine.snapshot()
-            frozen = sorted(self.service._frozen)
-            ahead = self._counted_ahead()
-            position = self.position
-        self.directory.mkdir(parents=True, exist_ok=True)
-        write_atomically(self.directory / FEATURES_FILE, snapshot)
-        doc = {
-            "version": 1,
-            "ledger_position": position,
-            "members": self.ring.members,
-            "frozen": frozen,
-            "ahead": ahead,
-        }
+            doc = {
+                "version": 2,
+                "ledger_position": self.position,
+                "members": self.ring.members,
+                "frozen": sorted(self.service._frozen),
+                "ahead": self._counted_ahead(),
+                "features": path.name,
+            }
+            pid = fork_snapshot(self.service.scorer.engine, path)
+            if pid is None:
+                copied = self.service.scorer.engine.snapshot()
+        if pid is None:
+            assert copied is not None
+            write_atomically(path, copied)
+            self._commit(doc)
+            return
+        self._saving = (pid, doc)
+        if wait:
+            self.finish_save(wait=True)
+
+    def finish_save(self, *, wait: bool) -> bool:
+        """Commit the snapshot a child was writing, once it is complete; whether no save is pending any more."""
+        with self._save_lock:
+            return self._finish_save(wait=wait)
+
+    def _finish_save(self, *, wait: bool) -> bool:
+        if self._saving is None:
+            self._shrink()
+            return True
+        pid, doc = self._saving
+        done = snapshot_done(pid, wait=wait)
+        if done is None:
+            return False
+        self._saving = None
+        if done:
+            self._commit(doc)
+        elif self.directory is not None:
+            # The last committed pair stays; the ledger holds everything after it.
+            for left in (str(doc["features"]), f"{doc['features']}.tmp"):
+                (self.directory / left).unlink(missing_ok=True)
+        return True
+
+    def _commit(self, doc: dict[str, Any]) -> None:
+        assert self.directory is not None
         write_atomically(self.directory / POSITION_FILE, json.dumps(doc).encode())
+        # Snapshots no partition.json names any more: earlier saves, the file of a version-1
+        # partition.json, and what a child of an earlier life left behind.
+        for old in sorted(self.directory.glob("features*.snapshot*")):
+            if old.name != doc["features"] and old not in self._removing:
+                self._removing.append(old)
+        self._shrink()
+
+    def _shrink(self) -> None:
+        # Unlinking a snapshot of a million cards frees 0.8 GB at once, and the filesystem's
+        # journal holds every fsync meanwhile, the ledger's group commit too: a payment waited
+        # about 90 ms (bench_snapshot_stall). A large file is cut by one step per tail round.
+        while self._removing:
+            path = self._removing[0]
+            with contextlib.suppress(FileNotFoundError):
+                size = path.stat().st_size
+                if size > SHRINK_STEP:
+                    os.truncate(path, size - SHRINK_STEP)
+                    return
+                path.unlink()
+            self._removing.pop(0)
 
     def _counted_ahead(self) -> list[str]:
         # Payments in the windows whose entries the tail has not passed (or that are still being
@@ -258,7 +337,9 @@ class Partition:
                     doc.get("members") == self.ring.members and int(doc["ledger_position"]) <= self.service.ledger.size
                 )
                 if usable:
-                    snapshot = (self.directory / FEATURES_FILE).read_bytes()
+                    # A version-1 partition.json (before forked saves) went with features.snapshot.
+                    name = doc.get("features", FEATURES_FILE)
+                    snapshot = safe_child(self.directory, name, field="partition.features").read_bytes()
                     self.service.restore_state(snapshot, frozenset(str(c) for c in doc["frozen"]))
                     self.position = int(doc["ledger_position"])
                     skip = frozenset(str(tx) for tx in doc.get("ahead", []))

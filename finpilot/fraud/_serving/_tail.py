@@ -18,7 +18,11 @@ SNAPSHOT_S = 30.0
 
 
 class PartitionTail:
-    """A daemon thread: :meth:`Partition.catch_up` every ``tail_s``, :meth:`Partition.save` every ``snapshot_s``."""
+    """A daemon thread: :meth:`Partition.catch_up` every ``tail_s``, :meth:`Partition.save` every ``snapshot_s``.
+
+    A save returns once its child is forked; each round then checks whether the child is done and
+    commits its snapshot (:meth:`Partition.finish_save`).
+    """
 
     def __init__(self, partition: Partition, *, tail_s: float = TAIL_S, snapshot_s: float = SNAPSHOT_S) -> None:
         self.partition = partition
@@ -37,9 +41,12 @@ class PartitionTail:
         while not self._stop.wait(self.tail_s):
             try:
                 self.partition.catch_up()
-                if time.monotonic() >= next_save:
+                # The snapshot's child writes while the tail goes on; a save still being written
+                # when the next falls due (tens of seconds at ten million cards) is not doubled.
+                idle = self.partition.finish_save(wait=False)
+                if idle and time.monotonic() >= next_save:
                     next_save = time.monotonic() + self.snapshot_s
-                    self.partition.save()
+                    self.partition.save(wait=False)
             except (FinpilotError, OSError) as exc:
                 # The ledger is briefly unavailable (a locked SQLite file, a PostgreSQL failover):
                 # the next round reads from the same position, so nothing is skipped.
@@ -53,3 +60,5 @@ class PartitionTail:
         self.partition.catch_up()
         if save:
             self.partition.save()
+        else:
+            self.partition.finish_save(wait=True)
