@@ -17,6 +17,9 @@ router and the scorers apart. ``--scorers 0`` is the console scoring in its own 
 ``--kill-scorer-after-s S`` SIGKILLs scorer 0 S seconds into each score phase (the supervisor in
 ``up`` restarts it) and counts decision entries per payment sent.
 ``--profile`` adds one extra run with a sampling profiler inside the server (every thread).
+``--preload-cards N`` starts the scorers holding N customers between them (restored from a
+partition snapshot at ledger position 0), so their periodic snapshots (every 30 s) weigh what
+they would in a bank's scorer.
 
 ``--demo`` measures the plain demo instead: ``finpilot up`` with no config file and its default
 settings (its own model, the payments replicas and their live traffic, the scraper), loaded with
@@ -351,12 +354,41 @@ def phase(
     return result
 
 
+def preload_state(work: Path, cards: int, scorers: int) -> Path:
+    """Each scorer's partition as if it already held ``cards`` customers between them, built once.
+
+    A version-1 pair (``features.snapshot`` and a ``partition.json`` at ledger position 0), which
+    both the forked-save code and the code before it restore, so their periodic snapshots can be
+    compared at a size where the copy matters. The cards' ids do not meet the stream's.
+    """
+    from finpilot.fraud import FeatureEngine, HashRing, Payment, partition_dir
+
+    ring, root = HashRing(scorers), work / "preload"
+    engines = [FeatureEngine() for _ in range(scorers)]
+    t0 = time.perf_counter()
+    for i in range(cards):
+        customer = f"pre_{i:010d}"
+        when = EPOCH0 - 86_400 + i * 3_600 // cards  # the day before the stream starts
+        engines[ring.owner(customer)].update_and_features(Payment(f"pre{i}", when, customer, f"pter_{i % 5000}", 30.0))
+    for index, engine in enumerate(engines):
+        home = partition_dir(root, index)
+        home.mkdir(parents=True)
+        with (home / "features.snapshot").open("wb") as fh:
+            engine.snapshot_to(fh)
+        doc = {"version": 1, "ledger_position": 0, "members": scorers, "frozen": [], "ahead": []}
+        (home / "partition.json").write_text(json.dumps(doc))
+    log(f"preloaded {cards:,} cards over {scorers} scorer(s) in {time.perf_counter() - t0:.1f} s")
+    return root
+
+
 def one_repeat(rep: int, model: Path | None, args: Any, work: Path, profile_out: Path | None = None) -> dict[str, Any]:
     """A fresh console; /healthz, then /api/v1/fraud/scores at each rate."""
     from finpilot.fraud import iter_payments
 
     root = work / f"rep{rep}"
     root.mkdir()
+    if args.preload_cards:
+        shutil.copytree(work / "preload", root / "data" / "fraud")
     console = Console(root, model, profile_out, args.scorers)
     log(f"repeat {rep}: console {console.url} (pid {console.proc.pid}), scoring {console.scoring_url}")
     stream = iter_payments(customers=args.customers, terminals=2 * args.customers, days=None, seed=7)
@@ -555,7 +587,15 @@ def main() -> None:
     ap.add_argument("--profile", action="store_true", help="one more run with a sampling profiler in the server")
     ap.add_argument("--scorers", type=int, help="fraud.scorers for up (0: the console scores; default: the setting's)")
     ap.add_argument("--kill-scorer-after-s", type=float, default=0.0, help="SIGKILL scorer 0 this far into each phase")
+    ap.add_argument(
+        "--preload-cards",
+        type=int,
+        default=0,
+        help="start each scorer holding this many customers between them (needs --scorers >= 1 and --model)",
+    )
     args = ap.parse_args()
+    if args.preload_cards and (not args.scorers or args.demo):
+        ap.error("--preload-cards needs --scorers 1 or more (the scorers' partitions are what is preloaded)")
     OUT.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="fp-bench-http-", dir=OUT))
     result: dict[str, Any] = {
@@ -570,6 +610,8 @@ def main() -> None:
     }
     try:
         model = None if args.demo else args.model or train_model(work, args.train_customers, args.train_days)
+        if args.preload_cards:
+            preload_state(work, args.preload_cards, args.scorers)
         if args.layers and model is not None:
             result["layers_in_process"] = layers(model, work, args.layers, args.customers)
             log(f"layers: {json.dumps(result['layers_in_process'])}")
