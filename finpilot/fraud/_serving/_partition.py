@@ -280,9 +280,10 @@ class Partition:
         if done:
             self._commit(doc)
         elif self.directory is not None:
-            # The last committed pair stays; the ledger holds everything after it.
-            for left in (str(doc["features"]), f"{doc['features']}.tmp"):
-                (self.directory / left).unlink(missing_ok=True)
+            # The last committed pair stays; the ledger holds everything after it. What the child
+            # left is removed like any old file (it may be most of a gigabyte).
+            self._removing += [self.directory / str(doc["features"]), self.directory / f"{doc['features']}.tmp"]
+            self._shrink()
         return True
 
     def _commit(self, doc: dict[str, Any]) -> None:
