@@ -39,6 +39,12 @@ def _lines(stream: object, sink: queue.Queue[str]) -> None:
         sink.put(line)
 
 
+def _collect(stream: object, into: list[str]) -> None:
+    # Read as it comes: a pipe nobody reads holds 64 KiB, and then up would block on its next log line.
+    for line in stream:  # type: ignore[attr-defined]
+        into.append(line)
+
+
 def _wait_for(sink: queue.Queue[str], prefix: str, seen: list[str]) -> str:
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -64,12 +70,20 @@ def running_up(tmp_path: Path, *args: str) -> Iterator[UpProcess]:
     sink: queue.Queue[str] = queue.Queue()
     reader = threading.Thread(target=_lines, args=(proc.stdout, sink), daemon=True)
     reader.start()
+    errors: list[str] = []
+    err_reader = threading.Thread(target=_collect, args=(proc.stderr, errors), daemon=True)
+    err_reader.start()
     up = UpProcess(proc=proc, data_dir=data_dir)
     try:
-        up.console = _wait_for(sink, "finpilot console: ", up.seen)
-        up.fraud_scoring = _wait_for(sink, "fraud scoring: ", up.seen)
-        up.payments = _wait_for(sink, "payments service: ", up.seen)
-        _wait_for(sink, "log in with this demo admin token:", up.seen)
+        try:
+            up.console = _wait_for(sink, "finpilot console: ", up.seen)
+            up.fraud_scoring = _wait_for(sink, "fraud scoring: ", up.seen)
+            up.payments = _wait_for(sink, "payments service: ", up.seen)
+            _wait_for(sink, "log in with this demo admin token:", up.seen)
+        except AssertionError as exc:
+            # A start that never finished: say what up wrote to stderr meanwhile.
+            tail = "".join(errors)[-4000:]
+            raise AssertionError(f"{exc}; up's stderr so far (its last 4000 characters): {tail!r}") from None
         up.admin_token = sink.get(timeout=STARTUP_TIMEOUT_S).strip()
         yield up
         proc.send_signal(signal.SIGTERM)
@@ -79,9 +93,10 @@ def running_up(tmp_path: Path, *args: str) -> Iterator[UpProcess]:
             proc.kill()
             proc.wait(timeout=10)
         reader.join(timeout=10)
+        err_reader.join(timeout=10)
         assert proc.stdout is not None
         assert proc.stderr is not None
-        up.stderr = proc.stderr.read()
+        up.stderr = "".join(errors)
         proc.stdout.close()
         proc.stderr.close()
 
