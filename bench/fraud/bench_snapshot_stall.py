@@ -139,12 +139,10 @@ def measure(partition: Any, forked: bool, rate: float, saves: int, numbers: Iter
     walls = [b - a for a, b in windows]
     # A save's window runs to the next one: the old file's removal (tail rounds) is part of its cost.
     windows = [(a, windows[n + 1][0] if n + 1 < len(windows) else b + 1.0) for n, (a, b) in enumerate(windows)]
-    inside = [s for t, s in calls if any(a <= t <= b for a, b in windows)]
+    within = [(t, s) for t, s in calls if any(a <= t <= b for a, b in windows)]
+    inside = [s for _, s in within]
     # Where in its save the slowest calls started (ms after the save began): the fork, the write, the commit.
-    slowest = sorted(
-        ((s, t - max(a for a, _ in windows if a <= t)) for t, s in calls if any(a <= t <= b for a, b in windows)),
-        reverse=True,
-    )[:5]
+    slowest = sorted(((s, t - max(a for a, _ in windows if a <= t)) for t, s in within), reverse=True)[:5]
     outside = [s for t, s in calls if not any(a - 0.05 <= t <= b + 0.05 for a, b in windows)]
     return {
         "mode": "forked" if forked else "copied under the lock",
@@ -160,7 +158,12 @@ def measure(partition: Any, forked: bool, rate: float, saves: int, numbers: Iter
         "outside_p99_ms": quantile(outside, 0.99),
         "outside_max_ms": quantile(outside, 1.0),
         "slowest_inside_ms_at_ms": [[round(s * 1000, 1), round(at * 1000)] for s, at in slowest],
-        "snapshot_bytes": sum(p.stat().st_size for p in partition.directory.glob("features-*.snapshot")),
+        # The file partition.json names: an older one may still be being cut away.
+        "snapshot_bytes": (
+            partition.directory / json.loads((partition.directory / "partition.json").read_text())["features"]
+        )
+        .stat()
+        .st_size,
     }
 
 
